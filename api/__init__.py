@@ -1,0 +1,1 @@
+"""Wastenet HTTP service."""

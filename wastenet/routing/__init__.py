@@ -1,0 +1,1 @@
+"""Daily collection routing with intermediate unloading."""

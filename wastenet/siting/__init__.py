@@ -1,0 +1,1 @@
+"""Two-echelon capacitated siting of transfer stations and incinerators."""

@@ -1,0 +1,250 @@
+"""Immutable problem data of the two-echelon capacitated siting model.
+
+This module is the contract between whoever *builds* a siting problem (the scenario
+compiler in :mod:`wastenet.siting.build`, the benchmark readers in :mod:`wastenet.formats`)
+and whoever *solves* it (:mod:`wastenet.siting.solve`). It holds no solver logic.
+
+Units
+-----
+* demand and capacities: tonnes per day (t/d);
+* distances: metres;
+* costs: yuan per year. An arc's ``unit_cost`` is the yearly cost of sending one tonne
+  per day along it for a whole year (haul yuan/t-km x km x 365 for the scenario model;
+  the raw allocation cost for the classic benchmarks).
+* ``throughput_cost`` of a facility: yuan per year per t/d of inflow (processing or
+  operating cost per tonne x 365).
+
+Index spaces
+------------
+* villages ``i = 0..n-1`` (demand points);
+* transfer candidates ``j = 0..m-1``;
+* incinerator candidates ``k = 0..q-1``;
+* regions: counties ``c`` (codes in ``county_codes``) and prefectures.
+
+Arcs are sparse: only the pairs allowed by the service radius, the maximum haul and
+the sharing policy are present. A village may reach a transfer station (``collect``)
+or, skipping transfer, an incinerator (``direct``); a transfer station ships to
+incinerators (``haul``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from wastenet.errors import ValidationError
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+
+class SiteStatus(IntEnum):
+    """What may happen to a candidate site."""
+
+    FREE = 0  #: may open at any of its sizes, or stay closed
+    FORCED = 1  #: must open (at one of its sizes)
+    EXCLUDED = 2  #: may not open
+    EXISTING = 3  #: already built: fixed open, capacity = ``existing_capacity``, no fixed cost
+
+
+def _frozen(a: NDArray, dtype: type | np.dtype) -> NDArray:  # type: ignore[type-arg]
+    out = np.array(a, dtype=dtype, copy=True)
+    out.setflags(write=False)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Sites:
+    """Candidate sites of one echelon (transfer stations or incinerators).
+
+    ``size_capacity[s, l]`` and ``size_fixed_cost[s, l]`` list the module sizes ``l`` that
+    site ``s`` may be built at (capacity t/d, annualised fixed cost yuan/yr). Unused size
+    slots hold capacity 0 and are ignored (``n_sizes[s]`` says how many are real).
+    """
+
+    ids: tuple[str, ...]
+    names: tuple[str, ...]
+    county: IntArray  #: index into ``SitingData.county_codes``; -1 when not applicable
+    lon: FloatArray  #: WGS-84, NaN for abstract benchmark sites
+    lat: FloatArray
+    size_capacity: FloatArray  #: (n_sites, max_sizes) t/d
+    size_fixed_cost: FloatArray  #: (n_sites, max_sizes) yuan/yr
+    n_sizes: IntArray
+    size_names: tuple[tuple[str, ...], ...]
+    status: IntArray  #: SiteStatus values
+    existing_capacity: FloatArray  #: t/d, only meaningful for EXISTING
+    throughput_cost: FloatArray  #: yuan/yr per t/d of inflow
+
+    def __post_init__(self) -> None:
+        n = len(self.ids)
+        for name in ("county", "status", "n_sizes"):
+            object.__setattr__(self, name, _frozen(getattr(self, name), np.int64))
+        for name in ("lon", "lat", "existing_capacity", "throughput_cost"):
+            object.__setattr__(self, name, _frozen(getattr(self, name), np.float64))
+        for name in ("size_capacity", "size_fixed_cost"):
+            arr = _frozen(getattr(self, name), np.float64)
+            if arr.ndim != 2 or arr.shape[0] != n:
+                raise ValidationError(name, arr.shape, f"must have shape ({n}, max_sizes)")
+            object.__setattr__(self, name, arr)
+        if len(set(self.ids)) != n:
+            raise ValidationError("ids", "duplicate", "site ids must be unique")
+        for name in ("names", "size_names"):
+            if len(getattr(self, name)) != n:
+                raise ValidationError(name, len(getattr(self, name)), f"must have {n} entries")
+        for name in ("county", "lon", "lat", "status", "existing_capacity", "throughput_cost",
+                     "n_sizes"):
+            if getattr(self, name).shape != (n,):
+                raise ValidationError(name, getattr(self, name).shape, f"must have shape ({n},)")
+        if np.any(self.size_capacity < 0) or not np.all(np.isfinite(self.size_capacity)):
+            raise ValidationError("size_capacity", "negative or not finite", "must be >= 0")
+        if not np.all(np.isfinite(self.size_fixed_cost)):
+            raise ValidationError("size_fixed_cost", "not finite", "must be finite")
+        for s in range(n):
+            st = int(self.status[s])
+            if st not in SiteStatus._value2member_map_:
+                raise ValidationError(f"status[{self.ids[s]}]", st, "unknown site status")
+            if st in (SiteStatus.FREE, SiteStatus.FORCED) and self.n_sizes[s] < 1:
+                raise ValidationError(
+                    f"sizes[{self.ids[s]}]", 0, "a site that may open needs at least one size"
+                )
+            if st == SiteStatus.EXISTING and not self.existing_capacity[s] > 0:
+                raise ValidationError(
+                    f"existing_capacity[{self.ids[s]}]",
+                    float(self.existing_capacity[s]),
+                    "an existing facility needs a positive remaining capacity",
+                )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def empty(cls) -> Sites:
+        z = np.zeros(0)
+        return cls((), (), z, z, z, np.zeros((0, 1)), np.zeros((0, 1)), z, (), z, z, z)
+
+
+@dataclass(frozen=True, eq=False)
+class Arcs:
+    """Sparse arcs ``src -> dst`` with their length (m) and yearly unit cost."""
+
+    src: IntArray
+    dst: IntArray
+    distance_m: FloatArray
+    unit_cost: FloatArray  #: yuan/yr per t/d sent along the arc
+
+    def __post_init__(self) -> None:
+        for name, dt in (("src", np.int64), ("dst", np.int64), ("distance_m", np.float64),
+                         ("unit_cost", np.float64)):
+            object.__setattr__(self, name, _frozen(getattr(self, name), dt))
+        n = self.src.shape[0]
+        for name in ("dst", "distance_m", "unit_cost"):
+            if getattr(self, name).shape != (n,):
+                raise ValidationError(f"arcs.{name}", getattr(self, name).shape,
+                                      f"must have shape ({n},)")
+        if not np.all(np.isfinite(self.unit_cost)):
+            raise ValidationError("arcs.unit_cost", "not finite", "must be finite")
+
+    def __len__(self) -> int:
+        return int(self.src.shape[0])
+
+    @classmethod
+    def empty(cls) -> Arcs:
+        z = np.zeros(0)
+        return cls(z, z, z, z)
+
+
+@dataclass(frozen=True)
+class CountTarget:
+    """A bound on the number of NEW facilities opened (existing ones do not count).
+
+    ``echelon`` is ``"transfer"`` or ``"incinerator"``; ``prefecture`` limits the count to
+    sites in that prefecture code (``None``: the whole province); ``sense`` is ``"eq"``,
+    ``"le"`` or ``"ge"``.
+    """
+
+    echelon: Literal["transfer", "incinerator"]
+    value: int
+    sense: Literal["eq", "le", "ge"] = "eq"
+    prefecture: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class SitingData:
+    """A complete, validated siting problem. Build it once; never mutate it.
+
+    ``single_source``: each village is served by exactly one facility (the route model);
+    when False its demand may split (the OR-Library ``cap`` benchmarks).
+
+    ``uncovered_penalty``: yuan/yr per t/d left uncovered. ``None`` (the default) means
+    full coverage is a hard constraint. Villages with ``must_cover`` (key tourism and
+    demonstration villages) are always hard, whatever the penalty.
+    """
+
+    demand: FloatArray  #: (n,) t/d
+    village_ids: tuple[str, ...]
+    village_names: tuple[str, ...]
+    village_county: IntArray  #: (n,) index into county_codes, -1 if none
+    village_lon: FloatArray
+    village_lat: FloatArray
+    must_cover: BoolArray
+    county_codes: tuple[str, ...]
+    county_names: tuple[str, ...]
+    county_prefecture: tuple[str, ...]  #: prefecture code of each county
+    transfer: Sites
+    incinerator: Sites
+    collect: Arcs  #: village -> transfer
+    direct: Arcs  #: village -> incinerator
+    haul: Arcs  #: transfer -> incinerator
+    single_source: bool = True
+    counts: tuple[CountTarget, ...] = ()
+    uncovered_penalty: float | None = None
+    name: str = "siting"
+    synthetic: bool = False
+    seed: int | None = None
+    meta: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.village_ids)
+        object.__setattr__(self, "demand", _frozen(self.demand, np.float64))
+        object.__setattr__(self, "village_county", _frozen(self.village_county, np.int64))
+        object.__setattr__(self, "village_lon", _frozen(self.village_lon, np.float64))
+        object.__setattr__(self, "village_lat", _frozen(self.village_lat, np.float64))
+        object.__setattr__(self, "must_cover", _frozen(self.must_cover, np.bool_))
+        for name in ("demand", "village_county", "village_lon", "village_lat", "must_cover"):
+            if getattr(self, name).shape != (n,):
+                raise ValidationError(name, getattr(self, name).shape, f"must have shape ({n},)")
+        if len(self.village_names) != n:
+            raise ValidationError("village_names", len(self.village_names), f"need {n}")
+        bad = np.flatnonzero(~np.isfinite(self.demand) | (self.demand < 0))
+        if bad.size:
+            i = int(bad[0])
+            raise ValidationError(f"demand[{self.village_ids[i]}]", float(self.demand[i]),
+                                  "must be a finite number >= 0")
+        if not (len(self.county_codes) == len(self.county_names) == len(self.county_prefecture)):
+            raise ValidationError("county_codes", len(self.county_codes),
+                                  "county_codes, county_names, county_prefecture differ in length")
+        m, q = len(self.transfer), len(self.incinerator)
+        for arcs, name, ns, nd in ((self.collect, "collect", n, m), (self.direct, "direct", n, q),
+                                   (self.haul, "haul", m, q)):
+            if len(arcs) and (arcs.src.min() < 0 or arcs.src.max() >= ns
+                              or arcs.dst.min() < 0 or arcs.dst.max() >= nd):
+                raise ValidationError(f"{name}.src/dst", "out of range",
+                                      f"indices must lie in [0,{ns}) x [0,{nd})")
+        if self.uncovered_penalty is not None and not (self.uncovered_penalty >= 0):
+            raise ValidationError("uncovered_penalty", self.uncovered_penalty, "must be >= 0")
+        for t in self.counts:
+            if t.value < 0:
+                raise ValidationError(f"counts.{t.echelon}", t.value, "must be >= 0")
+
+    @property
+    def n_villages(self) -> int:
+        return len(self.village_ids)
+
+    @property
+    def total_demand(self) -> float:
+        return float(self.demand.sum())
