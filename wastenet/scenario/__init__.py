@@ -1,1 +1,1 @@
-"""scenario package."""
+"""Scenario schema, builder (network) and helpers."""

@@ -1,0 +1,395 @@
+"""The built network: villages, candidate sites and sparse neighbour lists.
+
+``build_network(scenario) -> Network`` is the one step from a scenario to data: it
+generates (or loads) the villages, lays out the transfer and incinerator candidates and
+computes the sparse nearest-neighbour lists that every later model uses. No
+province-scale step ever builds a dense villages x sites matrix.
+
+Candidates
+----------
+* Transfer stations: one per township seat (optional), plus ``extra_per_county``
+  candidates per county chosen among its villages by farthest-point sampling (each new
+  candidate is the village farthest from all candidates so far, so they spread over
+  the county), plus user sites and existing stations.
+* Incinerators: each county seat (the county's interior point) and, for small
+  decentralised plants, each township seat (both optional), plus user sites and
+  existing plants. Township plants get the small sizes, county seats the large ones.
+
+Neighbour lists hold great-circle distances times the circuity factor (road estimate),
+unless a user distance matrix is given, which then replaces the estimate for the pairs it
+covers.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from wastenet.data import liaoning
+from wastenet.data.generator import GeneratorParams, Seats, Villages, generate
+from wastenet.errors import ValidationError
+from wastenet.geo.distance import PointIndex, haversine_m
+from wastenet.scenario.schema import ExistingSpec, Scenario, SiteSpec
+
+log = logging.getLogger("wastenet.network")
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class Candidates:
+    """Candidate sites of one echelon. ``kind``: seat, extra, county_seat, user, existing."""
+
+    ids: tuple[str, ...]
+    names: tuple[str, ...]
+    county: tuple[str, ...]
+    lon: FloatArray
+    lat: FloatArray
+    kind: tuple[str, ...]
+    existing_capacity: FloatArray  #: t/d, > 0 only for existing facilities
+    excluded: NDArray[np.bool_]
+    forced: NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True, eq=False)
+class Neighbours:
+    """Sparse k-nearest lists: row ``r`` of ``idx``/``dist_m`` lists up to ``k`` targets,
+    nearest first; missing entries have ``idx = -1`` and ``dist_m = inf``."""
+
+    idx: IntArray
+    dist_m: FloatArray
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """Everything the models need about the province's rural waste network."""
+
+    scenario: Scenario
+    villages: Villages
+    seats: Seats
+    transfer: Candidates
+    incinerator: Candidates
+    village_to_transfer: Neighbours
+    village_to_incinerator: Neighbours
+    transfer_to_incinerator: Neighbours
+    counties: tuple[str, ...]  #: adcodes of the counties that have villages
+    synthetic: bool
+    seed: int | None
+    warnings: tuple[str, ...] = ()
+    meta: dict[str, object] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, object]:
+        v = self.villages
+        return {
+            "scenario": self.scenario.name,
+            "counties": len(self.counties),
+            "villages": len(v),
+            "population": int(v.population.sum()),
+            "waste_t_per_day": round(float(v.waste_t_per_day.sum()), 3),
+            "tourism_villages": int(v.tourism.sum()),
+            "demonstration_villages": int(v.demonstration.sum()),
+            "township_seats": len(self.seats.codes),
+            "transfer_candidates": len(self.transfer),
+            "incinerator_candidates": len(self.incinerator),
+            "existing_transfer_stations": int((self.transfer.existing_capacity > 0).sum()),
+            "existing_incinerators": int((self.incinerator.existing_capacity > 0).sum()),
+            "greenfield": bool(not (self.transfer.existing_capacity > 0).any()
+                               and not (self.incinerator.existing_capacity > 0).any()),
+            "circuity_factor": self.scenario.network.circuity_factor,
+            "sharing": self.scenario.policy.sharing,
+            "synthetic": self.synthetic,
+            "seed": self.seed,
+        }
+
+
+def _farthest_point(lon: FloatArray, lat: FloatArray, start_lon: FloatArray,
+                    start_lat: FloatArray, k: int) -> list[int]:
+    """Indices of ``k`` points chosen greedily farthest from the start set and each other."""
+    n = len(lon)
+    if n == 0 or k <= 0:
+        return []
+    if len(start_lon):
+        d = np.min(haversine_m(lon[:, None], lat[:, None], start_lon[None, :],
+                               start_lat[None, :]), axis=1)
+    else:
+        d = np.full(n, np.inf)
+    chosen: list[int] = []
+    for _ in range(min(k, n)):
+        j = int(np.argmax(d))  # ties -> lowest index: deterministic
+        if not np.isfinite(d[j]) and chosen:
+            break
+        chosen.append(j)
+        d = np.minimum(d, haversine_m(lon, lat, lon[j], lat[j]))
+        d[j] = -1.0
+    return chosen
+
+
+def _user_sites(sites: list[SiteSpec] | list[ExistingSpec], field_name: str,
+                kind: str) -> tuple[list[str], list[str], list[str], list[float], list[float],
+                                    list[str], list[float]]:
+    ids, names, county, lon, lat, kinds, cap = [], [], [], [], [], [], []
+    if not sites:
+        return ids, names, county, lon, lat, kinds, cap
+    lo = np.array([s.lon for s in sites])
+    la = np.array([s.lat for s in sites])
+    idx, dist = liaoning.nearest_counties(lo, la)
+    counties = liaoning.load_counties()
+    for r, s in enumerate(sites):
+        if dist[r] > 2000.0:
+            raise ValidationError(f"{field_name}[{r}].lon/lat", (s.lon, s.lat),
+                                  f"site {s.id!r} lies {dist[r] / 1000:.1f} km outside the "
+                                  "province")
+        code = s.county or counties[int(idx[r])].adcode
+        if code not in liaoning.county_index():
+            raise ValidationError(f"{field_name}[{r}].county", code, "unknown county adcode")
+        ids.append(s.id)
+        names.append(s.name or s.id)
+        county.append(code)
+        lon.append(s.lon)
+        lat.append(s.lat)
+        kinds.append(kind)
+        cap.append(float(getattr(s, "remaining_capacity_t_per_day", 0.0)))
+    return ids, names, county, lon, lat, kinds, cap
+
+
+def _assemble(parts: list[tuple[list[str], list[str], list[str], list[float], list[float],
+                                list[str], list[float]]],
+              exclude: list[str], force: list[str], field_name: str) -> Candidates:
+    ids: list[str] = []
+    names: list[str] = []
+    county: list[str] = []
+    lon: list[float] = []
+    lat: list[float] = []
+    kind: list[str] = []
+    cap: list[float] = []
+    for p in parts:
+        ids += p[0]
+        names += p[1]
+        county += p[2]
+        lon += p[3]
+        lat += p[4]
+        kind += p[5]
+        cap += p[6]
+    seen: dict[str, int] = {}
+    for r, i in enumerate(ids):
+        if i in seen:
+            raise ValidationError(f"{field_name}.id", i, "duplicate candidate id")
+        seen[i] = r
+    excluded = np.zeros(len(ids), dtype=bool)
+    forced = np.zeros(len(ids), dtype=bool)
+    for name, lst, arr in (("exclude", exclude, excluded), ("force", force, forced)):
+        for i in lst:
+            if i not in seen:
+                raise ValidationError(f"{field_name}.{name}", i, "no candidate has this id")
+            arr[seen[i]] = True
+    both = np.flatnonzero(excluded & forced)
+    if both.size:
+        raise ValidationError(f"{field_name}.force", ids[int(both[0])],
+                              "a site cannot be both forced and excluded")
+    exist = np.array(cap) > 0
+    if np.any(exist & excluded):
+        r = int(np.flatnonzero(exist & excluded)[0])
+        raise ValidationError(f"{field_name}.exclude", ids[r], "an existing facility is open")
+    return Candidates(ids=tuple(ids), names=tuple(names), county=tuple(county),
+                      lon=np.array(lon, dtype=np.float64), lat=np.array(lat, dtype=np.float64),
+                      kind=tuple(kind), existing_capacity=np.array(cap, dtype=np.float64),
+                      excluded=excluded, forced=forced)
+
+
+def _villages(scenario: Scenario) -> tuple[Villages, Seats, list[str]]:
+    d = scenario.data
+    if d.source == "liaoning-synthetic":
+        params = GeneratorParams(
+            seed=d.seed, villages_total=d.villages_total, rural_population=d.rural_population,
+            waste_kg_per_person_per_day=d.waste_kg_per_person_per_day,
+            seasonal_factor=d.seasonal_factor, counties=tuple(d.counties),
+            tourism_fraction=d.tourism_fraction,
+            demonstration_counties=tuple(d.demonstration_counties),
+        )
+        v, s = generate(params)
+        return v, s, []
+    from wastenet.data import loader
+
+    if d.villages_file:
+        v = loader.load_villages_file(d.villages_file,
+                                      waste_kg_per_person_per_day=d.waste_kg_per_person_per_day,
+                                      seasonal_factor=d.seasonal_factor)
+        warnings: list[str] = list(v.meta.get("warnings", []))  # type: ignore[call-overload]
+    else:
+        v, warnings = loader.villages_from_records(
+            [x.model_dump() for x in d.villages], source="data.villages",
+            waste_kg_per_person_per_day=d.waste_kg_per_person_per_day,
+            seasonal_factor=d.seasonal_factor)
+    if d.counties:
+        keep = np.isin(np.array(v.county), np.array(d.counties))
+        v = _subset_villages(v, keep)
+    empty = Seats(codes=(), names=(), county=(), lon=np.zeros(0), lat=np.zeros(0))
+    return v, empty, warnings
+
+
+def _subset_villages(v: Villages, keep: NDArray[np.bool_]) -> Villages:
+    idx = np.flatnonzero(keep)
+    return Villages(
+        ids=tuple(v.ids[i] for i in idx), names=tuple(v.names[i] for i in idx),
+        county=tuple(v.county[i] for i in idx), seat=v.seat[idx].copy(), lon=v.lon[idx].copy(),
+        lat=v.lat[idx].copy(), population=v.population[idx].copy(),
+        waste_t_per_day=v.waste_t_per_day[idx].copy(), tourism=v.tourism[idx].copy(),
+        demonstration=v.demonstration[idx].copy(), synthetic=v.synthetic, seed=v.seed,
+        meta=dict(v.meta))
+
+
+def _knn(points_lon: FloatArray, points_lat: FloatArray, index: PointIndex, k: int,
+         max_road_m: float, circuity: float) -> Neighbours:
+    dist, idx = index.query(points_lon, points_lat, k, max_distance_m=max_road_m / circuity)
+    road = dist * circuity
+    road[idx < 0] = np.inf
+    road.setflags(write=False)
+    idx.setflags(write=False)
+    return Neighbours(idx=idx, dist_m=road)
+
+
+def build_network(scenario: Scenario) -> Network:
+    """Build the network of a scenario. Pure: the same scenario gives the same network."""
+    v, seats, warnings = _villages(scenario)
+    if len(v) == 0:
+        raise ValidationError("data.counties", scenario.data.counties,
+                              "the selection contains no rural villages")
+    counties_all = liaoning.load_counties()
+    cidx = liaoning.county_index()
+    in_scope = sorted(set(v.county))
+    cand = scenario.candidates
+
+    # Transfer candidates.
+    t_parts = []
+    if cand.transfer.township_seats and len(seats.codes):
+        t_parts.append(([f"T{c}" for c in seats.codes], [f"{n}转运站" for n in seats.names],
+                        list(seats.county), seats.lon.tolist(), seats.lat.tolist(),
+                        ["seat"] * len(seats.codes), [0.0] * len(seats.codes)))
+    if cand.transfer.extra_per_county > 0:
+        vc = np.array(v.county)
+        ids, names, county, lon, lat = [], [], [], [], []
+        for code in in_scope:
+            rows = np.flatnonzero(vc == code)
+            mask = np.array(seats.county) == code if len(seats.codes) else np.zeros(0, bool)
+            chosen = _farthest_point(v.lon[rows], v.lat[rows], seats.lon[mask],
+                                     seats.lat[mask], cand.transfer.extra_per_county)
+            for j in chosen:
+                r = int(rows[j])
+                ids.append(f"TX{v.ids[r]}")
+                names.append(f"{v.names[r]}转运站")
+                county.append(code)
+                lon.append(float(v.lon[r]))
+                lat.append(float(v.lat[r]))
+        t_parts.append((ids, names, county, lon, lat, ["extra"] * len(ids), [0.0] * len(ids)))
+    t_parts.append(_user_sites(cand.transfer.sites, "candidates.transfer.sites", "user"))
+    t_parts.append(_user_sites(cand.transfer.existing, "candidates.transfer.existing",
+                               "existing"))
+    transfer = _assemble(t_parts, cand.transfer.exclude, cand.transfer.force,
+                         "candidates.transfer")
+
+    # Incinerator candidates.
+    i_parts = []
+    if cand.incinerator.county_seats:
+        cs = [counties_all[cidx[c]] for c in in_scope]
+        i_parts.append(([f"I{c.adcode}" for c in cs], [f"{c.name}焚烧厂" for c in cs],
+                        [c.adcode for c in cs], [c.lon for c in cs], [c.lat for c in cs],
+                        ["county_seat"] * len(cs), [0.0] * len(cs)))
+    if cand.incinerator.township_seats and len(seats.codes):
+        i_parts.append(([f"IT{c}" for c in seats.codes],
+                        [f"{n}小型焚烧站" for n in seats.names], list(seats.county),
+                        seats.lon.tolist(), seats.lat.tolist(),
+                        ["township"] * len(seats.codes), [0.0] * len(seats.codes)))
+    i_parts.append(_user_sites(cand.incinerator.sites, "candidates.incinerator.sites", "user"))
+    i_parts.append(_user_sites(cand.incinerator.existing, "candidates.incinerator.existing",
+                               "existing"))
+    incinerator = _assemble(i_parts, cand.incinerator.exclude, cand.incinerator.force,
+                            "candidates.incinerator")
+    if len(transfer) == 0 and len(incinerator) == 0:
+        raise ValidationError("candidates", 0, "the scenario produces no candidate sites")
+
+    net = scenario.network
+    circ = net.circuity_factor
+    pol = scenario.policy
+    # Ask for twice the kept list so that the sharing policy can still keep k allowed.
+    t_index = PointIndex(transfer.lon, transfer.lat)
+    i_index = PointIndex(incinerator.lon, incinerator.lat)
+    v2t = _knn(v.lon, v.lat, t_index, 2 * net.neighbours_per_village,
+               pol.service_radius_km * 1000.0, circ)
+    v2i = _knn(v.lon, v.lat, i_index, 8, pol.direct_radius_km * 1000.0, circ)
+    t2i = _knn(transfer.lon, transfer.lat, i_index, 2 * net.incinerators_per_station,
+               pol.max_transfer_haul_km * 1000.0, circ)
+
+    if scenario.data.distance_matrix_file:
+        from wastenet.geo.matrix import load_matrix
+
+        m = load_matrix(scenario.data.distance_matrix_file)
+        v2t = _override(m, v.ids, transfer.ids, v2t)
+        v2i = _override(m, v.ids, incinerator.ids, v2i)
+        t2i = _override(m, transfer.ids, incinerator.ids, t2i)
+
+    return Network(
+        scenario=scenario, villages=v, seats=seats, transfer=transfer, incinerator=incinerator,
+        village_to_transfer=v2t, village_to_incinerator=v2i, transfer_to_incinerator=t2i,
+        counties=tuple(in_scope), synthetic=v.synthetic, seed=v.seed,
+        warnings=tuple(warnings),
+        meta={"greenfield": not (transfer.existing_capacity > 0).any()
+              and not (incinerator.existing_capacity > 0).any()},
+    )
+
+
+def _override(matrix: object, src_ids: tuple[str, ...], dst_ids: tuple[str, ...],
+              nb: Neighbours) -> Neighbours:
+    """Replace estimated distances by the user matrix for the neighbour pairs listed."""
+    rows, cols = np.nonzero(nb.idx >= 0)
+    if rows.size == 0:
+        return nb
+    src = [src_ids[r] for r in rows]
+    dst = [dst_ids[int(nb.idx[r, c])] for r, c in zip(rows, cols, strict=True)]
+    dist, _dur = matrix.lookup(src, dst)  # type: ignore[attr-defined]
+    out = nb.dist_m.copy()
+    out[rows, cols] = dist
+    out.setflags(write=False)
+    return Neighbours(idx=nb.idx, dist_m=out)
+
+
+SharingPolicy = Literal["none", "adjacent", "prefecture", "free"]
+
+
+def sharing_matrix(policy: SharingPolicy) -> NDArray[np.bool_]:
+    """``M[a, b]``: may county ``a`` (index into ``load_counties()``) use a facility in
+    county ``b``? ``none``: same county; ``adjacent``: same or bordering; ``prefecture``:
+    same prefecture; ``free``: always."""
+    counties = liaoning.load_counties()
+    n = len(counties)
+    if policy == "free":
+        return np.ones((n, n), dtype=bool)
+    m = np.eye(n, dtype=bool)
+    if policy == "adjacent":
+        idx = liaoning.county_index()
+        for a, bs in liaoning.county_neighbours().items():
+            for b in bs:
+                m[idx[a], idx[b]] = True
+    elif policy == "prefecture":
+        pref = np.array([c.prefecture_adcode for c in counties])
+        m = pref[:, None] == pref[None, :]
+    elif policy != "none":
+        raise ValidationError("policy.sharing", policy, "unknown sharing policy")
+    return m
+
+
+def allowed_pairs(src_county: NDArray[np.str_] | list[str], dst_county: NDArray[np.str_] | list[str],
+                  policy: SharingPolicy) -> NDArray[np.bool_]:
+    """Vectorised sharing test between county adcodes (element-wise)."""
+    idx = liaoning.county_index()
+    src = np.array([idx[str(c)] for c in np.ravel(src_county)], dtype=np.int64)
+    dst = np.array([idx[str(c)] for c in np.ravel(dst_county)], dtype=np.int64)
+    m = sharing_matrix(policy)
+    return m[src, dst].reshape(np.shape(src_county))

@@ -1,0 +1,391 @@
+"""The scenario schema: one pydantic model, read from TOML (stdlib ``tomllib``) or JSON.
+
+Every quantity carries its unit in its key name (``capex_yuan``, ``speed_km_per_h``,
+``haul_yuan_per_t_km``...). Every default names its source in the field description,
+or says "assumption". The HTTP API accepts the same schema as JSON or TOML.
+
+Sources cited below:
+* [NDRC2006] National Development and Reform Commission & Ministry of Construction,
+  *Methods and Parameters for Economic Evaluation of Construction Projects*, 3rd ed.
+  (2006): social discount rate 8 %.
+* [ISSUE3] Wastenet siting brief (issue 3): Liaoning waste-to-energy plants cost about
+  CNY 0.5 million per t/d of capacity; a township transfer station costs about
+  CNY 0.4 million to build.
+* [DATA] ``wastenet/data/liaoning/README.md``: about 11,500 administrative villages,
+  about 11 million rural residents (2023), 0.5 kg/person/day median rural waste
+  generation (range 0.2-1.1).
+* [PLAN] Liaoning "beautiful villages" plan: 1,880 new transfer facilities and 126 new
+  incineration facilities by 2025; co-built, shared facilities between counties.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from wastenet.errors import DataFormatError, ValidationError
+
+SCHEMA_VERSION = 1
+
+PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Adcode = Annotated[str, Field(pattern=r"^\d{6}$", examples=["210124"])]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class SiteSpec(_Model):
+    """A user-supplied candidate site (WGS-84)."""
+
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field(default="", max_length=128)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    county: Adcode | None = None
+
+
+class ExistingSpec(SiteSpec):
+    """An existing facility: fixed open, with its remaining capacity."""
+
+    remaining_capacity_t_per_day: PosFloat
+
+
+class VillageSpec(_Model):
+    """A user-supplied village given inline (HTTP scenarios)."""
+
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field(default="", max_length=128)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    population: PosFloat | None = None
+    tonnes_per_day: PosFloat | None = None
+    county: Adcode | None = None
+    tourism: bool = False
+    demonstration: bool = False
+
+    @model_validator(mode="after")
+    def _amount(self) -> VillageSpec:
+        if self.population is None and self.tonnes_per_day is None:
+            raise ValueError("give population or tonnes_per_day")
+        return self
+
+
+class DataSpec(_Model):
+    """Where the villages come from."""
+
+    source: Literal["liaoning-synthetic", "user"] = Field(
+        "liaoning-synthetic",
+        description="'liaoning-synthetic': the bundled geography with generated villages; "
+        "'user': villages from villages_file or the inline villages list.")
+    seed: int = Field(2025, ge=0, le=2**32 - 1, description="generator seed")
+    villages_total: int = Field(11_500, ge=1, le=200_000,
+                                description="provincial village count [DATA]")
+    rural_population: int = Field(11_000_000, ge=1, description="rural residents [DATA]")
+    waste_kg_per_person_per_day: PosFloat = Field(0.5, description="median rate [DATA]")
+    seasonal_factor: PosFloat = Field(1.0, description="peak-season multiplier (assumption)")
+    counties: list[Adcode] = Field(default_factory=list,
+                                   description="restrict to these counties (empty: all)")
+    tourism_fraction: float = Field(0.02, ge=0, le=1, allow_inf_nan=False,
+                                    description="share of key tourism villages (assumption)")
+    demonstration_counties: list[Adcode] = Field(default_factory=list)
+    villages_file: str | None = Field(None, description="CSV or GeoJSON of villages (CLI only)")
+    villages: list[VillageSpec] = Field(default_factory=list, description="inline villages")
+    distance_matrix_file: str | None = Field(
+        None, description="CSV or .npz road distance/time matrix replacing the estimate")
+
+
+class NetworkSpec(_Model):
+    circuity_factor: float = Field(1.3, ge=1.0, le=3.0, allow_inf_nan=False,
+                                   description="road / great-circle distance (assumption)")
+    truck_speed_km_per_h: PosFloat = Field(35.0, description="collection truck (assumption)")
+    haul_speed_km_per_h: PosFloat = Field(50.0, description="transfer truck (assumption)")
+    neighbours_per_village: int = Field(
+        24, ge=1, le=500, description="nearest transfer candidates kept per village")
+    incinerators_per_station: int = Field(
+        30, ge=1, le=2000, description="nearest incinerator candidates kept per station")
+
+
+class SizeSpec(_Model):
+    """A module size: capacity, capital cost and lifetime, fixed operating cost."""
+
+    name: str = ""
+    capacity_t_per_day: PosFloat
+    capex_yuan: NonNegFloat
+    lifetime_years: int = Field(15, ge=1, le=100)
+    fixed_opex_yuan_per_year: NonNegFloat = 0.0
+
+
+def _default_transfer_sizes() -> list[SizeSpec]:
+    # [ISSUE3]: ~CNY 0.4 m for a township station; larger modules scaled (assumption).
+    return [
+        SizeSpec(name="T5", capacity_t_per_day=5, capex_yuan=300_000, lifetime_years=15,
+                 fixed_opex_yuan_per_year=40_000),
+        SizeSpec(name="T10", capacity_t_per_day=10, capex_yuan=400_000, lifetime_years=15,
+                 fixed_opex_yuan_per_year=60_000),
+        SizeSpec(name="T30", capacity_t_per_day=30, capex_yuan=900_000, lifetime_years=15,
+                 fixed_opex_yuan_per_year=120_000),
+        SizeSpec(name="T100", capacity_t_per_day=100, capex_yuan=2_400_000, lifetime_years=15,
+                 fixed_opex_yuan_per_year=300_000),
+    ]
+
+
+def _default_small_incinerator_sizes() -> list[SizeSpec]:
+    # Decentralised units 10-50 t/d [ISSUE3]; CNY 0.5 m per t/d [ISSUE3]; opex assumption.
+    return [
+        SizeSpec(name="I10", capacity_t_per_day=10, capex_yuan=5_000_000, lifetime_years=15,
+                 fixed_opex_yuan_per_year=300_000),
+        SizeSpec(name="I25", capacity_t_per_day=25, capex_yuan=12_500_000, lifetime_years=15,
+                 fixed_opex_yuan_per_year=600_000),
+        SizeSpec(name="I50", capacity_t_per_day=50, capex_yuan=25_000_000, lifetime_years=15,
+                 fixed_opex_yuan_per_year=1_000_000),
+    ]
+
+
+def _default_large_incinerator_sizes() -> list[SizeSpec]:
+    # CNY 0.5 m per t/d [ISSUE3]; 25-year plant life and opex: assumption.
+    return [
+        SizeSpec(name="I100", capacity_t_per_day=100, capex_yuan=50_000_000,
+                 lifetime_years=25, fixed_opex_yuan_per_year=2_000_000),
+        SizeSpec(name="I300", capacity_t_per_day=300, capex_yuan=150_000_000,
+                 lifetime_years=25, fixed_opex_yuan_per_year=5_000_000),
+        SizeSpec(name="I600", capacity_t_per_day=600, capex_yuan=300_000_000,
+                 lifetime_years=25, fixed_opex_yuan_per_year=9_000_000),
+    ]
+
+
+class TransferCandidatesSpec(_Model):
+    township_seats: bool = True
+    extra_per_county: int = Field(
+        20, ge=0, le=500,
+        description="extra candidates per rural county, spread over its villages; the plan's "
+        "1,880 stations exceed the 841 township seats [PLAN]")
+    sites: list[SiteSpec] = Field(default_factory=list)
+    existing: list[ExistingSpec] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list, description="candidate ids not to open")
+    force: list[str] = Field(default_factory=list, description="candidate ids that must open")
+    sizes: list[SizeSpec] = Field(default_factory=_default_transfer_sizes, min_length=1)
+    opex_yuan_per_t: NonNegFloat = Field(25.0, description="variable operating cost (assumption)")
+
+
+class IncineratorCandidatesSpec(_Model):
+    county_seats: bool = True
+    township_seats: bool = Field(True, description="small decentralised plants [PLAN]")
+    sites: list[SiteSpec] = Field(default_factory=list)
+    existing: list[ExistingSpec] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    force: list[str] = Field(default_factory=list)
+    county_seat_sizes: list[SizeSpec] = Field(default_factory=_default_large_incinerator_sizes,
+                                              min_length=1)
+    township_sizes: list[SizeSpec] = Field(default_factory=_default_small_incinerator_sizes,
+                                           min_length=1)
+    processing_yuan_per_t: NonNegFloat = Field(
+        90.0, description="variable treatment cost net of energy sales (assumption)")
+
+
+class CandidatesSpec(_Model):
+    transfer: TransferCandidatesSpec = Field(default_factory=TransferCandidatesSpec)
+    incinerator: IncineratorCandidatesSpec = Field(default_factory=IncineratorCandidatesSpec)
+
+
+class CostsSpec(_Model):
+    discount_rate: float = Field(0.08, ge=0, le=1, allow_inf_nan=False,
+                                 description="social discount rate [NDRC2006]")
+    collection_haul_yuan_per_t_km: NonNegFloat = Field(
+        2.5, description="compactor truck, village to station (assumption)")
+    transfer_haul_yuan_per_t_km: NonNegFloat = Field(
+        0.8, description="large transfer truck, station to plant (assumption)")
+
+
+class CountSpec(_Model):
+    echelon: Literal["transfer", "incinerator"]
+    value: int = Field(ge=0)
+    sense: Literal["eq", "le", "ge"] = "eq"
+    prefecture: Adcode | None = None
+
+
+class PolicySpec(_Model):
+    sharing: Literal["none", "adjacent", "prefecture", "free"] = Field(
+        "adjacent", description="which counties may share facilities [PLAN]")
+    service_radius_km: PosFloat = Field(
+        20.0, description="max road distance village -> station (assumption)")
+    direct_radius_km: NonNegFloat = Field(
+        10.0, description="max road distance for direct delivery to a plant (assumption)")
+    max_transfer_haul_km: PosFloat = Field(150.0, description="max station -> plant (assumption)")
+    counts: list[CountSpec] = Field(default_factory=list)
+    must_cover_tourism: bool = True
+    must_cover_demonstration: bool = True
+    uncovered_penalty_yuan_per_t: NonNegFloat | None = Field(
+        None, description="None: full coverage is a hard constraint")
+
+
+class VehicleSpec(_Model):
+    name: str = Field(min_length=1)
+    count: int = Field(ge=0, le=1000)
+    capacity_t: PosFloat
+    capacity_m3: PosFloat | None = None
+    fixed_cost_yuan: NonNegFloat = 300.0
+    cost_yuan_per_km: NonNegFloat = 3.0
+    cost_yuan_per_h: NonNegFloat = 60.0
+    speed_factor: PosFloat = 1.0
+    shift_start: str = Field("06:00", pattern=r"^\d{1,2}:\d{2}$")
+    shift_end: str = Field("18:00", pattern=r"^\d{1,2}:\d{2}$")
+    max_shift_h: PosFloat = 10.0
+    max_stops: int | None = Field(None, ge=1)
+    route_capacity_t: PosFloat | None = None
+    break_minutes: NonNegFloat = 60.0
+    break_earliest: str = Field("11:00", pattern=r"^\d{1,2}:\d{2}$")
+    break_latest: str = Field("12:00", pattern=r"^\d{1,2}:\d{2}$")
+    narrow_lane_ok: bool = Field(True, description="may serve narrow-lane villages")
+
+
+def _default_fleet() -> list[VehicleSpec]:
+    return [
+        VehicleSpec(name="compactor-8t", count=12, capacity_t=8.0, capacity_m3=20.0,
+                    narrow_lane_ok=False),
+        VehicleSpec(name="tricycle-truck-2t", count=12, capacity_t=2.0, capacity_m3=6.0,
+                    fixed_cost_yuan=150.0, cost_yuan_per_km=1.5, speed_factor=0.8),
+    ]
+
+
+class FleetSpec(_Model):
+    vehicles: list[VehicleSpec] = Field(default_factory=_default_fleet, min_length=1)
+    service_minutes_per_stop: NonNegFloat = Field(10.0, description="assumption")
+    unload_minutes: NonNegFloat = Field(15.0, description="assumption")
+    density_t_per_m3: PosFloat = Field(0.4, description="compacted rural waste (assumption)")
+    narrow_lane_fraction: float = Field(0.1, ge=0, le=1, allow_inf_nan=False,
+                                        description="villages served by small trucks only")
+    station_open: str = Field("05:00", pattern=r"^\d{1,2}:\d{2}$")
+    station_close: str = Field("20:00", pattern=r"^\d{1,2}:\d{2}$")
+    frequency_per_week: Literal[1, 2, 3, 6, 7] = Field(
+        7, description="default collection frequency (daily)")
+    tourism_frequency_per_week: Literal[1, 2, 3, 6, 7] = 7
+
+
+class SolverSpec(_Model):
+    time_limit_s: PosFloat = Field(600.0, le=86_400)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    method: Literal["auto", "exact", "decomposition"] = "auto"
+    routing_time_limit_s: PosFloat = Field(30.0, le=86_400)
+
+
+class Scenario(_Model):
+    """A Wastenet scenario (schema version 1)."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    name: str = Field(min_length=1, max_length=128, examples=["faku"])
+    description: str = ""
+    data: DataSpec = Field(default_factory=DataSpec)
+    network: NetworkSpec = Field(default_factory=NetworkSpec)
+    candidates: CandidatesSpec = Field(default_factory=CandidatesSpec)
+    costs: CostsSpec = Field(default_factory=CostsSpec)
+    policy: PolicySpec = Field(default_factory=PolicySpec)
+    fleet: FleetSpec = Field(default_factory=FleetSpec)
+    solver: SolverSpec = Field(default_factory=SolverSpec)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        if self.data.source == "user" and not (self.data.villages_file or self.data.villages):
+            raise ValueError("data.source='user' needs data.villages_file or data.villages")
+        return self
+
+    # -- helpers -------------------------------------------------------------------
+    def server_file_fields(self) -> list[str]:
+        """Dotted names of the fields that name files on the server (not allowed via HTTP)."""
+        out = []
+        if self.data.villages_file:
+            out.append("data.villages_file")
+        if self.data.distance_matrix_file:
+            out.append("data.distance_matrix_file")
+        return out
+
+    @classmethod
+    def from_toml_text(cls, text: str, *, source: str = "<toml>") -> Scenario:
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise DataFormatError(source, f"invalid TOML: {exc}") from exc
+        return cls.model_validate(raw)
+
+    def resolve_paths(self, base: Path) -> Scenario:
+        """A copy with relative file paths made absolute against ``base`` (a folder)."""
+        upd: dict[str, Any] = {}
+        for name in ("villages_file", "distance_matrix_file"):
+            v = getattr(self.data, name)
+            if v and not Path(v).is_absolute():
+                upd[name] = str((base / v).resolve())
+        if not upd:
+            return self
+        return self.model_copy(update={"data": self.data.model_copy(update=upd)})
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario from a ``.toml`` or ``.json`` file; paths inside are resolved
+    relative to the file. Schema errors become :class:`ValidationError` naming the field."""
+    from pydantic import ValidationError as PydanticValidationError
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ValidationError("scenario", str(p), f"cannot read: {exc.strerror}") from exc
+    try:
+        if p.suffix.lower() == ".json":
+            try:
+                raw = json.loads(text, parse_constant=_reject_constant)
+            except json.JSONDecodeError as exc:
+                raise DataFormatError(str(p), f"invalid JSON: {exc.msg}", line=exc.lineno) from exc
+            sc = Scenario.model_validate(raw)
+        else:
+            sc = Scenario.from_toml_text(text, source=str(p))
+    except PydanticValidationError as exc:
+        raise pydantic_to_domain(exc) from exc
+    return sc.resolve_paths(p.parent)
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number")
+
+
+def pydantic_to_domain(exc: Any) -> ValidationError:
+    """The first pydantic error as a :class:`ValidationError` naming the field."""
+    err = exc.errors()[0]
+    loc = ".".join(str(x) for x in err.get("loc", ())) or "scenario"
+    return ValidationError(loc, err.get("input"), err.get("msg", "invalid"))
+
+
+def hhmm_to_s(text: str) -> float:
+    """'06:30' -> 23400.0 seconds from midnight."""
+    h, m = text.split(":")
+    hh, mm = int(h), int(m)
+    if not (0 <= hh <= 24 and 0 <= mm < 60):
+        raise ValidationError("time", text, "must be HH:MM within the day")
+    return float(hh * 3600 + mm * 60)
+
+
+def crf(rate: float, years: int) -> float:
+    """Capital recovery factor ``r (1+r)^n / ((1+r)^n - 1)`` (1/n when r = 0)."""
+    if years <= 0:
+        raise ValidationError("lifetime_years", years, "must be >= 1")
+    if rate == 0:
+        return 1.0 / years
+    g = math.pow(1.0 + rate, years)
+    return rate * g / (g - 1.0)
+
+
+def annualised_fixed_cost(size: SizeSpec, discount_rate: float) -> float:
+    """Yearly fixed cost of a module: capex x CRF(rate, lifetime) + fixed opex."""
+    return size.capex_yuan * crf(discount_rate, size.lifetime_years) + size.fixed_opex_yuan_per_year
