@@ -1,0 +1,859 @@
+"""Exports of a solved route plan: CSV, GeoJSON, GPX, printable driver sheets and JSON.
+
+Every function here is pure: it reads a :class:`~wastenet.routing.data.RoutingData` and a
+:class:`~wastenet.routing.data.RoutePlan` and returns ``str`` or ``bytes``; only
+:func:`write_all` touches the file system. Names (Chinese village and station names)
+are carried verbatim from ``data.names``.
+
+Definitions used by all formats
+-------------------------------
+* A route is the visit sequence ``v_0 .. v_{n-1}`` with ``v_0`` and ``v_{n-1}`` at the
+  depot. Its *marks* are the positions whose kind is ``depot`` or ``unload``.
+* A *trip* is the slice ``v_a .. v_b`` between two consecutive marks ``a < b``: it starts
+  at the depot or an unload, collects the stops strictly between, and ends at the next
+  unload (or, for the empty return leg, at the depot). Trip ``k`` is numbered from 1.
+* The *unload facility* of a stop visit is the facility of the first unload visit after
+  it; that of an unload visit is its own facility.
+* The amount unloaded at ``v_j`` is ``load_after(v_{j-1})``.
+* Times are seconds from midnight, shown as ``HH:MM:SS`` (hours may exceed 23 when a
+  plan runs past midnight), rounded to the nearest second.
+
+Coordinates
+-----------
+``crs="wgs84"`` (default) exports ``data.lon/lat`` as they are; ``crs="gcj02"`` converts
+every exported coordinate with :func:`wastenet.geo.gcj02.wgs84_to_gcj02` for Chinese map
+apps. Unknown coordinates (NaN, e.g. benchmark instances with planar x/y) are written as
+empty CSV cells, JSON ``null``, GeoJSON ``null`` geometries, and are left out of GPX.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import itertools
+import json
+import logging
+import math
+import os
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wastenet.errors import ValidationError
+from wastenet.geo.gcj02 import wgs84_to_gcj02
+from wastenet.routing.data import FloatArray, Route, RoutePlan, RoutingData, Visit
+
+log = logging.getLogger("wastenet.routing.exports")
+
+CRS_CHOICES = ("wgs84", "gcj02")
+VISIT_KINDS = ("depot", "stop", "unload")
+PLAN_FORMAT = "wastenet.route-plan"
+PLAN_FORMAT_VERSION = 1
+GPX_NS = "http://www.topografix.com/GPX/1/1"
+
+#: file name of each export written by :func:`write_all`, by key
+FILE_NAMES = {
+    "csv": "routes.csv",
+    "geojson": "routes.geojson",
+    "gpx": "routes.gpx",
+    "html": "sheets.html",
+    "json": "plan.json",
+}
+
+
+# ---------------------------------------------------------------------------------------
+# small helpers
+# ---------------------------------------------------------------------------------------
+
+def hms(seconds: float) -> str:
+    """``HH:MM:SS`` of a time of day in seconds (nearest second; '' when not finite)."""
+    if not math.isfinite(seconds):
+        return ""
+    total = round(seconds)
+    sign = "-" if total < 0 else ""
+    h, rem = divmod(abs(total), 3600)
+    m, s = divmod(rem, 60)
+    return f"{sign}{h:02d}:{m:02d}:{s:02d}"
+
+
+def hm(seconds: float) -> str:
+    """``HH:MM`` of a time of day in seconds (nearest minute; '' when not finite)."""
+    if not math.isfinite(seconds):
+        return ""
+    total = round(seconds / 60.0)
+    sign = "-" if total < 0 else ""
+    h, m = divmod(abs(total), 60)
+    return f"{sign}{h:02d}:{m:02d}"
+
+
+def _check_crs(crs: str) -> str:
+    if crs not in CRS_CHOICES:
+        raise ValidationError("crs", crs, f"must be one of {', '.join(CRS_CHOICES)}")
+    return crs
+
+
+def export_coords(data: RoutingData, crs: str = "wgs84") -> tuple[FloatArray, FloatArray]:
+    """``(lon, lat)`` of every location in the export coordinate system ``crs``."""
+    _check_crs(crs)
+    if crs == "gcj02":
+        return wgs84_to_gcj02(data.lon, data.lat)
+    return np.array(data.lon, dtype=np.float64), np.array(data.lat, dtype=np.float64)
+
+
+def _num(x: float) -> float | None:
+    """A JSON-safe float: NaN and infinities become ``None``."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _jsonable(obj: Any) -> Any:
+    """Recursively turn ``obj`` into JSON-compatible values (used for free-form meta)."""
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [_jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return _num(float(obj))
+    if obj is None or isinstance(obj, str):
+        return obj
+    return str(obj)
+
+
+def vehicle_label(data: RoutingData, route: Route) -> str:
+    """Human label of the vehicle driving ``route``: ``"<type name>-<1-based number>"``."""
+    return f"{data.vehicle_types[route.vehicle_type].name}-{route.vehicle + 1}"
+
+
+def _place_name(data: RoutingData, loc: int) -> str:
+    return data.names[loc] or data.ids[loc]
+
+
+def _fmt_amount(x: float) -> str:
+    return f"{x:.2f}" if math.isfinite(x) else ""
+
+
+def _fmt_load(values: Sequence[float], dims: Sequence[str]) -> str:
+    return " / ".join(f"{_fmt_amount(v)} {d}" for v, d in zip(values, dims, strict=False))
+
+
+def _plan_date(data: RoutingData, plan: RoutePlan) -> str:
+    for meta in (plan.meta, data.meta):
+        val = meta.get("date")
+        if val:
+            return str(val)
+    return ""
+
+
+class _RouteView:
+    """Derived per-route facts shared by the exports (trips, unload targets, unloads)."""
+
+    def __init__(self, data: RoutingData, plan: RoutePlan, r: int) -> None:
+        route = plan.routes[r]
+        self.route = route
+        self.label = vehicle_label(data, route)
+        visits = route.visits
+        n = len(visits)
+        L = len(data.ids)
+        for j, v in enumerate(visits):
+            if v.kind not in VISIT_KINDS:
+                raise ValidationError(f"routes[{r}].visits[{j}].kind", v.kind,
+                                      f"must be one of {', '.join(VISIT_KINDS)}")
+            if not 0 <= v.location < L:
+                raise ValidationError(f"routes[{r}].visits[{j}].location", v.location,
+                                      f"must be in [0, {L})")
+        marks = sorted({0, n - 1} | {j for j, v in enumerate(visits) if v.kind != "stop"}) \
+            if n else []
+        self.trips: list[tuple[int, int]] = list(itertools.pairwise(marks))
+        self.trip_of: list[int | None] = [None] * n
+        for k, (a, b) in enumerate(self.trips, start=1):
+            for j in range(a + 1, b + 1):
+                if visits[j].kind != "depot":
+                    self.trip_of[j] = k
+        self.unload_at: list[int | None] = [None] * n  #: visit position of the unload
+        nxt: int | None = None
+        for j in range(n - 1, -1, -1):
+            if visits[j].kind == "unload":
+                nxt = j
+            if visits[j].kind in ("stop", "unload"):
+                self.unload_at[j] = nxt
+            if visits[j].kind == "depot":
+                nxt = None
+        dims = len(data.load_dims)
+        self.unloaded: list[tuple[float, ...] | None] = [
+            (tuple(visits[j - 1].load_after) if j > 0 else (0.0,) * dims)
+            if v.kind == "unload" else None
+            for j, v in enumerate(visits)
+        ]
+        self.break_before: int | None = None  #: position of the visit the break precedes
+        if route.break_start_s is not None and n:
+            pos = next((j for j in range(1, n) if visits[j].start_s > route.break_start_s),
+                       n - 1)
+            self.break_before = max(pos, 1) if n > 1 else 0
+
+    def trip_distance_m(self, data: RoutingData, a: int, b: int) -> float:
+        locs = np.array([v.location for v in self.route.visits[a:b + 1]], dtype=np.int64)
+        if locs.size < 2:
+            return 0.0
+        return float(data.distance_m[locs[:-1], locs[1:]].sum())
+
+
+def _views(data: RoutingData, plan: RoutePlan) -> list[_RouteView]:
+    return [_RouteView(data, plan, r) for r in range(len(plan.routes))]
+
+
+def _break_duration(data: RoutingData, route: Route) -> float:
+    return float(data.vehicle_types[route.vehicle_type].break_duration_s)
+
+
+# ---------------------------------------------------------------------------------------
+# plan.json
+# ---------------------------------------------------------------------------------------
+
+def plan_to_dict(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> dict[str, Any]:
+    """The full plan as a JSON-compatible dict (see :func:`plan_from_dict` for the inverse).
+
+    Layout (all times seconds from midnight, distances metres)::
+
+        {format, version, name, status, solver, seed, elapsed_s, synthetic, crs,
+         data: {name, synthetic, seed, n_stops, load_dims},
+         vehicles, distance_m, travel_s, travel_time_s, duration_s, tonne_km, cost_yuan,
+         unserved: [stop index], unserved_stops: [{index, id, name, lon, lat}],
+         routes: [{vehicle_type, vehicle_type_name, vehicle, label, break_start_s,
+                   lunch_start_s, break_end_s, distance_m, duration_s, travel_s,
+                   load_total, tonne_km, cost_yuan, n_stops, n_unloads,
+                   visits: [{seq, kind, index, location, id, name, lon, lat,
+                             arrival_s, start_s, departure_s, arrival, start, departure,
+                             load_after, trip, unload_facility_id}]}],
+         meta}
+
+    ``synthetic`` is true when the plan or its data is synthetic; ``seed`` is the solver
+    seed and ``data.seed`` the seed the data was generated with. Non-finite floats are
+    written as ``null``.
+    """
+    lon, lat = export_coords(data, crs)
+    routes = []
+    for view in _views(data, plan):
+        route = view.route
+        visits = []
+        for j, v in enumerate(route.visits):
+            ua = view.unload_at[j]
+            visits.append({
+                "seq": j,
+                "kind": v.kind,
+                "index": int(v.index),
+                "location": int(v.location),
+                "id": data.ids[v.location],
+                "name": data.names[v.location],
+                "lon": _num(lon[v.location]),
+                "lat": _num(lat[v.location]),
+                "arrival_s": _num(v.arrival_s),
+                "start_s": _num(v.start_s),
+                "departure_s": _num(v.departure_s),
+                "arrival": hms(v.arrival_s),
+                "start": hms(v.start_s),
+                "departure": hms(v.departure_s),
+                "load_after": [_num(x) for x in v.load_after],
+                "trip": view.trip_of[j],
+                "unload_facility_id": (data.ids[route.visits[ua].location]
+                                       if ua is not None else None),
+            })
+        brk = route.break_start_s
+        routes.append({
+            "vehicle_type": int(route.vehicle_type),
+            "vehicle_type_name": data.vehicle_types[route.vehicle_type].name,
+            "vehicle": int(route.vehicle),
+            "label": view.label,
+            "break_start_s": None if brk is None else _num(brk),
+            "lunch_start_s": None if brk is None else _num(brk),
+            "break_end_s": None if brk is None else _num(brk + _break_duration(data, route)),
+            "distance_m": _num(route.distance_m),
+            "duration_s": _num(route.duration_s),
+            "travel_s": _num(route.travel_s),
+            "load_total": [_num(x) for x in route.load_total],
+            "tonne_km": _num(route.tonne_km),
+            "cost_yuan": _num(route.cost_yuan),
+            "n_stops": sum(1 for v in route.visits if v.kind == "stop"),
+            "n_unloads": sum(1 for v in route.visits if v.kind == "unload"),
+            "visits": visits,
+        })
+    unserved_stops = []
+    for s in plan.unserved:
+        loc = int(data.stops[s]) if 0 <= s < data.n_stops else None
+        unserved_stops.append({
+            "index": int(s),
+            "id": data.ids[loc] if loc is not None else None,
+            "name": data.names[loc] if loc is not None else None,
+            "lon": _num(lon[loc]) if loc is not None else None,
+            "lat": _num(lat[loc]) if loc is not None else None,
+        })
+    return {
+        "format": PLAN_FORMAT,
+        "version": PLAN_FORMAT_VERSION,
+        "name": plan.name,
+        "status": plan.status,
+        "solver": plan.solver,
+        "seed": int(plan.seed),
+        "elapsed_s": _num(plan.elapsed_s),
+        "synthetic": bool(plan.synthetic or data.synthetic),
+        "crs": crs,
+        "date": _plan_date(data, plan) or None,
+        "data": {
+            "name": data.name,
+            "synthetic": bool(data.synthetic),
+            "seed": data.seed,
+            "n_stops": data.n_stops,
+            "load_dims": list(data.load_dims),
+        },
+        "load_dims": list(data.load_dims),
+        "vehicles": int(plan.vehicles),
+        "distance_m": _num(plan.distance_m),
+        "travel_s": _num(plan.travel_s),
+        "travel_time_s": _num(plan.travel_s),
+        "duration_s": _num(plan.duration_s),
+        "tonne_km": _num(plan.tonne_km),
+        "cost_yuan": _num(plan.cost_yuan),
+        "unserved": [int(s) for s in plan.unserved],
+        "unserved_stops": unserved_stops,
+        "routes": routes,
+        "meta": _jsonable(plan.meta),
+    }
+
+
+def _field(d: Mapping[str, Any], key: str, path: str) -> Any:
+    if not isinstance(d, Mapping):
+        raise ValidationError(path or "plan", type(d).__name__, "must be a JSON object")
+    if key not in d:
+        raise ValidationError(f"{path}.{key}" if path else key, None, "is required")
+    return d[key]
+
+
+def _float(d: Mapping[str, Any], key: str, path: str, *, nullable: bool = False) -> Any:
+    val = _field(d, key, path)
+    where = f"{path}.{key}" if path else key
+    if val is None:
+        if nullable:
+            return None
+        return math.nan
+    if isinstance(val, bool) or not isinstance(val, (int, float)):
+        raise ValidationError(where, val, "must be a number")
+    return float(val)
+
+
+def _int(d: Mapping[str, Any], key: str, path: str) -> int:
+    val = _field(d, key, path)
+    if isinstance(val, bool) or not isinstance(val, int):
+        raise ValidationError(f"{path}.{key}" if path else key, val, "must be an integer")
+    return val
+
+
+def _floats(d: Mapping[str, Any], key: str, path: str) -> tuple[float, ...]:
+    val = _field(d, key, path)
+    where = f"{path}.{key}" if path else key
+    if not isinstance(val, list):
+        raise ValidationError(where, val, "must be a list of numbers")
+    out = []
+    for x in val:
+        if x is None:
+            out.append(math.nan)
+        elif isinstance(x, bool) or not isinstance(x, (int, float)):
+            raise ValidationError(where, val, "must be a list of numbers")
+        else:
+            out.append(float(x))
+    return tuple(out)
+
+
+def plan_from_dict(d: Mapping[str, Any]) -> RoutePlan:
+    """Rebuild a :class:`RoutePlan` from :func:`plan_to_dict` output (e.g. parsed JSON).
+
+    Only the plan's own fields are read (display fields such as names and coordinates are
+    ignored), so ``plan_from_dict(plan_to_dict(data, plan)) == plan`` field by field, with
+    two documented exceptions: ``synthetic`` comes back true when the data was synthetic,
+    and tuples inside ``meta`` come back as lists. ``null`` numbers become NaN.
+    Raises :class:`ValidationError` naming the first offending field.
+    """
+    fmt = d.get("format") if isinstance(d, Mapping) else None
+    if fmt is not None and fmt != PLAN_FORMAT:
+        raise ValidationError("format", fmt, f"expected {PLAN_FORMAT!r}")
+    routes = []
+    for r, rd in enumerate(_field(d, "routes", "") or []):
+        rp = f"routes[{r}]"
+        vds = _field(rd, "visits", rp)
+        if not isinstance(vds, list):
+            raise ValidationError(f"{rp}.visits", vds, "must be a list")
+        visits = []
+        for j, vd in enumerate(vds):
+            vp = f"{rp}.visits[{j}]"
+            kind = _field(vd, "kind", vp)
+            if kind not in VISIT_KINDS:
+                raise ValidationError(f"{vp}.kind", kind,
+                                      f"must be one of {', '.join(VISIT_KINDS)}")
+            visits.append(Visit(
+                kind=kind,
+                index=_int(vd, "index", vp),
+                location=_int(vd, "location", vp),
+                arrival_s=_float(vd, "arrival_s", vp),
+                start_s=_float(vd, "start_s", vp),
+                departure_s=_float(vd, "departure_s", vp),
+                load_after=_floats(vd, "load_after", vp),
+            ))
+        routes.append(Route(
+            vehicle_type=_int(rd, "vehicle_type", rp),
+            vehicle=_int(rd, "vehicle", rp),
+            visits=tuple(visits),
+            break_start_s=_float(rd, "break_start_s", rp, nullable=True),
+            distance_m=_float(rd, "distance_m", rp),
+            duration_s=_float(rd, "duration_s", rp),
+            travel_s=_float(rd, "travel_s", rp),
+            load_total=_floats(rd, "load_total", rp),
+            tonne_km=_float(rd, "tonne_km", rp),
+            cost_yuan=_float(rd, "cost_yuan", rp),
+        ))
+    unserved = _field(d, "unserved", "")
+    if not isinstance(unserved, list) or any(
+            isinstance(s, bool) or not isinstance(s, int) for s in unserved):
+        raise ValidationError("unserved", unserved, "must be a list of stop indices")
+    meta = d.get("meta") or {}
+    if not isinstance(meta, Mapping):
+        raise ValidationError("meta", meta, "must be a JSON object")
+    name = _field(d, "name", "")
+    status = _field(d, "status", "")
+    solver = _field(d, "solver", "")
+    for key, val in (("name", name), ("status", status), ("solver", solver)):
+        if not isinstance(val, str):
+            raise ValidationError(key, val, "must be a string")
+    return RoutePlan(
+        routes=tuple(routes),
+        unserved=tuple(unserved),
+        vehicles=_int(d, "vehicles", ""),
+        distance_m=_float(d, "distance_m", ""),
+        travel_s=_float(d, "travel_s", ""),
+        duration_s=_float(d, "duration_s", ""),
+        tonne_km=_float(d, "tonne_km", ""),
+        cost_yuan=_float(d, "cost_yuan", ""),
+        status=status,
+        solver=solver,
+        seed=_int(d, "seed", ""),
+        elapsed_s=_float(d, "elapsed_s", ""),
+        name=name,
+        synthetic=bool(d.get("synthetic", False)),
+        meta=dict(meta),
+    )
+
+
+def plan_json(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> str:
+    """``plan.json`` text: :func:`plan_to_dict` as UTF-8 friendly, strict JSON."""
+    return json.dumps(plan_to_dict(data, plan, crs), ensure_ascii=False, indent=1,
+                      allow_nan=False) + "\n"
+
+
+# ---------------------------------------------------------------------------------------
+# routes.csv
+# ---------------------------------------------------------------------------------------
+
+def _csv_float(x: float) -> str:
+    return repr(float(x)) if math.isfinite(x) else ""
+
+
+def csv_header(data: RoutingData) -> list[str]:
+    """Column names of ``routes.csv``."""
+    return (["vehicle", "vehicle_type", "vehicle_no", "seq", "kind", "id", "name",
+             "lon", "lat", "arrival", "arrival_s", "start", "start_s", "departure",
+             "departure_s"]
+            + [f"load_after_{d}" for d in data.load_dims]
+            + ["trip", "unload_facility_id", "unload_facility_name"])
+
+
+def routes_csv(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> bytes:
+    """``routes.csv``: UTF-8 with BOM (so that Excel shows the Chinese names), one row per
+    visit in route order. Floats are written in shortest round-trip form."""
+    lon, lat = export_coords(data, crs)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(csv_header(data))
+    for view in _views(data, plan):
+        route = view.route
+        vt = data.vehicle_types[route.vehicle_type]
+        for j, v in enumerate(route.visits):
+            ua = view.unload_at[j]
+            uloc = route.visits[ua].location if ua is not None else None
+            trip = view.trip_of[j]
+            w.writerow(
+                [view.label, vt.name, route.vehicle + 1, j, v.kind, data.ids[v.location],
+                 data.names[v.location], _csv_float(lon[v.location]),
+                 _csv_float(lat[v.location]),
+                 hms(v.arrival_s), _csv_float(v.arrival_s), hms(v.start_s),
+                 _csv_float(v.start_s), hms(v.departure_s), _csv_float(v.departure_s)]
+                + [_csv_float(x) for x in v.load_after]
+                + ["" if trip is None else trip,
+                   "" if uloc is None else data.ids[uloc],
+                   "" if uloc is None else data.names[uloc]])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+# ---------------------------------------------------------------------------------------
+# routes.geojson
+# ---------------------------------------------------------------------------------------
+
+def _point(lon: float, lat: float) -> dict[str, Any] | None:
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        return None
+    return {"type": "Point", "coordinates": [float(lon), float(lat)]}
+
+
+def routes_geojson(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> str:
+    """``routes.geojson``: a FeatureCollection with
+
+    * one ``LineString`` per trip (``feature_type="trip"``) through the locations of
+      ``v_a .. v_b`` in visit order (straight segments; road geometry is not known here),
+      with vehicle, trip number, from/to place, stop count, load carried and distance;
+    * one ``Point`` per stop visit (``feature_type="stop"``) with vehicle, sequence,
+      times and load after;
+    * one ``Point`` per depot and unload facility used (``feature_type`` ``"depot"`` or
+      ``"facility"``).
+
+    Foreign members ``crs_name`` (``wgs84``/``gcj02``) and ``synthetic`` describe the file.
+    """
+    lon, lat = export_coords(data, crs)
+    features: list[dict[str, Any]] = []
+    used: dict[int, str] = {}
+    for view in _views(data, plan):
+        route = view.route
+        visits = route.visits
+        vt = data.vehicle_types[route.vehicle_type]
+        for k, (a, b) in enumerate(view.trips, start=1):
+            locs = [v.location for v in visits[a:b + 1]]
+            coords = [[float(lon[x]), float(lat[x])] for x in locs
+                      if math.isfinite(lon[x]) and math.isfinite(lat[x])]
+            stops = [v for v in visits[a + 1:b] if v.kind == "stop"]
+            carried = visits[b - 1].load_after if b - 1 > a else (0.0,) * len(data.load_dims)
+            geom = {"type": "LineString", "coordinates": coords} if len(coords) >= 2 else None
+            features.append({
+                "type": "Feature",
+                "geometry": geom,
+                "properties": {
+                    "feature_type": "trip",
+                    "vehicle": view.label,
+                    "vehicle_type": vt.name,
+                    "trip": k,
+                    "from_id": data.ids[visits[a].location],
+                    "from_name": data.names[visits[a].location],
+                    "to_id": data.ids[visits[b].location],
+                    "to_name": data.names[visits[b].location],
+                    "to_kind": visits[b].kind,
+                    "stops": len(stops),
+                    "stop_ids": [data.ids[v.location] for v in stops],
+                    "load": [_num(x) for x in carried],
+                    "load_dims": list(data.load_dims),
+                    "depart_s": _num(visits[a].departure_s),
+                    "arrive_s": _num(visits[b].arrival_s),
+                    "depart": hms(visits[a].departure_s),
+                    "arrive": hms(visits[b].arrival_s),
+                    "distance_m": _num(view.trip_distance_m(data, a, b)),
+                },
+            })
+        for j, v in enumerate(visits):
+            if v.kind != "stop":
+                used.setdefault(v.location, "depot" if v.kind == "depot" else "facility")
+                continue
+            ua = view.unload_at[j]
+            features.append({
+                "type": "Feature",
+                "geometry": _point(lon[v.location], lat[v.location]),
+                "properties": {
+                    "feature_type": "stop",
+                    "vehicle": view.label,
+                    "vehicle_type": vt.name,
+                    "seq": j,
+                    "trip": view.trip_of[j],
+                    "id": data.ids[v.location],
+                    "name": data.names[v.location],
+                    "arrival_s": _num(v.arrival_s),
+                    "start_s": _num(v.start_s),
+                    "departure_s": _num(v.departure_s),
+                    "arrival": hms(v.arrival_s),
+                    "start": hms(v.start_s),
+                    "departure": hms(v.departure_s),
+                    "load_after": [_num(x) for x in v.load_after],
+                    "unload_facility_id": (data.ids[visits[ua].location]
+                                           if ua is not None else None),
+                },
+            })
+    for loc, role in used.items():
+        features.append({
+            "type": "Feature",
+            "geometry": _point(lon[loc], lat[loc]),
+            "properties": {"feature_type": role, "id": data.ids[loc], "name": data.names[loc]},
+        })
+    doc = {
+        "type": "FeatureCollection",
+        "name": plan.name,
+        "crs_name": crs,
+        "synthetic": bool(plan.synthetic or data.synthetic),
+        "features": features,
+    }
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+# ---------------------------------------------------------------------------------------
+# routes.gpx
+# ---------------------------------------------------------------------------------------
+
+_KIND_ZH = {"depot": "车场", "stop": "收集", "unload": "卸载"}
+
+
+def routes_gpx(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> bytes:
+    """``routes.gpx`` (GPX 1.1): one ``<rte>`` per vehicle named by its label, one
+    ``<rtept>`` per visit (name = place name, ``<type>`` = visit kind, times in
+    ``<cmt>``). Visits with unknown coordinates are left out (GPX needs lat/lon).
+    No ``<time>`` elements: the plan has times of day, GPX needs absolute instants."""
+    lon, lat = export_coords(data, crs)
+    root = ET.Element("gpx", {"version": "1.1", "creator": "wastenet", "xmlns": GPX_NS})
+    meta = ET.SubElement(root, "metadata")
+    ET.SubElement(meta, "name").text = plan.name
+    desc = f"crs={crs}" + ("; synthetic data" if (plan.synthetic or data.synthetic) else "")
+    date = _plan_date(data, plan)
+    if date:
+        desc += f"; date={date}"
+    ET.SubElement(meta, "desc").text = desc
+    skipped = 0
+    for number, view in enumerate(_views(data, plan), start=1):
+        route = view.route
+        rte = ET.SubElement(root, "rte")
+        ET.SubElement(rte, "name").text = view.label
+        n_stops = sum(1 for v in route.visits if v.kind == "stop")
+        rdesc = f"{n_stops} stops, {len(view.trips)} trips, {route.distance_m / 1000:.1f} km"
+        if route.break_start_s is not None:
+            end = route.break_start_s + _break_duration(data, route)
+            rdesc += f", break {hms(route.break_start_s)}-{hms(end)}"
+        ET.SubElement(rte, "desc").text = rdesc
+        ET.SubElement(rte, "number").text = str(number)
+        ET.SubElement(rte, "type").text = data.vehicle_types[route.vehicle_type].name
+        for j, v in enumerate(route.visits):
+            x, y = float(lon[v.location]), float(lat[v.location])
+            if not (math.isfinite(x) and math.isfinite(y)):
+                skipped += 1
+                continue
+            pt = ET.SubElement(rte, "rtept", {"lat": repr(y), "lon": repr(x)})
+            ET.SubElement(pt, "name").text = _place_name(data, v.location)
+            ET.SubElement(pt, "cmt").text = (
+                f"{j}. {_KIND_ZH[v.kind]} 到达 {hms(v.arrival_s)} 开始 {hms(v.start_s)} "
+                f"离开 {hms(v.departure_s)}")
+            ET.SubElement(pt, "desc").text = (
+                f"id={data.ids[v.location]}; load_after="
+                f"{_fmt_load(v.load_after, data.load_dims)}")
+            ET.SubElement(pt, "type").text = v.kind
+    if skipped:
+        log.warning("routes.gpx: %d visits without coordinates left out", skipped)
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+# ---------------------------------------------------------------------------------------
+# sheets.html
+# ---------------------------------------------------------------------------------------
+
+_CSS = """
+@page { size: A4 portrait; margin: 12mm 11mm 14mm 11mm; }
+* { box-sizing: border-box; }
+html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+body { margin: 0; color: #111; font-size: 10.5pt; line-height: 1.35;
+  font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC",
+    "Hiragino Sans GB", "WenQuanYi Micro Hei", "SimHei", sans-serif; }
+.sheet { break-after: page; page-break-after: always; }
+.sheet:last-child { break-after: auto; page-break-after: auto; }
+@media screen {
+  body { background: #e5e5e5; }
+  .sheet { background: #fff; width: 210mm; min-height: 297mm; margin: 8mm auto;
+    padding: 12mm 11mm; box-shadow: 0 1px 4px rgba(0,0,0,.25); }
+}
+.head { display: flex; justify-content: space-between; align-items: flex-end;
+  border-bottom: 2.5px solid #111; padding-bottom: 4px; margin-bottom: 8px; }
+.head h1 { font-size: 19pt; margin: 0; letter-spacing: 1px; }
+.head .vehicle { font-size: 22pt; font-weight: 700; }
+.head .sub { color: #444; font-size: 9.5pt; }
+.synthetic { border: 2px dashed #b00; color: #b00; padding: 3px 8px; margin: 0 0 8px;
+  font-weight: 700; }
+.facts { display: grid; grid-template-columns: repeat(4, 1fr); gap: 0; margin: 0 0 10px;
+  border: 1px solid #999; }
+.facts div { padding: 3px 6px; border-right: 1px solid #ccc; border-bottom: 1px solid #ccc; }
+.facts dt { font-size: 8.5pt; color: #555; margin: 0; }
+.facts dd { margin: 0; font-weight: 700; font-size: 11.5pt; }
+table.stops { width: 100%; border-collapse: collapse; }
+table.stops thead { display: table-header-group; }
+table.stops th { background: #222; color: #fff; font-weight: 600; font-size: 9.5pt;
+  padding: 4px 5px; text-align: left; }
+table.stops td { border-bottom: 1px solid #bbb; padding: 4px 5px; vertical-align: top; }
+table.stops tr { break-inside: avoid; page-break-inside: avoid; }
+table.stops tr.visit:nth-child(even) td { background: #f6f6f6; }
+td.seq, td.t, td.load { text-align: right; white-space: nowrap;
+  font-variant-numeric: tabular-nums; }
+td.t { font-size: 11pt; }
+td.name { font-weight: 600; font-size: 11.5pt; }
+td.id { color: #666; font-size: 8.5pt; }
+td.check { width: 9mm; }
+td.check span { display: inline-block; width: 5mm; height: 5mm; border: 1.2px solid #333; }
+tr.kind-unload td { background: #dde8f7 !important; border-top: 1.5px solid #335;
+  border-bottom: 1.5px solid #335; }
+tr.kind-depot td { background: #ececec !important; }
+tr.break td { background: #fff2cc !important; font-style: italic; text-align: center;
+  border-top: 1px dashed #a80; border-bottom: 1px dashed #a80; }
+.tag { display: inline-block; padding: 0 5px; border-radius: 3px; font-size: 9pt;
+  border: 1px solid #888; white-space: nowrap; }
+.tag-unload { background: #335; color: #fff; border-color: #335; }
+.tag-depot { background: #666; color: #fff; border-color: #666; }
+.note { font-size: 9pt; color: #333; }
+.sign { display: flex; gap: 10mm; margin-top: 10mm; font-size: 10pt; }
+.sign div { flex: 1; border-top: 1px solid #333; padding-top: 2px; }
+.foot { margin-top: 5mm; font-size: 8pt; color: #777; }
+"""
+
+
+def _time_tag(seconds: float) -> str:
+    return f'<time datetime="{hms(seconds)}">{hm(seconds)}</time>' \
+        if math.isfinite(seconds) else ""
+
+
+def _sheet(data: RoutingData, plan: RoutePlan, view: _RouteView, date: str) -> str:
+    esc = html.escape
+    route = view.route
+    visits = route.visits
+    vt = data.vehicle_types[route.vehicle_type]
+    dims = data.load_dims
+    n = len(visits)
+    n_stops = sum(1 for v in visits if v.kind == "stop")
+    n_unloads = sum(1 for v in visits if v.kind == "unload")
+    depot = _place_name(data, visits[0].location) if n else ""
+    out_s = visits[0].departure_s if n else math.nan
+    back_s = visits[-1].arrival_s if n else math.nan
+    brk = route.break_start_s
+    brk_txt = "无"
+    if brk is not None:
+        brk_txt = f"{hm(brk)}–{hm(brk + _break_duration(data, route))}"
+    facts = [
+        ("车型 Vehicle type", vt.name), ("车场 Depot", depot),
+        ("出车 Leave", hm(out_s)), ("回场 Back", hm(back_s)),
+        ("收集点 Stops", str(n_stops)), ("卸载次数 Unloads", str(n_unloads)),
+        ("里程 Distance", f"{route.distance_m / 1000:.1f} km"),
+        ("午休 Break", brk_txt),
+        ("收运量 Collected", _fmt_load(route.load_total, dims)),
+        ("工作时长 Shift", hm(route.duration_s) if math.isfinite(route.duration_s) else ""),
+        ("日期 Date", date or "—"), ("方案 Plan", plan.name),
+    ]
+    parts = [f'<section class="sheet" data-vehicle="{esc(view.label)}">']
+    parts.append('<div class="head"><div><h1>收运路线单</h1>'
+                 f'<div class="sub">{esc(plan.name)}{" · " + esc(date) if date else ""}'
+                 '</div></div>'
+                 f'<div class="vehicle">{esc(view.label)}</div></div>')
+    if plan.synthetic or data.synthetic:
+        parts.append('<p class="synthetic">示例（合成）数据，仅供测试，不得用于实际作业。'
+                     " Synthetic data — not for operations.</p>")
+    parts.append('<dl class="facts">' + "".join(
+        f"<div><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>" for k, v in facts) + "</dl>")
+    parts.append('<table class="stops"><thead><tr><th>序号</th><th>到达</th><th>开始</th>'
+                 '<th>离开</th><th>地点</th><th>编号</th><th>作业</th>'
+                 '<th>作业后载重</th><th>备注</th><th>✓</th></tr></thead><tbody>')
+    for j, v in enumerate(visits):
+        if view.break_before == j and brk is not None:
+            end = brk + _break_duration(data, route)
+            parts.append(f'<tr class="break" data-start="{hms(brk)}" data-end="{hms(end)}">'
+                         f'<td colspan="10">午休 Break {_time_tag(brk)} – {_time_tag(end)}'
+                         "</td></tr>")
+        if v.kind == "depot":
+            act = "出车" if j == 0 else "回场"
+            note = ""
+        elif v.kind == "unload":
+            act = "卸载"
+            unloaded = view.unloaded[j] or ()
+            note = f"卸下 {_fmt_load(unloaded, dims)}"
+        else:
+            act = "收集"
+            ua = view.unload_at[j]
+            note = f"卸往 {_place_name(data, visits[ua].location)}" if ua is not None else ""
+            s = v.index
+            if 0 <= s < data.n_stops:
+                op, cl = float(data.stop_open_s[s]), float(data.stop_close_s[s])
+                if op > 0 or cl < 86_400:
+                    note += f"；时间窗 {hm(op)}–{hm(cl)}"
+        tag = f'<span class="tag tag-{v.kind}">{act}</span>'
+        parts.append(
+            f'<tr class="visit kind-{v.kind}" data-seq="{j}" data-kind="{v.kind}" '
+            f'data-id="{esc(data.ids[v.location])}">'
+            f'<td class="seq">{j}</td>'
+            f'<td class="t arrival">{_time_tag(v.arrival_s) if j > 0 else ""}</td>'
+            f'<td class="t start">{_time_tag(v.start_s)}</td>'
+            f'<td class="t departure">{_time_tag(v.departure_s) if j < n - 1 else ""}</td>'
+            f'<td class="name">{esc(data.names[v.location])}</td>'
+            f'<td class="id">{esc(data.ids[v.location])}</td>'
+            f"<td>{tag}</td>"
+            f'<td class="load">{esc(_fmt_load(v.load_after, dims))}</td>'
+            f'<td class="note">{esc(note)}</td>'
+            '<td class="check"><span></span></td></tr>')
+    parts.append("</tbody></table>")
+    parts.append('<div class="sign"><div>司机签字 Driver</div><div>车牌号 Plate</div>'
+                 "<div>实际回场时间 Actual return</div></div>")
+    parts.append(f'<p class="foot">Wastenet · {esc(plan.solver)} · seed {plan.seed} · '
+                 f"{esc(vt.name)} · 时间为计划时间，请以安全为先。</p>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def driver_sheets_html(data: RoutingData, plan: RoutePlan, title: str | None = None) -> str:
+    """``sheets.html``: a self-contained printable document, one ``<section class="sheet">``
+    per route (CSS ``break-after: page``), listing the visits in order with arrival,
+    service start and departure (``<time datetime="HH:MM:SS">HH:MM</time>``), the load
+    after each visit, the unloads (amount unloaded, target station of each stop) and the
+    break as its own row. All text is HTML-escaped; no external resources."""
+    esc = html.escape
+    date = _plan_date(data, plan)
+    doc_title = title or f"收运路线单 · {plan.name}" + (f" · {date}" if date else "")
+    sheets = [_sheet(data, plan, view, date) for view in _views(data, plan)]
+    body = "\n".join(sheets) if sheets else "<p>本方案没有路线。No routes in this plan.</p>"
+    return ("<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>{esc(doc_title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+            f"{body}\n</body>\n</html>\n")
+
+
+# ---------------------------------------------------------------------------------------
+# all files
+# ---------------------------------------------------------------------------------------
+
+def render_all(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> dict[str, bytes]:
+    """Every export as bytes, keyed like :data:`FILE_NAMES` (pure; nothing written)."""
+    _check_crs(crs)
+    return {
+        "csv": routes_csv(data, plan, crs),
+        "geojson": routes_geojson(data, plan, crs).encode("utf-8"),
+        "gpx": routes_gpx(data, plan, crs),
+        "html": driver_sheets_html(data, plan).encode("utf-8"),
+        "json": plan_json(data, plan, crs).encode("utf-8"),
+    }
+
+
+def write_all(data: RoutingData, plan: RoutePlan, out_dir: str | os.PathLike[str],
+              crs: str = "wgs84") -> dict[str, Path]:
+    """Write ``routes.csv``, ``routes.geojson``, ``routes.gpx``, ``sheets.html`` and
+    ``plan.json`` into ``out_dir`` (created if missing); return their paths by key
+    (``csv``, ``geojson``, ``gpx``, ``html``, ``json``). Each file is written to a
+    temporary name first and renamed, so a reader never sees half a file."""
+    blobs = render_all(data, plan, crs)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    for key, blob in blobs.items():
+        path = out / FILE_NAMES[key]
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(blob)
+        os.replace(tmp, path)
+        paths[key] = path
+    log.info("wrote %d route exports to %s (crs=%s)", len(paths), out, crs)
+    return paths
