@@ -345,7 +345,7 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         if p.suffix.lower() == ".json":
             try:
-                raw = json.loads(text, parse_constant=_reject_constant)
+                raw = json.loads(text)  # NaN/Infinity parse, then fail validation by field
             except json.JSONDecodeError as exc:
                 raise DataFormatError(str(p), f"invalid JSON: {exc.msg}", line=exc.lineno) from exc
             sc = Scenario.model_validate(raw)
@@ -354,10 +354,6 @@ def load_scenario(path: str | Path) -> Scenario:
     except PydanticValidationError as exc:
         raise pydantic_to_domain(exc) from exc
     return sc.resolve_paths(p.parent)
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number")
 
 
 def pydantic_to_domain(exc: Any) -> ValidationError:

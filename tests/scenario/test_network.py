@@ -1,0 +1,93 @@
+"""Tests of the network builder: candidates, neighbour lists and sharing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from wastenet.errors import ValidationError
+from wastenet.scenario.network import allowed_pairs, build_network, sharing_matrix
+from wastenet.scenario.schema import Scenario
+from wastenet.siting.build import build_siting_data
+
+
+def _faku(**kw) -> Scenario:
+    base = {"name": "t", "data": {"counties": ["210124"]}}
+    for k, v in kw.items():
+        base[k] = v
+    return Scenario.model_validate(base)
+
+
+def test_faku_network_counts() -> None:
+    """Faku: seats + extras as transfer candidates, county seat + seats as incinerators."""
+    net = build_network(_faku(candidates={"transfer": {"extra_per_county": 5}}))
+    assert net.counties == ("210124",)
+    n_seats = len(net.seats.codes)
+    assert n_seats == 17
+    assert len(net.transfer) == n_seats + 5
+    assert len(net.incinerator) == 1 + n_seats
+    assert net.summary()["synthetic"] is True
+
+
+def test_neighbour_lists_sorted_and_within_radius() -> None:
+    """Neighbour rows are sorted nearest first and respect the service radius."""
+    net = build_network(_faku(policy={"service_radius_km": 8.0}))
+    d = net.village_to_transfer.dist_m
+    finite = np.where(np.isfinite(d), d, 1e12)
+    assert (np.diff(finite, axis=1) >= 0).all()
+    assert (d[np.isfinite(d)] <= 8_000.0 + 1e-6).all()
+
+
+def test_user_and_existing_sites_and_force_exclude() -> None:
+    """User sites are added; force/exclude flags land; an unknown id is an error."""
+    cand = {"transfer": {"sites": [{"id": "U1", "name": "用户站", "lon": 123.2, "lat": 42.4}],
+                         "existing": [{"id": "E1", "lon": 123.25, "lat": 42.38,
+                                       "remaining_capacity_t_per_day": 12}],
+                         "force": ["U1"], "exclude": ["T210124101"]}}
+    net = build_network(_faku(candidates=cand))
+    i = net.transfer.ids.index("U1")
+    assert net.transfer.forced[i] and net.transfer.county[i] == "210124"
+    assert net.transfer.existing_capacity[net.transfer.ids.index("E1")] == 12
+    assert net.transfer.excluded[net.transfer.ids.index("T210124101")]
+    with pytest.raises(ValidationError, match="force"):
+        build_network(_faku(candidates={"transfer": {"force": ["nope"]}}))
+
+
+def test_site_outside_province_rejected() -> None:
+    """A user site far outside Liaoning is rejected naming the field."""
+    cand = {"incinerator": {"sites": [{"id": "X", "lon": 116.4, "lat": 39.9}]}}
+    with pytest.raises(ValidationError, match="candidates.incinerator.sites"):
+        build_network(_faku(candidates=cand))
+
+
+def test_sharing_matrices() -> None:
+    """none <= adjacent <= prefecture-or-adjacent; free allows everything."""
+    assert allowed_pairs(["210124"], ["210123"], "adjacent").tolist() == [True]
+    assert allowed_pairs(["210124"], ["210123"], "none").tolist() == [False]
+    assert allowed_pairs(["210124"], ["210181"], "prefecture").tolist() == [True]
+    assert allowed_pairs(["210124"], ["210212"], "prefecture").tolist() == [False]
+    assert allowed_pairs(["210124"], ["210212"], "free").tolist() == [True]
+    none, adj = sharing_matrix("none"), sharing_matrix("adjacent")
+    assert (adj | none == adj).all() and (adj == adj.T).all()
+
+
+def test_policy_restricts_siting_arcs() -> None:
+    """With sharing 'none' no arc crosses a county border; 'adjacent' allows neighbours."""
+    sc = Scenario.model_validate({"name": "two", "data": {"counties": ["210124", "210123"]},
+                                  "policy": {"sharing": "none"}})
+    d = build_siting_data(build_network(sc))
+    vc = d.village_county[d.collect.src]
+    tc = d.transfer.county[d.collect.dst]
+    assert (vc == tc).all()
+    assert (d.transfer.county[d.haul.src] == d.incinerator.county[d.haul.dst]).all()
+    sc2 = sc.model_copy(update={"policy": sc.policy.model_copy(update={"sharing": "adjacent"})})
+    d2 = build_siting_data(build_network(sc2))
+    assert (d2.village_county[d2.collect.src] != d2.transfer.county[d2.collect.dst]).any()
+
+
+def test_siting_data_units() -> None:
+    """Collect unit cost = 2.5 yuan/t-km x km x 365; fixed costs are annualised."""
+    d = build_siting_data(build_network(_faku()))
+    assert np.allclose(d.collect.unit_cost, 2.5 * d.collect.distance_m / 1000 * 365)
+    assert d.synthetic and d.seed == 2025
+    assert d.transfer.size_fixed_cost[0, 0] > 0

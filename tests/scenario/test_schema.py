@@ -1,0 +1,78 @@
+"""Tests of the scenario schema and the shipped scenario files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from wastenet.errors import DataFormatError, ValidationError
+from wastenet.scenario.schema import Scenario, annualised_fixed_cost, crf, load_scenario
+
+SCEN = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def test_shipped_scenarios_load() -> None:
+    """All four shipped scenarios validate; the province ones carry the plan targets."""
+    plan = load_scenario(SCEN / "liaoning-2025.toml")
+    nosh = load_scenario(SCEN / "liaoning-2025-no-sharing.toml")
+    assert plan.policy.sharing == "adjacent" and nosh.policy.sharing == "none"
+    for sc in (plan, nosh):
+        targets = {(c.echelon, c.value, c.sense) for c in sc.policy.counts}
+        assert targets == {("transfer", 1880, "eq"), ("incinerator", 126, "eq")}
+    assert load_scenario(SCEN / "faku.json") == load_scenario(SCEN / "faku.toml")
+
+
+def test_crf_matches_textbook_value() -> None:
+    """CRF(8 %, 20 y) = 0.10185 (standard annuity table); zero rate gives 1/n."""
+    assert crf(0.08, 20) == pytest.approx(0.101852, abs=1e-6)
+    assert crf(0.0, 10) == pytest.approx(0.1)
+
+
+def test_annualised_cost() -> None:
+    """Capex 1,000,000 over 20 years at 8 % plus 50,000 opex."""
+    from wastenet.scenario.schema import SizeSpec
+
+    s = SizeSpec(capacity_t_per_day=10, capex_yuan=1_000_000, lifetime_years=20,
+                 fixed_opex_yuan_per_year=50_000)
+    assert annualised_fixed_cost(s, 0.08) == pytest.approx(101_852.2 + 50_000, abs=1.0)
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"policy": {"sharing": "everyone"}}, "policy.sharing"),
+        ({"network": {"circuity_factor": 0.5}}, "network.circuity_factor"),
+        ({"data": {"counties": ["12345"]}}, "data.counties.0"),
+        ({"policy": {"service_radius_km": -3}}, "policy.service_radius_km"),
+        ({"costs": {"discount_rate": float("nan")}}, "costs.discount_rate"),
+        ({"data": {"waste_kg_per_person_per_day": "lots"}}, "data.waste_kg_per_person_per_day"),
+        ({"unknown_key": 1}, "unknown_key"),
+        ({"data": {"source": "user"}}, "data"),
+    ],
+)
+def test_bad_scenarios_name_the_field(tmp_path, patch, field) -> None:
+    """Invalid values are rejected with a ValidationError naming the dotted field."""
+    raw = {"name": "bad", **patch}
+    p = tmp_path / "bad.json"
+    p.write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(ValidationError) as err:
+        load_scenario(p)
+    assert field in str(err.value)
+
+
+def test_malformed_toml_is_a_format_error(tmp_path) -> None:
+    """Broken TOML raises DataFormatError naming the file."""
+    p = tmp_path / "x.toml"
+    p.write_text('name = "x"\n[data\n', encoding="utf-8")
+    with pytest.raises(DataFormatError, match="x.toml"):
+        load_scenario(p)
+
+
+def test_server_files_are_reported(tmp_path) -> None:
+    """Fields naming server files are listed (the API rejects them)."""
+    sc = Scenario.model_validate({"name": "f", "data": {"source": "user",
+                                                         "villages_file": "v.csv"}})
+    assert sc.server_file_fields() == ["data.villages_file"]
+    assert Scenario(name="g").server_file_fields() == []
