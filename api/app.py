@@ -1,0 +1,249 @@
+"""The Wastenet scenario service: ``create_app(settings) -> FastAPI``.
+
+No global state: the engine, the store, the job manager and the metrics live on
+``app.state`` and are created in the lifespan, so several apps (tests, restarts) can
+coexist in one process.
+
+Error mapping (never a 500 on bad input)
+----------------------------------------
+* malformed JSON/TOML, wrong types, NaN/Infinity, coordinates outside the province,
+  caps exceeded, :class:`wastenet.errors.ValidationError` and ``DataFormatError`` -> 422
+  with ``detail = [{"loc": [...], "msg": ..., "type": ...}]``;
+* a body above ``max_body_bytes`` -> 413; unknown ids -> 404; wrong key -> 401/403;
+* :class:`wastenet.errors.InfeasibleError` raised by a solve -> the run ``failed`` with
+  the reason (the worker catches it; nothing reaches HTTP).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+
+from api.db.session import make_engine, migrate
+from api.db.store import Store
+from api.jobs import JobManager
+from api.metrics import Metrics
+from api.routes import counties, ops, route_plans, runs, scenarios
+from api.scenario_input import InputError
+from api.settings import Settings
+
+log = logging.getLogger("wastenet.api")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+FIRST_KEY_HELP = (
+    "no API key exists and the listener {host!r} is not loopback-only: refusing to run "
+    "open. Create the first admin key with\n    wastenet keys create --role admin\n"
+    "(same WASTENET_DATABASE_URL / WASTENET_DATA_DIR as the server), then start again and "
+    "send it as 'Authorization: Bearer <key>'."
+)
+
+
+class StartupRefused(RuntimeError):
+    """The service may not start as configured (message says how to fix it)."""
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Answer 413 when a request body exceeds ``max_bytes`` (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > self.max_bytes:
+                    await self._reject(send)
+                    return
+        seen = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return msg
+
+        async def tracked_send(msg: Message) -> None:
+            nonlocal started
+            if msg["type"] == "http.response.start":
+                started = True
+            await send(msg)
+
+        try:
+            await self.app(scope, counted, tracked_send)
+        except _TooLarge:
+            if not started:
+                await self._reject(send)
+
+    async def _reject(self, send: Send) -> None:
+        body = (b'{"detail":"request body larger than this server\'s limit of '
+                + str(self.max_bytes).encode() + b' bytes (WASTENET_MAX_BODY_BYTES)"}')
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class MetricsMiddleware:
+    """Record each request's latency under its route template."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = [500]
+
+        async def tracked(msg: Message) -> None:
+            if msg["type"] == "http.response.start":
+                status[0] = int(msg["status"])
+            await send(msg)
+
+        try:
+            await self.app(scope, receive, tracked)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", None) or "unmatched"
+            self.metrics.observe_request(scope.get("method", "?"), path, status[0],
+                                         time.perf_counter() - start)
+
+
+def _located(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for e in items:
+        loc = [x if isinstance(x, int) else str(x) for x in e.get("loc", ())]
+        out.append({"loc": loc, "msg": str(e.get("msg", "invalid")),
+                    "type": str(e.get("type", "value_error"))})
+    return out
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    from wastenet.errors import DataFormatError, InfeasibleError, ValidationError
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        # ``input``/``ctx`` are dropped: they may hold NaN or objects JSON cannot carry.
+        return JSONResponse({"detail": _located(list(exc.errors()))}, status_code=422)
+
+    @app.exception_handler(InputError)
+    async def _input_invalid(_req: Request, exc: InputError) -> JSONResponse:
+        return JSONResponse({"detail": _located(exc.items)}, status_code=422)
+
+    @app.exception_handler(ValidationError)
+    async def _domain_invalid(_req: Request, exc: ValidationError) -> JSONResponse:
+        loc: list[Any] = ["body", *exc.field.split(".")]
+        return JSONResponse({"detail": [{"loc": loc, "msg": str(exc), "type": "value_error"}]},
+                            status_code=422)
+
+    @app.exception_handler(DataFormatError)
+    async def _format_invalid(_req: Request, exc: DataFormatError) -> JSONResponse:
+        return JSONResponse({"detail": [{"loc": ["body"], "msg": str(exc),
+                                         "type": "format_error"}]}, status_code=422)
+
+    @app.exception_handler(InfeasibleError)
+    async def _infeasible(_req: Request, exc: InfeasibleError) -> JSONResponse:
+        return JSONResponse({"detail": [{"loc": ["body"], "msg": str(exc),
+                                         "type": "infeasible"}]}, status_code=422)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                         routes=app.routes, tags=app.openapi_tags)
+    from wastenet.scenario.schema import Scenario
+
+    sc = Scenario.model_json_schema(ref_template="#/components/schemas/{model}")
+    comps = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, sub in sc.pop("$defs", {}).items():
+        comps.setdefault(name, sub)
+    comps["Scenario"] = sc
+    schema.setdefault("components", {})["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer"},
+        "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    }
+    schema["security"] = [{"bearer": []}, {"apiKey": []}, {}]
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service. Storage, migrations and workers start in the lifespan."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = settings.resolved_database_url()
+        engine = make_engine(url)
+        if settings.migrate_on_start:
+            migrate(engine)
+        store = Store(engine)
+        if not store.has_keys():
+            if not settings.loopback_only():
+                engine.dispose()
+                raise StartupRefused(FIRST_KEY_HELP.format(host=settings.host))
+            log.warning("OPEN MODE: no API key exists and the listener %s is loopback-only, "
+                        "so every local caller acts as admin. Create keys with "
+                        "'wastenet keys create --role admin' to require them.", settings.host)
+        jobs = JobManager(store, settings, app.state.metrics) if settings.start_workers else None
+        app.state.store, app.state.jobs = store, jobs
+        if jobs is not None:
+            jobs.start()
+        log.info("Wastenet service ready (database %s)", engine.url.render_as_string())
+        try:
+            yield
+        finally:
+            if jobs is not None:
+                jobs.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="Wastenet scenario service",
+        version="1",
+        description="Submit rural waste siting scenarios for Liaoning, run them in the "
+        "background, fetch results, and publish and download daily route plans per county.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.state.store = None
+    app.state.jobs = None
+    for module in (scenarios, runs, route_plans, counties, ops):
+        app.include_router(module.router)
+    _install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app

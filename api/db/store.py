@@ -1,0 +1,391 @@
+"""Storage layer: every read and write of the service goes through :class:`Store`.
+
+The store is safe to use from several threads (each call opens its own session) and
+holds no state besides the session factory. Rows it returns are detached snapshots.
+
+Run life cycle (the re-queue rule)
+----------------------------------
+``queued -> running`` when a worker claims the run (``attempts += 1``); then
+``succeeded`` / ``failed`` / ``cancelled``. When the worker dies, the run goes back to
+``queued`` with ``last_error`` set while ``attempts < max_attempts``; otherwise it
+becomes ``failed`` with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, select, text, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db.models import (
+    RESULT_SCHEMA_VERSION,
+    ROUTE_PLAN_SCHEMA_VERSION,
+    RUN_STATUSES,
+    ApiKeyRow,
+    IdempotencyKeyRow,
+    ResultRow,
+    RoutePlanRow,
+    RunRow,
+    ScenarioRow,
+    utcnow,
+)
+
+ROLES = ("engineer", "county", "admin")
+KEY_PREFIX = "wn"
+
+
+def new_id() -> str:
+    """A fresh random identifier (32 hex digits)."""
+    return uuid.uuid4().hex
+
+
+def json_safe(obj: Any) -> Any:
+    """``obj`` with non-finite floats replaced by ``None`` and tuples made lists, so that
+    every database (PostgreSQL's ``json`` rejects NaN) stores it."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
+        return json_safe(obj.item())
+    return obj
+
+
+def as_utc(ts: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes: they are UTC."""
+    if ts is None:
+        return None
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 of a key's secret. The secret carries 256 random bits, so a plain
+    cryptographic hash is enough (no stretching needed)."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """A key just created: ``token`` is shown once and never stored."""
+
+    key_id: str
+    token: str
+    role: str
+    counties: tuple[str, ...]
+
+
+class Store:
+    """Repository over one SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        """A new session (use as a context manager)."""
+        return self._sessions()
+
+    def ping(self) -> bool:
+        """True when the database answers ``SELECT 1``."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    # ------------------------------------------------------------------ scenarios
+    def create_scenario(self, *, name: str, source_format: str, body: dict[str, Any],
+                        raw_text: str, owner_key_id: str | None) -> ScenarioRow:
+        row = ScenarioRow(id=new_id(), name=name[:200], source_format=source_format,
+                          body=json_safe(body), raw_text=raw_text, owner_key_id=owner_key_id,
+                          created_at=utcnow())
+        with self.session() as s, s.begin():
+            s.add(row)
+        return row
+
+    def get_scenario(self, scenario_id: str) -> ScenarioRow | None:
+        with self.session() as s:
+            return s.get(ScenarioRow, scenario_id)
+
+    def list_scenarios(self, *, limit: int, offset: int) -> tuple[list[ScenarioRow], int]:
+        with self.session() as s:
+            total = s.scalar(select(func.count()).select_from(ScenarioRow)) or 0
+            rows = s.scalars(
+                select(ScenarioRow).order_by(ScenarioRow.created_at, ScenarioRow.id)
+                .limit(limit).offset(offset)
+            ).all()
+            return list(rows), int(total)
+
+    # ----------------------------------------------------------------------- runs
+    def create_run(self, *, kind: str, scenario_id: str, params: dict[str, Any],
+                   owner_key_id: str | None = None, parent_run_id: str | None = None,
+                   county: str | None = None, plan_date: str | None = None,
+                   idempotency: tuple[str, str, str] | None = None) -> tuple[RunRow, bool]:
+        """Queue a run. With ``idempotency=(key, principal, request_hash)`` an earlier run
+        made under the same key is returned instead (second value False)."""
+        with self.session() as s, s.begin():
+            if idempotency is not None:
+                key, principal, _ = idempotency
+                prev = s.get(IdempotencyKeyRow, (key, principal))
+                if prev is not None:
+                    run = s.get(RunRow, prev.run_id)
+                    if run is not None:
+                        return run, False
+            row = RunRow(id=new_id(), kind=kind, scenario_id=scenario_id,
+                         parent_run_id=parent_run_id, county=county, plan_date=plan_date,
+                         status="queued", attempts=0, params=json_safe(params), progress={},
+                         cancel_requested=False, owner_key_id=owner_key_id,
+                         created_at=utcnow())
+            s.add(row)
+            if idempotency is not None:
+                key, principal, req_hash = idempotency
+                s.add(IdempotencyKeyRow(key=key, principal=principal, scenario_id=scenario_id,
+                                        request_hash=req_hash, run_id=row.id,
+                                        created_at=utcnow()))
+        return row, True
+
+    def get_idempotent(self, key: str, principal: str) -> IdempotencyKeyRow | None:
+        with self.session() as s:
+            return s.get(IdempotencyKeyRow, (key, principal))
+
+    def get_run(self, run_id: str) -> RunRow | None:
+        with self.session() as s:
+            return s.get(RunRow, run_id)
+
+    def list_runs(self, *, scenario_id: str | None = None, limit: int = 50,
+                  offset: int = 0) -> tuple[list[RunRow], int]:
+        with self.session() as s:
+            q = select(RunRow)
+            cq = select(func.count()).select_from(RunRow)
+            if scenario_id is not None:
+                q = q.where(RunRow.scenario_id == scenario_id)
+                cq = cq.where(RunRow.scenario_id == scenario_id)
+            total = s.scalar(cq) or 0
+            rows = s.scalars(q.order_by(RunRow.created_at, RunRow.id).limit(limit)
+                             .offset(offset)).all()
+            return list(rows), int(total)
+
+    def runs_with_status(self, status: str) -> list[RunRow]:
+        with self.session() as s:
+            return list(s.scalars(select(RunRow).where(RunRow.status == status)
+                                  .order_by(RunRow.created_at)).all())
+
+    def count_runs_by_status(self) -> dict[str, int]:
+        with self.session() as s:
+            out = dict.fromkeys(RUN_STATUSES, 0)
+            for status, n in s.execute(select(RunRow.status, func.count())
+                                       .group_by(RunRow.status)).all():
+                out[str(status)] = int(n)
+            return out
+
+    def claim_next(self, pid: int | None = None) -> RunRow | None:
+        """Move the oldest queued run to ``running`` (``attempts += 1``) and return it.
+        The conditional update makes the claim atomic between competing claimers."""
+        with self.session() as s, s.begin():
+            for run_id in s.scalars(select(RunRow.id).where(RunRow.status == "queued")
+                                    .order_by(RunRow.created_at, RunRow.id).limit(5)).all():
+                res = s.execute(
+                    update(RunRow).where(RunRow.id == run_id, RunRow.status == "queued")
+                    .values(status="running", attempts=RunRow.attempts + 1,
+                            started_at=utcnow(), worker_pid=pid, progress={})
+                )
+                if res.rowcount == 1:  # type: ignore[attr-defined]
+                    return s.get(RunRow, run_id)
+        return None
+
+    def set_worker_pid(self, run_id: str, pid: int | None) -> None:
+        with self.session() as s, s.begin():
+            s.execute(update(RunRow).where(RunRow.id == run_id).values(worker_pid=pid))
+
+    def update_progress(self, run_id: str, progress: dict[str, Any]) -> None:
+        with self.session() as s, s.begin():
+            s.execute(update(RunRow).where(RunRow.id == run_id, RunRow.status == "running")
+                      .values(progress=json_safe(progress)))
+
+    def request_cancel(self, run_id: str) -> RunRow | None:
+        """Cancel a queued run at once; flag a running one for the job manager."""
+        with self.session() as s, s.begin():
+            s.execute(update(RunRow).where(RunRow.id == run_id, RunRow.status == "queued")
+                      .values(status="cancelled", finished_at=utcnow(),
+                              last_error="cancelled before it started"))
+            s.execute(update(RunRow).where(RunRow.id == run_id, RunRow.status == "running")
+                      .values(cancel_requested=True))
+            return s.get(RunRow, run_id)
+
+    def cancel_requested_ids(self) -> set[str]:
+        with self.session() as s:
+            return set(s.scalars(select(RunRow.id).where(
+                RunRow.status == "running", RunRow.cancel_requested.is_(True))).all())
+
+    def _finish(self, s: Session, run_id: str, status: str, *, error: str | None,
+                seconds: float | None) -> None:
+        s.execute(update(RunRow).where(RunRow.id == run_id)
+                  .values(status=status, last_error=error, finished_at=utcnow(),
+                          solve_seconds=seconds, worker_pid=None))
+
+    def finish_siting(self, run_id: str, result: dict[str, Any], seconds: float) -> None:
+        """Store a siting result and mark the run succeeded, in one transaction."""
+        with self.session() as s, s.begin():
+            s.merge(ResultRow(run_id=run_id, schema_version=RESULT_SCHEMA_VERSION,
+                              summary=json_safe(result.get("summary", {})),
+                              facilities=json_safe(result.get("facilities", {})),
+                              assignments=json_safe(result.get("assignments", [])),
+                              created_at=utcnow()))
+            run = s.get(RunRow, run_id)
+            if run is not None:
+                run.progress = {**(run.progress or {}), "fraction": 1.0}
+            self._finish(s, run_id, "succeeded", error=None, seconds=seconds)
+
+    def finish_route_plan(self, run_id: str, output: dict[str, Any], seconds: float) -> str:
+        """Store a route plan, publish it for its county-day, mark the run succeeded."""
+        with self.session() as s, s.begin():
+            run = s.get(RunRow, run_id)
+            if run is None:
+                raise KeyError(run_id)
+            county, day = str(run.county), str(run.plan_date)
+            s.execute(update(RoutePlanRow)
+                      .where(RoutePlanRow.county == county, RoutePlanRow.plan_date == day)
+                      .values(published=False))
+            plan_id = new_id()
+            s.add(RoutePlanRow(id=plan_id, run_id=run_id,
+                               siting_run_id=str(run.parent_run_id), county=county,
+                               plan_date=day, schema_version=ROUTE_PLAN_SCHEMA_VERSION,
+                               plan=json_safe(output.get("plan", {})),
+                               exports=json_safe(output.get("exports", {})), published=True,
+                               created_at=utcnow()))
+            run.progress = {**(run.progress or {}), "fraction": 1.0}
+            self._finish(s, run_id, "succeeded", error=None, seconds=seconds)
+            return plan_id
+
+    def finish_other(self, run_id: str, status: str, error: str | None,
+                     seconds: float | None) -> None:
+        """Mark a run ``failed``, ``cancelled`` or (for kinds without output) succeeded."""
+        with self.session() as s, s.begin():
+            self._finish(s, run_id, status, error=error, seconds=seconds)
+
+    def worker_died(self, run_id: str, reason: str, max_attempts: int) -> str:
+        """Apply the re-queue rule to a run whose worker died; return its new status."""
+        with self.session() as s, s.begin():
+            run = s.get(RunRow, run_id)
+            if run is None or run.status != "running":
+                return run.status if run is not None else "missing"
+            if run.cancel_requested:
+                self._finish(s, run_id, "cancelled", error="cancelled while running",
+                             seconds=None)
+                return "cancelled"
+            if run.attempts >= max_attempts:
+                msg = f"{reason}; attempt {run.attempts} of {max_attempts}, giving up"
+                self._finish(s, run_id, "failed", error=msg, seconds=None)
+                return "failed"
+            run.status = "queued"
+            run.last_error = f"{reason}; attempt {run.attempts} of {max_attempts}, re-queued"
+            run.worker_pid = None
+            run.started_at = None
+            return "queued"
+
+    def recover_interrupted(self, max_attempts: int) -> dict[str, str]:
+        """On start: runs left ``running`` by a previous process count as a worker death."""
+        out: dict[str, str] = {}
+        for run in self.runs_with_status("running"):
+            out[run.id] = self.worker_died(
+                run.id, "the service stopped while this run was running", max_attempts)
+        return out
+
+    def requeue_unfinished(self, run_ids: Sequence[str]) -> None:
+        """On a graceful shutdown: put running runs back without charging an attempt."""
+        with self.session() as s, s.begin():
+            for run_id in run_ids:
+                run = s.get(RunRow, run_id)
+                if run is None or run.status != "running":
+                    continue
+                run.status = "queued"
+                run.attempts = max(run.attempts - 1, 0)
+                run.worker_pid = None
+                run.started_at = None
+                run.last_error = "interrupted by a service shutdown; re-queued"
+
+    # -------------------------------------------------------------------- results
+    def get_result(self, run_id: str) -> ResultRow | None:
+        with self.session() as s:
+            return s.get(ResultRow, run_id)
+
+    def get_route_plan(self, county: str, plan_date: str,
+                       run_id: str | None = None) -> RoutePlanRow | None:
+        """The published plan of a county-day, or with ``run_id`` the latest plan made by
+        that route-plan run or from that siting run."""
+        with self.session() as s:
+            q = select(RoutePlanRow).where(RoutePlanRow.county == county,
+                                           RoutePlanRow.plan_date == plan_date)
+            if run_id is None:
+                q = q.where(RoutePlanRow.published.is_(True))
+            else:
+                q = q.where((RoutePlanRow.run_id == run_id)
+                            | (RoutePlanRow.siting_run_id == run_id))
+            return s.scalars(q.order_by(RoutePlanRow.created_at.desc()).limit(1)).first()
+
+    # ------------------------------------------------------------------- API keys
+    def create_key(self, role: str, counties: Sequence[str] = (), label: str = "") -> NewKey:
+        """Create a key; only its hash is stored. The token is ``wn_<key id>_<secret>``."""
+        if role not in ROLES:
+            raise ValueError(f"role={role!r}: must be one of {', '.join(ROLES)}")
+        key_id = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        with self.session() as s, s.begin():
+            s.add(ApiKeyRow(id=key_id, secret_hash=hash_secret(secret), role=role,
+                            counties=list(counties), label=label[:200], created_at=utcnow()))
+        return NewKey(key_id, f"{KEY_PREFIX}_{key_id}_{secret}", role, tuple(counties))
+
+    def verify_key(self, token: str) -> ApiKeyRow | None:
+        """The live key matching ``token``, compared in constant time, or None."""
+        parts = token.strip().split("_", 2)
+        if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
+            return None
+        with self.session() as s:
+            row = s.get(ApiKeyRow, parts[1][:32])
+        if row is None or row.revoked_at is not None:
+            hmac.compare_digest(hash_secret(parts[2]), hash_secret("x"))  # same work
+            return None
+        if not hmac.compare_digest(row.secret_hash, hash_secret(parts[2])):
+            return None
+        return row
+
+    def has_keys(self) -> bool:
+        with self.session() as s:
+            return s.scalar(select(func.count()).select_from(ApiKeyRow)
+                            .where(ApiKeyRow.revoked_at.is_(None))) != 0
+
+    def list_keys(self) -> list[ApiKeyRow]:
+        with self.session() as s:
+            return list(s.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at)).all())
+
+    def revoke_key(self, key_id: str) -> bool:
+        with self.session() as s, s.begin():
+            res = s.execute(update(ApiKeyRow).where(ApiKeyRow.id == key_id,
+                                                    ApiKeyRow.revoked_at.is_(None))
+                            .values(revoked_at=utcnow()))
+            return bool(res.rowcount)  # type: ignore[attr-defined]
+
+    def delete_all(self) -> None:  # pragma: no cover - maintenance helper for tests
+        with self.session() as s, s.begin():
+            for model in (IdempotencyKeyRow, RoutePlanRow, ResultRow, RunRow, ScenarioRow,
+                          ApiKeyRow):
+                s.execute(delete(model))
+
+
+def utc_iso(ts: datetime | None) -> str | None:
+    """ISO 8601 text of a stored timestamp (UTC)."""
+    t = as_utc(ts)
+    return t.isoformat() if t is not None else None
+

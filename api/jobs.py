@@ -1,0 +1,380 @@
+"""Background solving in a local pool of worker processes.
+
+Design
+------
+* ``slots`` worker processes (``multiprocessing`` *spawn* context), each with its own
+  duplex pipe. A worker loops: receive a task, run it, send progress messages and one
+  final message (``done`` / ``failed``). Solves never run in the server process, let alone
+  on its event loop. Per-worker pipes (no shared queue) mean a worker killed in the middle
+  of a write cannot corrupt anyone else's channel, and each death is attributed exactly.
+* One manager thread in the server process owns the slots and is the only writer of run
+  state changes: it claims queued runs from the database (oldest first), hands them to
+  idle workers, stores progress (throttled), results and failures, enforces the time
+  limit (hard kill ``kill_grace_s`` after it), applies cancellation requests made through
+  the API (it terminates the worker), and detects worker deaths.
+* Worker death: the slot is respawned and the run follows the re-queue rule of
+  :meth:`api.db.store.Store.worker_died` (back to ``queued`` while ``attempts <
+  max_attempts``, else ``failed`` with the reason). The service stays up.
+* On start, runs left ``running`` by a previous process count as a worker death, and
+  queued runs simply get claimed: nothing is lost across restarts.
+
+Task kinds: ``siting`` (``wastenet.pipeline.run_siting``), ``route_plan``
+(``wastenet.pipeline.run_route_plan``) and ``sleep``, an internal kind the tests use to
+exercise the machinery without a solver; it cannot be created through the HTTP API.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from api.db.store import Store
+from api.metrics import Metrics
+from api.settings import Settings
+
+log = logging.getLogger("wastenet.api.jobs")
+
+_PROGRESS_MIN_INTERVAL_S = 0.25
+
+
+# --------------------------------------------------------------------------- worker side
+def execute_task(task: dict[str, Any], progress: Callable[[dict[str, Any]], None]) -> Any:
+    """Run one task in the worker process and return its JSON-able output."""
+    kind = task["kind"]
+    if kind == "sleep":
+        seconds = float(task["params"].get("seconds", 1.0))
+        steps = max(1, int(seconds / 0.1))
+        for i in range(steps):
+            time.sleep(seconds / steps)
+            progress({"fraction": (i + 1) / steps, "message": "sleeping"})
+        if task["params"].get("fail"):
+            from wastenet.errors import InfeasibleError
+
+            raise InfeasibleError("sleep task told to fail", [str(task["params"]["fail"])])
+        return {"slept_s": seconds, "pid": os.getpid()}
+
+    pipeline = importlib.import_module("wastenet.pipeline")
+    from wastenet.scenario.schema import Scenario
+
+    scenario = Scenario.model_validate(task["scenario"])
+    if kind == "siting":
+        return pipeline.run_siting(scenario, time_limit_s=task.get("time_limit_s"),
+                                   seed=task.get("seed"), progress=progress)
+    if kind == "route_plan":
+        return pipeline.run_route_plan(scenario, task["siting"], task["county"], task["date"],
+                                       time_limit_s=task.get("time_limit_s"),
+                                       seed=task.get("seed"), progress=progress)
+    raise ValueError(f"unknown task kind {kind!r}")
+
+
+def worker_main(conn: Connection) -> None:
+    """Entry point of a worker process: serve tasks from ``conn`` until EOF or ``None``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the manager decides when we stop
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s[worker]: %(message)s")
+    from wastenet.errors import InfeasibleError, WastenetError
+
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        run_id = task["run_id"]
+        start = time.monotonic()
+        last_sent = [0.0]
+
+        def progress(p: dict[str, Any], run_id: str = run_id, start: float = start,
+                     last_sent: list[float] = last_sent) -> None:
+            now = time.monotonic()
+            frac = p.get("fraction")
+            if now - last_sent[0] < _PROGRESS_MIN_INTERVAL_S and frac != 1.0:
+                return
+            last_sent[0] = now
+            msg = {k: p.get(k) for k in ("fraction", "incumbent", "lower_bound", "message")}
+            msg["elapsed_s"] = round(now - start, 3)
+            conn.send(("progress", run_id, msg))
+
+        try:
+            out = execute_task(task, progress)
+            conn.send(("done", run_id, out, time.monotonic() - start))
+        except InfeasibleError as exc:
+            conn.send(("failed", run_id, f"infeasible: {exc}", time.monotonic() - start))
+        except WastenetError as exc:
+            conn.send(("failed", run_id, str(exc), time.monotonic() - start))
+        except Exception as exc:  # a bug in a solver must not kill the worker
+            logging.getLogger("wastenet.api.worker").error(
+                "run %s: %s", run_id, traceback.format_exc())
+            conn.send(("failed", run_id, f"internal error: {type(exc).__name__}: {exc}",
+                       time.monotonic() - start))
+
+
+# -------------------------------------------------------------------------- server side
+@dataclass
+class _Slot:
+    index: int
+    proc: Any = None  # multiprocessing.Process of the spawn context
+    conn: Connection | None = None
+    run_id: str | None = None
+    kind: str = ""
+    started: float = 0.0
+    deadline: float = float("inf")
+    pending_progress: dict[str, Any] | None = None
+    last_flush: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class JobManager:
+    """Owns the worker processes and the manager thread of one app instance."""
+
+    def __init__(self, store: Store, settings: Settings, metrics: Metrics) -> None:
+        self.store = store
+        self.settings = settings
+        self.metrics = metrics
+        self._ctx = mp.get_context("spawn")
+        self._slots = [_Slot(i) for i in range(settings.solver_slots())]
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
+
+    # lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        recovered = self.store.recover_interrupted(self.settings.max_attempts)
+        for run_id, status in recovered.items():
+            log.warning("run %s was running when the service stopped: now %s", run_id, status)
+        for slot in self._slots:
+            self._spawn(slot)
+        self._thread = threading.Thread(target=self._loop, name="wastenet-jobs", daemon=True)
+        self._thread.start()
+        log.info("job manager started with %d worker process(es)", len(self._slots))
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread and the workers; runs in progress go back to the queue."""
+        self._stop.set()
+        self.wake()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        unfinished = [s.run_id for s in self._slots if s.run_id is not None]
+        for slot in self._slots:
+            self._kill(slot, graceful=True)
+        if unfinished:
+            try:
+                self.store.requeue_unfinished([r for r in unfinished if r is not None])
+            except Exception:  # pragma: no cover - database gone at shutdown
+                log.exception("could not re-queue runs at shutdown")
+        log.info("job manager stopped")
+
+    def wake(self) -> None:
+        """Make the manager look at the queue now (called after a run is queued)."""
+        with contextlib.suppress(OSError):
+            self._wake_w.send_bytes(b"w")
+
+    def alive(self) -> bool:
+        """The manager thread runs and every worker process is alive."""
+        return (self._thread is not None and self._thread.is_alive()
+                and all(s.proc is not None and s.proc.is_alive() for s in self._slots))
+
+    def workers_alive(self) -> int:
+        return sum(1 for s in self._slots if s.proc is not None and s.proc.is_alive())
+
+    def worker_pids(self) -> dict[str, int | None]:
+        """Run id -> pid of the worker running it (for operators and the tests)."""
+        return {s.run_id: (s.proc.pid if s.proc is not None else None)
+                for s in self._slots if s.run_id is not None}
+
+    # processes ---------------------------------------------------------------------
+    def _spawn(self, slot: _Slot) -> None:
+        parent, child = self._ctx.Pipe(duplex=True)
+        proc = self._ctx.Process(target=worker_main, args=(child,), name=f"wastenet-worker-{slot.index}")
+        proc.start()
+        child.close()
+        slot.proc, slot.conn = proc, parent
+        slot.run_id = None
+
+    def _kill(self, slot: _Slot, graceful: bool = False) -> None:
+        proc, conn = slot.proc, slot.conn
+        if conn is not None:
+            if graceful and slot.run_id is None:
+                with contextlib.suppress(OSError):
+                    conn.send(None)
+            conn.close()
+        if proc is not None:
+            if graceful and slot.run_id is None:
+                proc.join(2.0)
+            if proc.is_alive():
+                proc.kill()
+            proc.join(5.0)
+        slot.proc = slot.conn = None
+        slot.run_id = None
+        slot.pending_progress = None
+
+    # manager loop ------------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._tick()
+            except Exception:
+                log.exception("job manager tick failed; retrying")
+                self._stop.wait(1.0)
+            conns: list[Any] = [s.conn for s in self._slots if s.conn is not None]
+            try:
+                ready = wait([*conns, self._wake_r], timeout=self.settings.poll_interval_s)
+            except OSError:
+                ready = []
+            if self._wake_r in ready:
+                while self._wake_r.poll():
+                    self._wake_r.recv_bytes()
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        for slot in self._slots:
+            self._drain(slot)
+        cancel_ids: set[str] | None = None
+        for slot in self._slots:
+            if slot.proc is None:
+                self._spawn(slot)
+                continue
+            if not slot.proc.is_alive():
+                self._drain(slot)
+                self._on_death(slot)
+                continue
+            if slot.run_id is None:
+                continue
+            if now > slot.deadline:
+                self._on_timeout(slot)
+                continue
+            if cancel_ids is None:
+                cancel_ids = self.store.cancel_requested_ids()
+            if slot.run_id in cancel_ids:
+                self._on_cancel(slot)
+                continue
+            if slot.pending_progress is not None and now - slot.last_flush >= 0.5:
+                self.store.update_progress(slot.run_id, slot.pending_progress)
+                slot.pending_progress = None
+                slot.last_flush = now
+        for slot in self._slots:
+            idle = slot.run_id is None and slot.proc is not None and slot.proc.is_alive()
+            if idle and not self._dispatch(slot):
+                break
+
+    def _drain(self, slot: _Slot) -> None:
+        conn = slot.conn
+        if conn is None:
+            return
+        try:
+            while conn.poll():
+                self._handle(slot, conn.recv())
+        except (EOFError, OSError):
+            pass  # the death check handles it
+
+    def _handle(self, slot: _Slot, msg: tuple[Any, ...]) -> None:
+        kind, run_id = msg[0], msg[1]
+        if run_id != slot.run_id:
+            return  # stale message of a run already dealt with
+        if kind == "progress":
+            slot.pending_progress = msg[2]
+            return
+        seconds = float(msg[3])
+        if kind == "done":
+            if slot.kind == "siting":
+                self.store.finish_siting(run_id, msg[2], seconds)
+            elif slot.kind == "route_plan":
+                self.store.finish_route_plan(run_id, msg[2], seconds)
+            else:
+                self.store.finish_other(run_id, "succeeded", None, seconds)
+            status = "succeeded"
+        else:
+            self.store.finish_other(run_id, "failed", str(msg[2]), seconds)
+            status = "failed"
+        log.info("run %s (%s) %s after %.1f s", run_id, slot.kind, status, seconds)
+        self.metrics.observe_solve(slot.kind, status, seconds)
+        slot.run_id = None
+        slot.pending_progress = None
+
+    def _on_death(self, slot: _Slot) -> None:
+        code = slot.proc.exitcode if slot.proc is not None else None
+        pid = slot.proc.pid if slot.proc is not None else None
+        run_id = slot.run_id
+        self.metrics.observe_worker_death()
+        self._kill(slot)
+        if run_id is not None:
+            status = self.store.worker_died(
+                run_id, f"worker process {pid} died (exit code {code})", self.settings.max_attempts)
+            log.warning("worker %s died (exit code %s) running %s: run now %s",
+                        pid, code, run_id, status)
+        else:
+            log.warning("idle worker %s died (exit code %s); respawning", pid, code)
+        self._spawn(slot)
+
+    def _on_timeout(self, slot: _Slot) -> None:
+        run_id, limit = slot.run_id, slot.extra.get("time_limit_s")
+        seconds = time.monotonic() - slot.started
+        self._kill(slot)
+        if run_id is not None:
+            self.store.finish_other(
+                run_id, "failed",
+                f"killed after {seconds:.0f} s: exceeded its time limit of {limit} s "
+                f"by more than the {self.settings.kill_grace_s} s grace", seconds)
+            self.metrics.observe_solve(slot.kind, "failed", seconds)
+        self._spawn(slot)
+
+    def _on_cancel(self, slot: _Slot) -> None:
+        run_id = slot.run_id
+        seconds = time.monotonic() - slot.started
+        self._kill(slot)
+        if run_id is not None:
+            self.store.finish_other(run_id, "cancelled", "cancelled while running", seconds)
+            log.info("run %s cancelled", run_id)
+        self._spawn(slot)
+
+    def _dispatch(self, slot: _Slot) -> bool:
+        """Claim the oldest queued run for ``slot``; False when the queue is empty."""
+        assert slot.proc is not None and slot.conn is not None
+        run = self.store.claim_next(pid=slot.proc.pid)
+        if run is None:
+            return False
+        try:
+            task = self._task_for(run)
+        except Exception as exc:
+            self.store.finish_other(run.id, "failed", f"could not prepare the run: {exc}", None)
+            return True
+        slot.run_id, slot.kind = run.id, run.kind
+        slot.started = slot.last_flush = time.monotonic()
+        limit = float(task.get("time_limit_s") or self.settings.run_time_limit_s)
+        slot.deadline = slot.started + limit + self.settings.kill_grace_s
+        slot.extra = {"time_limit_s": limit}
+        with contextlib.suppress(OSError):  # a dead worker is seen and re-queued next tick
+            slot.conn.send(task)
+        log.info("run %s (%s) started on worker %s, attempt %d", run.id, run.kind,
+                 slot.proc.pid, run.attempts)
+        return True
+
+    def _task_for(self, run: Any) -> dict[str, Any]:
+        params = dict(run.params or {})
+        task: dict[str, Any] = {"run_id": run.id, "kind": run.kind, "params": params,
+                                "time_limit_s": params.get("time_limit_s"),
+                                "seed": params.get("seed")}
+        if run.kind in ("siting", "route_plan"):
+            scenario = self.store.get_scenario(run.scenario_id)
+            if scenario is None:
+                raise LookupError(f"scenario {run.scenario_id} is gone")
+            task["scenario"] = scenario.body
+        if run.kind == "route_plan":
+            result = self.store.get_result(str(run.parent_run_id))
+            if result is None:
+                raise LookupError(f"siting run {run.parent_run_id} has no result")
+            task["siting"] = {"summary": result.summary, "facilities": result.facilities,
+                              "assignments": result.assignments}
+            task["county"], task["date"] = run.county, run.plan_date
+        return task

@@ -1,0 +1,122 @@
+"""Route plans: request a county-day plan from a siting run; download published plans."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Response
+
+from api.deps import AnyPrincipal, JobsDep, Principal, SettingsDep, StoreDep
+from api.routes.common import errors
+from api.routes.counties import county_or_404
+from api.routes.scenarios import request_hash
+from api.schemas import RoutePlanCreate, RunAccepted
+
+router = APIRouter(prefix="/v1", tags=["route plans"])
+
+MEDIA = {
+    "json": ("application/json", "plan.json"),
+    "csv": ("text/csv; charset=utf-8", "routes.csv"),
+    "geojson": ("application/geo+json", "routes.geojson"),
+    "gpx": ("application/gpx+xml", "routes.gpx"),
+    "html": ("text/html; charset=utf-8", "sheets.html"),
+}
+
+
+def _check_county(principal: Principal, county: str) -> None:
+    if not principal.may_county(county):
+        raise HTTPException(403, f"this key may not access plans of county {county}")
+
+
+@router.post("/runs/{run_id}/route-plans", status_code=202, response_model=RunAccepted,
+             responses=errors(401, 403, 404, 409, 413, 422),
+             summary="Plan one county-day from a siting run and publish it")
+def create_route_plan(run_id: str, body: Annotated[RoutePlanCreate, Body()],
+                      response: Response, principal: AnyPrincipal, store: StoreDep,
+                      settings: SettingsDep, jobs: JobsDep,
+                      idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+                      ) -> RunAccepted:
+    """Queues a ``route_plan`` run for ``county`` on ``date`` from the network sited by
+    run ``run_id``; when it succeeds its plan becomes the county-day's published plan."""
+    _check_county(principal, body.county)
+    run = store.get_run(run_id)
+    if run is None:
+        raise HTTPException(404, f"no run with id {run_id!r}")
+    if run.kind != "siting" or run.status != "succeeded":
+        raise HTTPException(409, f"run {run_id} is not a succeeded siting run ({run.kind}, "
+                            f"{run.status})")
+    county_or_404(body.county, status=422, loc=["body", "county"])
+    if body.time_limit_s is not None and body.time_limit_s > settings.max_time_limit_s:
+        raise HTTPException(422, [{"loc": ["body", "time_limit_s"], "type": "less_than_equal",
+                                   "msg": f"time_limit_s={body.time_limit_s:g} exceeds this "
+                                   f"server's cap of {settings.max_time_limit_s:g} s"}])
+    res = store.get_result(run_id)
+    if res is None:
+        raise HTTPException(409, f"run {run_id} has no stored result")
+    if not any(str(a.get("county")) == body.county for a in res.assignments or []):
+        raise HTTPException(422, [{"loc": ["body", "county"], "type": "value_error",
+                                   "msg": f"county {body.county} has no villages in the "
+                                   f"network sited by run {run_id}"}])
+    scenario = store.get_scenario(run.scenario_id)
+    solver = scenario.body.get("solver", {}) if scenario is not None else {}
+    limit = body.time_limit_s or float(solver.get("routing_time_limit_s", 30.0))
+    params = {"time_limit_s": min(limit, settings.max_time_limit_s),
+              "seed": body.seed if body.seed is not None else int(solver.get("seed", 0))}
+    idem = None
+    if idempotency_key:
+        h = request_hash({"run": run_id, **body.model_dump(mode="json")})
+        prev = store.get_idempotent(idempotency_key, principal.key_id)
+        if prev is not None and prev.request_hash != h:
+            raise HTTPException(409, "this Idempotency-Key was used with a different request")
+        idem = (idempotency_key, principal.key_id, h)
+    new, _ = store.create_run(kind="route_plan", scenario_id=run.scenario_id, params=params,
+                              owner_key_id=principal.key_id, parent_run_id=run_id,
+                              county=body.county, plan_date=body.date.isoformat(),
+                              idempotency=idem)
+    if jobs is not None:
+        jobs.wake()
+    response.headers["Location"] = f"/v1/runs/{new.id}"
+    return RunAccepted(id=new.id, status=new.status)  # type: ignore[arg-type]
+
+
+_DOWNLOAD_CONTENT: dict[str, Any] = {
+    "application/json": {"schema": {"type": "object"}},
+    "text/csv": {"schema": {"type": "string"}},
+    "application/geo+json": {"schema": {"type": "object"}},
+    "application/gpx+xml": {"schema": {"type": "string"}},
+    "text/html": {"schema": {"type": "string"}},
+}
+
+
+@router.get("/route-plans/{county}/{date}",
+            responses={200: {"description": "The plan in the requested format, as an "
+                             "attachment", "content": _DOWNLOAD_CONTENT},
+                       **errors(401, 403, 404, 422)},
+            response_class=Response)
+def get_route_plan(county: Annotated[str, Path(examples=["210124"])],
+                   date: Annotated[dt.date, Path(examples=["2026-12-01"])],
+                   principal: AnyPrincipal, store: StoreDep,
+                   format: Annotated[Literal["json", "csv", "geojson", "gpx", "html"],
+                                     Query()] = "json",
+                   run: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    """The county-day's published plan, or the plan made by (or from) run ``run``.
+    ``html`` is the printable driver sheet, one page per vehicle."""
+    county_or_404(county)
+    _check_county(principal, county)
+    plan = store.get_route_plan(county, date.isoformat(), run)
+    if plan is None:
+        which = f" from run {run}" if run else " published"
+        raise HTTPException(404, f"no plan{which} for county {county} on {date.isoformat()}")
+    exports = plan.exports or {}
+    media, fname = MEDIA[format]
+    content = exports.get(format)
+    if content is None and format == "json":
+        content = json.dumps(plan.plan, ensure_ascii=False)
+    if content is None:
+        raise HTTPException(404, f"the plan has no {format} export")
+    stem = f"{county}-{date.isoformat()}-{fname}"
+    disposition = "inline" if format == "html" else "attachment"
+    return Response(content=content.encode("utf-8"), media_type=media,
+                    headers={"Content-Disposition": f'{disposition}; filename="{stem}"'})

@@ -1,0 +1,209 @@
+"""Turning an HTTP body into a validated :class:`~wastenet.scenario.schema.Scenario`.
+
+Every problem becomes an :class:`InputError` carrying FastAPI-style located items
+(``loc`` starts with ``"body"``), which the app answers with 422. Checks, in order:
+
+1. the body decodes as UTF-8 and parses as JSON (``NaN``/``Infinity`` rejected) or TOML;
+2. the top level is an object; the scenario schema validates it;
+3. no field names a file on the server;
+4. every inline coordinate lies in Liaoning (within ``PROVINCE_TOLERANCE_DEG`` of the
+   simplified outline) and every county adcode exists;
+5. the counts the scenario will produce stay within the server's caps.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import tomllib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from api.settings import Settings
+
+PROVINCE_TOLERANCE_DEG = 0.02  # about 2 km, the loader's snapping distance
+TOML_TYPES = ("application/toml", "text/toml", "application/x-toml")
+
+
+class InputError(Exception):
+    """Bad input; ``items`` are ``{"loc": [...], "msg": str, "type": str}``."""
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        self.items = items
+        super().__init__("; ".join(f"{'.'.join(map(str, i['loc']))}: {i['msg']}" for i in items))
+
+
+def _err(loc: Sequence[str | int], msg: str, typ: str = "value_error") -> InputError:
+    return InputError([{"loc": ["body", *loc], "msg": msg, "type": typ}])
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def parse_body(raw: bytes, content_type: str) -> tuple[dict[str, Any], str, str]:
+    """Decode ``raw``; returns (object, source format, text)."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _err([], f"the body is not UTF-8: {exc.reason} at byte {exc.start}",
+                   "encoding_error") from exc
+    ctype = content_type.split(";")[0].strip().lower()
+    if ctype in TOML_TYPES:
+        try:
+            obj: Any = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise _err([], f"invalid TOML: {exc}", "toml_invalid") from exc
+        fmt = "toml"
+    else:
+        try:
+            obj = json.loads(text, parse_constant=_reject_constant)
+        except json.JSONDecodeError as exc:
+            raise _err([], f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+                       "json_invalid") from exc
+        except ValueError as exc:  # NaN / Infinity
+            raise _err([], f"invalid JSON: {exc}", "json_invalid") from exc
+        fmt = "json"
+    if not isinstance(obj, dict):
+        raise _err([], f"the scenario must be an object, not {type(obj).__name__}",
+                   "model_type")
+    return obj, fmt, text
+
+
+def _walk_points(obj: Any, path: list[str | int]) -> Iterator[tuple[list[str | int], Any, Any]]:
+    if isinstance(obj, dict):
+        if "lon" in obj and "lat" in obj:
+            yield path, obj["lon"], obj["lat"]
+        for k, v in obj.items():
+            yield from _walk_points(v, [*path, k])
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _walk_points(v, [*path, i])
+
+
+def _walk_counties(obj: Any, path: list[str | int]) -> Iterator[tuple[list[str | int], str]]:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k in ("county", "prefecture") and isinstance(v, str):
+                yield [*path, k], v
+            elif k in ("counties", "demonstration_counties") and isinstance(v, list):
+                for i, c in enumerate(v):
+                    if isinstance(c, str):
+                        yield [*path, k, i], c
+            else:
+                yield from _walk_counties(v, [*path, k])
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _walk_counties(v, [*path, i])
+
+
+def check_geography(body: dict[str, Any]) -> None:
+    """Inline coordinates inside the province; adcodes known (422 items otherwise)."""
+    from wastenet.data import liaoning
+
+    items: list[dict[str, Any]] = []
+    points = list(_walk_points(body, []))
+    if points:
+        import shapely
+
+        lon = np.array([float(p[1]) for p in points])
+        lat = np.array([float(p[2]) for p in points])
+        inside = shapely.dwithin(liaoning.province_polygon(), shapely.points(lon, lat),
+                                 PROVINCE_TOLERANCE_DEG)
+        for (path, x, y), ok in zip(points, np.atleast_1d(inside).tolist(), strict=True):
+            if not ok:
+                hint = " (longitude and latitude swapped?)" if 118 <= y <= 126 else ""
+                items.append({"loc": ["body", *path], "msg": f"point lon={x}, lat={y} lies "
+                              f"outside Liaoning province{hint}", "type": "value_error"})
+    counties = {c.adcode for c in liaoning.load_counties()}
+    prefectures = {c.prefecture_adcode for c in liaoning.load_counties()}
+    for path, code in _walk_counties(body, []):
+        known = prefectures if path[-1] == "prefecture" else counties
+        if code not in known:
+            what = "prefecture" if path[-1] == "prefecture" else "county"
+            items.append({"loc": ["body", *path],
+                          "msg": f"unknown Liaoning {what} adcode {code!r}",
+                          "type": "value_error"})
+    if items:
+        raise InputError(items[:50])
+
+
+def check_caps(scenario: Any, settings: Settings) -> None:
+    """Villages, candidates and time limits within this server's caps."""
+    items: list[dict[str, Any]] = []
+    for name in ("time_limit_s", "routing_time_limit_s"):
+        v = float(getattr(scenario.solver, name))
+        if v > settings.max_time_limit_s:
+            items.append({"loc": ["body", "solver", name],
+                          "msg": f"solver.{name}={v:g} exceeds this server's cap of "
+                          f"{settings.max_time_limit_s:g} s (WASTENET_MAX_TIME_LIMIT_S)",
+                          "type": "less_than_equal"})
+    counts = scenario_limits(scenario)
+    if counts["villages"] > settings.max_villages:
+        items.append({"loc": ["body", "data", "villages_total" if
+                              scenario.data.source != "user" else "villages"],
+                      "msg": f"the scenario produces {counts['villages']} villages, above this "
+                      f"server's cap of {settings.max_villages} (WASTENET_MAX_VILLAGES)",
+                      "type": "less_than_equal"})
+    cands = counts["transfer_candidates"] + counts["incinerator_candidates"]
+    if cands > settings.max_candidates:
+        items.append({"loc": ["body", "candidates"],
+                      "msg": f"the scenario produces {cands} candidate sites "
+                      f"({counts['transfer_candidates']} transfer, "
+                      f"{counts['incinerator_candidates']} incinerator), above this server's "
+                      f"cap of {settings.max_candidates} (WASTENET_MAX_CANDIDATES)",
+                      "type": "less_than_equal"})
+    if items:
+        raise InputError(items)
+
+
+def scenario_limits(scenario: Any) -> dict[str, int]:
+    """Counts from ``wastenet.scenario.limits``; an upper bound from the schema alone
+    while that function is not available."""
+    mod = importlib.import_module("wastenet.scenario")
+    fn = getattr(mod, "limits", None)
+    if fn is not None:
+        out = fn(scenario)
+        return {k: int(out.get(k, 0)) for k in
+                ("villages", "transfer_candidates", "incinerator_candidates")}
+    data = scenario.data
+    villages = len(data.villages) if data.source == "user" else int(data.villages_total)
+    t = scenario.candidates.transfer
+    i = scenario.candidates.incinerator
+    return {"villages": villages,
+            "transfer_candidates": len(t.sites) + len(t.existing),
+            "incinerator_candidates": len(i.sites) + len(i.existing)}
+
+
+def validate_scenario(raw: bytes, content_type: str, settings: Settings) -> tuple[Any, str, str]:
+    """Parse and check a scenario body: (Scenario, format, text) or :class:`InputError`."""
+    from pydantic import ValidationError as PydanticError
+
+    from wastenet.errors import DataFormatError, ValidationError
+    from wastenet.scenario.schema import Scenario
+
+    obj, fmt, text = parse_body(raw, content_type)
+    try:
+        scenario = Scenario.model_validate(obj)
+    except PydanticError as exc:
+        raise InputError([{"loc": ["body", *e.get("loc", ())], "msg": e.get("msg", "invalid"),
+                           "type": e.get("type", "value_error")}
+                          for e in exc.errors()[:50]]) from exc
+    except ValidationError as exc:
+        raise _err(exc.field.split("."), str(exc)) from exc
+    except DataFormatError as exc:
+        raise _err([], str(exc)) from exc
+    files = scenario.server_file_fields()
+    if files:
+        raise InputError([{"loc": ["body", *f.split(".")],
+                           "msg": f"{f} names a file on the server, which HTTP scenarios may "
+                           "not do; send villages inline in data.villages",
+                           "type": "value_error"} for f in files])
+    check_geography(scenario.model_dump(mode="json"))
+    try:
+        check_caps(scenario, settings)
+    except ValidationError as exc:
+        raise _err(exc.field.split("."), str(exc)) from exc
+    return scenario, fmt, text
