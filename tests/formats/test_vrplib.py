@@ -85,9 +85,22 @@ def test_depot_copy_is_the_unload_facility(tmp_path: Path) -> None:
     assert np.array_equal(d.distance_m[f, :4], d.distance_m[0, :4])
     assert np.array_equal(d.distance_m[:4, f], d.distance_m[:4, 0])
     vt = d.vehicle_types[0]
-    assert vt.capacity == (10.0,) and vt.route_capacity == (10.0,)
+    assert vt.capacity == (10.0,) and vt.route_capacity is None  # trips may chain
     assert vt.count == 3 and d.stop_demand.ravel().tolist() == [6, 5, 4]
-    assert np.all(d.stop_close_s <= d.depot_close_s[0])
+    # horizon: the star solution 2*(5 + 3 + 1) + n + 1
+    assert d.depot_close_s[0] == 22.0 and np.all(d.stop_close_s <= 22.0)
+    one = read_vrplib(tmp_path / "tiny.vrp", single_trip=True)
+    assert one.vehicle_types[0].route_capacity == (10.0,)
+
+
+def test_distance_limit_forces_single_trip() -> None:
+    """CMT6 has DISTANCE 200 and service 10: one trip per vehicle, max_shift 200."""
+    d = read_vrplib(CVRPLIB / "CMT6.vrp", rounding="exact")
+    vt = d.vehicle_types[0]
+    assert vt.route_capacity == (160.0,) and vt.max_shift_s == 200.0
+    assert np.all(d.stop_service_s == 10.0)
+    with pytest.raises(ValueError):
+        read_vrplib(CVRPLIB / "CMT6.vrp", single_trip=False)
 
 
 def test_sol_writer_splits_trips_and_recomputes_cost(tmp_path: Path) -> None:

@@ -15,19 +15,30 @@ is a copy of the depot*: a separate location with ``c = 0`` to the depot and the
 distances to everyone else. A CVRP route then reads ``depot -> stops -> unload copy ->
 depot`` at the same cost.
 
-One vehicle does one CVRP route: its capacity is ``(Q,)`` and its ``route_capacity``
-(load collected per day) is also ``(Q,)``, so an unload in mid-route cannot let it
-collect more than ``Q`` in the day, and reloading buys nothing. Should a solver still
-place an unload in mid-route, the plan remains a valid CVRP solution: every trip (the
-visits between two unloads) goes back through a depot copy and carries at most ``Q``;
-the ``.sol`` writer emits one VRPLIB route per trip, so the cost is unchanged. The
-fleet is ``n`` vehicles (unbounded in practice), fixed cost 0.
+Two equivalent ways to map the unlimited CVRP fleet:
+
+* ``single_trip=True``: one vehicle does one CVRP route. Its capacity is ``(Q,)`` and
+  its ``route_capacity`` (load collected per day) is also ``(Q,)``, so an unload in
+  mid-route cannot let it collect more than ``Q`` in the day and reloading buys nothing.
+  The fleet is ``n`` vehicles. This is required when routes have a length limit
+  (``DISTANCE``, the CMT instances), which then becomes ``max_shift_s``.
+* ``single_trip=False`` (default when there is no route-length limit): capacity ``(Q,)``
+  between unloads and no daily cap, so one vehicle may chain several trips, each
+  ``depot -> stops -> unload copy`` and then on from the copy, which *is* the depot.
+  Every trip is a CVRP route with load ``<= Q``; the distance of a plan is the sum of
+  its trips, so both models have the same solutions and the same optimum. Vehicle counts
+  differ: the CVRP count is the number of trips.
+
+The ``.sol`` writer emits one VRPLIB route per trip (the visits between two unloads),
+so its ``Cost`` is the CVRP cost under either mapping. The fleet is ``n`` vehicles
+(unbounded in practice), fixed cost 0.
 
 Time is only used where the format has it: ``duration_s = c_ij`` (one distance unit per
 second), service times and the ``DISTANCE`` route-length limit of the CMT instances map
 to ``stop_service_s`` and ``max_shift_s``. Without a limit the horizon is
-``H = sum_i (c_0i + c_i0 + s_i) + n + 1``, which no route can exceed (by the triangle
-inequality, up to one unit of rounding per arc).
+``H = sum_i (c_0i + c_i0 + s_i) + n + 1``: the length of the star solution (one customer
+per trip), an upper bound on the optimum, so an optimal plan fits in the day even on a
+single vehicle.
 
 Distances: ``EUC_2D`` is rounded to the nearest integer (TSPLIB ``nint``) unless
 ``rounding="exact"`` (the CMT instances' published costs are unrounded);
@@ -75,7 +86,7 @@ def _build(*, source: str, name: str, node_ids: list[str], dist: np.ndarray,
            demand: np.ndarray, capacity: float, service: np.ndarray, open_s: np.ndarray,
            close_s: np.ndarray, depot_open: float, depot_close: float | None,
            max_route: float | None, n_vehicles: int | None, xy: np.ndarray | None,
-           meta: dict[str, object]) -> RoutingData:
+           single_trip: bool, meta: dict[str, object]) -> RoutingData:
     """Common builder: node 0 is the depot, nodes 1..n the customers."""
     n = dist.shape[0] - 1
     if n < 1:
@@ -94,7 +105,7 @@ def _build(*, source: str, name: str, node_ids: list[str], dist: np.ndarray,
         count=int(n_vehicles) if n_vehicles is not None else n,
         depot=0,
         capacity=(float(capacity),),
-        route_capacity=(float(capacity),),
+        route_capacity=(float(capacity),) if single_trip else None,
         shift_start_s=float(depot_open),
         shift_end_s=max(end, float(depot_open)),
         max_shift_s=float(max_route) if max_route is not None else max(end - depot_open, 0.0),
@@ -130,14 +141,18 @@ def _build(*, source: str, name: str, node_ids: list[str], dist: np.ndarray,
         x=x,
         y=y,
         name=name,
-        meta={**meta, "source": source, "capacity": float(capacity), "depot_copy": n + 1},
+        meta={**meta, "source": source, "capacity": float(capacity), "depot_copy": n + 1,
+              "single_trip": single_trip},
     )
 
 
-def read_vrplib(path: str | os.PathLike[str], *, rounding: str = "nint") -> RoutingData:
+def read_vrplib(path: str | os.PathLike[str], *, rounding: str = "nint",
+                single_trip: bool | None = None) -> RoutingData:
     """Read a CVRPLIB ``.vrp`` (TYPE CVRP, depot = node 1) into :class:`RoutingData`.
 
     ``rounding``: ``"nint"`` (TSPLIB nearest integer for ``EUC_2D``) or ``"exact"``.
+    ``single_trip``: one CVRP route per vehicle (see the module docstring); ``None``
+    means only when the file limits the route length (``DISTANCE``).
     """
     import vrplib  # bench extra; only needed for this format
 
@@ -186,11 +201,15 @@ def read_vrplib(path: str | os.PathLike[str], *, rounding: str = "nint") -> Rout
     service[0] = 0.0
     max_route = float(inst["distance"]) if "distance" in inst else None
     name = str(inst.get("name", Path(src).stem)).strip()
+    if single_trip is None:
+        single_trip = max_route is not None
+    elif max_route is not None and not single_trip:
+        raise ValueError("single_trip=False cannot keep the DISTANCE limit of each route")
     return _build(source=src, name=name, node_ids=[str(i) for i in range(1, dim + 1)],
                   dist=dist, demand=demand, capacity=float(inst["capacity"]),
                   service=service, open_s=np.zeros(dim), close_s=np.full(dim, np.inf),
                   depot_open=0.0, depot_close=None, max_route=max_route, n_vehicles=None,
-                  xy=xy, meta={"format": "vrplib", "edge_weight_type": ewt,
+                  xy=xy, single_trip=single_trip, meta={"format": "vrplib", "edge_weight_type": ewt,
                                "rounding": rounding if ewt == "EUC_2D" else "explicit"})
 
 
@@ -216,7 +235,7 @@ def read_solomon(path: str | os.PathLike[str]) -> RoutingData:
                   service=np.asarray(inst["service_time"], dtype=np.float64),
                   open_s=tw[:, 0], close_s=tw[:, 1], depot_open=float(tw[0, 0]),
                   depot_close=float(tw[0, 1]), max_route=None,
-                  n_vehicles=int(inst["vehicles"]), xy=xy,
+                  n_vehicles=int(inst["vehicles"]), xy=xy, single_trip=True,
                   meta={"format": "solomon", "edge_weight_type": "EUC_2D",
                         "rounding": "exact"})
     return data
