@@ -417,18 +417,22 @@ def _csv_records(text: str, name: str) -> tuple[list[dict[str, Any]], list[int],
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
+        while header is not None and not any(h.strip() for h in header):
+            header = next(reader, None)  # leading blank lines
         if header is None:
             raise DataFormatError(name, "empty file (no header row)", line=1)
         cols = [h.strip().lower() for h in header]
         dup = sorted({c for c in cols if cols.count(c) > 1 and c})
         if dup:
-            raise DataFormatError(name, f"duplicate column(s) {dup} in the header", line=1)
+            raise DataFormatError(name, f"duplicate column(s) {dup} in the header",
+                                  line=reader.line_num)
         missing = [c for c in ("id", "lon", "lat") if c not in cols]
         if missing or not ({"population", "tonnes_per_day"} & set(cols)):
             need = missing + ([] if {"population", "tonnes_per_day"} & set(cols)
                               else ["population or tonnes_per_day"])
             raise DataFormatError(name, f"missing column(s) {need}; the header has {cols} "
-                                  "(the file must be comma-separated)", line=1)
+                                  "(the file must be comma-separated)",
+                                  line=reader.line_num)
         records: list[dict[str, Any]] = []
         lines: list[int] = []
         blank: list[int] = []

@@ -1,0 +1,310 @@
+"""User-supplied road distance and travel-time matrices (replacing the estimate).
+
+A matrix covers a set of places named by id (village ids, site ids, depot ids):
+``distance_m[a, b]`` is the road distance in metres from place ``a`` to place ``b`` and
+``duration_s[a, b]`` the travel time in seconds. The matrix may be asymmetric (one-way
+roads); its diagonal is 0. All values are finite and ``>= 0``.
+
+Two file formats are read by :func:`load_matrix` (and written by :func:`save_matrix`):
+
+* ``.npz`` (numpy archive, no pickles): arrays ``ids`` (strings or integers, shape
+  ``(n,)``), ``distance_m`` and ``duration_s`` (shape ``(n, n)``);
+* ``.csv`` long format, UTF-8 with or without a byte-order mark: header
+  ``from_id,to_id,distance_m,duration_s`` (any column order), one line per ordered pair
+  ``(a, b)`` with ``a != b``. Every ordered pair of distinct ids appearing in the file
+  must be present exactly once (missing pairs are an error that names them); a
+  self-pair ``(a, a)`` may be given and must then be 0; otherwise the diagonal is 0.
+
+Ids are kept in file order (npz) or, for CSV, in order of first appearance in
+``from_id``, followed by ids that appear only in ``to_id``. Lookups are
+vectorised through an id -> position dictionary built once per matrix.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from wastenet.errors import DataFormatError, ValidationError
+
+log = logging.getLogger("wastenet.geo.matrix")
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+CSV_COLUMNS = ("from_id", "to_id", "distance_m", "duration_s")
+
+
+def _frozen(a: object) -> FloatArray:
+    out = np.array(a, dtype=np.float64, copy=True)
+    out.setflags(write=False)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class DistanceMatrix:
+    """Road distances (m) and travel times (s) between ``ids``; arrays are read-only copies."""
+
+    ids: tuple[str, ...]
+    distance_m: FloatArray
+    duration_s: FloatArray
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ids = tuple(str(i) for i in self.ids)
+        n = len(ids)
+        if n == 0:
+            raise ValidationError("ids", [], "a distance matrix needs at least one id")
+        index: dict[str, int] = {}
+        for k, i in enumerate(ids):
+            if i == "":
+                raise ValidationError("ids", i, f"id at position {k} is empty")
+            if i in index:
+                raise ValidationError("ids", i, f"duplicate id at positions {index[i]} and {k}")
+            index[i] = k
+        object.__setattr__(self, "ids", ids)
+        object.__setattr__(self, "_index", index)
+        for name in ("distance_m", "duration_s"):
+            a = _frozen(getattr(self, name))
+            if a.shape != (n, n):
+                raise ValidationError(name, a.shape, f"shape must be ({n}, {n}) to match ids")
+            bad = np.argwhere(~np.isfinite(a) | (a < 0))
+            if bad.size:
+                r, c = (int(x) for x in bad[0])
+                raise ValidationError(name, float(a[r, c]),
+                                      f"must be finite and >= 0; from {ids[r]!r} to {ids[c]!r} "
+                                      f"({len(bad)} bad entries)")
+            diag = np.flatnonzero(np.diagonal(a) != 0)
+            if diag.size:
+                r = int(diag[0])
+                raise ValidationError(name, float(a[r, r]),
+                                      f"diagonal must be 0; from {ids[r]!r} to itself")
+            object.__setattr__(self, name, a)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __reduce__(self) -> tuple[type[DistanceMatrix], tuple[object, ...]]:
+        """Pickle through the constructor, so copies in worker processes stay read-only."""
+        return (DistanceMatrix, (self.ids, self.distance_m, self.duration_s))
+
+    def indices(self, ids: Sequence[object], field_name: str = "ids") -> IntArray:
+        """Positions of ``ids`` in the matrix; :class:`ValidationError` names a missing id."""
+        idx = self._index
+        try:
+            return np.fromiter((idx[str(i)] for i in ids), dtype=np.int64, count=len(ids))
+        except KeyError as exc:
+            missing = [str(i) for i in ids if str(i) not in idx]
+            raise ValidationError(
+                field_name, exc.args[0],
+                f"id not in the distance matrix ({len(missing)} missing: {missing[:5]})",
+            ) from None
+
+    def lookup(self, from_ids: Sequence[object],
+               to_ids: Sequence[object]) -> tuple[FloatArray, FloatArray]:
+        """Sub-matrices ``(len(from_ids), len(to_ids))`` of distance (m) and duration (s)."""
+        rows = self.indices(from_ids, "from_ids")
+        cols = self.indices(to_ids, "to_ids")
+        sel = np.ix_(rows, cols)
+        return self.distance_m[sel], self.duration_s[sel]
+
+    def pairs(self, from_ids: Sequence[object],
+              to_ids: Sequence[object]) -> tuple[FloatArray, FloatArray]:
+        """Element-wise distance and duration of arcs ``from_ids[k] -> to_ids[k]``."""
+        if len(from_ids) != len(to_ids):
+            raise ValidationError("to_ids", len(to_ids),
+                                  f"must have the same length as from_ids ({len(from_ids)})")
+        rows = self.indices(from_ids, "from_ids")
+        cols = self.indices(to_ids, "to_ids")
+        return self.distance_m[rows, cols], self.duration_s[rows, cols]
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def load_matrix(path: str | os.PathLike[str]) -> DistanceMatrix:
+    """Read a distance/time matrix from ``.npz`` or long-format ``.csv`` (see module doc).
+
+    Raises :class:`DataFormatError` (with the line number for CSV) for malformed files,
+    bad values and missing or duplicate pairs.
+    """
+    pth = Path(path)
+    suffix = pth.suffix.lower()
+    if suffix == ".npz":
+        return _load_npz(pth)
+    if suffix == ".csv":
+        return _load_csv(pth)
+    raise DataFormatError(str(pth), "unknown matrix file type: use .npz or .csv")
+
+
+def _load_npz(pth: Path) -> DistanceMatrix:
+    name = str(pth)
+    try:
+        with np.load(pth, allow_pickle=False) as z:
+            missing = [k for k in ("ids", "distance_m", "duration_s") if k not in z.files]
+            if missing:
+                raise DataFormatError(name, f"missing array(s) {missing}; found {z.files}")
+            ids = z["ids"]
+            dist = np.asarray(z["distance_m"])
+            dur = np.asarray(z["duration_s"])
+    except OSError as exc:
+        raise DataFormatError(name, f"cannot read file: {exc}") from None
+    except ValueError as exc:  # pickled object arrays, corrupt archives
+        raise DataFormatError(name, f"not a plain numpy archive (save ids as a string "
+                              f"array, not objects): {exc}") from None
+    if ids.ndim != 1 or ids.dtype.kind not in "UiuS":
+        raise DataFormatError(name, f"'ids' must be a 1-d array of strings or integers, got "
+                              f"dtype {ids.dtype} shape {ids.shape}")
+    id_list = [i.decode() if isinstance(i, bytes) else str(i) for i in ids.tolist()]
+    for arr_name, arr in (("distance_m", dist), ("duration_s", dur)):
+        if arr.dtype.kind not in "fiu":
+            raise DataFormatError(name, f"'{arr_name}' must be numeric, got dtype {arr.dtype}")
+    try:
+        return DistanceMatrix(ids=tuple(id_list), distance_m=dist, duration_s=dur)
+    except ValidationError as exc:
+        raise DataFormatError(name, str(exc)) from None
+
+
+def _load_csv(pth: Path) -> DistanceMatrix:
+    name = str(pth)
+    try:
+        text = pth.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise DataFormatError(name, f"cannot read file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(name, f"not UTF-8 text (bad byte at offset {exc.start})") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    while header is not None and not any(h.strip() for h in header):
+        header = next(reader, None)  # leading blank lines
+    if header is None:
+        raise DataFormatError(name, "empty file (no header row)", line=1)
+    cols = [h.strip().lower() for h in header]
+    missing = [c for c in CSV_COLUMNS if c not in cols]
+    if missing:
+        raise DataFormatError(name, f"missing column(s) {missing}; the header has {cols}",
+                              line=reader.line_num)
+    pos = [cols.index(c) for c in CSV_COLUMNS]
+    width = max(pos) + 1
+    src: list[str] = []
+    dst: list[str] = []
+    dist_s: list[str] = []
+    dur_s: list[str] = []
+    lines: list[int] = []
+    try:
+        for row in reader:
+            if not row:
+                continue
+            if len(row) < width:
+                raise DataFormatError(name, f"the row has {len(row)} fields, expected "
+                                      f"{len(cols)}", line=reader.line_num)
+            src.append(row[pos[0]].strip())
+            dst.append(row[pos[1]].strip())
+            dist_s.append(row[pos[2]])
+            dur_s.append(row[pos[3]])
+            lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise DataFormatError(name, f"malformed CSV: {exc}", line=reader.line_num) from None
+    if not src:
+        raise DataFormatError(name, "no data rows")
+    line_arr = np.asarray(lines, dtype=np.int64)
+    for col, vals in (("from_id", src), ("to_id", dst)):
+        blank = [k for k, v in enumerate(vals) if v == ""]
+        if blank:
+            raise DataFormatError(name, f"{col} is empty", line=int(line_arr[blank[0]]))
+    dist = _parse_values(name, "distance_m", dist_s, line_arr)
+    dur = _parse_values(name, "duration_s", dur_s, line_arr)
+
+    index: dict[str, int] = {}
+    for i in src:
+        index.setdefault(i, len(index))
+    for i in dst:
+        index.setdefault(i, len(index))
+    ids = tuple(index)
+    n = len(ids)
+    r = np.fromiter((index[i] for i in src), dtype=np.int64, count=len(src))
+    c = np.fromiter((index[i] for i in dst), dtype=np.int64, count=len(dst))
+    key = r * n + c
+
+    order = np.argsort(key, kind="stable")
+    dup = np.flatnonzero(key[order][1:] == key[order][:-1])
+    if dup.size:
+        a, b = int(order[dup[0]]), int(order[dup[0] + 1])
+        raise DataFormatError(name, f"pair ({src[b]!r}, {dst[b]!r}) given twice (lines "
+                              f"{lines[a]} and {lines[b]})", line=lines[b])
+    self_pair = np.flatnonzero((r == c) & ((dist != 0) | (dur != 0)))
+    if self_pair.size:
+        k = int(self_pair[0])
+        raise DataFormatError(name, f"distance and duration from {src[k]!r} to itself must be 0",
+                              line=lines[k])
+
+    distance = np.zeros((n, n), dtype=np.float64)
+    duration = np.zeros((n, n), dtype=np.float64)
+    given = np.zeros((n, n), dtype=bool)
+    distance[r, c] = dist
+    duration[r, c] = dur
+    given[r, c] = True
+    np.fill_diagonal(given, True)
+    absent = np.argwhere(~given)
+    if absent.size:
+        shown = [f"({ids[a]!r}, {ids[b]!r})" for a, b in absent[:10].tolist()]
+        more = f" and {len(absent) - len(shown)} more" if len(absent) > len(shown) else ""
+        raise DataFormatError(name, f"{len(absent)} missing pair(s) of the {n} ids: "
+                              f"{', '.join(shown)}{more}")
+    log.debug("read %d x %d matrix from %s", n, n, name)
+    return DistanceMatrix(ids=ids, distance_m=distance, duration_s=duration)
+
+
+def _parse_values(name: str, column: str, raw: list[str], lines: IntArray) -> FloatArray:
+    """Vectorised float parse; on failure, find the first bad line for the message."""
+    try:
+        vals = np.asarray(raw, dtype=np.float64)
+    except ValueError:
+        for k, v in enumerate(raw):
+            try:
+                float(v)
+            except ValueError:
+                raise DataFormatError(name, f"{column}={v!r} is not a number",
+                                      line=int(lines[k])) from None
+        raise  # pragma: no cover - numpy and float() disagree
+    bad = np.flatnonzero(~np.isfinite(vals) | (vals < 0))
+    if bad.size:
+        k = int(bad[0])
+        raise DataFormatError(name, f"{column}={raw[k].strip()!r} must be finite and >= 0",
+                              line=int(lines[k]))
+    return vals
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def save_matrix(matrix: DistanceMatrix, path: str | os.PathLike[str]) -> None:
+    """Write ``matrix`` as ``.npz`` (compressed) or long-format ``.csv`` (off-diagonal pairs).
+
+    CSV values are written with ``repr`` precision, so reading back is exact.
+    """
+    pth = Path(path)
+    suffix = pth.suffix.lower()
+    if suffix == ".npz":
+        np.savez_compressed(pth, ids=np.array(matrix.ids, dtype=np.str_),
+                            distance_m=matrix.distance_m, duration_s=matrix.duration_s)
+        return
+    if suffix != ".csv":
+        raise DataFormatError(str(pth), "unknown matrix file type: use .npz or .csv")
+    n = len(matrix)
+    with pth.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(CSV_COLUMNS)
+        for a in range(n):
+            for b in range(n):
+                if a != b:
+                    w.writerow((matrix.ids[a], matrix.ids[b], repr(float(matrix.distance_m[a, b])),
+                                repr(float(matrix.duration_s[a, b]))))
