@@ -56,7 +56,7 @@ def test_user_and_existing_sites_and_force_exclude() -> None:
 def test_site_outside_province_rejected() -> None:
     """A user site far outside Liaoning is rejected naming the field."""
     cand = {"incinerator": {"sites": [{"id": "X", "lon": 116.4, "lat": 39.9}]}}
-    with pytest.raises(ValidationError, match="candidates.incinerator.sites"):
+    with pytest.raises(ValidationError, match=r"candidates\.incinerator\.sites"):
         build_network(_faku(candidates=cand))
 
 

@@ -66,7 +66,7 @@ def test_malformed_toml_is_a_format_error(tmp_path) -> None:
     """Broken TOML raises DataFormatError naming the file."""
     p = tmp_path / "x.toml"
     p.write_text('name = "x"\n[data\n', encoding="utf-8")
-    with pytest.raises(DataFormatError, match="x.toml"):
+    with pytest.raises(DataFormatError, match=r"x\.toml"):
         load_scenario(p)
 
 

@@ -283,7 +283,7 @@ def generate(params: GeneratorParams | None = None) -> tuple[Villages, Seats]:
         ids=tuple(v_ids), names=tuple(v_names), county=tuple(v_county),
         seat=np.concatenate(v_seat) if v_seat else np.empty(0, dtype=np.int64),
         lon=xy_all[:, 0].copy(), lat=xy_all[:, 1].copy(), population=pop_all,
-        waste_t_per_day=pop_all * rate_t,
+        waste_t_per_day=(pop_all * rate_t).astype(np.float64),
         tourism=np.concatenate(v_tour) if v_tour else np.empty(0, dtype=bool),
         demonstration=np.array([c in demo for c in v_county], dtype=bool),
         synthetic=True, seed=p.seed,

@@ -27,11 +27,12 @@ Rules the solver and the checker share
 * Service at a stop or unload starts inside its window; waiting is allowed.
 * Shift: leave the depot at or after ``shift_start_s``, be back by ``shift_end_s``; the
   time from leaving to returning is at most ``max_shift_s``.
-* Break: when ``break_duration_s > 0`` and the route is under way at some moment of
-  ``[break_earliest_s, break_latest_s]`` (it leaves before ``break_latest_s`` and returns
-  after ``break_earliest_s``), the driver takes one break of ``break_duration_s`` that
-  starts inside ``[break_earliest_s, break_latest_s]``, between two visits (or while
-  waiting). Otherwise no break.
+* Break: when ``break_duration_s > 0`` the driver takes one break of
+  ``break_duration_s`` that starts inside ``[break_earliest_s, break_latest_s]``. It is
+  off the route (``Route.break_start_s`` is None) only when it fits entirely before
+  leaving or after returning: the route leaves at or after ``break_earliest_s +
+  break_duration_s``, or returns by ``break_latest_s``. Otherwise it is taken on the
+  route, between two visits (while driving or waiting, never during a service).
 * Daily tonnes unloaded at facility ``f`` (first load dimension) stay within
   ``facility_capacity[f]`` (``inf`` when unlimited).
 """
@@ -50,7 +51,7 @@ IntArray = NDArray[np.int64]
 
 
 def _frozen(a: object, dtype: type) -> NDArray:  # type: ignore[type-arg]
-    out = np.array(a, dtype=dtype, copy=True)
+    out: NDArray = np.array(a, dtype=dtype, copy=True)  # type: ignore[type-arg]
     out.setflags(write=False)
     return out
 

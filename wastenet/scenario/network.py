@@ -135,7 +135,13 @@ def _farthest_point(lon: FloatArray, lat: FloatArray, start_lon: FloatArray,
 def _user_sites(sites: list[SiteSpec] | list[ExistingSpec], field_name: str,
                 kind: str) -> tuple[list[str], list[str], list[str], list[float], list[float],
                                     list[str], list[float]]:
-    ids, names, county, lon, lat, kinds, cap = [], [], [], [], [], [], []
+    ids: list[str] = []
+    names: list[str] = []
+    county: list[str] = []
+    lon: list[float] = []
+    lat: list[float] = []
+    kinds: list[str] = []
+    cap: list[float] = []
     if not sites:
         return ids, names, county, lon, lat, kinds, cap
     lo = np.array([s.lon for s in sites])
@@ -275,7 +281,11 @@ def build_network(scenario: Scenario) -> Network:
                         ["seat"] * len(seats.codes), [0.0] * len(seats.codes)))
     if cand.transfer.extra_per_county > 0:
         vc = np.array(v.county)
-        ids, names, county, lon, lat = [], [], [], [], []
+        ids: list[str] = []
+        names: list[str] = []
+        county: list[str] = []
+        lon: list[float] = []
+        lat: list[float] = []
         for code in in_scope:
             rows = np.flatnonzero(vc == code)
             mask = np.array(seats.county) == code if len(seats.codes) else np.zeros(0, bool)

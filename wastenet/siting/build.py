@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from wastenet.data import liaoning
 from wastenet.scenario.network import Candidates, Neighbours, Network, sharing_matrix
 from wastenet.scenario.schema import SizeSpec, annualised_fixed_cost
-from wastenet.siting.data import Arcs, CountTarget, Sites, SitingData, SiteStatus
+from wastenet.siting.data import Arcs, CountTarget, Sites, SiteStatus, SitingData
 
 DAYS = 365.0
 

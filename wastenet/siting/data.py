@@ -125,7 +125,8 @@ class Sites:
     @classmethod
     def empty(cls) -> Sites:
         z = np.zeros(0)
-        return cls((), (), z, z, z, np.zeros((0, 1)), np.zeros((0, 1)), z, (), z, z, z)
+        zi = np.zeros(0, dtype=np.int64)
+        return cls((), (), zi, z, z, np.zeros((0, 1)), np.zeros((0, 1)), zi, (), zi, z, z)
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,7 +156,8 @@ class Arcs:
     @classmethod
     def empty(cls) -> Arcs:
         z = np.zeros(0)
-        return cls(z, z, z, z)
+        zi = np.zeros(0, dtype=np.int64)
+        return cls(zi, zi, z, z)
 
 
 @dataclass(frozen=True)
