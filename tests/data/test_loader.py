@@ -351,3 +351,20 @@ def test_geojson_errors(tmp_path: Path, doc: object, exc_type: type[Exception],
         load_villages_file(_write(tmp_path, "v.geojson", text))
     if isinstance(exc.value, ValidationError) and "no villages" not in fragment:
         assert exc.value.row == 1
+
+
+def test_generated_faku_villages_round_trip_through_csv(tmp_path: Path) -> None:
+    """Generated Faku villages written as CSV load back in Faku with equal waste."""
+    from wastenet.data.generator import GeneratorParams, generate
+
+    gen, _ = generate(GeneratorParams(counties=("210124",)))
+    lines = ["id,name,lon,lat,population"]
+    lines += [f"{gen.ids[i]},{gen.names[i]},{float(gen.lon[i])!r},{float(gen.lat[i])!r},{gen.population[i]}"
+              for i in range(len(gen))]
+    v = load_villages_file(_write(tmp_path, "faku.csv", "\n".join(lines) + "\n"))
+    assert len(v) == len(gen) > 100
+    assert set(v.county) == {"210124"}
+    assert v.meta["warnings"] == []
+    assert np.array_equal(v.population, gen.population)
+    assert np.allclose(v.waste_t_per_day, gen.waste_t_per_day)
+    assert v.synthetic is False

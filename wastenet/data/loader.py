@@ -45,9 +45,9 @@ For data row ``r`` (1-based; CSV messages also give the file line):
 Nothing is dropped silently: a bad row raises :class:`~wastenet.errors.ValidationError`
 naming the row and the field, and an empty input is an error. Rows are parsed in order
 (the first bad field stops the load); the geographic checks then run vectorised over all
-rows and report the lowest bad row. Warnings (snapped points, unknown columns, skipped blank CSV lines)
-are logged on ``wastenet.data.loader``, returned by :func:`villages_from_records` and
-stored in ``meta["warnings"]``.
+rows and report the lowest bad row. Warnings (snapped points, unknown columns, skipped
+blank CSV lines) are logged on ``wastenet.data.loader``, returned by
+:func:`villages_from_records` and stored in ``meta["warnings"]``.
 """
 
 from __future__ import annotations
@@ -401,7 +401,8 @@ def load_villages_file(
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DataFormatError(str(pth), f"not UTF-8 text (bad byte at offset {exc.start})") from None
+        raise DataFormatError(str(pth),
+                              f"not UTF-8 text (bad byte at offset {exc.start})") from None
     if suffix == ".csv":
         records, lines, pre = _csv_records(text, pth.name)
     else:
