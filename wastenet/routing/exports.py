@@ -146,6 +146,14 @@ def _fmt_load(values: Sequence[float], dims: Sequence[str]) -> str:
     return " / ".join(f"{_fmt_amount(v)} {d}" for v, d in zip(values, dims, strict=False))
 
 
+def _fmt_duration(seconds: float) -> str:
+    """``"6 h 45 min"`` (nearest minute; '' when not finite)."""
+    if not math.isfinite(seconds):
+        return ""
+    h, m = divmod(round(seconds / 60.0), 60)
+    return f"{h} h {m:02d} min"
+
+
 def _plan_date(data: RoutingData, plan: RoutePlan) -> str:
     for meta in (plan.meta, data.meta):
         val = meta.get("date")
@@ -692,7 +700,7 @@ table.stops { width: 100%; border-collapse: collapse; }
 table.stops thead { display: table-header-group; }
 table.stops th { background: #222; color: #fff; font-weight: 600; font-size: 9.5pt;
   padding: 4px 5px; text-align: left; }
-table.stops td { border-bottom: 1px solid #bbb; padding: 4px 5px; vertical-align: top; }
+table.stops td { border-bottom: 1px solid #bbb; padding: 4px 5px; vertical-align: middle; }
 table.stops tr { break-inside: avoid; page-break-inside: avoid; }
 table.stops tr.visit:nth-child(even) td { background: #f6f6f6; }
 td.seq, td.t, td.load { text-align: right; white-space: nowrap;
@@ -715,6 +723,11 @@ tr.break td { background: #fff2cc !important; font-style: italic; text-align: ce
 .sign { display: flex; gap: 10mm; margin-top: 10mm; font-size: 10pt; }
 .sign div { flex: 1; border-top: 1px solid #333; padding-top: 2px; }
 .foot { margin-top: 5mm; font-size: 8pt; color: #777; }
+.compact table.stops td { padding: 1.5px 4px; font-size: 9pt; }
+.compact td.name, .compact td.t { font-size: 9.5pt; }
+.compact .tag { font-size: 8pt; padding: 0 3px; }
+.compact td.check span { width: 4mm; height: 4mm; }
+.compact .sign { margin-top: 6mm; }
 """
 
 
@@ -723,7 +736,12 @@ def _time_tag(seconds: float) -> str:
         if math.isfinite(seconds) else ""
 
 
-def _sheet(data: RoutingData, plan: RoutePlan, view: _RouteView, date: str) -> str:
+#: sheets with more visit rows than this use the compact table style
+COMPACT_ROWS = 24
+
+
+def _sheet(data: RoutingData, plan: RoutePlan, view: _RouteView, date: str,
+           number: int, total: int) -> str:
     esc = html.escape
     route = view.route
     visits = route.visits
@@ -746,13 +764,14 @@ def _sheet(data: RoutingData, plan: RoutePlan, view: _RouteView, date: str) -> s
         ("里程 Distance", f"{route.distance_m / 1000:.1f} km"),
         ("午休 Break", brk_txt),
         ("收运量 Collected", _fmt_load(route.load_total, dims)),
-        ("工作时长 Shift", hm(route.duration_s) if math.isfinite(route.duration_s) else ""),
+        ("工作时长 Shift", _fmt_duration(route.duration_s)),
         ("日期 Date", date or "—"), ("方案 Plan", plan.name),
     ]
-    parts = [f'<section class="sheet" data-vehicle="{esc(view.label)}">']
+    klass = "sheet compact" if n > COMPACT_ROWS else "sheet"
+    parts = [f'<section class="{klass}" data-vehicle="{esc(view.label)}">']
     parts.append('<div class="head"><div><h1>收运路线单</h1>'
                  f'<div class="sub">{esc(plan.name)}{" · " + esc(date) if date else ""}'
-                 '</div></div>'
+                 f" · 第 {number} / {total} 辆</div></div>"
                  f'<div class="vehicle">{esc(view.label)}</div></div>')
     if plan.synthetic or data.synthetic:
         parts.append('<p class="synthetic">示例（合成）数据，仅供测试，不得用于实际作业。'
@@ -816,7 +835,9 @@ def driver_sheets_html(data: RoutingData, plan: RoutePlan, title: str | None = N
     esc = html.escape
     date = _plan_date(data, plan)
     doc_title = title or f"收运路线单 · {plan.name}" + (f" · {date}" if date else "")
-    sheets = [_sheet(data, plan, view, date) for view in _views(data, plan)]
+    views = _views(data, plan)
+    sheets = [_sheet(data, plan, view, date, k, len(views))
+              for k, view in enumerate(views, start=1)]
     body = "\n".join(sheets) if sheets else "<p>本方案没有路线。No routes in this plan.</p>"
     return ("<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>{esc(doc_title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
