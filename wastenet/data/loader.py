@@ -22,9 +22,10 @@ For data row ``r`` (1-based; CSV messages also give the file line):
 * ``lon``, ``lat``: required finite numbers, ``-180 <= lon <= 180``,
   ``-90 <= lat <= 90``. When the pair read the other way round lies in Liaoning, the
   error carries the hint "lon and lat look swapped".
-* ``population`` (people, a whole number > 0) and/or ``tonnes_per_day`` (> 0); at least
-  one is required. Daily waste ``w_r`` in tonnes, with rate ``q`` (kg/person/day) and
-  seasonal factor ``s``::
+* ``population`` (people, a whole number, ``0 < P <= 10,000,000``) and/or
+  ``tonnes_per_day`` (> 0, implying at most 10 million people); at least one is
+  required. Daily waste ``w_r`` in tonnes, with rate ``q`` (kg/person/day) and seasonal
+  factor ``s``::
 
       population given only:   w_r = P_r * q * s / 1000
       tonnes_per_day T_r given: w_r = T_r * s,   P_r = max(1, round(1000 T_r / q))
@@ -74,6 +75,9 @@ log = logging.getLogger("wastenet.data.loader")
 
 SNAP_DISTANCE_M = 2_000.0
 """A point at most this far outside the provincial border (or its given county) is kept."""
+
+MAX_VILLAGE_POPULATION = 10_000_000
+"""Upper bound on one village's population (given or derived): larger is a data error."""
 
 FIELDS = ("id", "name", "lon", "lat", "population", "tonnes_per_day", "county", "tourism",
           "demonstration")
@@ -277,8 +281,16 @@ def _build(
             if not float(pop).is_integer():
                 raise p.error(k, "population", rec.get("population"),
                               "must be a whole number of people")
-        if tonnes is not None and tonnes <= 0:
-            raise p.error(k, "tonnes_per_day", rec.get("tonnes_per_day"), "must be > 0")
+            if pop > MAX_VILLAGE_POPULATION:
+                raise p.error(k, "population", rec.get("population"),
+                              f"implausibly large (more than {MAX_VILLAGE_POPULATION:,})")
+        if tonnes is not None:
+            if tonnes <= 0:
+                raise p.error(k, "tonnes_per_day", rec.get("tonnes_per_day"), "must be > 0")
+            if pop is None and tonnes * 1000 / rate > MAX_VILLAGE_POPULATION:
+                raise p.error(k, "tonnes_per_day", rec.get("tonnes_per_day"),
+                              f"implausibly large: implies more than "
+                              f"{MAX_VILLAGE_POPULATION:,} people at {rate} kg/person/day")
 
         if tonnes is not None:
             waste[k] = tonnes * seasonal_factor
