@@ -1,0 +1,1 @@
+"""Benchmark peers (PyVRP, plain OR-Tools) and their conversion to wastenet plans."""
