@@ -184,6 +184,10 @@ def test_csv_read_back(wgs_dir: dict[str, Path], data: RoutingData) -> None:
                          "三台子村": "兴隆转运站", "兴隆转运站": "兴隆转运站",
                          "大民屯转运站": "大民屯转运站", "前进村": "大民屯转运站"}
     assert [r["trip"] for r in rows[:7]] == ["", "1", "1", "1", "2", "2", ""]
+    # the break of 小型车-1 is noted on the row of 兴隆转运站, the visit it precedes
+    breaks = [(r["name"], r["break_before_start"], r["break_before_end"]) for r in rows
+              if r["break_before_start"]]
+    assert breaks == [("兴隆转运站", "11:30:00", "12:30:00")]
 
 
 def test_json_read_back_and_round_trip(wgs_dir: dict[str, Path]) -> None:
@@ -400,6 +404,21 @@ def test_invalid_crs_rejected(data: RoutingData, tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="crs='bd09'"):
         write_all(data, PLAN, tmp_path / "out", crs="bd09")
     assert not (tmp_path / "out").exists()
+
+
+def test_empty_plan(tmp_path: Path) -> None:
+    """A plan without routes still exports: header-only CSV, empty collections, a note."""
+    empty = dataclasses.replace(PLAN, routes=(), unserved=(0, 1, 2, 3), vehicles=0)
+    paths = write_all(make_data(), empty, tmp_path)
+    rows = list(csv.DictReader(io.StringIO(paths["csv"].read_text(encoding="utf-8-sig"))))
+    assert rows == []
+    assert json.loads(paths["geojson"].read_text(encoding="utf-8"))["features"] == []
+    with paths["gpx"].open(encoding="utf-8") as fh:
+        assert gpxpy.parse(fh).routes == []
+    assert "没有路线" in paths["html"].read_text(encoding="utf-8")
+    d = json.loads(paths["json"].read_text(encoding="utf-8"))
+    assert [u["name"] for u in d["unserved_stops"]] == list(NAMES[1:5])
+    assert plan_from_dict(d) == empty
 
 
 def test_unknown_coordinates(tmp_path: Path) -> None:

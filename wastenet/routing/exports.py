@@ -478,12 +478,14 @@ def csv_header(data: RoutingData) -> list[str]:
              "lon", "lat", "arrival", "arrival_s", "start", "start_s", "departure",
              "departure_s"]
             + [f"load_after_{d}" for d in data.load_dims]
-            + ["trip", "unload_facility_id", "unload_facility_name"])
+            + ["trip", "unload_facility_id", "unload_facility_name", "break_before_start",
+               "break_before_end"])
 
 
 def routes_csv(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> bytes:
     """``routes.csv``: UTF-8 with BOM (so that Excel shows the Chinese names), one row per
-    visit in route order. Floats are written in shortest round-trip form."""
+    visit in route order. Floats are written in shortest round-trip form. The driver's
+    break is given on the row of the visit it precedes (``break_before_start/end``)."""
     lon, lat = export_coords(data, crs)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
@@ -491,6 +493,10 @@ def routes_csv(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> bytes:
     for view in _views(data, plan):
         route = view.route
         vt = data.vehicle_types[route.vehicle_type]
+        brk = ["", ""]
+        if route.break_start_s is not None:
+            brk = [hms(route.break_start_s),
+                   hms(route.break_start_s + _break_duration(data, route))]
         for j, v in enumerate(route.visits):
             ua = view.unload_at[j]
             uloc = route.visits[ua].location if ua is not None else None
@@ -504,7 +510,8 @@ def routes_csv(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> bytes:
                 + [_csv_float(x) for x in v.load_after]
                 + ["" if trip is None else trip,
                    "" if uloc is None else data.ids[uloc],
-                   "" if uloc is None else data.names[uloc]])
+                   "" if uloc is None else data.names[uloc]]
+                + (brk if j == view.break_before else ["", ""]))
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
