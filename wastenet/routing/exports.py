@@ -774,10 +774,13 @@ def _sheet(data: RoutingData, plan: RoutePlan, view: _RouteView, date: str,
         ("工作时长 Shift", _fmt_duration(route.duration_s)),
         ("日期 Date", date or "—"), ("方案 Plan", plan.name),
     ]
+    county = str(data.meta.get("county_name") or "")
+    where = f"{county} · " if county and county not in plan.name else ""
     klass = "sheet compact" if n > COMPACT_ROWS else "sheet"
     parts = [f'<section class="{klass}" data-vehicle="{esc(view.label)}">']
     parts.append('<div class="head"><div><h1>收运路线单</h1>'
-                 f'<div class="sub">{esc(plan.name)}{" · " + esc(date) if date else ""}'
+                 f'<div class="sub">{esc(where)}{esc(plan.name)}'
+                 f'{" · " + esc(date) if date and date not in plan.name else ""}'
                  f" · 第 {number} / {total} 辆</div></div>"
                  f'<div class="vehicle">{esc(view.label)}</div></div>')
     if plan.synthetic or data.synthetic:
