@@ -1,0 +1,251 @@
+"""End-to-end work units: scenario -> network -> problem data -> solver -> JSON-able output.
+
+Each function is a self-contained unit of work with JSON-able inputs and outputs, so the
+CLI, the HTTP service's worker processes (and later a Dask cluster) can run it anywhere:
+
+* :func:`run_siting` returns ``{"summary", "facilities", "assignments"}``;
+* :func:`run_route_plan` returns ``{"plan", "exports"}`` for one county-day;
+* :func:`compare` contrasts two siting summaries (what does sharing save?).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from wastenet.scenario.network import Network, build_network
+from wastenet.scenario.schema import Scenario
+from wastenet.siting.build import build_siting_data
+from wastenet.siting.data import SitingData
+from wastenet.siting.result import SitingResult
+
+log = logging.getLogger("wastenet.pipeline")
+
+ProgressCallback = Callable[[dict[str, Any]], None]
+SUMMARY_SCHEMA_VERSION = 1
+
+
+def _r(x: float, nd: int = 2) -> float:
+    return float(round(float(x), nd))
+
+
+def facility_rows(data: SitingData, result: SitingResult) -> list[dict[str, Any]]:
+    """One row per open facility: id, name, kind, size, capacity, inflow, counties served."""
+    rows: list[dict[str, Any]] = []
+    inflow_t = np.zeros(len(data.transfer))
+    inflow_i = np.zeros(len(data.incinerator))
+    served: dict[tuple[str, int], dict[str, float]] = {}
+    for v, f, direct, frac in zip(result.flow_village, result.flow_facility, result.flow_direct,
+                                  result.flow_fraction, strict=True):
+        t = float(data.demand[v] * frac)
+        key = ("incinerator" if direct else "transfer", int(f))
+        (inflow_i if direct else inflow_t)[f] += t
+        county = data.county_codes[int(data.village_county[v])]
+        served.setdefault(key, {})
+        served[key][county] = served[key].get(county, 0.0) + t
+    for j, k, t in zip(result.haul_transfer, result.haul_incinerator, result.haul_t_per_day,
+                       strict=True):
+        inflow_i[k] += t
+        for county, share in served.get(("transfer", int(j)), {}).items():
+            frac = float(t) / max(inflow_t[j], 1e-12)
+            served.setdefault(("incinerator", int(k)), {})
+            d = served[("incinerator", int(k))]
+            d[county] = d.get(county, 0.0) + share * frac
+    for kind, sites, sizes, inflow in (("transfer", data.transfer, result.transfer_size,
+                                        inflow_t),
+                                       ("incinerator", data.incinerator,
+                                        result.incinerator_size, inflow_i)):
+        for s in np.flatnonzero(sizes != -1):
+            sz = int(sizes[s])
+            existing = sz == -2
+            cap = float(sites.existing_capacity[s]) if existing else float(
+                sites.size_capacity[s, sz])
+            fixed = 0.0 if existing else float(sites.size_fixed_cost[s, sz])
+            by_county = served.get((kind, int(s)), {})
+            rows.append({
+                "id": sites.ids[s], "name": sites.names[s], "kind": kind,
+                "county": data.county_codes[int(sites.county[s])] if sites.county[s] >= 0
+                else None,
+                "lon": float(sites.lon[s]), "lat": float(sites.lat[s]),
+                "size": "existing" if existing else sites.size_names[s][sz],
+                "existing": existing, "capacity_t_per_day": cap,
+                "fixed_cost_yuan_per_year": _r(fixed),
+                "inflow_t_per_day": _r(inflow[s], 4),
+                "utilisation": _r(inflow[s] / cap, 4) if cap > 0 else None,
+                "counties_served": {c: _r(t, 4) for c, t in sorted(by_county.items())},
+            })
+    return rows
+
+
+def assignment_rows(data: SitingData, result: SitingResult) -> list[dict[str, Any]]:
+    """One row per village flow (the village's share sent to one facility)."""
+    dist: dict[tuple[bool, int, int], float] = {}
+    for arcs, direct in ((data.collect, False), (data.direct, True)):
+        for a, b, d in zip(arcs.src.tolist(), arcs.dst.tolist(), arcs.distance_m.tolist(),
+                           strict=True):
+            dist[(direct, a, b)] = d
+    rows = []
+    for v, f, direct, frac in zip(result.flow_village.tolist(), result.flow_facility.tolist(),
+                                  result.flow_direct.tolist(), result.flow_fraction.tolist(),
+                                  strict=True):
+        sites = data.incinerator if direct else data.transfer
+        rows.append({
+            "village_id": data.village_ids[v], "village_name": data.village_names[v],
+            "county": data.county_codes[int(data.village_county[v])],
+            "facility_id": sites.ids[f], "facility_name": sites.names[f],
+            "facility_kind": "incinerator" if direct else "transfer",
+            "distance_m": _r(dist.get((bool(direct), v, f), float("nan")), 1),
+            "t_per_day": _r(data.demand[v] * frac, 5),
+            "fraction": _r(frac, 6),
+        })
+    return rows
+
+
+def facilities_geojson(rows: Sequence[Mapping[str, Any]], *, synthetic: bool,
+                       seed: int | None) -> dict[str, Any]:
+    feats = []
+    for r in rows:
+        props = {k: v for k, v in r.items() if k not in ("lon", "lat")}
+        feats.append({"type": "Feature",
+                      "geometry": {"type": "Point",
+                                   "coordinates": [round(r["lon"], 6), round(r["lat"], 6)]},
+                      "properties": props})
+    return {"type": "FeatureCollection", "features": feats,
+            "properties": {"synthetic": synthetic, "seed": seed}}
+
+
+def summarise(network: Network, data: SitingData, result: SitingResult,
+              facilities: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The ``summary.json`` of a siting run (the API returns the same)."""
+    from wastenet.siting.kpis import kpis
+
+    new_t = sum(1 for f in facilities if f["kind"] == "transfer" and not f["existing"])
+    new_i = sum(1 for f in facilities if f["kind"] == "incinerator" and not f["existing"])
+    cap_t = sum(f["capacity_t_per_day"] for f in facilities if f["kind"] == "transfer")
+    cap_i = sum(f["capacity_t_per_day"] for f in facilities if f["kind"] == "incinerator")
+    sc = network.scenario
+    return {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "scenario": sc.name,
+        "sharing": sc.policy.sharing,
+        "status": result.status,
+        "solver": result.solver,
+        "total_cost_yuan_per_year": _r(result.total_cost),
+        "lower_bound_yuan_per_year": _r(result.lower_bound),
+        "gap": float(result.gap),
+        "cost_breakdown_yuan_per_year": {k: _r(v) for k, v in result.cost.items()},
+        "transfer_stations_opened": new_t,
+        "incinerators_opened": new_i,
+        "existing_facilities_used": sum(1 for f in facilities if f["existing"]),
+        "transfer_capacity_t_per_day": _r(cap_t, 3),
+        "incinerator_capacity_t_per_day": _r(cap_i, 3),
+        "waste_t_per_day": _r(data.total_demand, 3),
+        "villages": data.n_villages,
+        "kpis": kpis(data, result),
+        "elapsed_s": _r(result.elapsed_s, 3),
+        "seed": result.seed,
+        "data_seed": network.seed,
+        "synthetic": network.synthetic,
+        "greenfield": bool(network.meta.get("greenfield", True)),
+    }
+
+
+def run_siting(scenario: Scenario, *, time_limit_s: float | None = None,
+               seed: int | None = None, progress: ProgressCallback | None = None,
+               max_iterations: int | None = None) -> dict[str, Any]:
+    """Site facilities for ``scenario``; returns summary, facilities GeoJSON, assignments."""
+    from wastenet.siting.solve import SiteParams, SiteProgress, solve
+
+    def _progress(p: SiteProgress) -> None:
+        if progress is not None:
+            progress({"fraction": p.fraction, "incumbent": p.incumbent,
+                      "lower_bound": p.lower_bound, "elapsed_s": p.elapsed_s,
+                      "message": p.message})
+
+    network = build_network(scenario)
+    data = build_siting_data(network)
+    params = SiteParams(
+        time_limit_s=time_limit_s if time_limit_s is not None else scenario.solver.time_limit_s,
+        seed=seed if seed is not None else scenario.solver.seed,
+        method=scenario.solver.method, max_iterations=max_iterations)
+    log.info("siting %s: %d villages, %d + %d candidates", scenario.name, data.n_villages,
+             len(data.transfer), len(data.incinerator))
+    result = solve(data, params, _progress)
+    facilities = facility_rows(data, result)
+    return {
+        "summary": summarise(network, data, result, facilities),
+        "facilities": facilities_geojson(facilities, synthetic=network.synthetic,
+                                         seed=network.seed),
+        "assignments": assignment_rows(data, result),
+    }
+
+
+def run_route_plan(scenario: Scenario, siting: Mapping[str, Any], county: str, date: str, *,
+                   time_limit_s: float | None = None, seed: int | None = None,
+                   progress: ProgressCallback | None = None, crs: str = "wgs84",
+                   solution_limit: int | None = None) -> dict[str, Any]:
+    """Plan the collection routes of ``county`` on ``date`` from a siting output."""
+    from wastenet.routing.build import build_routing_data
+    from wastenet.routing.exports import plan_to_dict, render_all
+    from wastenet.routing.solve import RouteParams, solve
+
+    network = build_network(scenario)
+    facilities = [dict(f["properties"], lon=f["geometry"]["coordinates"][0],
+                       lat=f["geometry"]["coordinates"][1])
+                  for f in siting["facilities"]["features"]]
+    data = build_routing_data(network, siting["assignments"], facilities, county, date)
+    if progress is not None:
+        progress({"fraction": 0.0, "elapsed_s": 0.0, "message":
+                  f"routing {data.n_stops} stops", "incumbent": None, "lower_bound": None})
+    params = RouteParams(
+        time_limit_s=time_limit_s if time_limit_s is not None
+        else scenario.solver.routing_time_limit_s,
+        seed=seed if seed is not None else scenario.solver.seed, solution_limit=solution_limit)
+    plan = solve(data, params)
+    blobs = render_all(data, plan, crs)
+    exports = {k: (b.decode("utf-8") if isinstance(b, bytes) else b) for k, b in blobs.items()}
+    if progress is not None:
+        progress({"fraction": 1.0, "elapsed_s": plan.elapsed_s, "message": "done",
+                  "incumbent": plan.cost_yuan, "lower_bound": None})
+    return {"plan": plan_to_dict(data, plan, crs), "exports": exports}
+
+
+_COMPARE_KEYS = (
+    "total_cost_yuan_per_year", "transfer_stations_opened", "incinerators_opened",
+    "transfer_capacity_t_per_day", "incinerator_capacity_t_per_day", "gap",
+)
+
+
+def _flat_kpis(summary: Mapping[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for k, v in (summary.get("kpis") or {}).items():
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            out[k] = float(v)
+    for k, v in (summary.get("cost_breakdown_yuan_per_year") or {}).items():
+        out[f"cost.{k}"] = float(v)
+    for k in _COMPARE_KEYS:
+        if k in summary:
+            out[k] = float(summary[k])
+    return out
+
+
+def compare(summary_a: Mapping[str, Any], summary_b: Mapping[str, Any]) -> dict[str, Any]:
+    """Differences ``b - a`` of cost and numeric KPIs, with relative changes."""
+    fa, fb = _flat_kpis(summary_a), _flat_kpis(summary_b)
+    rows = {}
+    for k in sorted(set(fa) & set(fb)):
+        a, b = fa[k], fb[k]
+        rows[k] = {"a": a, "b": b, "diff": b - a,
+                   "relative": (b - a) / abs(a) if a not in (0.0,) else None}
+    ca = float(summary_a["total_cost_yuan_per_year"])
+    cb = float(summary_b["total_cost_yuan_per_year"])
+    return {
+        "a": {"scenario": summary_a.get("scenario"), "sharing": summary_a.get("sharing")},
+        "b": {"scenario": summary_b.get("scenario"), "sharing": summary_b.get("sharing")},
+        "saving_yuan_per_year": ca - cb,
+        "saving_fraction": (ca - cb) / ca if ca else None,
+        "metrics": rows,
+    }

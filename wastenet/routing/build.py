@@ -1,0 +1,151 @@
+"""Compile one county-day routing problem from a network and a siting result.
+
+Places
+------
+* depot: the county seat (the county's interior point); the county's whole fleet
+  (``scenario.fleet.vehicles``) is based there;
+* stops: the county's villages due on that date (see :mod:`wastenet.routing.frequency`
+  when collection is less than daily), with load per visit = daily waste x days since
+  the previous visit, in tonnes and m3 (``density_t_per_m3``);
+* facilities: the transfer stations and incinerators that the siting result assigned
+  the county's villages to; each village must unload at its assigned facility
+  (``stop_facility``), and the facility's daily capacity is its opened capacity.
+
+Distances are great-circle x circuity (dense: a county has at most a few hundred
+villages); travel time uses the scenario's collection-truck speed (per vehicle type the
+``speed_factor`` scales it). Narrow-lane villages (a seeded ``narrow_lane_fraction``)
+may only be served by vehicle types with ``narrow_lane_ok``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from wastenet.data import liaoning
+from wastenet.errors import ValidationError
+from wastenet.geo.distance import pairwise_haversine_m
+from wastenet.routing.data import RoutingData, VehicleType
+from wastenet.scenario.network import Network
+from wastenet.scenario.schema import hhmm_to_s
+
+
+def visit_days(frequency: int, offset: int) -> tuple[int, ...]:
+    """Weekdays (0 = Monday) of a village visited ``frequency`` times a week, evenly
+    spaced, rotated by ``offset`` so that daily workloads balance across villages."""
+    if frequency not in (1, 2, 3, 6, 7):
+        raise ValidationError("frequency_per_week", frequency, "must be 1, 2, 3, 6 or 7")
+    base = {7: (0, 1, 2, 3, 4, 5, 6), 6: (0, 1, 2, 3, 4, 5), 3: (0, 2, 4), 2: (0, 3),
+            1: (0,)}[frequency]
+    return tuple(sorted((d + offset) % 7 for d in base))
+
+
+def days_since_previous(days: Sequence[int], day: int) -> int:
+    """Days since the previous visit before weekday ``day`` in a repeating week."""
+    ds = sorted(days)
+    i = ds.index(day)
+    prev = ds[i - 1] if i > 0 else ds[-1] - 7
+    return day - prev
+
+
+def build_routing_data(network: Network, assignments: Sequence[Mapping[str, object]],
+                       facilities: Sequence[Mapping[str, object]], county: str,
+                       date: str) -> RoutingData:
+    """The routing problem of ``county`` on ``date`` (YYYY-MM-DD).
+
+    ``assignments``: rows with ``village_id`` and ``facility_id``; ``facilities``: the
+    opened facilities with ``id``, ``capacity_t_per_day`` (as in a siting result).
+    """
+    sc = network.scenario
+    fleet = sc.fleet
+    try:
+        day = dt.date.fromisoformat(date)
+    except ValueError as exc:
+        raise ValidationError("date", date, "must be YYYY-MM-DD") from exc
+    if county not in liaoning.county_index():
+        raise ValidationError("county", county, "unknown county adcode")
+    v = network.villages
+    in_county = np.flatnonzero(np.array(v.county) == county)
+    if in_county.size == 0:
+        raise ValidationError("county", county, "has no villages in this scenario")
+    assigned = {str(a["village_id"]): str(a["facility_id"]) for a in assignments}
+    fac_info = {str(f["id"]): f for f in facilities}
+
+    weekday = day.weekday()
+    rng = np.random.default_rng([network.seed or 0, int(county), 7])
+    offsets = rng.integers(0, 7, size=in_county.size)
+    narrow = rng.random(in_county.size) < fleet.narrow_lane_fraction
+    stops, loads, fac_of = [], [], []
+    for r, i in enumerate(in_county):
+        vid = v.ids[i]
+        if vid not in assigned:
+            raise ValidationError("assignments", vid, "village has no assigned facility")
+        freq = fleet.tourism_frequency_per_week if v.tourism[i] else fleet.frequency_per_week
+        days = visit_days(int(freq), int(offsets[r]))
+        if weekday not in days:
+            continue
+        stops.append(int(i))
+        loads.append(float(v.waste_t_per_day[i]) * days_since_previous(days, weekday))
+        fac_of.append(assigned[vid])
+    if not stops:
+        raise ValidationError("date", date, f"no village of county {county} is due that day")
+
+    fac_ids = sorted(set(fac_of))
+    c = liaoning.get_county(county)
+    lon = np.concatenate([[c.lon], v.lon[stops],
+                          [float(fac_info[f]["lon"]) for f in fac_ids]])  # type: ignore[arg-type]
+    lat = np.concatenate([[c.lat], v.lat[stops],
+                          [float(fac_info[f]["lat"]) for f in fac_ids]])  # type: ignore[arg-type]
+    dist = pairwise_haversine_m(lon, lat, lon, lat) * sc.network.circuity_factor
+    dur = dist / (sc.network.truck_speed_km_per_h / 3.6)
+    n = len(stops)
+    loc_ids = (f"D{county}", *(v.ids[i] for i in stops), *fac_ids)
+    loc_names = (f"{c.name}环卫车队", *(v.names[i] for i in stops),
+                 *(str(fac_info[f].get("name", f)) for f in fac_ids))
+    t = np.array(loads)
+    demand = np.column_stack([t, t / fleet.density_t_per_m3])
+    small = frozenset(k for k, vt in enumerate(fleet.vehicles) if vt.narrow_lane_ok)
+    allowed = tuple(small if narrow[np.flatnonzero(in_county == i)[0]] else None
+                    for i in stops)
+    if any(a is not None and not a for a in allowed):
+        raise ValidationError("fleet.vehicles", "narrow_lane_ok",
+                              "narrow-lane villages exist but no vehicle type may serve them")
+    vtypes = []
+    for vs in fleet.vehicles:
+        cap_m3 = vs.capacity_m3 if vs.capacity_m3 is not None else vs.capacity_t / \
+            fleet.density_t_per_m3
+        route_cap = None
+        if vs.route_capacity_t is not None:
+            route_cap = (vs.route_capacity_t, vs.route_capacity_t / fleet.density_t_per_m3)
+        vtypes.append(VehicleType(
+            name=vs.name, count=vs.count, depot=0, capacity=(vs.capacity_t, cap_m3),
+            fixed_cost_yuan=vs.fixed_cost_yuan, cost_yuan_per_km=vs.cost_yuan_per_km,
+            cost_yuan_per_h=vs.cost_yuan_per_h, speed_factor=vs.speed_factor,
+            shift_start_s=hhmm_to_s(vs.shift_start), shift_end_s=hhmm_to_s(vs.shift_end),
+            max_shift_s=vs.max_shift_h * 3600.0, max_stops=vs.max_stops,
+            route_capacity=route_cap, break_duration_s=vs.break_minutes * 60.0,
+            break_earliest_s=hhmm_to_s(vs.break_earliest),
+            break_latest_s=hhmm_to_s(vs.break_latest)))
+    open_s, close_s = hhmm_to_s(fleet.station_open), hhmm_to_s(fleet.station_close)
+    day_start = min(vt.shift_start_s for vt in vtypes)
+    day_end = max(vt.shift_end_s for vt in vtypes)
+    return RoutingData(
+        ids=loc_ids, names=loc_names, lon=lon, lat=lat, distance_m=dist, duration_s=dur,
+        load_dims=("t", "m3"), depots=np.array([0]), depot_open_s=np.array([day_start]),
+        depot_close_s=np.array([day_end]), stops=np.arange(1, n + 1), stop_demand=demand,
+        stop_service_s=np.full(n, fleet.service_minutes_per_stop * 60.0),
+        stop_open_s=np.full(n, day_start), stop_close_s=np.full(n, day_end),
+        stop_allowed=allowed,
+        stop_facility=np.array([fac_ids.index(f) for f in fac_of]),
+        facilities=np.arange(n + 1, n + 1 + len(fac_ids)),
+        facility_unload_s=np.full(len(fac_ids), fleet.unload_minutes * 60.0),
+        facility_open_s=np.full(len(fac_ids), open_s),
+        facility_close_s=np.full(len(fac_ids), close_s),
+        facility_capacity=np.array([float(fac_info[f].get("capacity_t_per_day")  # type: ignore[arg-type]
+                                          or np.inf) for f in fac_ids]),
+        vehicle_types=tuple(vtypes), name=f"{sc.name}:{county}:{date}",
+        synthetic=network.synthetic, seed=network.seed,
+        meta={"county": county, "county_name": c.name, "date": date, "weekday": weekday},
+    )
