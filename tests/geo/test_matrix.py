@@ -208,3 +208,14 @@ def test_csv_empty_and_unknown_type(tmp_path: Path) -> None:
         load_matrix(tmp_path / "m.xlsx")
     with pytest.raises(DataFormatError, match="cannot read"):
         load_matrix(tmp_path / "absent.csv")
+
+
+def test_csv_line_numbers_count_blank_lines(tmp_path: Path) -> None:
+    """Blank lines are skipped but still counted in the reported line number."""
+    lines = [CSV_LINES[0], "", *CSV_LINES[1:3], "", "", "V1,depot,oops,95", *CSV_LINES[4:]]
+    with pytest.raises(DataFormatError, match="oops") as exc:
+        load_matrix(_write(tmp_path, lines))
+    assert exc.value.line == 7
+    lines[6] = CSV_LINES[3]
+    m = load_matrix(_write(tmp_path, lines))
+    assert np.array_equal(m.distance_m, DIST)
