@@ -41,14 +41,14 @@ def _write(tmp_path: Path, lines: list[str], bom: bool = False, name: str = "m.c
     return p
 
 
-def test_lookup_block_and_pairs() -> None:
-    """lookup returns the (from x to) blocks; pairs returns element-wise arcs."""
+def test_lookup_pairs_and_block() -> None:
+    """lookup returns element-wise arcs; block returns the (from x to) sub-matrices."""
     m = _matrix()
-    d, t = m.lookup(["V2", "depot"], ["V1", "V2", "depot"])
+    d, t = m.lookup(["V1", "V2", "depot"], ["V2", "V1", "V2"])
+    assert d.tolist() == [700.25, 900.0, 2500.0] and t.tolist() == [60.0, 75.5, 200.0]
+    d, t = m.block(["V2", "depot"], ["V1", "V2", "depot"])
     assert d.tolist() == [[900.0, 0.0, 2400.0], [1000.5, 2500.0, 0.0]]
     assert t.tolist() == [[75.5, 0.0, 210.0], [90.0, 200.0, 0.0]]
-    d, t = m.pairs(["V1", "V2"], ["V2", "V1"])
-    assert d.tolist() == [700.25, 900.0] and t.tolist() == [60.0, 75.5]
     assert m.indices(["V2", "depot"]).tolist() == [2, 0]
 
 
@@ -56,12 +56,12 @@ def test_lookup_names_missing_id() -> None:
     """An unknown id raises ValidationError naming the argument and the id."""
     m = _matrix()
     with pytest.raises(ValidationError) as exc:
-        m.lookup(["V1"], ["V1", "V9"])
+        m.block(["V1"], ["V1", "V9"])
     assert exc.value.field == "to_ids" and exc.value.value == "V9" and "V9" in str(exc.value)
     with pytest.raises(ValidationError, match="from_ids"):
-        m.pairs(["nowhere"], ["V1"])
+        m.lookup(["nowhere"], ["V1"])
     with pytest.raises(ValidationError, match="same length"):
-        m.pairs(["V1", "V2"], ["V1"])
+        m.lookup(["V1", "V2"], ["V1"])
 
 
 def test_arrays_are_read_only_copies() -> None:
@@ -108,7 +108,7 @@ def test_npz_integer_ids(tmp_path: Path) -> None:
     np.savez(p, ids=np.array([7, 8]), distance_m=np.array([[0, 5], [6, 0]]),
              duration_s=np.array([[0, 1], [2, 0]]))
     m = load_matrix(p)
-    assert m.ids == ("7", "8") and m.lookup(["8"], ["7"])[0].tolist() == [[6.0]]
+    assert m.ids == ("7", "8") and m.lookup(["8"], ["7"])[0].tolist() == [6.0]
 
 
 @pytest.mark.parametrize(("arrays", "fragment"), [
@@ -142,7 +142,7 @@ def test_csv_column_order_and_explicit_zero_diagonal(tmp_path: Path) -> None:
     lines = ["duration_s,distance_m,to_id,from_id", "5,50,b,a", "6,60,a,b", "0,0,a,a"]
     m = load_matrix(_write(tmp_path, lines))
     assert m.ids == ("a", "b")  # first appearance in from_id, then in to_id
-    d, t = m.lookup(["a", "b"], ["a", "b"])
+    d, t = m.block(["a", "b"], ["a", "b"])
     assert d.tolist() == [[0.0, 50.0], [60.0, 0.0]] and t.tolist() == [[0.0, 5.0], [6.0, 0.0]]
 
 

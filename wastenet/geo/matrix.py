@@ -114,21 +114,24 @@ class DistanceMatrix:
 
     def lookup(self, from_ids: Sequence[object],
                to_ids: Sequence[object]) -> tuple[FloatArray, FloatArray]:
-        """Sub-matrices ``(len(from_ids), len(to_ids))`` of distance (m) and duration (s)."""
-        rows = self.indices(from_ids, "from_ids")
-        cols = self.indices(to_ids, "to_ids")
-        sel = np.ix_(rows, cols)
-        return self.distance_m[sel], self.duration_s[sel]
+        """Element-wise distance (m) and duration (s) of the arcs ``from_ids[k] -> to_ids[k]``.
 
-    def pairs(self, from_ids: Sequence[object],
-              to_ids: Sequence[object]) -> tuple[FloatArray, FloatArray]:
-        """Element-wise distance and duration of arcs ``from_ids[k] -> to_ids[k]``."""
+        Both sequences have the same length ``K``; the results have shape ``(K,)``.
+        """
         if len(from_ids) != len(to_ids):
             raise ValidationError("to_ids", len(to_ids),
                                   f"must have the same length as from_ids ({len(from_ids)})")
         rows = self.indices(from_ids, "from_ids")
         cols = self.indices(to_ids, "to_ids")
         return self.distance_m[rows, cols], self.duration_s[rows, cols]
+
+    def block(self, from_ids: Sequence[object],
+              to_ids: Sequence[object]) -> tuple[FloatArray, FloatArray]:
+        """Dense sub-matrices ``(len(from_ids), len(to_ids))`` of distance and duration."""
+        rows = self.indices(from_ids, "from_ids")
+        cols = self.indices(to_ids, "to_ids")
+        sel = np.ix_(rows, cols)
+        return self.distance_m[sel], self.duration_s[sel]
 
 
 # --------------------------------------------------------------------------- reading
