@@ -85,6 +85,7 @@ def test_vrplib_writes_sol_beside_json(tmp_path: Path) -> None:
     assert sol.is_file() and doc["sol"] == str(sol)
     # optimum: 0-2-3-0 = 10 + 10 + 14 = 34, and 0-4-5-0 = 10 + 10 + 14 = 34
     assert read_vrplib_sol_cost(sol) == 68.0 == doc["cost"]
+    assert doc["cvrp_routes"] == 2
     routes = [line for line in sol.read_text().splitlines() if line.startswith("Route #")]
     served = sorted(int(c) for line in routes for c in line.split(":")[1].split())
     assert served == [1, 2, 3, 4]

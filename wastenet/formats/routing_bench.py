@@ -12,7 +12,8 @@ independent checker :func:`wastenet.routing.checker.check`, and writes ``plan.js
 start and end at the depot and include every unload visit (``kind`` ``"unload"``; for
 CVRPLIB instances the unload is the depot copy and carries the depot's id). ``start_s``
 is the service start in seconds from midnight. Further keys: ``instance``, ``format``,
-``distance``, ``cost`` (VRPLIB: the ``.sol`` cost, the sum of trip lengths),
+``distance_m``, ``cost`` and ``cvrp_routes`` (VRPLIB: the ``.sol`` cost, the sum of trip
+lengths, and the number of trips),
 ``status``, ``elapsed_s``, ``seed`` and ``checker`` (``ok`` and ``violations``).
 
 Objectives: Kim instances use the solver defaults (fewest vehicles first through a large
@@ -127,7 +128,9 @@ def solve_routing_file(path: str | os.PathLike[str], fmt: str, *, time_limit_s: 
     if fmt in ("vrplib", "solomon"):
         from wastenet.formats.vrplib import plan_trips, trips_cost, write_vrplib_sol
 
-        doc["cost"] = trips_cost(data, plan_trips(data, plan))
+        trips = plan_trips(data, plan)
+        doc["cost"] = trips_cost(data, trips)
+        doc["cvrp_routes"] = len(trips)  # VRPLIB routes = trips (vehicles may chain them)
         sol = write_vrplib_sol(data, plan, out_p.with_suffix(".sol"))
         doc["sol"] = str(sol)
     out_p.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
