@@ -1,0 +1,474 @@
+"""The only module that talks to OR-Tools routing.
+
+It turns a :class:`~wastenet.routing.data.RoutingData` into a ``RoutingModel``, runs the
+search and hands back plain Python sequences (:class:`RawRoute`). Decoding into a
+:class:`~wastenet.routing.data.RoutePlan` with float times lives in
+:mod:`wastenet.routing.solve`.
+
+Model
+-----
+Nodes: ``0..P-1`` the depots, ``P..P+n-1`` the stops, then ``K_f`` optional copies of each
+unload facility ``f`` (an unload visit each; a vehicle may use any number of copies).
+
+Sets: vehicles ``V`` (every vehicle of every type), stops ``S``, copies ``U = ∪ U_f``.
+Variables: successor ``next_i``, vehicle ``veh_i``, active ``a_i`` of each node; cumuls
+``T_i`` (time), ``Q^d_i`` (load on board, dimension ``d``), ``R^d_i`` (collected today),
+``C_i`` (stops today), ``G_i`` (trip tag) and their slacks.
+
+Objective (integers, scaled by ``OBJ_SCALE``)::
+
+    min  Σ_v used_v (W_veh + w_cost·fixed_v)
+       + Σ_{(i,j) used by v} (w_time·t^v_ij + w_cost·(c^km_v·d_ij/1000 + c^h_v·t^v_ij/3600))
+       + w_bal·(max_v end_v − min_v start_v) + Σ_{s dropped} M
+
+Constraints::
+
+    T_j ≥ T_i + s_i + t^v_ij                      (time; waiting is slack)
+    open_i ≤ T_i ≤ close_i                        (stop and facility windows)
+    T_start(v) ≥ max(shift_start, depot_open);  T_end(v) ≤ min(shift_end, depot_close)
+    T_end(v) − T_start(v) ≤ max_shift_v
+    Q^d_j = Q^d_i + q^d_i + σ_i   (q = demand at stops, −B at unload copies, σ ≥ 0)
+    0 ≤ Q^d_i ≤ cap^d_v,  Q^d_end(v) = 0          (capacity between unloads; unload
+                                                   before returning)
+    R^d_end(v) ≤ route_capacity^d_v,  C_end(v) ≤ max_stops_v
+    G_j = G_i + g_i + γ_i with g = −(F+1) at copies, γ_i = 0 off copies,
+    G_s = f(s)+1 for an assigned stop, G_u = f+1 for a copy of f   (every trip carries
+                                                   stops of one facility and ends there)
+    veh_s ∈ allowed(s)                            (access restrictions)
+    Σ_{u ∈ U_f} a_u·Q^1_u ≤ cap_f                 (facility daily capacity, only when
+                                                   some finite-capacity facility may
+                                                   receive unassigned stops)
+
+Breaks: one fixed-duration interval per vehicle with a break, its start in
+``[earliest, latest]``, placed by OR-Tools either inside a transit (not during service) or
+before the route starts or after it ends, which is exactly the rule of
+:mod:`wastenet.routing.data`.
+
+Integer rounding is conservative: travel and service times are rounded up, demands up,
+capacities down, window opens up and closes down, so a solution of the integer model is
+feasible for the real-valued data.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from wastenet.routing.data import RoutingData
+
+log = logging.getLogger("wastenet.routing.ortools_adapter")
+
+OBJ_SCALE = 100  #: objective units per unit of weighted cost
+LOAD_SCALE = 1000  #: integer load units per data load unit
+HORIZON_S = 3 * 86_400
+
+FIRST_SOLUTION = {
+    name: getattr(routing_enums_pb2.FirstSolutionStrategy, name)
+    for name in ("AUTOMATIC", "PATH_CHEAPEST_ARC", "PARALLEL_CHEAPEST_INSERTION",
+                 "LOCAL_CHEAPEST_INSERTION", "SEQUENTIAL_CHEAPEST_INSERTION",
+                 "GLOBAL_CHEAPEST_ARC", "SAVINGS", "CHRISTOFIDES", "BEST_INSERTION",
+                 "LOCAL_CHEAPEST_COST_INSERTION", "PATH_MOST_CONSTRAINED_ARC")
+}
+METAHEURISTIC = {
+    name: getattr(routing_enums_pb2.LocalSearchMetaheuristic, name)
+    for name in ("AUTOMATIC", "GREEDY_DESCENT", "GUIDED_LOCAL_SEARCH",
+                 "SIMULATED_ANNEALING", "TABU_SEARCH")
+}
+
+
+@dataclass(frozen=True)
+class AdapterConfig:
+    """Search settings handed over by :func:`wastenet.routing.solve.solve`."""
+
+    time_limit_s: float = 10.0
+    solution_limit: int | None = None
+    vehicle_weight: float = 200_000.0
+    time_weight: float = 1.0
+    cost_weight: float = 0.0
+    balance_weight: float = 0.0
+    drop_penalty: float = 1.0e9
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    gls_lambda: float = 0.1
+    unload_copies: int | None = None
+    unload_charge: float = 1.0  #: objective charge per unload visit, against empty unloads
+    log_search: bool = False
+
+
+@dataclass(frozen=True)
+class RawVisit:
+    kind: str  #: "depot", "stop" or "unload"
+    index: int  #: depot / stop / facility index
+    start_s: int  #: service start (time cumul) in the integer model
+
+
+@dataclass(frozen=True)
+class RawRoute:
+    vehicle: int  #: global vehicle number (types in order, then vehicles)
+    visits: tuple[RawVisit, ...]
+    break_start_s: int | None  #: the break start when taken on the route, else None
+    break_gap: int | None  #: break between ``visits[k]`` and ``visits[k + 1]``
+    break_flexible: bool = False  #: the break may also be in gap ``k + 1`` (final unload)
+
+
+@dataclass(frozen=True)
+class RawSolution:
+    routes: tuple[RawRoute, ...]
+    dropped: tuple[int, ...]  #: stop indices left out
+    objective: int
+    status: str
+    n_nodes: int
+
+
+def vehicle_list(data: RoutingData) -> list[int]:
+    """The vehicle type of each global vehicle number."""
+    return [t for t, vt in enumerate(data.vehicle_types) for _ in range(vt.count)]
+
+
+def default_copies(data: RoutingData) -> NDArray[np.int64]:
+    """Number of optional unload copies of each facility.
+
+    Enough for every trip that could end there: the loads that may go to ``f`` divided by
+    the smallest vehicle capacity, half again for slack, plus one final unload per vehicle
+    that could be used (bounded by the trips).
+    """
+    nf = len(data.facilities)
+    if nf == 0:
+        return np.zeros(0, dtype=np.int64)
+    dem = data.stop_demand
+    caps = [vt.capacity for vt in data.vehicle_types if vt.count > 0]
+    cap = np.array(caps) if caps else np.ones((1, len(data.load_dims)))
+    min_cap = cap.min(axis=0)
+    n_veh = sum(vt.count for vt in data.vehicle_types)
+    out = np.zeros(nf, dtype=np.int64)
+    any_mask = data.stop_facility < 0
+    for f in range(nf):
+        mask = any_mask | (data.stop_facility == f)
+        trips = int(np.max(np.ceil(dem[mask].sum(axis=0) / min_cap - 1e-9))) if mask.any() else 0
+        out[f] = math.ceil(1.5 * trips) + min(n_veh, trips + 1) + 1 if trips else 0
+    return out
+
+
+def implicit_final_unload(data: RoutingData) -> bool:
+    """Whether the last unload of each route can be folded into the arc to the depot.
+
+    It can when every facility is open through every shift (no waiting at the final
+    unload) and no finite facility capacity needs the unload copies to be counted.
+    Then the arc ``i → depot`` of a stop ``i`` costs ``t_if + u_f + t_fd`` through the
+    facility ``f`` of :func:`final_facilities`, and the empty-at-return constraint holds
+    by construction, so single-stop insertions stay feasible (the construction and
+    local search need no paired stop + unload moves).
+    """
+    if len(data.facilities) == 0 or data.n_stops == 0:
+        return False
+    starts = [max(vt.shift_start_s, data.depot_open_s[vt.depot]) for vt in data.vehicle_types]
+    ends = [min(vt.shift_end_s, data.depot_close_s[vt.depot]) for vt in data.vehicle_types]
+    if not starts:
+        return False
+    always_open = bool(np.all(data.facility_open_s <= min(starts))
+                       and np.all(data.facility_close_s >= max(ends)))
+    any_stop = bool(np.any(data.stop_facility < 0))
+    finite = bool(np.any(np.isfinite(data.facility_capacity)))
+    return always_open and not (any_stop and finite)
+
+
+def final_facilities(data: RoutingData, speed: float,
+                     stop_facility: NDArray[np.int64]) -> NDArray[np.int64]:
+    """(depots, stops) facility of the folded final unload: the assigned one, else the
+    one minimising ``t_if/speed + unload_f + t_fd/speed``."""
+    P = len(data.depots)
+    out = np.zeros((P, data.n_stops), dtype=np.int64)
+    t_sf = data.duration_s[np.ix_(data.stops, data.facilities)] / speed
+    for p in range(P):
+        t_fd = data.duration_s[data.facilities, data.depots[p]] / speed
+        best = np.argmin(t_sf + data.facility_unload_s[None, :] + t_fd[None, :], axis=1)
+        out[p] = np.where(stop_facility >= 0, stop_facility, best)
+    return out
+
+
+def _iceil(a: NDArray[np.float64]) -> NDArray[np.int64]:
+    return np.ceil(np.asarray(a, dtype=np.float64) - 1e-7).astype(np.int64)
+
+
+def _ifloor(a: NDArray[np.float64]) -> NDArray[np.int64]:
+    return np.floor(np.asarray(a, dtype=np.float64) + 1e-7).astype(np.int64)
+
+
+def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
+    """Build the OR-Tools model of ``data`` (formulation in the module docstring) and solve."""
+    P, n, nf = len(data.depots), data.n_stops, len(data.facilities)
+    copies = (np.asarray([cfg.unload_copies] * nf, dtype=np.int64)
+              if cfg.unload_copies is not None else default_copies(data))
+    sf_eff = np.asarray(data.stop_facility, dtype=np.int64).copy()
+    mixed = bool(np.any(sf_eff >= 0) and np.any(sf_eff < 0))
+    if mixed:  # unassigned stops go to their nearest facility (stricter, still valid)
+        near = np.argmin(data.duration_s[np.ix_(data.stops, data.facilities)], axis=1)
+        sf_eff = np.where(sf_eff < 0, near, sf_eff)
+    implicit = implicit_final_unload(data)
+    node_fac = np.repeat(np.arange(nf), copies)  # facility of each copy
+    n_nodes = P + n + int(copies.sum())
+    kind = np.concatenate([np.zeros(P, np.int8), np.ones(n, np.int8),
+                           np.full(len(node_fac), 2, np.int8)])
+    role_index = np.concatenate([np.arange(P), np.arange(n), node_fac]).astype(np.int64)
+    loc = np.concatenate([data.depots, data.stops,
+                          data.facilities[node_fac]]).astype(np.int64)
+    service = np.concatenate([np.zeros(P), data.stop_service_s,
+                              data.facility_unload_s[node_fac]])
+    service_i = _iceil(service)
+
+    vtype = vehicle_list(data)
+    nv = len(vtype)
+    if nv == 0:
+        return RawSolution((), tuple(range(n)), 0, "NO_VEHICLES", n_nodes)
+    starts = [int(data.vehicle_types[t].depot) for t in vtype]
+    manager = pywrapcp.RoutingIndexManager(n_nodes, nv, starts, starts)
+    routing = pywrapcp.RoutingModel(manager)
+    solver = routing.solver()
+
+    dist = data.distance_m[np.ix_(loc, loc)]
+    dur = data.duration_s[np.ix_(loc, loc)]
+
+    # --- time transits and arc costs, one matrix per distinct vehicle class ----------
+    time_cb: dict[float, int] = {}
+    cost_cb: dict[tuple[float, float, float], int] = {}
+    time_eval: list[int] = []
+    final_fac: dict[float, NDArray[np.int64]] = {}  # (P, n) facility of the final unload
+    for v, t in enumerate(vtype):
+        vt = data.vehicle_types[t]
+        sp = float(vt.speed_factor)
+        if implicit and sp not in final_fac:
+            final_fac[sp] = final_facilities(data, sp, sf_eff)
+        if sp not in time_cb:
+            tm = _iceil(dur / sp) + service_i[:, None]
+            if implicit and n:
+                ff = final_fac[sp]
+                for p in range(P):
+                    fl = data.facilities[ff[p]]
+                    tm[P:P + n, p] = (service_i[P:P + n]
+                                      + _iceil(data.duration_s[data.stops, fl] / sp)
+                                      + _iceil(data.facility_unload_s[ff[p]])
+                                      + _iceil(data.duration_s[fl, data.depots[p]] / sp))
+            time_cb[sp] = routing.RegisterTransitMatrix(tm.tolist())
+        time_eval.append(time_cb[sp])
+        key = (sp, float(vt.cost_yuan_per_km), float(vt.cost_yuan_per_h))
+        if key not in cost_cb:
+            travel = dur / sp
+            c = cfg.time_weight * travel + cfg.cost_weight * (
+                vt.cost_yuan_per_km * dist / 1000.0 + vt.cost_yuan_per_h * travel / 3600.0)
+            if implicit and n:
+                ff = final_fac[sp]
+                for p in range(P):
+                    fl = data.facilities[ff[p]]
+                    dl = data.depots[p]
+                    d2 = data.distance_m[data.stops, fl] + data.distance_m[fl, dl]
+                    t2 = (data.duration_s[data.stops, fl] + data.duration_s[fl, dl]) / sp
+                    c[P:P + n, p] = cfg.time_weight * t2 + cfg.cost_weight * (
+                        vt.cost_yuan_per_km * d2 / 1000.0 + vt.cost_yuan_per_h * t2 / 3600.0
+                    ) + cfg.unload_charge
+            ci = np.rint(c * OBJ_SCALE).astype(np.int64)
+            # a tiny charge on arcs into an unload copy discourages empty unloads
+            ci[:, P + n:] += int(cfg.unload_charge * OBJ_SCALE)
+            cost_cb[key] = routing.RegisterTransitMatrix(ci.tolist())
+        routing.SetArcCostEvaluatorOfVehicle(cost_cb[key], v)
+        routing.SetFixedCostOfVehicle(
+            round((cfg.vehicle_weight + cfg.cost_weight * vt.fixed_cost_yuan) * OBJ_SCALE),
+            v)
+
+    routing.AddDimensionWithVehicleTransits(time_eval, HORIZON_S, HORIZON_S, False, "time")
+    time_dim = routing.GetDimensionOrDie("time")
+    t_open = np.concatenate([np.zeros(P), data.stop_open_s, data.facility_open_s[node_fac]])
+    t_close = np.concatenate([np.full(P, HORIZON_S), data.stop_close_s,
+                              data.facility_close_s[node_fac]])
+    lo_all = np.maximum(_iceil(t_open), 0)
+    hi_all = np.minimum(_ifloor(t_close), HORIZON_S)
+    for node in range(P, n_nodes):
+        idx = manager.NodeToIndex(node)
+        time_dim.CumulVar(idx).SetRange(int(lo_all[node]), int(max(hi_all[node], -1)))
+    for v, t in enumerate(vtype):
+        vt = data.vehicle_types[t]
+        d = vt.depot
+        lo = int(_iceil(np.array(max(vt.shift_start_s, data.depot_open_s[d]))))
+        hi = int(_ifloor(np.array(min(vt.shift_end_s, data.depot_close_s[d], HORIZON_S))))
+        time_dim.CumulVar(routing.Start(v)).SetRange(max(lo, 0), max(hi, 0))
+        time_dim.CumulVar(routing.End(v)).SetRange(max(lo, 0), max(hi, 0))
+        time_dim.SetSpanUpperBoundForVehicle(int(_ifloor(np.array(min(vt.max_shift_s,
+                                                                      HORIZON_S)))), v)
+    if cfg.balance_weight > 0:
+        time_dim.SetGlobalSpanCostCoefficient(round(cfg.balance_weight * OBJ_SCALE))
+
+    # --- breaks ------------------------------------------------------------------------
+    breaks: dict[int, object] = {}
+    if any(data.vehicle_types[t].break_duration_s > 0 for t in vtype):
+        visit_transit = [int(service_i[manager.IndexToNode(i)]) for i in range(routing.Size())]
+        for v, t in enumerate(vtype):
+            vt = data.vehicle_types[t]
+            if vt.break_duration_s <= 0:
+                continue
+            iv = solver.FixedDurationIntervalVar(
+                int(_iceil(np.array(vt.break_earliest_s))),
+                int(_ifloor(np.array(vt.break_latest_s))),
+                int(_iceil(np.array(vt.break_duration_s))), False, f"break_{v}")
+            time_dim.SetBreakIntervalsOfVehicle([iv], v, visit_transit)
+            breaks[v] = iv
+
+    # --- loads ---------------------------------------------------------------------------
+    D = len(data.load_dims)
+    dem_i = _iceil(data.stop_demand * LOAD_SCALE) if n else np.zeros((0, D), np.int64)
+    caps = np.array([[c for c in data.vehicle_types[t].capacity] for t in vtype])
+    caps_i = _ifloor(caps * LOAD_SCALE)
+    load_dims = []
+    for d in range(D):
+        big = int(max(caps_i[:, d].max(), 1))
+        q = np.concatenate([np.zeros(P, np.int64), dem_i[:, d],
+                            np.full(len(node_fac), -big, np.int64)])
+        cb = routing.RegisterUnaryTransitVector(q.tolist())
+        routing.AddDimensionWithVehicleCapacity(cb, big, caps_i[:, d].tolist(), True,
+                                                f"load{d}")
+        dim = routing.GetDimensionOrDie(f"load{d}")
+        if not implicit:
+            for v in range(nv):
+                dim.CumulVar(routing.End(v)).SetValue(0)
+        load_dims.append(dim)
+        rc = [data.vehicle_types[t].route_capacity for t in vtype]
+        if any(r is not None for r in rc):
+            total = int(dem_i[:, d].sum()) + 1
+            rcap = [min(int(_ifloor(np.array(r[d] * LOAD_SCALE))), total) if r is not None
+                    else total for r in rc]
+            q2 = np.concatenate([np.zeros(P, np.int64), dem_i[:, d],
+                                 np.zeros(len(node_fac), np.int64)])
+            cb2 = routing.RegisterUnaryTransitVector(q2.tolist())
+            routing.AddDimensionWithVehicleCapacity(cb2, 0, rcap, True, f"day{d}")
+
+    ms = [data.vehicle_types[t].max_stops for t in vtype]
+    if any(m is not None for m in ms):
+        cnt = np.concatenate([np.zeros(P, np.int64), np.ones(n, np.int64),
+                              np.zeros(len(node_fac), np.int64)])
+        cb3 = routing.RegisterUnaryTransitVector(cnt.tolist())
+        routing.AddDimensionWithVehicleCapacity(
+            cb3, 0, [min(m, n) if m is not None else n for m in ms], True, "stops")
+
+    # --- assigned facility: trip tag ----------------------------------------------------
+    if n and np.any(sf_eff >= 0):
+        g = np.concatenate([np.zeros(P + n, np.int64),
+                            np.full(len(node_fac), -(nf + 1), np.int64)])
+        cb4 = routing.RegisterUnaryTransitVector(g.tolist())
+        routing.AddDimension(cb4, 2 * nf + 2, nf + 1, False, "trip")
+        tag = routing.GetDimensionOrDie("trip")
+        for node in range(P + n):
+            for idx in _indices(manager, routing, node, nv):
+                if not routing.IsEnd(idx):
+                    tag.SlackVar(idx).SetValue(0)
+        for s in range(n):
+            f = int(sf_eff[s])
+            if f >= 0:
+                tag.CumulVar(manager.NodeToIndex(P + s)).SetValue(f + 1)
+        for k, fk in enumerate(node_fac):
+            tag.CumulVar(manager.NodeToIndex(P + n + k)).SetValue(int(fk) + 1)
+
+    # --- facility daily capacity (only where unassigned loads may exceed it) -------------
+    for fi in range(nf):
+        capf = float(data.facility_capacity[fi])
+        if not math.isfinite(capf):
+            continue
+        any_dem = float(data.stop_demand[data.stop_facility < 0, 0].sum()) if D else 0.0
+        if any_dem <= 0:
+            continue  # assigned loads are fixed and pre-checked by the caller
+        terms = []
+        for kk in np.flatnonzero(node_fac == fi).tolist():
+            idx = manager.NodeToIndex(P + n + kk)
+            terms.append(routing.ActiveVar(idx) * load_dims[0].CumulVar(idx))
+        if terms:
+            solver.Add(solver.Sum(terms) <= int(_ifloor(np.array(capf * LOAD_SCALE))))
+
+    # --- access restrictions, optional nodes ---------------------------------------------
+    for s in range(n):
+        allowed = data.stop_allowed[s]
+        idx = manager.NodeToIndex(P + s)
+        if allowed is not None:
+            # -1 keeps the stop droppable (it is in a disjunction)
+            routing.VehicleVar(idx).SetValues(
+                [-1] + [v for v, t in enumerate(vtype) if t in allowed])
+        routing.AddDisjunction([idx], int(cfg.drop_penalty))
+    for k in range(len(node_fac)):
+        routing.AddDisjunction([manager.NodeToIndex(P + n + k)], 0)
+
+    # --- search --------------------------------------------------------------------------
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = FIRST_SOLUTION[cfg.first_solution]
+    params.local_search_metaheuristic = METAHEURISTIC[cfg.metaheuristic]
+    params.guided_local_search_lambda_coefficient = cfg.gls_lambda
+    params.time_limit.FromMilliseconds(max(1, int(cfg.time_limit_s * 1000)))
+    if cfg.solution_limit is not None:
+        params.solution_limit = int(cfg.solution_limit)
+    params.log_search = cfg.log_search
+    solution = routing.SolveWithParameters(params)
+    status = _status_name(routing.status())
+    if solution is None:
+        log.info("no solution (%s) for %d stops", status, n)
+        return RawSolution((), tuple(range(n)), 0, status, n_nodes)
+
+    routes = []
+    visited = np.zeros(n, dtype=bool)
+    for v in range(nv):
+        idx = routing.Start(v)
+        if routing.IsEnd(solution.Value(routing.NextVar(idx))):
+            continue
+        visits = []
+        while True:
+            node = manager.IndexToNode(idx)
+            k = int(kind[node])
+            visits.append(RawVisit(("depot", "stop", "unload")[k], int(role_index[node]),
+                                   int(solution.Min(time_dim.CumulVar(idx)))))
+            if k == 1:
+                visited[role_index[node]] = True
+            if routing.IsEnd(idx):
+                break
+            idx = solution.Value(routing.NextVar(idx))
+        brk = gap = None
+        flexible = False
+        if v in breaks:
+            iv = breaks[v]
+            bstart = int(solution.StartValue(iv))  # type: ignore[attr-defined]
+            bdur = int(_iceil(np.array(data.vehicle_types[vtype[v]].break_duration_s)))
+            if visits[0].start_s <= bstart and bstart + bdur <= visits[-1].start_s:
+                brk = bstart
+                for k in range(len(visits) - 1):
+                    if bstart + bdur <= visits[k + 1].start_s:
+                        gap = k
+                        break
+        if implicit and visits[-2].kind == "stop":
+            vt = data.vehicle_types[vtype[v]]
+            p = int(vt.depot)
+            f = int(final_fac[float(vt.speed_factor)][p, visits[-2].index])
+            visits.insert(len(visits) - 1, RawVisit("unload", f, -1))
+            if gap == len(visits) - 3:
+                flexible = True
+        routes.append(RawRoute(v, tuple(visits), brk, gap, flexible))
+    dropped = tuple(int(s) for s in np.flatnonzero(~visited))
+    return RawSolution(tuple(routes), dropped, int(solution.ObjectiveValue()), status, n_nodes)
+
+
+def _indices(manager: pywrapcp.RoutingIndexManager, routing: pywrapcp.RoutingModel,
+             node: int, nv: int) -> list[int]:
+    """All routing indices of a node (a depot node has a start index per vehicle)."""
+    out = []
+    idx = manager.NodeToIndex(node)
+    if idx >= 0:
+        out.append(idx)
+    else:
+        for v in range(nv):
+            if manager.IndexToNode(routing.Start(v)) == node:
+                out.append(routing.Start(v))
+    return out
+
+
+def _status_name(code: int) -> str:
+    names = {0: "ROUTING_NOT_SOLVED", 1: "ROUTING_SUCCESS", 2: "ROUTING_PARTIAL_SUCCESS",
+             3: "ROUTING_FAIL", 4: "ROUTING_FAIL_TIMEOUT", 5: "ROUTING_INVALID",
+             6: "ROUTING_INFEASIBLE", 7: "ROUTING_OPTIMAL"}
+    return names.get(int(code), str(code))

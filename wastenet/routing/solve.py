@@ -1,0 +1,510 @@
+"""Daily collection routing: ``solve(data, params) -> RoutePlan``.
+
+Problem (rules in :mod:`wastenet.routing.data`; the integer model handed to OR-Tools in
+:mod:`wastenet.routing.ortools_adapter`): a heterogeneous fleet based at depots visits
+every stop ``s ∈ S`` once, collecting ``q_s`` (per load dimension), unloads at
+intermediate facilities whenever needed and before returning, respects capacities between
+unloads, daily route caps (stops, load), stop/facility/depot windows, shifts, a break,
+assigned facilities, facility daily capacities and access restrictions. Objective, in
+lexicographic spirit through weights::
+
+    min  W_veh·|used vehicles| + w_time·Σ travel_s + w_cost·Σ cost_yuan
+         + w_bal·(latest return − earliest departure)
+
+Pipeline:
+
+1. cheap pre-checks (:func:`precheck`) raise :class:`~wastenet.errors.InfeasibleError`
+   naming each stop that cannot be served by any allowed vehicle at all (no vehicle,
+   demand above capacity or route cap, window unreachable within the shift, facility
+   overloaded by its assigned stops);
+2. instances above ``RouteParams.decompose_above`` stops are cut into parts, by assigned
+   facility catchment and then by angular sectors around the depot, solved one after the
+   other with the vehicles still free, and merged;
+3. each part is solved by OR-Tools (strong insertion start, guided local search until the
+   time or solution limit);
+4. the integer solution is decoded into a :class:`~wastenet.routing.data.RoutePlan` with
+   real-valued arrival, start and departure times, loads after each visit, the break,
+   and totals recomputed from the float matrices.
+
+Route cost is ``fixed_cost_yuan + cost_yuan_per_km·distance_km + cost_yuan_per_h·
+duration_h`` (duration from leaving to returning: the paid shift).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from wastenet.errors import InfeasibleError, ValidationError
+from wastenet.routing.data import Route, RoutePlan, RoutingData, VehicleType, Visit
+from wastenet.routing.ortools_adapter import AdapterConfig, RawRoute, solve_raw, vehicle_list
+
+log = logging.getLogger("wastenet.routing.solve")
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class RouteParams:
+    """Solver settings. Weights are per vehicle, per second of travel, per yuan."""
+
+    time_limit_s: float = 10.0
+    seed: int = 0
+    solution_limit: int | None = None  #: stop after this many improving solutions
+    vehicle_weight: float = 200_000.0  #: objective charge per vehicle used (fewest first)
+    time_weight: float = 1.0  #: per second of travel
+    cost_weight: float = 0.0  #: per yuan of route cost (km, hours, fixed)
+    balance_weight: float = 0.0  #: per second of (latest return − earliest departure)
+    decompose_above: int = 600  #: split instances with more stops than this
+    part_size: int = 400  #: target stops per part when decomposing
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    gls_lambda: float = 0.1
+    unload_copies: int | None = None  #: copies of each facility; None = automatic
+    allow_unserved: bool = False  #: return a partial plan instead of raising
+
+    def __post_init__(self) -> None:
+        if not self.time_limit_s > 0:
+            raise ValidationError("time_limit_s", self.time_limit_s, "must be > 0")
+        if self.solution_limit is not None and self.solution_limit < 1:
+            raise ValidationError("solution_limit", self.solution_limit, "must be >= 1")
+        for nm in ("vehicle_weight", "time_weight", "cost_weight", "balance_weight"):
+            if getattr(self, nm) < 0:
+                raise ValidationError(nm, getattr(self, nm), "must be >= 0")
+        if self.part_size < 1 or self.decompose_above < 1:
+            raise ValidationError("part_size", self.part_size, "must be >= 1")
+
+
+def _stop_name(data: RoutingData, s: int) -> str:
+    loc = int(data.stops[s])
+    nm = data.names[loc]
+    return f"stop {data.ids[loc]}" + (f" ({nm})" if nm and nm != data.ids[loc] else "")
+
+
+def precheck(data: RoutingData) -> list[str]:
+    """Reasons why some stops cannot be served by any vehicle at all (empty when none).
+
+    Necessary conditions only, per stop ``s`` and allowed type ``t`` with vehicles:
+    ``q_s ≤ cap_t`` and ``q_s ≤ route_capacity_t``; leaving the depot no earlier than
+    ``a_t = max(shift_start, depot_open)``, the stop is reached by its close; after its
+    service some admissible facility ``f`` is reached by its close, and the depot by
+    ``min(shift_end, depot_close)``, within ``max_shift`` (waiting avoided by leaving
+    later). Assigned loads of a facility must fit its daily capacity.
+    """
+    n = data.n_stops
+    reasons: list[str] = []
+    if n == 0:
+        return reasons
+    nf = len(data.facilities)
+    ok_any = np.zeros(n, dtype=bool)
+    why: list[set[str]] = [set() for _ in range(n)]
+    dur = data.duration_s
+    need_unload = np.any(data.stop_demand > 0, axis=1)
+    for t, vt in enumerate(data.vehicle_types):
+        if vt.count <= 0:
+            continue
+        allowed = np.array([a is None or t in a for a in data.stop_allowed], dtype=bool)
+        if not allowed.any():
+            continue
+        cap = np.asarray(vt.capacity)
+        fits = np.all(data.stop_demand <= cap + 1e-9, axis=1)
+        if vt.route_capacity is not None:
+            fits &= np.all(data.stop_demand <= np.asarray(vt.route_capacity) + 1e-9, axis=1)
+        if vt.max_stops is not None and vt.max_stops < 1:
+            fits[:] = False
+        dep = int(data.depots[vt.depot])
+        a0 = max(vt.shift_start_s, float(data.depot_open_s[vt.depot]))
+        end = min(vt.shift_end_s, float(data.depot_close_s[vt.depot]))
+        sp = vt.speed_factor
+        to_s = dur[dep, data.stops] / sp
+        arr = a0 + to_s
+        start = np.maximum(arr, data.stop_open_s)
+        leave = np.maximum(a0, data.stop_open_s - to_s)
+        window_ok = start <= data.stop_close_s + 1e-6
+        dep_s = start + data.stop_service_s
+        if nf:
+            f_loc = data.facilities
+            tf = dur[np.ix_(data.stops, f_loc)] / sp  # (n, nf)
+            f_start = np.maximum(dep_s[:, None] + tf, data.facility_open_s[None, :])
+            back = f_start + data.facility_unload_s[None, :] + dur[f_loc, dep][None, :] / sp
+            f_ok = (f_start <= data.facility_close_s[None, :] + 1e-6) & (back <= end + 1e-6) & (
+                back - leave[:, None] <= vt.max_shift_s + 1e-6)
+            sf = data.stop_facility
+            assigned = sf >= 0
+            adm = np.ones((n, nf), dtype=bool)
+            adm[assigned] = False
+            adm[np.flatnonzero(assigned), sf[assigned]] = True
+            back_ok = np.any(f_ok & adm, axis=1)
+        else:
+            back_ok = np.zeros(n, dtype=bool)
+        direct = dep_s + dur[data.stops, dep] / sp
+        direct_ok = (direct <= end + 1e-6) & (direct - leave <= vt.max_shift_s + 1e-6)
+        back_ok = np.where(need_unload, back_ok, back_ok | direct_ok)
+        good = allowed & fits & window_ok & back_ok
+        ok_any |= good
+        for s in np.flatnonzero(allowed & ~good):
+            if not fits[s]:
+                why[s].add(f"load {tuple(data.stop_demand[s])} above capacity or route cap "
+                           f"of {vt.name}")
+            elif not window_ok[s]:
+                why[s].add(f"window closes at {data.stop_close_s[s]:.0f} s but {vt.name} "
+                           f"arrives at {arr[s]:.0f} s at the earliest")
+            else:
+                why[s].add(f"{vt.name} cannot unload and return to its depot within the "
+                           "shift and facility hours")
+    for s in np.flatnonzero(~ok_any):
+        detail = "; ".join(sorted(why[s])) or "no allowed vehicle type has vehicles"
+        reasons.append(f"{_stop_name(data, int(s))}: {detail}")
+    if nf:
+        assigned_t = np.zeros(nf)
+        m = data.stop_facility >= 0
+        np.add.at(assigned_t, data.stop_facility[m], data.stop_demand[m, 0])
+        for f in np.flatnonzero(assigned_t > data.facility_capacity + 1e-9):
+            loc = int(data.facilities[f])
+            reasons.append(f"facility {data.ids[loc]}: assigned stops bring "
+                           f"{assigned_t[f]:.3f} {data.load_dims[0]}, daily capacity "
+                           f"{data.facility_capacity[f]:.3f}")
+    return reasons
+
+
+def restrict(data: RoutingData, stops: np.ndarray, *,
+             demand: np.ndarray | None = None,
+             counts: tuple[int, ...] | None = None,
+             name: str | None = None) -> tuple[RoutingData, np.ndarray]:
+    """The sub-problem on ``stops`` (stop indices), with a compacted location table.
+
+    ``demand`` replaces the stops' loads (rows aligned with ``stops``), ``counts`` the
+    number of vehicles of each type. Returns the sub-data and the original location index
+    of each of its locations. Depots and facilities are all kept, in order.
+    """
+    stops = np.asarray(stops, dtype=np.int64)
+    locs = np.concatenate([data.depots, data.stops[stops], data.facilities]).astype(np.int64)
+    P, k = len(data.depots), len(stops)
+    nf = len(data.facilities)
+    vts = data.vehicle_types
+    if counts is not None:
+        vts = tuple(replace(vt, count=int(c)) for vt, c in zip(vts, counts, strict=True))
+    ix = np.ix_(locs, locs)
+    sub = RoutingData(
+        ids=tuple(data.ids[i] for i in locs), names=tuple(data.names[i] for i in locs),
+        lon=data.lon[locs], lat=data.lat[locs],
+        distance_m=data.distance_m[ix], duration_s=data.duration_s[ix],
+        load_dims=data.load_dims, depots=np.arange(P), depot_open_s=data.depot_open_s,
+        depot_close_s=data.depot_close_s, stops=np.arange(P, P + k),
+        stop_demand=data.stop_demand[stops] if demand is None else demand,
+        stop_service_s=data.stop_service_s[stops], stop_open_s=data.stop_open_s[stops],
+        stop_close_s=data.stop_close_s[stops],
+        stop_allowed=tuple(data.stop_allowed[int(s)] for s in stops),
+        stop_facility=data.stop_facility[stops], facilities=np.arange(P + k, P + k + nf),
+        facility_unload_s=data.facility_unload_s, facility_open_s=data.facility_open_s,
+        facility_close_s=data.facility_close_s, facility_capacity=data.facility_capacity,
+        vehicle_types=vts,
+        x=None if data.x is None else data.x[locs], y=None if data.y is None else data.y[locs],
+        name=name or data.name, synthetic=data.synthetic, seed=data.seed, meta=dict(data.meta))
+    return sub, locs
+
+
+def _coords(data: RoutingData) -> tuple[np.ndarray, np.ndarray] | None:
+    if data.x is not None and data.y is not None and np.all(np.isfinite(data.x)):
+        return data.x, data.y
+    if np.all(np.isfinite(data.lon)) and np.all(np.isfinite(data.lat)):
+        return data.lon * np.cos(np.radians(np.nanmean(data.lat))), data.lat
+    return None
+
+
+def partition(data: RoutingData, params: RouteParams) -> list[np.ndarray]:
+    """Stop index groups: by assigned facility, then angular sectors around the depot.
+
+    Each group of more than ``part_size`` stops is cut into ``⌈size/part_size⌉`` sectors
+    of equal stop count, sorted by angle around the first depot, starting at the widest
+    empty angular gap (deterministic). Without coordinates, by nearest-depot travel time.
+    """
+    groups: list[np.ndarray] = []
+    sf = data.stop_facility
+    keys = sorted(set(int(f) for f in sf))
+    base = [np.flatnonzero(sf == f) for f in keys] if len(keys) > 1 else [
+        np.arange(data.n_stops)]
+    xy = _coords(data)
+    dep = int(data.depots[0])
+    for g in base:
+        k = math.ceil(len(g) / params.part_size)
+        if k <= 1:
+            groups.append(g)
+            continue
+        if xy is not None:
+            x, y = xy
+            ang = np.arctan2(y[data.stops[g]] - y[dep], x[data.stops[g]] - x[dep])
+            order = np.argsort(ang, kind="stable")
+            sa = ang[order]
+            gaps = np.diff(np.concatenate([sa, sa[:1] + 2 * np.pi]))
+            cut = (int(np.argmax(gaps)) + 1) % len(g)
+            order = np.roll(order, -cut)
+        else:
+            order = np.argsort(data.duration_s[dep, data.stops[g]], kind="stable")
+        for part in np.array_split(order, k):
+            groups.append(np.sort(g[part]))
+    return groups
+
+
+def solve(data: RoutingData, params: RouteParams | None = None,
+          progress: Progress | None = None) -> RoutePlan:
+    """Plan the day. Raises :class:`InfeasibleError` naming unservable stops."""
+    params = params or RouteParams()
+    t0 = time.perf_counter()
+    reasons = precheck(data)
+    if reasons:
+        raise InfeasibleError(f"{len(reasons)} problem(s) make routing {data.name!r} "
+                              "infeasible", reasons)
+    if data.n_stops == 0:
+        return _plan(data, (), (), params, t0, "EMPTY")
+    if data.n_stops <= params.decompose_above:
+        raw = solve_raw(data, _cfg(params, params.time_limit_s))
+        if progress:
+            progress(1.0, raw.status)
+        routes = tuple(_decode(data, r) for r in raw.routes)
+        plan = _plan(data, routes, raw.dropped, params, t0, raw.status)
+    else:
+        plan = _solve_parts(data, params, t0, progress)
+    if plan.unserved and not params.allow_unserved:
+        raise InfeasibleError(
+            f"{len(plan.unserved)} stop(s) could not be served with the fleet within "
+            f"{params.time_limit_s:g} s", [_stop_name(data, s) for s in plan.unserved])
+    return plan
+
+
+def _cfg(params: RouteParams, time_limit_s: float) -> AdapterConfig:
+    return AdapterConfig(
+        time_limit_s=time_limit_s, solution_limit=params.solution_limit,
+        vehicle_weight=params.vehicle_weight, time_weight=params.time_weight,
+        cost_weight=params.cost_weight, balance_weight=params.balance_weight,
+        first_solution=params.first_solution, metaheuristic=params.metaheuristic,
+        gls_lambda=params.gls_lambda, unload_copies=params.unload_copies)
+
+
+def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
+                 progress: Progress | None) -> RoutePlan:
+    groups = partition(data, params)
+    counts = [vt.count for vt in data.vehicle_types]
+    routes: list[Route] = []
+    dropped: list[int] = []
+    statuses = []
+    n = data.n_stops
+    done = 0
+    for gi, g in enumerate(groups):
+        remaining = params.time_limit_s - (time.perf_counter() - t0)
+        share = max(remaining * len(g) / max(n - done, 1), 0.5)
+        sub, locs = restrict(data, g, counts=tuple(counts), name=f"{data.name}#{gi}")
+        raw = solve_raw(sub, _cfg(params, share))
+        statuses.append(raw.status)
+        for r in raw.routes:
+            rt = _decode(sub, r)
+            t = rt.vehicle_type
+            number = data.vehicle_types[t].count - counts[t]
+            counts[t] -= 1
+            routes.append(_remap(rt, g, locs, number))
+        dropped.extend(int(g[s]) for s in raw.dropped)
+        done += len(g)
+        log.info("part %d/%d: %d stops, %d routes, %s", gi + 1, len(groups), len(g),
+                 len(raw.routes), raw.status)
+        if progress:
+            progress(done / n, f"part {gi + 1}/{len(groups)}")
+    status = "DECOMPOSED:" + ",".join(sorted(set(statuses)))
+    return _plan(data, tuple(routes), tuple(sorted(dropped)), params, t0, status,
+                 {"parts": len(groups)})
+
+
+def _remap(rt: Route, g: np.ndarray, locs: np.ndarray, number: int) -> Route:
+    visits = []
+    for v in rt.visits:
+        idx = int(g[v.index]) if v.kind == "stop" else v.index
+        visits.append(replace(v, index=idx, location=int(locs[v.location])))
+    return replace(rt, visits=tuple(visits), vehicle=number)
+
+
+def _decode(data: RoutingData, raw: RawRoute) -> Route:
+    """Real-valued timeline of one raw route.
+
+    The sequence and the gap of the break come from the solver; times are recomputed as
+    the earliest schedule (service starts at ``max(arrival, open)``, the break starts at
+    ``max(earliest, departure)`` in its gap). This schedule is never later than the
+    solver's integer one, so it keeps every window, shift and span the solver kept. The
+    depot departure is then postponed to remove idle waiting before the first visit.
+    Empty unloads (right after the depot or another unload) are dropped.
+    """
+    t = vehicle_list(data)[raw.vehicle]
+    vt = data.vehicle_types[t]
+    number = raw.vehicle - sum(x.count for x in data.vehicle_types[:t])
+    BRK = None
+    seq: list = []
+    for k, v in enumerate(raw.visits):
+        if v.kind == "unload" and seq and seq[-1] is not BRK and seq[-1].kind in (
+                "depot", "unload"):
+            pass  # empty unload
+        elif v.kind == "unload" and len(seq) >= 2 and seq[-1] is BRK and seq[-2].kind in (
+                "depot", "unload"):
+            pass
+        else:
+            seq.append(v)
+        if raw.break_gap is not None and k == raw.break_gap:
+            seq.append(BRK)
+    options = [seq]
+    if raw.break_flexible and raw.break_gap is not None:
+        j = seq.index(BRK)
+        alt = [x for x in seq if x is not BRK]
+        alt.insert(j + 1, BRK)  # after the final unload instead
+        options.append(alt)
+    if raw.break_gap is not None:
+        options.append([x for x in seq if x is not BRK])  # maybe no break is needed
+    best = None
+    for opt in options:
+        sched = _schedule(data, vt, opt, float(raw.visits[0].start_s))
+        if sched is not None and (best is None or sched[1][-1] < best[1][-1]):
+            best = sched
+    if best is None:  # cannot happen for a solver output; keep the first, the checker tells
+        best = _schedule(data, vt, options[0], float(raw.visits[0].start_s), strict=False)
+        assert best is not None
+    seq2, arrival, start, departure, b = best
+    sp = vt.speed_factor
+    loc = [_loc(data, v.kind, v.index) for v in seq2]
+    D = len(data.load_dims)
+    load = np.zeros(D)
+    visits = []
+    dist = travel = tkm = 0.0
+    total = np.zeros(D)
+    for i, v in enumerate(seq2):
+        if i > 0:
+            d = float(data.distance_m[loc[i - 1], loc[i]])
+            dist += d
+            travel += float(data.duration_s[loc[i - 1], loc[i]]) / sp
+            tkm += float(load[0]) * d / 1000.0 if D else 0.0
+        if v.kind == "stop":
+            load = load + data.stop_demand[v.index]
+            total += data.stop_demand[v.index]
+        elif v.kind == "unload":
+            load = np.zeros(D)
+        visits.append(Visit(v.kind, v.index, loc[i], arrival[i], start[i], departure[i],
+                            tuple(float(x) for x in load)))
+    duration = visits[-1].arrival_s - visits[0].departure_s
+    cost = (vt.fixed_cost_yuan + vt.cost_yuan_per_km * dist / 1000.0
+            + vt.cost_yuan_per_h * duration / 3600.0)
+    return Route(vehicle_type=t, vehicle=number, visits=tuple(visits), break_start_s=b,
+                 distance_m=dist, duration_s=duration, travel_s=travel,
+                 load_total=tuple(float(x) for x in total), tonne_km=tkm, cost_yuan=cost)
+
+
+def _schedule(data: RoutingData, vt: VehicleType, seq: list, leave: float,
+              strict: bool = True) -> tuple | None:
+    """Earliest schedule of ``seq`` (visits with ``None`` marking the break's gap).
+
+    Returns (visits, arrival, start, departure, break_start) or None when a window,
+    the break window or the shift end is missed (only with ``strict``).
+    """
+    visits = [v for v in seq if v is not None]
+    gap = None
+    if None in seq:
+        gap = seq.index(None) - 1  # break between visits[gap] and visits[gap + 1]
+    sp = vt.speed_factor
+    bd = vt.break_duration_s
+    loc = [_loc(data, v.kind, v.index) for v in visits]
+    svc = [_service(data, v.kind, v.index) for v in visits]
+    m = len(visits)
+    if gap != 0 and m > 1:  # postpone leaving while the first visit would only wait
+        tr0 = data.duration_s[loc[0], loc[1]] / sp
+        o1 = _open(data, visits[1])
+        leave = max(leave, o1 - tr0)
+    arrival, start, departure = [leave], [leave], [leave]
+    b = None
+    ok = True
+    for i in range(1, m):
+        dep = departure[-1]
+        tr = float(data.duration_s[loc[i - 1], loc[i]]) / sp
+        arr = dep + tr
+        ready = arr
+        if gap == i - 1:
+            b = max(vt.break_earliest_s, dep)
+            if b > vt.break_latest_s + 1e-9:
+                ok = False
+            if b < arr:
+                arr += bd  # driving interrupted by the break
+                ready = arr
+            else:
+                ready = b + bd  # break while waiting at the next place
+        if i == m - 1:
+            st = ready
+            if gap == i - 1 and b is not None and b >= arr:
+                b, st = None, arr  # back before the break: it is taken after the route
+        else:
+            st = max(ready, _open(data, visits[i]))
+            if st > _close(data, visits[i]) + 1e-6:
+                ok = False
+        arrival.append(arr)
+        start.append(st)
+        departure.append(st + svc[i] if i < m - 1 else st)
+    end_lim = min(vt.shift_end_s, float(data.depot_close_s[vt.depot]))
+    if start[-1] > end_lim + 1e-6 or start[-1] - leave > vt.max_shift_s + 1e-6:
+        ok = False
+    if gap is None and vt.break_duration_s > 0 and not (
+            leave >= vt.break_earliest_s + bd - 1e-9 or start[-1] <= vt.break_latest_s + 1e-9):
+        ok = False
+    if not ok and strict:
+        return None
+    return visits, arrival, start, departure, b
+
+
+def _open(data: RoutingData, v: object) -> float:
+    kind, index = v.kind, v.index  # type: ignore[attr-defined]
+    if kind == "stop":
+        return float(data.stop_open_s[index])
+    if kind == "unload":
+        return float(data.facility_open_s[index])
+    return 0.0
+
+
+def _close(data: RoutingData, v: object) -> float:
+    kind, index = v.kind, v.index  # type: ignore[attr-defined]
+    if kind == "stop":
+        return float(data.stop_close_s[index])
+    if kind == "unload":
+        return float(data.facility_close_s[index])
+    return math.inf
+
+
+def _loc(data: RoutingData, kind: str, index: int) -> int:
+    if kind == "depot":
+        return int(data.depots[index])
+    if kind == "stop":
+        return int(data.stops[index])
+    return int(data.facilities[index])
+
+
+def _service(data: RoutingData, kind: str, index: int) -> float:
+    if kind == "stop":
+        return float(data.stop_service_s[index])
+    if kind == "unload":
+        return float(data.facility_unload_s[index])
+    return 0.0
+
+
+def _plan(data: RoutingData, routes: tuple[Route, ...], dropped: tuple[int, ...],
+          params: RouteParams, t0: float, status: str,
+          meta: dict[str, object] | None = None) -> RoutePlan:
+    routes = tuple(sorted(routes, key=lambda r: (r.vehicle_type, r.vehicle)))
+    return RoutePlan(
+        routes=routes, unserved=tuple(dropped), vehicles=len(routes),
+        distance_m=float(sum(r.distance_m for r in routes)),
+        travel_s=float(sum(r.travel_s for r in routes)),
+        duration_s=float(sum(r.duration_s for r in routes)),
+        tonne_km=float(sum(r.tonne_km for r in routes)),
+        cost_yuan=float(sum(r.cost_yuan for r in routes)),
+        status=status, solver="ortools", seed=params.seed,
+        elapsed_s=time.perf_counter() - t0, name=data.name, synthetic=data.synthetic,
+        meta={"time_limit_s": params.time_limit_s, "solution_limit": params.solution_limit,
+              **(meta or {})})
+
+
+__all__ = ["RouteParams", "VehicleType", "partition", "precheck", "restrict", "solve"]
