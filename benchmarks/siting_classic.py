@@ -360,19 +360,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--merge", action="store_true",
                     help="keep earlier results of instances not run now")
+    ap.add_argument("--merge-from", type=Path, nargs="*", default=[],
+                    help="also take the records of these JSON reports (later files win)")
+    ap.add_argument("--render-only", action="store_true",
+                    help="run nothing; rewrite the report from --merge/--merge-from records")
     ap.add_argument("--out", type=Path, default=RESULTS / "siting_classic",
                     help="report path without suffix (.md and .json are written)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    chosen = select(all_instances(), args.subset)
-    if not chosen:
+    chosen = [] if args.render_only else select(all_instances(), args.subset)
+    if not chosen and not args.render_only:
         print("no instance matches --subset", file=sys.stderr)
         return 2
     previous: dict[str, dict[str, Any]] = {}
     json_path = args.out.with_suffix(".json")
     if args.merge and json_path.exists():
         previous = {r["name"]: r for r in json.loads(json_path.read_text("utf-8"))["records"]}
+    for extra in args.merge_from:
+        for r in json.loads(extra.read_text("utf-8"))["records"]:
+            previous[r["name"]] = r
     records: dict[str, Record] = {k: Record(**v) for k, v in previous.items()}
     with tempfile.TemporaryDirectory(prefix="siting_classic_") as td:
         tmp = Path(td)
