@@ -1,0 +1,254 @@
+"""Independent checker of a :class:`~wastenet.siting.result.SitingResult`.
+
+It shares no code with the solver: it reads the :class:`~wastenet.siting.data.SitingData`
+and the result directly, recomputes the cost from scratch and checks every rule of the
+model (see :mod:`wastenet.siting.model` for the formulation):
+
+* sizes: a size slot is real (``< n_sizes``), excluded sites stay closed, forced and
+  existing sites are open, ``-2`` only for existing sites;
+* coverage: shares of each village sum to 1 (minus the uncovered share, allowed only with an
+  uncovered penalty and not for ``must_cover`` villages); one row per village, fraction 1,
+  under single sourcing; flows go along existing arcs to open facilities;
+* capacities of the opened size (or the existing capacity) on both echelons;
+* flow conservation at transfer stations (inflow = haul outflow), haul along existing arcs
+  between open facilities, haul flows non-negative;
+* count targets on NEW opened facilities, per province or prefecture;
+* the reported cost breakdown and total equal the recomputed ones, and
+  ``lower_bound <= total_cost``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from wastenet.siting.data import Arcs, Sites, SiteStatus, SitingData
+from wastenet.siting.result import SitingResult
+
+
+@dataclass
+class CheckReport:
+    """Outcome of :func:`check`. ``cost`` is the recomputed breakdown (yuan/yr)."""
+
+    violations: list[str] = field(default_factory=list)
+    cost: dict[str, float] = field(default_factory=dict)
+    total_cost: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+def _arc_table(arcs: Arcs) -> dict[tuple[int, int], tuple[float, float]]:
+    table: dict[tuple[int, int], tuple[float, float]] = {}
+    for s, t, dist, c in zip(arcs.src.tolist(), arcs.dst.tolist(), arcs.distance_m.tolist(),
+                             arcs.unit_cost.tolist(), strict=True):
+        if (s, t) not in table or c < table[(s, t)][1]:
+            table[(s, t)] = (dist, c)
+    return table
+
+
+def _open_capacity(sites: Sites, sizes: np.ndarray, echelon: str,
+                   out: list[str]) -> tuple[np.ndarray, np.ndarray, float]:
+    """Return (is_open, capacity, fixed cost); append size-rule violations to ``out``."""
+    n = len(sites)
+    is_open = np.zeros(n, dtype=bool)
+    cap = np.zeros(n)
+    fixed = 0.0
+    if sizes.shape != (n,):
+        out.append(f"{echelon}_size has shape {sizes.shape}, expected ({n},)")
+        return is_open, cap, fixed
+    for s in range(n):
+        v = int(sizes[s])
+        st = int(sites.status[s])
+        sid = sites.ids[s]
+        if st == SiteStatus.EXISTING:
+            if v != -2:
+                out.append(f"{echelon} {sid} is existing but its size is {v}, expected -2")
+            is_open[s] = True
+            cap[s] = float(sites.existing_capacity[s])
+            continue
+        if v == -2:
+            out.append(f"{echelon} {sid} is not existing but has size -2")
+            continue
+        if v == -1:
+            if st == SiteStatus.FORCED:
+                out.append(f"{echelon} {sid} is forced but closed")
+            continue
+        if v < 0 or v >= int(sites.n_sizes[s]):
+            out.append(f"{echelon} {sid} has size slot {v}, not one of its "
+                       f"{int(sites.n_sizes[s])} sizes")
+            continue
+        if st == SiteStatus.EXCLUDED:
+            out.append(f"{echelon} {sid} is excluded but opened")
+        is_open[s] = True
+        cap[s] = float(sites.size_capacity[s, v])
+        fixed += float(sites.size_fixed_cost[s, v])
+    return is_open, cap, fixed
+
+
+def check(data: SitingData, result: SitingResult, *, tol: float = 1e-6) -> CheckReport:
+    """Verify ``result`` against ``data``; see the module docstring for the rules."""
+    v: list[str] = []
+    n = data.n_villages
+    w = np.asarray(data.demand, dtype=float)
+    tr_open, tr_cap, tr_fixed = _open_capacity(data.transfer, np.asarray(result.transfer_size),
+                                               "transfer", v)
+    in_open, in_cap, in_fixed = _open_capacity(data.incinerator,
+                                               np.asarray(result.incinerator_size),
+                                               "incinerator", v)
+    collect = _arc_table(data.collect)
+    direct = _arc_table(data.direct)
+    haul = _arc_table(data.haul)
+    share = np.zeros(n)
+    rows = np.zeros(n, dtype=int)
+    tr_in = np.zeros(len(data.transfer))
+    in_in = np.zeros(len(data.incinerator))
+    collect_cost = 0.0
+    direct_cost = 0.0
+    tr_tp = 0.0
+    in_tp = 0.0
+    seen: set[tuple[int, int, bool]] = set()
+    for i, f, is_direct, frac in zip(result.flow_village.tolist(), result.flow_facility.tolist(),
+                                     result.flow_direct.tolist(), result.flow_fraction.tolist(),
+                                     strict=True):
+        if not 0 <= i < n:
+            v.append(f"flow row names village index {i}, outside [0,{n})")
+            continue
+        vid = data.village_ids[i]
+        if not (frac > 0 and frac <= 1 + tol):
+            v.append(f"village {vid}: flow fraction {frac} outside (0,1]")
+        key = (i, f, bool(is_direct))
+        if key in seen:
+            v.append(f"village {vid}: duplicate flow row to facility index {f}")
+        seen.add(key)
+        share[i] += frac
+        rows[i] += 1
+        t = w[i] * frac
+        if is_direct:
+            if not 0 <= f < len(data.incinerator):
+                v.append(f"village {vid}: direct flow to incinerator index {f} out of range")
+                continue
+            fid = data.incinerator.ids[f]
+            if (i, f) not in direct:
+                v.append(f"village {vid}: no direct arc to incinerator {fid}")
+                continue
+            if not in_open[f]:
+                v.append(f"village {vid}: delivers to closed incinerator {fid}")
+            direct_cost += direct[(i, f)][1] * t
+            in_in[f] += t
+            in_tp += float(data.incinerator.throughput_cost[f]) * t
+        else:
+            if not 0 <= f < len(data.transfer):
+                v.append(f"village {vid}: flow to transfer index {f} out of range")
+                continue
+            fid = data.transfer.ids[f]
+            if (i, f) not in collect:
+                v.append(f"village {vid}: no collect arc to transfer station {fid}")
+                continue
+            if not tr_open[f]:
+                v.append(f"village {vid}: assigned to closed transfer station {fid}")
+            collect_cost += collect[(i, f)][1] * t
+            tr_in[f] += t
+            tr_tp += float(data.transfer.throughput_cost[f]) * t
+    uncovered = set(np.asarray(result.uncovered).tolist())
+    uncovered_t = 0.0
+    for i in range(n):
+        vid = data.village_ids[i]
+        missing = 1.0 - share[i]
+        if missing < -tol:
+            v.append(f"village {vid}: shares sum to {share[i]:.9g} > 1")
+        if data.single_source and rows[i] > 1:
+            v.append(f"village {vid}: served by {rows[i]} facilities under single sourcing")
+        if data.single_source and rows[i] == 1 and abs(share[i] - 1.0) > tol:
+            v.append(f"village {vid}: single-source fraction {share[i]:.9g} is not 1")
+        if missing > tol:
+            if data.uncovered_penalty is None:
+                v.append(f"village {vid}: only {share[i]:.9g} of its demand is covered")
+            elif bool(data.must_cover[i]):
+                v.append(f"village {vid} must be covered but {missing:.9g} of it is not")
+            elif i not in uncovered:
+                v.append(f"village {vid}: partly uncovered but not listed in uncovered")
+            uncovered_t += w[i] * max(0.0, missing)
+        elif i in uncovered:
+            v.append(f"village {vid}: listed as uncovered but fully covered")
+    # haul
+    tr_out = np.zeros(len(data.transfer))
+    haul_cost = 0.0
+    for j, k, t in zip(result.haul_transfer.tolist(), result.haul_incinerator.tolist(),
+                       result.haul_t_per_day.tolist(), strict=True):
+        if not (0 <= j < len(data.transfer) and 0 <= k < len(data.incinerator)):
+            v.append(f"haul row ({j},{k}) out of range")
+            continue
+        jid, kid = data.transfer.ids[j], data.incinerator.ids[k]
+        if t < -tol:
+            v.append(f"haul {jid}->{kid}: negative flow {t}")
+        if (j, k) not in haul:
+            v.append(f"haul {jid}->{kid}: no haul arc")
+            continue
+        if t > tol and not (tr_open[j] and in_open[k]):
+            v.append(f"haul {jid}->{kid}: carries {t:.6g} t/d between facilities not both open")
+        tr_out[j] += t
+        in_in[k] += t
+        haul_cost += haul[(j, k)][1] * t
+        in_tp += float(data.incinerator.throughput_cost[k]) * t
+    scale = max(1.0, float(w.sum()))
+    for j in range(len(data.transfer)):
+        jid = data.transfer.ids[j]
+        if abs(tr_in[j] - tr_out[j]) > tol * scale:
+            v.append(f"transfer {jid}: inflow {tr_in[j]:.6g} t/d != haul outflow "
+                     f"{tr_out[j]:.6g} t/d")
+        if tr_in[j] > tr_cap[j] * (1 + tol) + tol:
+            v.append(f"transfer {jid}: inflow {tr_in[j]:.6g} t/d exceeds capacity "
+                     f"{tr_cap[j]:.6g} t/d")
+    for k in range(len(data.incinerator)):
+        if in_in[k] > in_cap[k] * (1 + tol) + tol:
+            v.append(f"incinerator {data.incinerator.ids[k]}: inflow {in_in[k]:.6g} t/d "
+                     f"exceeds capacity {in_cap[k]:.6g} t/d")
+    # counts
+    for target in data.counts:
+        sites = data.transfer if target.echelon == "transfer" else data.incinerator
+        is_open = tr_open if target.echelon == "transfer" else in_open
+        cnt = 0
+        for s in range(len(sites)):
+            if not is_open[s] or int(sites.status[s]) == SiteStatus.EXISTING:
+                continue
+            if target.prefecture is not None:
+                c = int(sites.county[s])
+                if not (0 <= c < len(data.county_prefecture)
+                        and data.county_prefecture[c] == target.prefecture):
+                    continue
+            cnt += 1
+        ok = {"eq": cnt == target.value, "le": cnt <= target.value,
+              "ge": cnt >= target.value}[target.sense]
+        if not ok:
+            where = f"prefecture {target.prefecture}" if target.prefecture else "province"
+            v.append(f"count target {target.echelon} {target.sense} {target.value} in {where}:"
+                     f" {cnt} new facilities opened")
+    penalty = float(data.uncovered_penalty or 0.0) * uncovered_t
+    cost = {
+        "transfer_fixed": tr_fixed,
+        "incinerator_fixed": in_fixed,
+        "collection": collect_cost,
+        "direct": direct_cost,
+        "haul": haul_cost,
+        "transfer_throughput": tr_tp,
+        "incinerator_throughput": in_tp,
+        "uncovered_penalty": penalty,
+    }
+    total = float(sum(cost.values()))
+    rel = tol * max(1.0, abs(total))
+    if abs(result.total_cost - total) > rel:
+        v.append(f"total_cost {result.total_cost:.10g} differs from recomputed {total:.10g}")
+    reported = defaultdict(float, result.cost)
+    for key, val in cost.items():
+        if abs(reported[key] - val) > rel:
+            v.append(f"cost[{key}] {reported[key]:.10g} differs from recomputed {val:.10g}")
+    if abs(sum(result.cost.values()) - result.total_cost) > rel:
+        v.append("cost breakdown does not sum to total_cost")
+    if not result.lower_bound <= result.total_cost + rel:
+        v.append(f"lower_bound {result.lower_bound:.10g} exceeds total_cost "
+                 f"{result.total_cost:.10g}")
+    return CheckReport(violations=v, cost=cost, total_cost=total)

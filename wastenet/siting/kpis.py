@@ -1,0 +1,154 @@
+"""Key performance indicators of a siting result, as a JSON-able dict.
+
+Cost allocation to counties (for cost per tonne and the sharing table): every tonne carries
+the county of its village. A transfer station's county mix is its inflow by county; its haul
+flows carry that mix in proportion. Each facility's fixed cost and throughput cost, and each
+arc's transport cost, are split among counties in proportion to the tonnes per day each
+county sends through it. A facility with no inflow charges its fixed cost to its own county
+(``unallocated`` when it has none). Cost per tonne = allocated yuan/yr / (t/d x 365).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from wastenet.siting.data import Arcs, SitingData
+from wastenet.siting.result import SitingResult
+
+
+def _lookup(arcs: Arcs, src: np.ndarray, dst: np.ndarray, n_dst: int) -> tuple[np.ndarray,
+                                                                              np.ndarray]:
+    """Distance and unit cost of the cheapest arc for each (src, dst) pair (NaN if none)."""
+    key = arcs.src * max(1, n_dst) + arcs.dst
+    order = np.lexsort((arcs.unit_cost, key))
+    key_s = key[order]
+    first = np.ones(key_s.shape[0], dtype=bool)
+    first[1:] = key_s[1:] != key_s[:-1]
+    key_u, idx = key_s[first], order[first]
+    q = src * max(1, n_dst) + dst
+    pos = np.searchsorted(key_u, q)
+    pos = np.minimum(pos, max(0, key_u.shape[0] - 1))
+    found = key_u.shape[0] > 0
+    hit = (key_u[pos] == q) if found else np.zeros(q.shape[0], dtype=bool)
+    dist = np.where(hit, arcs.distance_m[idx[pos]] if found else np.nan, np.nan)
+    cost = np.where(hit, arcs.unit_cost[idx[pos]] if found else np.nan, np.nan)
+    return dist, cost
+
+
+def kpis(data: SitingData, result: SitingResult) -> dict[str, object]:
+    """KPIs of ``result``: coverage, distances, tonne-km, cost per tonne, shared facilities."""
+    n = data.n_villages
+    w = np.asarray(data.demand, dtype=float)
+    n_c = len(data.county_codes)
+    m, q = len(data.transfer), len(data.incinerator)
+    fv, ff = result.flow_village, result.flow_facility
+    fd, fr = result.flow_direct.astype(bool), result.flow_fraction
+    t = w[fv] * fr
+    dist = np.zeros(fv.shape[0])
+    unit = np.zeros(fv.shape[0])
+    col = ~fd
+    dist[col], unit[col] = _lookup(data.collect, fv[col], ff[col], m)
+    dist[fd], unit[fd] = _lookup(data.direct, fv[fd], ff[fd], q)
+    hd, hu = _lookup(data.haul, result.haul_transfer, result.haul_incinerator, q)
+    share = np.bincount(fv, weights=fr, minlength=n)
+    covered = share > 1 - 1e-9
+    vdist = np.bincount(fv, weights=fr * dist, minlength=n)
+    served = share > 0
+    # county of each flow, as a column index (n_c = "no county")
+    vc = np.asarray(data.village_county)
+    vcol = np.where((vc >= 0) & (vc < n_c), vc, n_c)
+    fcol = vcol[fv]
+    width = n_c + 1
+    # tonnes per (station, county) and per (incinerator, county)
+    tr_mix = np.zeros((m, width))
+    np.add.at(tr_mix, (ff[col], fcol[col]), t[col])
+    in_mix = np.zeros((q, width))
+    np.add.at(in_mix, (ff[fd], fcol[fd]), t[fd])
+    tr_in = tr_mix.sum(axis=1)
+    frac = np.divide(tr_mix, tr_in[:, None], out=np.zeros_like(tr_mix),
+                     where=tr_in[:, None] > 0)
+    haul_mix = frac[result.haul_transfer] * result.haul_t_per_day[:, None]
+    np.add.at(in_mix, result.haul_incinerator, haul_mix)
+    alloc = np.zeros(width)
+    np.add.at(alloc, fcol, t * unit)  # collection + direct transport
+    alloc += (haul_mix * hu[:, None]).sum(axis=0)
+    alloc += (tr_mix * data.transfer.throughput_cost[:, None]).sum(axis=0)
+    alloc += (in_mix * data.incinerator.throughput_cost[:, None]).sum(axis=0)
+    missing = np.clip(1 - share, 0, 1)
+    np.add.at(alloc, vcol, float(data.uncovered_penalty or 0.0) * w * missing)
+    shared: list[dict[str, object]] = []
+    for kind, sites, sizes, mix in (("transfer", data.transfer, result.transfer_size, tr_mix),
+                                    ("incinerator", data.incinerator, result.incinerator_size,
+                                     in_mix)):
+        for s in np.flatnonzero(sizes != -1).tolist():
+            fixed = float(sites.size_fixed_cost[s, sizes[s]]) if sizes[s] >= 0 else 0.0
+            tot = float(mix[s].sum())
+            if tot > 0:
+                alloc += fixed * mix[s] / tot
+            else:
+                c = int(sites.county[s])
+                alloc[c if 0 <= c < n_c else n_c] += fixed
+            users = np.flatnonzero(mix[s, :n_c] > 1e-12)
+            if users.size > 1:
+                shared.append({
+                    "kind": kind,
+                    "id": sites.ids[s],
+                    "name": sites.names[s],
+                    "county": (data.county_codes[int(sites.county[s])]
+                               if 0 <= int(sites.county[s]) < n_c else None),
+                    "t_per_day": tot,
+                    "fixed_cost_yuan_per_year": fixed,
+                    "county_shares": {data.county_codes[c]: float(mix[s, c] / tot)
+                                      for c in users.tolist()},
+                    "county_fixed_cost_yuan_per_year": {
+                        data.county_codes[c]: float(fixed * mix[s, c] / tot)
+                        for c in users.tolist()},
+                })
+    tonnes = np.bincount(vcol, weights=w * np.minimum(share, 1.0), minlength=width)
+    per_county = {}
+    for c in range(n_c):
+        per_county[data.county_codes[c]] = {
+            "name": data.county_names[c],
+            "t_per_day": float(tonnes[c]),
+            "cost_yuan_per_year": float(alloc[c]),
+            "cost_per_tonne_yuan": float(alloc[c] / (tonnes[c] * 365)) if tonnes[c] > 0
+            else None,
+        }
+    per_pref: dict[str, dict[str, float | None]] = {}
+    for c in range(n_c):
+        p = data.county_prefecture[c]
+        e = per_pref.setdefault(p, {"t_per_day": 0.0, "cost_yuan_per_year": 0.0})
+        e["t_per_day"] = float(e["t_per_day"] or 0.0) + float(tonnes[c])
+        e["cost_yuan_per_year"] = float(e["cost_yuan_per_year"] or 0.0) + float(alloc[c])
+    for e in per_pref.values():
+        tp = float(e["t_per_day"] or 0.0)
+        e["cost_per_tonne_yuan"] = float(e["cost_yuan_per_year"] or 0.0) / (tp * 365) \
+            if tp > 0 else None
+    total_t = float(np.dot(w, np.minimum(share, 1.0)))
+    tkm = float(np.dot(t, np.nan_to_num(dist)) + np.dot(result.haul_t_per_day,
+                                                         np.nan_to_num(hd))) / 1000.0
+    return {
+        "villages": n,
+        "villages_covered": int(covered.sum()),
+        "villages_uncovered": int(n - covered.sum()),
+        "t_per_day_covered": total_t,
+        "mean_collection_distance_m": float(vdist[served].mean()) if served.any() else 0.0,
+        "max_collection_distance_m": float(np.nanmax(dist)) if dist.size else 0.0,
+        "tonne_km_per_day": tkm,
+        "cost_per_tonne_yuan": float(result.total_cost / (total_t * 365)) if total_t > 0
+        else None,
+        "transfer_stations_opened": int(np.sum(result.transfer_size >= 0)),
+        "incinerators_opened": int(np.sum(result.incinerator_size >= 0)),
+        "existing_facilities_used": int(np.sum(result.transfer_size == -2)
+                                        + np.sum(result.incinerator_size == -2)),
+        "transfer_capacity_opened_t_per_day": float(sum(
+            data.transfer.size_capacity[s, result.transfer_size[s]]
+            for s in np.flatnonzero(result.transfer_size >= 0).tolist())),
+        "incinerator_capacity_opened_t_per_day": float(sum(
+            data.incinerator.size_capacity[s, result.incinerator_size[s]]
+            for s in np.flatnonzero(result.incinerator_size >= 0).tolist())),
+        "cost_by_county": per_county,
+        "cost_by_prefecture": per_pref,
+        "unallocated_cost_yuan_per_year": float(alloc[n_c]),
+        "shared_facilities": shared,
+    }

@@ -1,0 +1,308 @@
+"""OR-Tools adapter: build and solve the siting MIP (or its LP relaxation).
+
+This is the only siting module that imports OR-Tools. It takes a
+:class:`~wastenet.siting.model.CompiledModel` and solves the formulation documented in
+:mod:`wastenet.siting.model` through ``pywraplp`` with a chosen backend (``SCIP``,
+``HIGHS``, ``CBC``; ``GLOP`` or ``HIGHS`` for the LP relaxation). Parts of the model may be
+left out (masks) to solve a restricted problem; the bound of a restricted problem is *not* a
+bound of the full problem, and the caller must not use it as one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from ortools.linear_solver import pywraplp
+
+from wastenet.siting.model import CompiledModel
+
+log = logging.getLogger("wastenet.siting.mip")
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class MipOptions:
+    """How to solve. ``node_limit`` makes a run deterministic (no wall-clock dependence)."""
+
+    backend: str = "SCIP"
+    relax: bool = False
+    time_limit_s: float | None = None
+    threads: int = 1
+    mip_gap: float = 1e-9
+    seed: int = 0
+    node_limit: int | None = None
+    strong_linking: bool = True
+    drop_counts: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class MipSolution:
+    """Values of the model variables (zeros for variables left out of a restricted model).
+
+    ``status``: ``optimal``, ``feasible`` (a solution, optimality not proven),
+    ``infeasible`` (proven), ``unknown`` (no solution, nothing proven). ``bound`` is the
+    solver's best bound of the (possibly restricted) model, ``-inf`` when unknown.
+    """
+
+    status: str
+    objective: float
+    bound: float
+    y: FloatArray
+    z: FloatArray
+    x: FloatArray
+    d: FloatArray
+    h: FloatArray
+    u: FloatArray
+    wall_s: float
+    nodes: int
+
+
+_STATUS = {
+    pywraplp.Solver.OPTIMAL: "optimal",
+    pywraplp.Solver.FEASIBLE: "feasible",
+    pywraplp.Solver.INFEASIBLE: "infeasible",
+}
+
+
+def _specific_params(opts: MipOptions) -> str:
+    b = opts.backend.upper()
+    lines: list[str] = []
+    if b == "SCIP":
+        lines.append(f"randomization/randomseedshift = {int(opts.seed) % 2**31}")
+        if opts.node_limit is not None:
+            lines.append(f"limits/nodes = {int(opts.node_limit)}")
+        lines.append(f"limits/gap = {opts.mip_gap}")
+        lines.append(f"parallel/maxnthreads = {max(1, opts.threads)}")
+    elif b == "HIGHS":
+        lines.append(f"random_seed = {int(opts.seed) % 2**31}")
+        lines.append(f"threads = {max(1, opts.threads)}")
+        if not opts.relax:
+            lines.append(f"mip_rel_gap = {opts.mip_gap}")
+            if opts.node_limit is not None:
+                lines.append(f"mip_max_nodes = {int(opts.node_limit)}")
+    return "\n".join(lines)
+
+
+def solve_mip(
+    model: CompiledModel,
+    opts: MipOptions,
+    *,
+    keep_tr_opt: BoolArray | None = None,
+    keep_inc_opt: BoolArray | None = None,
+    keep_collect: BoolArray | None = None,
+    keep_direct: BoolArray | None = None,
+    keep_haul: BoolArray | None = None,
+    hint: MipSolution | None = None,
+) -> MipSolution:
+    """Build and solve the (restricted) siting model; see :mod:`wastenet.siting.model`."""
+    t0 = time.perf_counter()
+    backend = opts.backend.upper()
+    if opts.relax and backend == "SCIP":
+        backend = "GLOP"
+    solver = pywraplp.Solver.CreateSolver(backend)
+    if solver is None:  # pragma: no cover - depends on the OR-Tools build
+        raise RuntimeError(f"OR-Tools backend {backend!r} is not available")
+    tr, inc = model.transfer, model.incinerator
+    n = model.demand.shape[0]
+    w = model.demand
+    integer = not opts.relax
+    ones = np.ones
+    ktr = ones(tr.opt_site.shape[0], bool) if keep_tr_opt is None else keep_tr_opt
+    kin = ones(inc.opt_site.shape[0], bool) if keep_inc_opt is None else keep_inc_opt
+    kc = ones(len(model.collect), bool) if keep_collect is None else keep_collect
+    kd = ones(len(model.direct), bool) if keep_direct is None else keep_direct
+    kh = ones(len(model.haul), bool) if keep_haul is None else keep_haul
+    inf = solver.infinity()
+    objective = solver.Objective()
+
+    def new_var(lb: float, ub: float, is_int: bool, cost: float) -> pywraplp.Variable:
+        v = solver.Var(lb, ub, is_int, "")
+        if cost:
+            objective.SetCoefficient(v, float(cost))
+        return v
+
+    yv: dict[int, pywraplp.Variable] = {}
+    zv: dict[int, pywraplp.Variable] = {}
+    for o in np.flatnonzero(ktr):
+        yv[int(o)] = new_var(0, 1, integer, tr.opt_fixed[o])
+    for o in np.flatnonzero(kin):
+        zv[int(o)] = new_var(0, 1, integer, inc.opt_fixed[o])
+    # per-site option lists
+    tr_opts: list[list[int]] = [[] for _ in range(tr.n_sites)]
+    for o in yv:
+        tr_opts[int(tr.opt_site[o])].append(o)
+    in_opts: list[list[int]] = [[] for _ in range(inc.n_sites)]
+    for o in zv:
+        in_opts[int(inc.opt_site[o])].append(o)
+    for ech, opts_of, var in ((tr, tr_opts, yv), (inc, in_opts, zv)):
+        for s in range(ech.n_sites):
+            if not opts_of[s]:
+                continue
+            lb = 1.0 if ech.forced[s] else 0.0
+            ct = solver.Constraint(lb, 1.0)
+            for o in opts_of[s]:
+                ct.SetCoefficient(var[o], 1.0)
+    ss = model.single_source and integer
+    xv: dict[int, pywraplp.Variable] = {}
+    dv: dict[int, pywraplp.Variable] = {}
+    hv: dict[int, pywraplp.Variable] = {}
+    for a in np.flatnonzero(kc):
+        xv[int(a)] = new_var(0, 1, ss, model.collect.cost[a] * w[model.collect.src[a]])
+    for b in np.flatnonzero(kd):
+        dv[int(b)] = new_var(0, 1, ss, model.direct.cost[b] * w[model.direct.src[b]])
+    for e in np.flatnonzero(kh):
+        hv[int(e)] = new_var(0, inf, False, model.haul.cost[e])
+    uv: dict[int, pywraplp.Variable] = {}
+    for i in np.flatnonzero(model.can_skip):
+        uv[int(i)] = new_var(0, 1, False, model.penalty * w[i])
+    # coverage
+    cover = [solver.Constraint(1.0, 1.0) for _ in range(n)]
+    for a, v in xv.items():
+        cover[int(model.collect.src[a])].SetCoefficient(v, 1.0)
+    for b, v in dv.items():
+        cover[int(model.direct.src[b])].SetCoefficient(v, 1.0)
+    for i, v in uv.items():
+        cover[i].SetCoefficient(v, 1.0)
+    # capacity + conservation at transfer stations
+    tr_in: list[list[int]] = [[] for _ in range(tr.n_sites)]
+    for a in xv:
+        tr_in[int(model.collect.dst[a])].append(a)
+    tr_out: list[list[int]] = [[] for _ in range(tr.n_sites)]
+    in_in: list[list[int]] = [[] for _ in range(inc.n_sites)]
+    for e in hv:
+        tr_out[int(model.haul.src[e])].append(e)
+        in_in[int(model.haul.dst[e])].append(e)
+    in_direct: list[list[int]] = [[] for _ in range(inc.n_sites)]
+    for b in dv:
+        in_direct[int(model.direct.dst[b])].append(b)
+    for j in range(tr.n_sites):
+        if not tr_in[j] and not tr_out[j]:
+            continue
+        cap = solver.Constraint(-inf, float(tr.existing_cap[j]))
+        cons = solver.Constraint(0.0, 0.0)
+        for a in tr_in[j]:
+            wi = float(w[model.collect.src[a]])
+            cap.SetCoefficient(xv[a], wi)
+            cons.SetCoefficient(xv[a], wi)
+        for o in tr_opts[j]:
+            cap.SetCoefficient(yv[o], -float(tr.opt_cap[o]))
+        for e in tr_out[j]:
+            cons.SetCoefficient(hv[e], -1.0)
+        if opts.strong_linking and not tr.existing[j]:
+            for a in tr_in[j]:
+                link = solver.Constraint(-inf, 0.0)
+                link.SetCoefficient(xv[a], 1.0)
+                for o in tr_opts[j]:
+                    link.SetCoefficient(yv[o], -1.0)
+    for k in range(inc.n_sites):
+        if not in_in[k] and not in_direct[k]:
+            continue
+        cap = solver.Constraint(-inf, float(inc.existing_cap[k]))
+        for e in in_in[k]:
+            cap.SetCoefficient(hv[e], 1.0)
+        for b in in_direct[k]:
+            cap.SetCoefficient(dv[b], float(w[model.direct.src[b]]))
+        for o in in_opts[k]:
+            cap.SetCoefficient(zv[o], -float(inc.opt_cap[o]))
+        if opts.strong_linking and not inc.existing[k]:
+            for b in in_direct[k]:
+                link = solver.Constraint(-inf, 0.0)
+                link.SetCoefficient(dv[b], 1.0)
+                for o in in_opts[k]:
+                    link.SetCoefficient(zv[o], -1.0)
+            for e in in_in[k]:
+                j = int(model.haul.src[e])
+                big = float(min(tr.max_cap[j], inc.max_cap[k]))
+                link = solver.Constraint(-inf, 0.0)
+                link.SetCoefficient(hv[e], 1.0)
+                for o in in_opts[k]:
+                    link.SetCoefficient(zv[o], -big)
+    # aggregate capacity (valid, redundant for the MIP; helps cover cuts and the LP):
+    # sum_k Cap_k + sum_i w_i u_i >= sum_i w_i, and
+    # sum_j Cap_j + sum_i w_i (u_i + sum_k d_ik) >= sum_i w_i
+    total = float(w.sum())
+    if total > 0 and opts.strong_linking:
+        agg_in = solver.Constraint(total - float(inc.existing_cap.sum()), inf)
+        for o, var in zv.items():
+            agg_in.SetCoefficient(var, float(inc.opt_cap[o]))
+        agg_tr = solver.Constraint(total - float(tr.existing_cap.sum()), inf)
+        for o, var in yv.items():
+            agg_tr.SetCoefficient(var, float(tr.opt_cap[o]))
+        for i, var in uv.items():
+            agg_in.SetCoefficient(var, float(w[i]))
+            agg_tr.SetCoefficient(var, float(w[i]))
+        for b, var in dv.items():
+            agg_tr.SetCoefficient(var, float(w[model.direct.src[b]]))
+    if not opts.drop_counts:
+        for echelon, sense, value, mask, _ in model.counts:
+            ech, var, opts_of = ((tr, yv, tr_opts) if echelon == "transfer"
+                                 else (inc, zv, in_opts))
+            lo, hi = {"eq": (value, value), "le": (-inf, value), "ge": (value, inf)}[sense]
+            ct = solver.Constraint(float(lo), float(hi))
+            for s in np.flatnonzero(mask):
+                for o in opts_of[int(s)]:
+                    ct.SetCoefficient(var[o], 1.0)
+    objective.SetMinimization()
+    if hint is not None and integer:
+        hv_vars: list[pywraplp.Variable] = []
+        hv_vals: list[float] = []
+        for store, vals in ((yv, hint.y), (zv, hint.z), (xv, hint.x), (dv, hint.d),
+                            (hv, hint.h)):
+            for idx, v in store.items():
+                hv_vars.append(v)
+                hv_vals.append(float(vals[idx]))
+        for i, v in uv.items():
+            hv_vars.append(v)
+            hv_vals.append(float(hint.u[i]))
+        solver.SetHint(hv_vars, hv_vals)
+    if opts.time_limit_s is not None:
+        solver.SetTimeLimit(max(1, int(opts.time_limit_s * 1000)))
+    solver.SetNumThreads(max(1, opts.threads))
+    params = _specific_params(MipOptions(**{**opts.__dict__, "backend": backend}))
+    if params:
+        solver.SetSolverSpecificParametersAsString(params)
+    mp = pywraplp.MPSolverParameters()
+    if integer:
+        mp.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, opts.mip_gap)
+    build_s = time.perf_counter() - t0
+    code = solver.Solve(mp)
+    status = _STATUS.get(code, "unknown")
+    wall = time.perf_counter() - t0
+    log.debug("%s %s: build %.2fs, total %.2fs, %d vars, %d rows, status %s", backend,
+              "LP" if opts.relax else "MIP", build_s, wall, solver.NumVariables(),
+              solver.NumConstraints(), status)
+
+    def values(store: dict[int, pywraplp.Variable], size: int) -> FloatArray:
+        out = np.zeros(size)
+        if status in ("optimal", "feasible"):
+            for idx, v in store.items():
+                out[idx] = v.solution_value()
+        return out
+
+    obj = objective.Value() if status in ("optimal", "feasible") else float("inf")
+    if status == "optimal":
+        bound = obj if opts.relax else min(obj, objective.BestBound())
+    elif status == "feasible" and integer:
+        bound = objective.BestBound()
+    else:
+        bound = float("-inf")
+    nodes = int(solver.nodes()) if integer and status != "unknown" else 0
+    return MipSolution(
+        status=status,
+        objective=float(obj),
+        bound=float(bound),
+        y=values(yv, tr.opt_site.shape[0]),
+        z=values(zv, inc.opt_site.shape[0]),
+        x=values(xv, len(model.collect)),
+        d=values(dv, len(model.direct)),
+        h=values(hv, len(model.haul)),
+        u=values(uv, n),
+        wall_s=wall,
+        nodes=nodes,
+    )

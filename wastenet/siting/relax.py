@@ -1,0 +1,178 @@
+r"""Scalable path: LP-relaxation bound, LP-guided restricted MIP, local search.
+
+Algorithm
+---------
+1. **Bound.** Solve the LP relaxation of the model of :mod:`wastenet.siting.model` (strong
+   linking :math:`x_{ij}\le Y_j`, aggregate capacity rows) with a simplex solver. Every
+   integer solution is feasible for the LP, so its optimum :math:`z_{LP}` is a valid lower
+   bound. Only an LP solved to optimality is used; the value is lowered by a relative
+   safety margin of ``1e-9`` for the simplex tolerances. When the LP does not finish in its
+   time share, the *path bound* is used instead:
+   :math:`\sum_i w_i \min(P, \min_{\text{paths } i\to j\to k \text{ or } i\to k} c)`
+   plus the cheapest size of every forced site (plus every negative fixed cost) — valid
+   because it only drops capacities and non-negative fixed costs (throughput costs are part
+   of the path costs).
+2. **Reduction.** Keep the sites the LP opens (:math:`Y_s > 10^{-6}`), every existing site,
+   the facility of each village's cheapest arc, and an incinerator for every kept station;
+   all arcs between kept sites.
+3. **Primal.** Solve the restricted MIP (SCIP by default) in the remaining time (or a node
+   limit, for deterministic runs). If it yields nothing, solve the full MIP.
+4. **Local search** (:mod:`wastenet.siting.heuristics`) moves villages to cheaper open
+   stations and re-optimises the haul flows exactly.
+
+The reported bound is the best valid bound of step 1 (the restricted MIP's bound is *not* a
+bound of the full problem and is never used); ``gap = (UB - LB) / UB``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from wastenet.errors import InfeasibleError, WastenetError
+from wastenet.siting.data import SitingData
+from wastenet.siting.heuristics import improve
+from wastenet.siting.mip import MipOptions, MipSolution, solve_mip
+from wastenet.siting.model import CompiledModel
+from wastenet.siting.result import SitingResult
+
+log = logging.getLogger("wastenet.siting.relax")
+
+Report = Callable[[float, float | None, float | None, str], None]
+
+
+class NoSolutionError(WastenetError):
+    """No feasible solution was found within the limits (infeasibility not proven)."""
+
+
+def path_bound(model: CompiledModel) -> float:
+    """The path bound of step 1 in the module docstring (valid, weak, instant)."""
+    n = model.demand.shape[0]
+    inf = np.inf
+    min_haul = np.full(model.transfer.n_sites, inf)
+    np.minimum.at(min_haul, model.haul.src, model.haul.cost)
+    best = np.full(n, inf)
+    np.minimum.at(best, model.collect.src, model.collect.cost + min_haul[model.collect.dst])
+    np.minimum.at(best, model.direct.src, model.direct.cost)
+    best = np.where(model.can_skip, np.minimum(best, model.penalty), best)
+    best = np.where(np.isfinite(best), best, 0.0)
+    bound = float(np.dot(model.demand, best))
+    for ech in (model.transfer, model.incinerator):
+        cheapest = np.full(ech.n_sites, inf)
+        np.minimum.at(cheapest, ech.opt_site, ech.opt_fixed)
+        has = np.isfinite(cheapest)
+        # any site may open: count negative fixed costs; forced sites pay their cheapest size
+        bound += float(np.minimum(cheapest[has], 0.0).sum())
+        forced = has & ech.forced & ech.usable
+        bound += float(np.maximum(cheapest[forced], 0.0).sum())
+    return bound
+
+
+def reduce_by_lp(model: CompiledModel, lp: MipSolution) -> tuple[np.ndarray, ...]:
+    """Masks (tr options, inc options, collect, direct, haul) of the reduced model."""
+    tr, inc = model.transfer, model.incinerator
+    tr_open = np.zeros(tr.n_sites)
+    np.add.at(tr_open, tr.opt_site, lp.y)
+    in_open = np.zeros(inc.n_sites)
+    np.add.at(in_open, inc.opt_site, lp.z)
+    keep_t = (tr_open > 1e-6) | tr.existing | tr.forced
+    keep_i = (in_open > 1e-6) | inc.existing | inc.forced
+    # each village's cheapest arc
+    n = model.demand.shape[0]
+    best_c = np.full(n, np.inf)
+    np.minimum.at(best_c, model.collect.src, model.collect.cost)
+    best_d = np.full(n, np.inf)
+    np.minimum.at(best_d, model.direct.src, model.direct.cost)
+    hit_c = model.collect.cost <= best_c[model.collect.src]
+    hit_d = model.direct.cost <= best_d[model.direct.src]
+    keep_t[model.collect.dst[hit_c]] = True
+    keep_i[model.direct.dst[hit_d]] = True
+    # each kept station keeps its cheapest haul arc's incinerator
+    best_h = np.full(tr.n_sites, np.inf)
+    np.minimum.at(best_h, model.haul.src, model.haul.cost)
+    hit_h = (model.haul.cost <= best_h[model.haul.src]) & keep_t[model.haul.src]
+    keep_i[model.haul.dst[hit_h]] = True
+    return (
+        keep_t[tr.opt_site],
+        keep_i[inc.opt_site],
+        keep_t[model.collect.dst],
+        keep_i[model.direct.dst],
+        keep_t[model.haul.src] & keep_i[model.haul.dst],
+    )
+
+
+def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
+                        report: Report, t0: float) -> SitingResult:
+    """Run the scalable path; ``params`` is a :class:`~wastenet.siting.solve.SiteParams`."""
+    from wastenet.siting.solve import SiteParams, diagnose, to_result
+
+    assert isinstance(params, SiteParams)
+    limit = params.time_limit_s
+
+    def left() -> float | None:
+        return None if limit is None else max(1.0, limit - (time.perf_counter() - t0))
+
+    lines: list[str] = []
+    lb = path_bound(model)
+    lines.append(f"path bound {lb:.10g}")
+    report(0.02, None, lb, "solving the LP relaxation")
+    lp_limit = None if limit is None else 0.4 * limit
+    lp = solve_mip(model, MipOptions(backend="HIGHS", relax=True, time_limit_s=lp_limit,
+                                     threads=params.threads, seed=params.seed))
+    if lp.status == "infeasible":
+        raise diagnose(data, model, params)
+    if lp.status == "optimal":
+        lb = max(lb, lp.objective - 1e-9 * abs(lp.objective))
+        lines.append(f"LP bound {lp.objective:.10g} in {lp.wall_s:.1f}s")
+        masks = reduce_by_lp(model, lp)
+        kept = int(np.sum(masks[0])) + int(np.sum(masks[1]))
+        lines.append(f"reduced to {kept} of {model.transfer.opt_site.size}"
+                     f"+{model.incinerator.opt_site.size} size options")
+    else:
+        lines.append(f"LP not solved in its limit ({lp.status}); using the path bound")
+        masks = None
+    report(0.4 if limit else 0.3, None, lb, "solving the restricted MIP")
+    opts = MipOptions(backend=params.backend, time_limit_s=None if limit is None
+                      else 0.85 * (left() or 1.0),
+                      threads=params.threads, mip_gap=params.mip_gap, seed=params.seed,
+                      node_limit=params.max_iterations)
+    sol: MipSolution | None = None
+    if masks is not None:
+        cand = solve_mip(model, opts, keep_tr_opt=masks[0], keep_inc_opt=masks[1],
+                         keep_collect=masks[2], keep_direct=masks[3], keep_haul=masks[4])
+        lines.append(f"restricted MIP: {cand.status}, {cand.objective:.10g}, "
+                     f"{cand.wall_s:.1f}s")
+        if cand.status in ("optimal", "feasible"):
+            sol = cand
+    if sol is None:
+        full = solve_mip(model, replace(opts, time_limit_s=left()))
+        lines.append(f"full MIP: {full.status}, {full.objective:.10g}")
+        if full.status == "infeasible":
+            raise diagnose(data, model, params)
+        if full.status in ("optimal", "feasible"):
+            sol = full
+            lb = max(lb, full.bound)
+    if sol is None:
+        raise NoSolutionError(
+            "no feasible siting was found within the limits "
+            f"(time_limit_s={params.time_limit_s}, max_iterations={params.max_iterations}); "
+            "infeasibility is not proven: raise the limits")
+    report(0.9, sol.objective, lb, "local search")
+    res = to_result(data, model, sol, lower_bound=lb, status="feasible",
+                    solver="decomposition", seed=params.seed,
+                    elapsed_s=time.perf_counter() - t0, log_lines=tuple(lines))
+    res = improve(data, model, res, max_rounds=params.max_iterations or 50,
+                  deadline=None if limit is None else t0 + limit)
+    if res.total_cost <= lb * (1 + 1e-9):
+        res = replace(res, status="optimal")
+    res = replace(res, elapsed_s=time.perf_counter() - t0,
+                  log=tuple(lines) + res.log[len(lines):])
+    report(1.0, res.total_cost, res.lower_bound, f"done: gap {res.gap:.4%}")
+    return res
+
+
+__all__ = ["InfeasibleError", "NoSolutionError", "path_bound", "solve_decomposition"]
