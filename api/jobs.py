@@ -237,6 +237,8 @@ class JobManager:
                     self._wake_r.recv_bytes()
 
     def _tick(self) -> None:
+        if self._stop.is_set():
+            return
         now = time.monotonic()
         for slot in self._slots:
             self._drain(slot)

@@ -1,0 +1,111 @@
+"""Fixtures of the service tests: settings on a temporary SQLite file, a live app, and a
+PostgreSQL URL from ``WASTENET_TEST_POSTGRES_URL`` (a failure, not a skip, under CI)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, inspect, text
+
+from api.app import create_app
+from api.db.models import Base
+from api.db.session import make_engine, migrate
+from api.db.store import Store
+from api.settings import Settings
+
+PG_ENV = "WASTENET_TEST_POSTGRES_URL"
+
+
+def make_settings(tmp_path: Path, **kw: Any) -> Settings:
+    """Settings for a test app on a SQLite file under ``tmp_path``."""
+    base: dict[str, Any] = {
+        "data_dir": tmp_path,
+        "database_url": f"sqlite:///{tmp_path / 'wastenet.db'}",
+        "poll_interval_s": 0.05,
+        "start_workers": False,
+        "kill_grace_s": 5.0,
+    }
+    base.update(kw)
+    return Settings(**base)
+
+
+@pytest.fixture
+def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
+    """Build settings on this test's SQLite file (keyword overrides)."""
+    return lambda **kw: make_settings(tmp_path, **kw)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    """A live app (no solver workers) on a fresh SQLite file, in open mode."""
+    with TestClient(create_app(make_settings(tmp_path))) as c:
+        yield c
+
+
+def postgres_url() -> str | None:
+    """The test PostgreSQL URL when a server answers there; under CI its absence fails."""
+    url = os.environ.get(PG_ENV)
+    problem = None
+    if not url:
+        problem = f"{PG_ENV} is not set"
+    else:
+        try:
+            eng = create_engine(url)
+            with eng.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            eng.dispose()
+        except Exception as exc:
+            problem = f"PostgreSQL at {PG_ENV} cannot be reached: {exc}"
+    if problem is None:
+        return url
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {problem} (source .ci/postgres.sh first)")
+    pytest.skip(problem)
+    return None
+
+
+def _reset_postgres(url: str) -> None:
+    eng = create_engine(url)
+    with eng.begin() as conn:
+        Base.metadata.drop_all(conn)
+        if "alembic_version" in inspect(conn).get_table_names():
+            conn.execute(text("DROP TABLE alembic_version"))
+    eng.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database: a SQLite file, or the test PostgreSQL server wiped."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    url = postgres_url()
+    assert url is not None
+    _reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    """A migrated store on :func:`db_url`."""
+    engine = make_engine(db_url)
+    migrate(engine)
+    yield Store(engine)
+    engine.dispose()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05,
+             what: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns a truthy value (returned) or fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")

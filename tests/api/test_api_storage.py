@@ -1,0 +1,184 @@
+"""Storage tests, run on a real SQLite file and (with WASTENET_TEST_POSTGRES_URL) on a
+real PostgreSQL server: the same tests on both."""
+
+from __future__ import annotations
+
+import math
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select, text
+
+from api.db.models import RESULT_SCHEMA_VERSION, ApiKeyRow, Base
+from api.db.session import migrate
+from api.db.store import Store, hash_secret
+
+
+def _scenario(store: Store, name: str = "s") -> str:
+    return store.create_scenario(name=name, source_format="json", body={"name": name},
+                                 raw_text="{}", owner_key_id=None).id
+
+
+def test_migrations_match_models_and_are_idempotent(store: Store) -> None:
+    """Alembic's head equals the ORM metadata, and migrating twice changes nothing."""
+    migrate(store.engine)
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        tables = set(inspect(conn).get_table_names())
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    assert diff == []
+    assert {"scenarios", "runs", "results", "route_plans", "api_keys",
+            "idempotency_keys"} <= tables
+    assert version == "0001"
+
+
+def test_scenarios_round_trip_and_paging(store: Store) -> None:
+    """Scenarios come back as stored, oldest first, paged with a total."""
+    ids = [_scenario(store, f"s{i}") for i in range(5)]
+    got = store.get_scenario(ids[2])
+    assert got is not None and got.body == {"name": "s2"} and got.name == "s2"
+    page, total = store.list_scenarios(limit=2, offset=1)
+    assert total == 5
+    assert [r.id for r in page] == ids[1:3]
+    assert store.get_scenario("nope") is None
+
+
+def test_claim_is_fifo_and_counts_attempts(store: Store) -> None:
+    """The oldest queued run is claimed first; a claim sets running and attempts=1."""
+    sid = _scenario(store)
+    a, _ = store.create_run(kind="sleep", scenario_id=sid, params={})
+    b, _ = store.create_run(kind="sleep", scenario_id=sid, params={})
+    first = store.claim_next(pid=123)
+    assert first is not None and first.id == a.id
+    assert first.status == "running" and first.attempts == 1 and first.worker_pid == 123
+    second = store.claim_next()
+    assert second is not None and second.id == b.id
+    assert store.claim_next() is None
+
+
+def test_worker_death_requeues_once_then_fails(store: Store) -> None:
+    """First death: queued, attempts=1, last_error set. Second: failed with the reason."""
+    sid = _scenario(store)
+    run, _ = store.create_run(kind="sleep", scenario_id=sid, params={})
+    store.claim_next()
+    assert store.worker_died(run.id, "worker process 7 died (exit code -9)", 2) == "queued"
+    r = store.get_run(run.id)
+    assert r is not None and r.status == "queued" and r.attempts == 1
+    assert r.last_error is not None and "exit code -9" in r.last_error and "re-queued" in r.last_error
+    store.claim_next()
+    assert store.worker_died(run.id, "worker process 8 died (exit code -9)", 2) == "failed"
+    r = store.get_run(run.id)
+    assert r is not None and r.status == "failed" and r.attempts == 2
+    assert r.last_error is not None and "giving up" in r.last_error and r.finished_at is not None
+
+
+def test_recover_interrupted_counts_as_a_death(store: Store) -> None:
+    """Runs left running by a crashed process are re-queued (or failed) on start."""
+    sid = _scenario(store)
+    run, _ = store.create_run(kind="sleep", scenario_id=sid, params={})
+    store.claim_next()
+    assert store.recover_interrupted(2) == {run.id: "queued"}
+    r = store.get_run(run.id)
+    assert r is not None and r.status == "queued" and r.attempts == 1
+    assert r.last_error is not None and "service stopped" in r.last_error
+
+
+def test_graceful_requeue_does_not_charge_an_attempt(store: Store) -> None:
+    """A shutdown puts running runs back to queued with their attempt refunded."""
+    sid = _scenario(store)
+    run, _ = store.create_run(kind="sleep", scenario_id=sid, params={})
+    store.claim_next()
+    store.requeue_unfinished([run.id])
+    r = store.get_run(run.id)
+    assert r is not None and r.status == "queued" and r.attempts == 0
+
+
+def test_cancel_queued_and_running(store: Store) -> None:
+    """A queued run is cancelled at once; a running one is flagged for the manager."""
+    sid = _scenario(store)
+    q, _ = store.create_run(kind="sleep", scenario_id=sid, params={})
+    r = store.request_cancel(q.id)
+    assert r is not None and r.status == "cancelled"
+    run, _ = store.create_run(kind="sleep", scenario_id=sid, params={})
+    store.claim_next()
+    r = store.request_cancel(run.id)
+    assert r is not None and r.status == "running" and r.cancel_requested
+    assert store.cancel_requested_ids() == {run.id}
+    assert store.worker_died(run.id, "killed", 2) == "cancelled"
+
+
+def test_results_keep_schema_version_and_drop_nan(store: Store) -> None:
+    """A siting result is stored with its schema version; NaN becomes null (PostgreSQL's
+    json type rejects NaN)."""
+    sid = _scenario(store)
+    run, _ = store.create_run(kind="siting", scenario_id=sid, params={})
+    store.claim_next()
+    store.update_progress(run.id, {"fraction": 0.5, "incumbent": math.inf})
+    assert store.get_run(run.id).progress == {"fraction": 0.5, "incumbent": None}  # type: ignore[union-attr]
+    result = {"summary": {"gap": math.nan, "total_cost_yuan_per_year": 10.0},
+              "facilities": {"type": "FeatureCollection", "features": []},
+              "assignments": [{"village_id": "v1", "county": "210124"}]}
+    store.finish_siting(run.id, result, 1.5)
+    res = store.get_result(run.id)
+    assert res is not None and res.schema_version == RESULT_SCHEMA_VERSION
+    assert res.summary == {"gap": None, "total_cost_yuan_per_year": 10.0}
+    assert res.assignments == [{"village_id": "v1", "county": "210124"}]
+    r = store.get_run(run.id)
+    assert r is not None and r.status == "succeeded" and r.solve_seconds == 1.5
+    assert store.count_runs_by_status()["succeeded"] == 1
+
+
+def test_route_plan_publication(store: Store) -> None:
+    """The newest plan of a county-day is the published one; older ones stay readable by
+    run id."""
+    sid = _scenario(store)
+    siting, _ = store.create_run(kind="siting", scenario_id=sid, params={})
+    plans = []
+    for i in range(2):
+        rp, _ = store.create_run(kind="route_plan", scenario_id=sid, params={},
+                                 parent_run_id=siting.id, county="210124",
+                                 plan_date="2026-12-01")
+        store.claim_next()
+        store.finish_route_plan(rp.id, {"plan": {"n": i}, "exports": {"csv": f"c{i}"}}, 1.0)
+        plans.append(rp.id)
+    pub = store.get_route_plan("210124", "2026-12-01")
+    assert pub is not None and pub.plan == {"n": 1} and pub.run_id == plans[1]
+    old = store.get_route_plan("210124", "2026-12-01", plans[0])
+    assert old is not None and old.exports == {"csv": "c0"}
+    assert store.get_route_plan("210124", "2026-12-02") is None
+    assert store.get_route_plan("210123", "2026-12-01") is None
+
+
+def test_idempotency_returns_the_first_run(store: Store) -> None:
+    """The same (key, principal) yields the run created first; another principal not."""
+    sid = _scenario(store)
+    a, created_a = store.create_run(kind="siting", scenario_id=sid, params={},
+                                    idempotency=("k1", "p1", "h"))
+    b, created_b = store.create_run(kind="siting", scenario_id=sid, params={},
+                                    idempotency=("k1", "p1", "h"))
+    c, created_c = store.create_run(kind="siting", scenario_id=sid, params={},
+                                    idempotency=("k1", "p2", "h"))
+    assert created_a and not created_b and created_c
+    assert a.id == b.id != c.id
+
+
+def test_api_keys_are_stored_as_hashes_only(store: Store) -> None:
+    """The secret never reaches the database; verification needs the exact token; a
+    revoked key stops working."""
+    key = store.create_key("county", ["210124"], "faku team")
+    secret = key.token.split("_", 2)[2]
+    with store.session() as s:
+        rows = s.scalars(select(ApiKeyRow)).all()
+    assert len(rows) == 1
+    row = rows[0]
+    assert secret not in (row.secret_hash, row.id, row.label)
+    assert row.secret_hash == hash_secret(secret)
+    ok = store.verify_key(key.token)
+    assert ok is not None and ok.role == "county" and ok.counties == ["210124"]
+    assert store.verify_key(key.token[:-1] + ("A" if key.token[-1] != "A" else "B")) is None
+    assert store.verify_key("wn_unknown_secret") is None
+    assert store.verify_key("garbage") is None
+    assert store.has_keys()
+    assert store.revoke_key(key.key_id)
+    assert store.verify_key(key.token) is None
+    assert not store.has_keys()
