@@ -288,6 +288,9 @@ class JobManager:
             slot.pending_progress = msg[2]
             return
         seconds = float(msg[3])
+        if slot.pending_progress is not None:
+            self.store.update_progress(run_id, slot.pending_progress)
+            slot.pending_progress = None
         if kind == "done":
             if slot.kind == "siting":
                 self.store.finish_siting(run_id, msg[2], seconds)

@@ -231,9 +231,13 @@ class Store:
 
     def _finish(self, s: Session, run_id: str, status: str, *, error: str | None,
                 seconds: float | None) -> None:
-        s.execute(update(RunRow).where(RunRow.id == run_id)
-                  .values(status=status, last_error=error, finished_at=utcnow(),
-                          solve_seconds=seconds, worker_pid=None))
+        run = s.get(RunRow, run_id)
+        if run is None:
+            return
+        run.status, run.last_error, run.finished_at = status, error, utcnow()
+        run.solve_seconds, run.worker_pid = seconds, None
+        if status == "succeeded":
+            run.progress = {**(run.progress or {}), "fraction": 1.0}
 
     def finish_siting(self, run_id: str, result: dict[str, Any], seconds: float) -> None:
         """Store a siting result and mark the run succeeded, in one transaction."""
@@ -243,9 +247,6 @@ class Store:
                               facilities=json_safe(result.get("facilities", {})),
                               assignments=json_safe(result.get("assignments", [])),
                               created_at=utcnow()))
-            run = s.get(RunRow, run_id)
-            if run is not None:
-                run.progress = {**(run.progress or {}), "fraction": 1.0}
             self._finish(s, run_id, "succeeded", error=None, seconds=seconds)
 
     def finish_route_plan(self, run_id: str, output: dict[str, Any], seconds: float) -> str:
@@ -265,7 +266,6 @@ class Store:
                                plan=json_safe(output.get("plan", {})),
                                exports=json_safe(output.get("exports", {})), published=True,
                                created_at=utcnow()))
-            run.progress = {**(run.progress or {}), "fraction": 1.0}
             self._finish(s, run_id, "succeeded", error=None, seconds=seconds)
             return plan_id
 

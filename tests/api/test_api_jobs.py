@@ -1,0 +1,198 @@
+"""Job manager tests against the real app with real worker processes.
+
+They use the internal ``sleep`` task kind (queued through the store, not reachable over
+HTTP) so that a run lasts as long as the test needs; the Faku end-to-end test runs real
+solves."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.db.store import Store
+from api.settings import Settings
+from tests.api.conftest import wait_for
+
+
+def _queue_sleep(app: Any, seconds: float, **params: Any) -> str:
+    store: Store = app.state.store
+    sid = store.create_scenario(name="sleepy", source_format="json", body={"name": "sleepy"},
+                                raw_text="{}", owner_key_id=None).id
+    run, _ = store.create_run(kind="sleep", scenario_id=sid,
+                              params={"seconds": seconds, **params})
+    app.state.jobs.wake()
+    return run.id
+
+
+def _pid_of(app: Any, run_id: str) -> int:
+    def running_pid() -> int | None:
+        pid = app.state.jobs.worker_pids().get(run_id)
+        run = app.state.store.get_run(run_id)
+        return pid if pid and run.status == "running" else None
+
+    return int(wait_for(running_pid, 60, what=f"run {run_id} to start"))
+
+
+def test_sleep_run_succeeds_with_progress(settings_factory: Callable[..., Settings]) -> None:
+    """A run goes queued -> running -> succeeded and reports progress from the worker."""
+    app = create_app(settings_factory(start_workers=True))
+    with TestClient(app) as c:
+        rid = _queue_sleep(app, 1.5)
+        seen = wait_for(lambda: (c.get(f"/v1/runs/{rid}").json()["progress"]["fraction"] or 0)
+                        > 0 and c.get(f"/v1/runs/{rid}").json(), 60, what="progress")
+        assert seen["status"] in ("running", "succeeded")
+        done = wait_for(lambda: (j := c.get(f"/v1/runs/{rid}").json())["status"] == "succeeded"
+                        and j, 60, what="success")
+        assert done["attempts"] == 1 and done["last_error"] is None
+        assert done["progress"]["fraction"] == 1.0 and done["solve_seconds"] >= 1.5
+        metrics = c.get("/metrics").text
+        assert 'wastenet_solve_duration_seconds_count{kind="sleep",status="succeeded"} 1' in metrics
+        assert 'wastenet_runs{status="succeeded"} 1' in metrics
+
+
+def test_killed_worker_requeues_once_then_fails(settings_factory: Callable[..., Settings]) -> None:
+    """Kill the worker mid-run: the run is re-queued with attempts=1 and last_error, then
+    runs again (attempts=2); kill it again: failed with the reason. The service stays up
+    and the pool is whole again."""
+    app = create_app(settings_factory(start_workers=True))
+    with TestClient(app) as c:
+        rid = _queue_sleep(app, 120)
+        pid = _pid_of(app, rid)
+        os.kill(pid, signal.SIGKILL)
+        second = wait_for(lambda: (j := c.get(f"/v1/runs/{rid}").json())["attempts"] == 2
+                          and j["status"] == "running" and j, 60, what="second attempt")
+        assert f"worker process {pid} died (exit code -9)" in second["last_error"]
+        assert "attempt 1 of 2, re-queued" in second["last_error"]
+        pid2 = _pid_of(app, rid)
+        assert pid2 != pid
+        os.kill(pid2, signal.SIGKILL)
+        failed = wait_for(lambda: (j := c.get(f"/v1/runs/{rid}").json())["status"] == "failed"
+                          and j, 60, what="failure")
+        assert failed["attempts"] == 2
+        assert f"worker process {pid2} died" in failed["last_error"]
+        assert "giving up" in failed["last_error"]
+        assert c.get("/healthz").status_code == 200
+        wait_for(lambda: c.get("/readyz").status_code == 200, 60, what="pool respawned")
+        assert "wastenet_worker_deaths_total 2" in c.get("/metrics").text
+
+
+def test_first_death_leaves_the_run_queued(settings_factory: Callable[..., Settings]) -> None:
+    """With the only worker busy on another run, a re-queued run is seen ``queued`` with
+    attempts=1 and last_error until a worker is free."""
+    app = create_app(settings_factory(start_workers=True))
+    with TestClient(app) as c:
+        victim = _queue_sleep(app, 120)
+        pid = _pid_of(app, victim)
+        blocker = _queue_sleep(app, 120)
+        # Move the blocker ahead of the victim in the queue once the victim dies: the
+        # queue is oldest-first, so make the victim younger than the blocker.
+        with app.state.store.session() as s, s.begin():
+            from api.db.models import RunRow
+
+            v = s.get(RunRow, victim)
+            b = s.get(RunRow, blocker)
+            v.created_at, b.created_at = b.created_at, v.created_at
+        os.kill(pid, signal.SIGKILL)
+        j = wait_for(lambda: (j := c.get(f"/v1/runs/{victim}").json())["status"] == "queued"
+                     and j, 60, what="re-queue")
+        assert j["attempts"] == 1
+        assert "died (exit code -9)" in j["last_error"] and "re-queued" in j["last_error"]
+        assert c.get(f"/v1/runs/{blocker}").json()["status"] in ("queued", "running")
+        c.delete(f"/v1/runs/{blocker}")
+        c.delete(f"/v1/runs/{victim}")
+
+
+def test_cancel_running_run(settings_factory: Callable[..., Settings]) -> None:
+    """DELETE stops a running run: cancelled, its worker replaced, the service ready."""
+    app = create_app(settings_factory(start_workers=True))
+    with TestClient(app) as c:
+        rid = _queue_sleep(app, 120)
+        pid = _pid_of(app, rid)
+        r = c.delete(f"/v1/runs/{rid}")
+        assert r.status_code == 202
+        done = wait_for(lambda: (j := c.get(f"/v1/runs/{rid}").json())["status"] == "cancelled"
+                        and j, 30, what="cancel")
+        assert done["last_error"] == "cancelled while running"
+        wait_for(lambda: _dead(pid), 10, what="old worker gone")
+        assert c.delete(f"/v1/runs/{rid}").status_code == 409
+        wait_for(lambda: c.get("/readyz").status_code == 200, 60, what="pool respawned")
+
+
+def _dead(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # a zombie still answers kill(0); check its state
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_time_limit_kills_an_overrunning_run(settings_factory: Callable[..., Settings]) -> None:
+    """A run still going past its time limit plus the grace is killed and failed."""
+    app = create_app(settings_factory(start_workers=True, kill_grace_s=0.5))
+    with TestClient(app) as c:
+        rid = _queue_sleep(app, 60, time_limit_s=1.0)
+        j = wait_for(lambda: (j := c.get(f"/v1/runs/{rid}").json())["status"] == "failed"
+                     and j, 60, what="time-limit kill")
+        assert "exceeded its time limit of 1.0 s" in j["last_error"]
+        assert j["attempts"] == 1
+
+
+def test_domain_failure_is_a_failed_run(settings_factory: Callable[..., Settings]) -> None:
+    """An InfeasibleError in the worker fails the run with its reason; the worker lives."""
+    app = create_app(settings_factory(start_workers=True))
+    with TestClient(app) as c:
+        rid = _queue_sleep(app, 0.1, fail="village v9 is out of every station's radius")
+        j = wait_for(lambda: (j := c.get(f"/v1/runs/{rid}").json())["status"] == "failed"
+                     and j, 60, what="failure")
+        assert j["last_error"].startswith("infeasible: sleep task told to fail")
+        assert "v9" in j["last_error"]
+        assert "wastenet_worker_deaths_total 0" in c.get("/metrics").text
+
+
+def test_concurrent_solves_are_capped(settings_factory: Callable[..., Settings]) -> None:
+    """With two workers but a cap of one, never two runs run at once."""
+    app = create_app(settings_factory(start_workers=True, workers=2, max_concurrent_solves=1))
+    with TestClient(app) as c:
+        ids = [_queue_sleep(app, 0.6) for _ in range(3)]
+        peak = 0
+
+        def all_done() -> bool:
+            nonlocal peak
+            states = [c.get(f"/v1/runs/{i}").json()["status"] for i in ids]
+            peak = max(peak, states.count("running"))
+            return all(s == "succeeded" for s in states)
+
+        wait_for(all_done, 90, interval=0.02, what="three runs")
+        assert peak == 1
+
+
+def test_restart_keeps_scenarios_and_resumes_queued_runs(
+        settings_factory: Callable[..., Settings]) -> None:
+    """Stop the app with a run queued and one running; a new app on the same database
+    finds the scenario and both runs, and finishes them."""
+    app1 = create_app(settings_factory(start_workers=True))
+    with TestClient(app1) as c1:
+        r = c1.post("/v1/scenarios", json={"name": "keep-me", "data": {"counties": ["210124"]}})
+        assert r.status_code == 201
+        sid = r.json()["id"]
+        running = _queue_sleep(app1, 3)
+        _pid_of(app1, running)
+        queued = _queue_sleep(app1, 0.2)
+    app2 = create_app(settings_factory(start_workers=True))
+    with TestClient(app2) as c2:
+        assert c2.get(f"/v1/scenarios/{sid}").json()["name"] == "keep-me"
+        assert c2.get("/v1/scenarios").json()["total"] == 3
+        for rid in (running, queued):
+            j = wait_for(lambda rid=rid: (j := c2.get(f"/v1/runs/{rid}").json())["status"]
+                         == "succeeded" and j, 60, what=f"{rid} after restart")
+            assert j["attempts"] == 1  # a graceful stop refunds the interrupted attempt
