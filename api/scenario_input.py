@@ -114,7 +114,7 @@ def check_geography(body: dict[str, Any]) -> None:
                                  PROVINCE_TOLERANCE_DEG)
         for (path, x, y), ok in zip(points, np.atleast_1d(inside).tolist(), strict=True):
             if not ok:
-                hint = " (longitude and latitude swapped?)" if 118 <= y <= 126 else ""
+                hint = " (longitude and latitude swapped?)" if 38 <= x <= 44 else ""
                 items.append({"loc": ["body", *path], "msg": f"point lon={x}, lat={y} lies "
                               f"outside Liaoning province{hint}", "type": "value_error"})
     counties = {c.adcode for c in liaoning.load_counties()}

@@ -1,0 +1,331 @@
+"""HTTP tests against the real app (TestClient, temporary SQLite file, no solver workers):
+access control, bad input, limits, paging, idempotency, downloads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import StartupRefused, create_app
+from api.db.store import Store
+from api.settings import Settings
+
+FAKU_TOML = """name = "faku"
+[data]
+counties = ["210124"]
+[solver]
+time_limit_s = 60
+"""
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _seed_plan(store: Store, county: str, day: str = "2026-12-01") -> tuple[str, str]:
+    """A succeeded siting run and a published plan for ``county`` (stored directly)."""
+    sid = store.create_scenario(name="x", source_format="json", body={"name": "x"},
+                                raw_text="{}", owner_key_id=None).id
+    siting, _ = store.create_run(kind="siting", scenario_id=sid, params={})
+    store.claim_next()
+    store.finish_siting(siting.id, {"summary": {"total_cost_yuan_per_year": 1.0},
+                                    "facilities": {"type": "FeatureCollection", "features": []},
+                                    "assignments": [{"village_id": "v", "county": county}]}, 1.0)
+    rp, _ = store.create_run(kind="route_plan", scenario_id=sid, params={},
+                             parent_run_id=siting.id, county=county, plan_date=day)
+    store.claim_next()
+    store.finish_route_plan(rp.id, {"plan": {"county": county}, "exports": {
+        "json": json.dumps({"county": county}), "csv": "\ufeffvehicle,stop\n1,法库\n",
+        "geojson": '{"type": "FeatureCollection", "features": []}',
+        "gpx": "<gpx></gpx>", "html": "<html><body>司机</body></html>"}}, 1.0)
+    return siting.id, rp.id
+
+
+# ------------------------------------------------------------------------- access control
+def test_open_mode_on_loopback_without_keys(client: TestClient) -> None:
+    """No key in the database and a loopback listener: everything is open."""
+    assert client.get("/v1/scenarios").status_code == 200
+    assert client.get("/v1/counties").json()["total"] == 100
+
+
+def test_refuses_to_start_open_on_a_public_listener(
+        settings_factory: Callable[..., Settings]) -> None:
+    """No key and a non-loopback listener: start-up fails and says how to make a key."""
+    app = create_app(settings_factory(host="0.0.0.0"))
+    with pytest.raises(StartupRefused, match="wastenet keys create --role admin"), \
+            TestClient(app):
+        pass
+
+
+def test_keys_and_roles(client: TestClient) -> None:
+    """Once a key exists, requests need one; roles limit what a key may do; /healthz and
+    the OpenAPI document stay open."""
+    store: Store = client.app.state.store  # type: ignore[attr-defined]
+    eng = store.create_key("engineer").token
+    faku = store.create_key("county", ["210124"]).token
+    assert client.get("/v1/scenarios").status_code == 401
+    assert client.get("/v1/scenarios", headers=_auth("wn_bad_key")).status_code == 401
+    assert client.get("/v1/scenarios", headers=_auth(eng)).status_code == 200
+    assert client.get("/v1/scenarios", headers={"X-API-Key": eng}).status_code == 200
+    assert client.get("/v1/scenarios", headers=_auth(faku)).status_code == 403
+    assert client.post("/v1/scenarios", json={"name": "x"}, headers=_auth(faku)).status_code == 403
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/openapi.json").status_code == 200
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers=_auth(faku)).status_code == 200
+
+
+def test_county_key_reads_only_its_own_plans(client: TestClient) -> None:
+    """A county key reads its county's plan, gets 403 for another county's plan, and
+    cannot request plans for other counties."""
+    store: Store = client.app.state.store  # type: ignore[attr-defined]
+    siting_faku, rp_faku = _seed_plan(store, "210124")
+    _seed_plan(store, "210123")
+    faku = store.create_key("county", ["210124"]).token
+    eng = store.create_key("engineer").token
+    ok = client.get("/v1/route-plans/210124/2026-12-01?format=csv", headers=_auth(faku))
+    assert ok.status_code == 200 and "法库" in ok.text
+    denied = client.get("/v1/route-plans/210123/2026-12-01", headers=_auth(faku))
+    assert denied.status_code == 403
+    assert client.get("/v1/route-plans/210123/2026-12-01", headers=_auth(eng)).status_code == 200
+    r = client.post(f"/v1/runs/{siting_faku}/route-plans",
+                    json={"county": "210123", "date": "2026-12-02"}, headers=_auth(faku))
+    assert r.status_code == 403
+    assert client.get(f"/v1/runs/{rp_faku}", headers=_auth(faku)).status_code == 200
+    assert client.get(f"/v1/runs/{siting_faku}", headers=_auth(faku)).status_code == 403
+    r = client.post(f"/v1/runs/{siting_faku}/route-plans",
+                    json={"county": "210124", "date": "2026-12-02"}, headers=_auth(faku))
+    assert r.status_code == 202 and r.json()["status"] == "queued"
+
+
+@pytest.mark.parametrize(("fmt", "ctype", "needle"), [
+    ("json", "application/json", '"county"'),
+    ("csv", "text/csv; charset=utf-8", "vehicle,stop"),
+    ("geojson", "application/geo+json", "FeatureCollection"),
+    ("gpx", "application/gpx+xml", "<gpx>"),
+    ("html", "text/html; charset=utf-8", "司机"),
+])
+def test_route_plan_downloads(client: TestClient, fmt: str, ctype: str, needle: str) -> None:
+    """Every format downloads with its media type and a Content-Disposition filename."""
+    store: Store = client.app.state.store  # type: ignore[attr-defined]
+    siting, rp = _seed_plan(store, "210124")
+    r = client.get(f"/v1/route-plans/210124/2026-12-01?format={fmt}")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == ctype
+    assert needle in r.text
+    assert 'filename="210124-2026-12-01-' in r.headers["content-disposition"]
+    for run in (siting, rp):
+        assert client.get(f"/v1/route-plans/210124/2026-12-01?format={fmt}&run={run}"
+                          ).status_code == 200
+
+
+# ------------------------------------------------------------------------ scenarios
+def test_toml_and_json_scenarios_round_trip(client: TestClient) -> None:
+    """TOML and JSON bodies of the same scenario store the same validated scenario."""
+    a = client.post("/v1/scenarios", content=FAKU_TOML,
+                    headers={"Content-Type": "application/toml"})
+    b = client.post("/v1/scenarios", json={"name": "faku", "data": {"counties": ["210124"]},
+                                           "solver": {"time_limit_s": 60}})
+    assert a.status_code == b.status_code == 201
+    assert a.headers["location"] == f"/v1/scenarios/{a.json()['id']}"
+    sa = client.get(f"/v1/scenarios/{a.json()['id']}").json()
+    sb = client.get(f"/v1/scenarios/{b.json()['id']}").json()
+    assert sa["source_format"] == "toml" and sb["source_format"] == "json"
+    assert sa["scenario"] == sb["scenario"]
+    assert sa["scenario"]["data"]["counties"] == ["210124"]
+
+
+def test_scenario_paging(client: TestClient) -> None:
+    """limit/offset page through scenarios, oldest first, with the total."""
+    ids = [client.post("/v1/scenarios", json={"name": f"s{i}"}).json()["id"] for i in range(5)]
+    page = client.get("/v1/scenarios?limit=2&offset=2").json()
+    assert page["total"] == 5 and page["limit"] == 2 and page["offset"] == 2
+    assert [x["id"] for x in page["items"]] == ids[2:4]
+
+
+def test_idempotency_key(client: TestClient) -> None:
+    """The same Idempotency-Key returns the same run; reused differently it is a 409."""
+    sid = client.post("/v1/scenarios", json={"name": "x"}).json()["id"]
+    h = {"Idempotency-Key": "abc-1"}
+    r1 = client.post(f"/v1/scenarios/{sid}/runs", json={"seed": 1}, headers=h)
+    r2 = client.post(f"/v1/scenarios/{sid}/runs", json={"seed": 1}, headers=h)
+    assert r1.status_code == r2.status_code == 202
+    assert r1.json()["id"] == r2.json()["id"]
+    assert client.post(f"/v1/scenarios/{sid}/runs", json={"seed": 2}, headers=h
+                       ).status_code == 409
+    r3 = client.post(f"/v1/scenarios/{sid}/runs")
+    assert r3.status_code == 202 and r3.json()["id"] != r1.json()["id"]
+    run = client.get(f"/v1/runs/{r3.json()['id']}").json()
+    assert run["status"] == "queued" and run["attempts"] == 0
+    assert run["params"] == {"time_limit_s": 600.0, "seed": 0}
+
+
+def test_cancel_queued_run_and_result_states(client: TestClient) -> None:
+    """A queued run cancels at once; a run without result answers 409 on /result."""
+    sid = client.post("/v1/scenarios", json={"name": "x"}).json()["id"]
+    rid = client.post(f"/v1/scenarios/{sid}/runs").json()["id"]
+    assert client.get(f"/v1/runs/{rid}/result").status_code == 409
+    r = client.delete(f"/v1/runs/{rid}")
+    assert r.status_code == 202 and r.json()["status"] == "cancelled"
+    assert client.delete(f"/v1/runs/{rid}").status_code == 409
+
+
+def test_result_paging(client: TestClient) -> None:
+    """/result returns the summary, the facilities and one page of assignments."""
+    store: Store = client.app.state.store  # type: ignore[attr-defined]
+    sid = store.create_scenario(name="x", source_format="json", body={"name": "x"},
+                                raw_text="{}", owner_key_id=None).id
+    run, _ = store.create_run(kind="siting", scenario_id=sid, params={})
+    store.claim_next()
+    rows = [{"village_id": f"v{i}", "county": "210124"} for i in range(7)]
+    store.finish_siting(run.id, {"summary": {"gap": 0.0},
+                                 "facilities": {"type": "FeatureCollection", "features": []},
+                                 "assignments": rows}, 2.0)
+    j = client.get(f"/v1/runs/{run.id}/result?limit=3&offset=3").json()
+    assert j["summary"] == {"gap": 0.0} and j["schema_version"] == 1
+    assert j["assignments"] == rows[3:6] and j["assignments_total"] == 7
+
+
+# ------------------------------------------------------------------------ bad input
+BIG = "x" * 2_000_000
+
+
+@pytest.mark.parametrize(("body", "ctype", "loc", "needle"), [
+    ('{"name": "x",', "application/json", ["body"], "invalid JSON at line 1"),
+    ('{"name": NaN}', "application/json", ["body"], "NaN"),
+    ('{"name": "x", "network": {"circuity_factor": Infinity}}', "application/json", ["body"],
+     "Infinity"),
+    ("[1, 2]", "application/json", ["body"], "must be an object"),
+    ('name = "x"\n[data\n', "application/toml", ["body"], "invalid TOML"),
+    ('{"name": 5}', "application/json", ["body", "name"], "string"),
+    ('{"name": "x", "data": {"seed": "abc"}}', "application/json", ["body", "data", "seed"],
+     "integer"),
+    ('{"name": "x", "bogus": 1}', "application/json", ["body", "bogus"], "xtra"),
+    ('{"name": "x", "data": {"villages_file": "/etc/passwd"}}', "application/json",
+     ["body", "data", "villages_file"], "file on the server"),
+    ('{"name": "x", "data": {"distance_matrix_file": "m.npz"}}', "application/json",
+     ["body", "data", "distance_matrix_file"], "file on the server"),
+    ('{"name": "x", "candidates": {"transfer": {"sites": [{"id": "s", "lon": 116.4, '
+     '"lat": 39.9}]}}}', "application/json", ["body", "candidates", "transfer", "sites", 0],
+     "outside Liaoning"),
+    ('{"name": "x", "data": {"source": "user", "villages": [{"id": "v", "lon": 41.8, '
+     '"lat": 83.4, "population": 10}]}}', "application/json",
+     ["body", "data", "villages", 0], "swapped"),
+    ('{"name": "x", "data": {"counties": ["999999"]}}', "application/json",
+     ["body", "data", "counties", 0], "unknown Liaoning county"),
+    ('{"name": "x", "solver": {"time_limit_s": 7200}}', "application/json",
+     ["body", "solver", "time_limit_s"], "cap"),
+    ('{"name": "x", "data": {"villages_total": 50000}}', "application/json",
+     ["body", "data", "villages_total"], "WASTENET_MAX_VILLAGES"),
+    (b"\xff\xfe{}", "application/json", ["body"], "not UTF-8"),
+])
+def test_bad_scenarios_are_422_with_location(client: TestClient, body: str | bytes,
+                                             ctype: str, loc: list[Any], needle: str) -> None:
+    """Malformed JSON/TOML, wrong types, NaN/Infinity, server files, out-of-province
+    points, unknown counties and caps: 422 whose first item names the location."""
+    r = client.post("/v1/scenarios", content=body, headers={"Content-Type": ctype})
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert isinstance(detail, list) and detail
+    assert any(d["loc"][:len(loc)] == loc and needle in d["msg"] for d in detail), detail
+
+
+def test_body_limit_is_413(client: TestClient) -> None:
+    """A body above max_body_bytes is refused with 413, declared or streamed."""
+    r = client.post("/v1/scenarios", content=BIG, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and "limit" in r.json()["detail"]
+
+    def chunks() -> Any:
+        for _ in range(40):
+            yield b"x" * 100_000
+
+    r = client.post("/v1/scenarios", content=chunks(),
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_unsupported_content_type_is_415(client: TestClient) -> None:
+    """Only JSON and TOML bodies are accepted."""
+    r = client.post("/v1/scenarios", content="name: x", headers={"Content-Type": "text/yaml"})
+    assert r.status_code == 415
+
+
+@pytest.mark.parametrize(("body", "loc"), [
+    ({"time_limit_s": 99999}, ["body", "time_limit_s"]),
+    ({"time_limit_s": -1}, ["body", "time_limit_s"]),
+    ({"seed": "x"}, ["body", "seed"]),
+    ({"seed": 1, "extra": 1}, ["body", "extra"]),
+])
+def test_bad_run_requests_are_422(client: TestClient, body: dict[str, Any],
+                                  loc: list[str]) -> None:
+    """Run parameters out of range or of the wrong type: 422 naming the field."""
+    sid = client.post("/v1/scenarios", json={"name": "x"}).json()["id"]
+    r = client.post(f"/v1/scenarios/{sid}/runs", json=body)
+    assert r.status_code == 422
+    assert any(d["loc"] == loc for d in r.json()["detail"]), r.json()
+
+
+def test_nan_in_run_request_is_422(client: TestClient) -> None:
+    """NaN sent to a typed endpoint is refused, not a 500."""
+    sid = client.post("/v1/scenarios", json={"name": "x"}).json()["id"]
+    r = client.post(f"/v1/scenarios/{sid}/runs", content='{"time_limit_s": NaN}',
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 422
+
+
+@pytest.mark.parametrize("path", [
+    "/v1/scenarios/nope", "/v1/runs/nope", "/v1/runs/nope/result",
+    "/v1/runs/a/compare/b", "/v1/counties/999999", "/v1/route-plans/999999/2026-12-01",
+    "/v1/route-plans/210124/2026-12-01",
+])
+def test_unknown_ids_are_404(client: TestClient, path: str) -> None:
+    """Unknown scenarios, runs, counties and plans: 404."""
+    assert client.get(path).status_code == 404
+
+
+def test_unknown_scenario_run_and_plan_posts_are_404(client: TestClient) -> None:
+    """POSTs under an unknown scenario or run: 404."""
+    assert client.post("/v1/scenarios/nope/runs").status_code == 404
+    assert client.post("/v1/runs/nope/route-plans",
+                       json={"county": "210124", "date": "2026-12-01"}).status_code == 404
+
+
+def test_route_plan_request_validation(client: TestClient) -> None:
+    """Bad dates, unknown counties and counties outside the sited network: 422; a run
+    that has not succeeded: 409."""
+    store: Store = client.app.state.store  # type: ignore[attr-defined]
+    siting, _ = _seed_plan(store, "210124")
+    url = f"/v1/runs/{siting}/route-plans"
+    r = client.post(url, json={"county": "210124", "date": "2026-13-45"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "date"]
+    r = client.post(url, json={"county": "999999", "date": "2026-12-01"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "county"]
+    r = client.post(url, json={"county": "210123", "date": "2026-12-01"})
+    assert r.status_code == 422 and "no villages" in r.json()["detail"][0]["msg"]
+    sid = client.post("/v1/scenarios", json={"name": "x"}).json()["id"]
+    queued = client.post(f"/v1/scenarios/{sid}/runs").json()["id"]
+    r = client.post(f"/v1/runs/{queued}/route-plans", json={"county": "210124",
+                                                            "date": "2026-12-01"})
+    assert r.status_code == 409
+
+
+def test_metrics_exposition(client: TestClient) -> None:
+    """/metrics has runs by status, request counts and latency histograms."""
+    client.get("/v1/counties/210124")
+    text = client.get("/metrics").text
+    assert 'wastenet_runs{status="queued"} 0' in text
+    assert ('wastenet_http_requests_total{method="GET",route="/v1/counties/{adcode}",'
+            'status="200"} 1') in text
+    assert "wastenet_http_request_duration_seconds_bucket" in text
+    assert "# TYPE wastenet_solve_duration_seconds histogram" in text
+
+
+def test_readyz_reports_missing_workers(client: TestClient) -> None:
+    """Without solver workers the service is alive but not ready."""
+    assert client.get("/healthz").json()["status"] == "ok"
+    r = client.get("/readyz")
+    assert r.status_code == 503 and r.json()["checks"]["database"] is True
