@@ -16,7 +16,7 @@ from wastenet.scenario.schema import Scenario
 def test_visit_days_even_spacing(freq, days) -> None:
     """Visit days are spread evenly: gaps differ by at most one day (7 -> daily)."""
     assert visit_days(freq, 0) == days
-    gaps = np.diff(list(days) + [days[0] + 7])
+    gaps = np.diff([*days, days[0] + 7])
     assert gaps.max() - gaps.min() <= 1 or freq == 6
 
 
