@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linprog
 
-from wastenet.siting.data import Arcs, CountTarget, SiteStatus, Sites, SitingData
+from wastenet.siting.data import Arcs, CountTarget, Sites, SiteStatus, SitingData
 
 
 @dataclass
@@ -153,37 +153,43 @@ def brute_force(data: SitingData) -> float:
             ch.append(("u", -1, float(data.uncovered_penalty)))
         choices.append(ch)
     best = float("inf")
-    for tsz in itertools.product(*_options(data.transfer)):
-        if not _count_ok(data, data.transfer, "transfer", [o[0] for o in tsz]):
+    t_opts = [o for o in itertools.product(*_options(data.transfer))
+              if _count_ok(data, data.transfer, "transfer", [x[0] for x in o])]
+    i_opts = [o for o in itertools.product(*_options(data.incinerator))
+              if _count_ok(data, data.incinerator, "incinerator", [x[0] for x in o])]
+    cache: dict[tuple[object, ...], float | None] = {}
+    for assign in itertools.product(*choices):
+        tin = np.zeros(m)
+        din = np.zeros(q)
+        var = 0.0
+        for i, (kind, f, c) in enumerate(assign):
+            if kind == "t":
+                tin[f] += w[i]
+                var += (c + tp_t[f]) * w[i]
+            elif kind == "i":
+                din[f] += w[i]
+                var += (c + tp_i[f]) * w[i]
+            else:
+                var += c * w[i]
+        if var >= best:
             continue
-        for isz in itertools.product(*_options(data.incinerator)):
-            if not _count_ok(data, data.incinerator, "incinerator", [o[0] for o in isz]):
+        for tsz in t_opts:
+            if any(tin[j] > 0 and (tsz[j][0] == -1 or tin[j] > tsz[j][1] + 1e-9)
+                   for j in range(m)):
                 continue
-            fixed = sum(o[2] for o in tsz) + sum(o[2] for o in isz)
-            if fixed >= best:
-                continue
-            for assign in itertools.product(*choices):
-                cost = fixed
-                tin = np.zeros(m)
-                din = np.zeros(q)
-                ok = True
-                for i, (kind, f, c) in enumerate(assign):
-                    if kind == "t":
-                        ok &= tsz[f][0] != -1
-                        tin[f] += w[i]
-                        cost += (c + tp_t[f]) * w[i]
-                    elif kind == "i":
-                        ok &= isz[f][0] != -1
-                        din[f] += w[i]
-                        cost += (c + tp_i[f]) * w[i]
-                    else:
-                        cost += c * w[i]
-                if not ok or cost >= best or np.any(tin > np.array([o[1] for o in tsz]) + 1e-9):
+            fixed_t = sum(o[2] for o in tsz)
+            for isz in i_opts:
+                if any(din[k] > 0 and isz[k][0] == -1 for k in range(q)):
                     continue
-                cost_h = _haul(data, tin, din, [o for o in isz])
-                if cost_h is None:
+                cost = var + fixed_t + sum(o[2] for o in isz)
+                if cost >= best:
                     continue
-                best = min(best, cost + cost_h)
+                key = (tuple(tin), tuple(din), tuple(o[1] if o[0] != -1 else 0.0 for o in isz))
+                if key not in cache:
+                    cache[key] = _haul(data, tin, din, list(isz))
+                cost_h = cache[key]
+                if cost_h is not None:
+                    best = min(best, cost + cost_h)
     return best
 
 
@@ -212,7 +218,7 @@ def _haul(data: SitingData, tin: np.ndarray, din: np.ndarray,
     return float(res.fun) if res.status == 0 else None
 
 
-def random_spec(seed: int, *, n: int = 4, m: int = 3, q: int = 2, direct: bool = True,
+def random_spec(seed: int, *, n: int = 3, m: int = 3, q: int = 2, direct: bool = True,
                 penalty: float | None = None, counts: tuple[CountTarget, ...] = (),
                 statuses: tuple[int, ...] = ()) -> Spec:
     """A seeded random tiny instance (brute-forceable)."""

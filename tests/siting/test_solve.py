@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -36,7 +37,7 @@ EXACT = SiteParams(time_limit_s=30, method="exact")
 DECOMP = SiteParams(time_limit_s=30, method="decomposition")
 
 
-def _solve_checked(spec: Spec, params: SiteParams = EXACT) -> SitingResult:
+def _solve_checked(spec: Any, params: SiteParams = EXACT) -> SitingResult:
     data = build(spec)
     res = solve(data, params)
     rep = check(data, res)
@@ -145,7 +146,7 @@ def test_decomposition_is_feasible_with_valid_bound(case: int, seed: int) -> Non
 
 
 # ------------------------------------------------------------------ hand-made features
-def _two_village_spec(**kw: object) -> Spec:
+def _two_village_spec(**kw: object) -> Any:
     base = dict(
         demand=[4.0, 5.0], village_county=[0, 1],
         transfer=[Site(0, [(6.0, 10.0), (20.0, 25.0)]), Site(1, [(6.0, 10.0)])],
@@ -257,7 +258,7 @@ def test_infeasible_count_target_is_named() -> None:
     spec = _two_village_spec(transfer=[Site(0, [(20.0, 1.0)], SiteStatus.FORCED),
                                        Site(1, [(20.0, 1.0)], SiteStatus.FORCED)],
                              counts=(CountTarget("transfer", 1, "le", prefecture="P1"),))
-    with pytest.raises(InfeasibleError, match="transfer le 1 in prefecture P1.*2 sites are forced"):
+    with pytest.raises(InfeasibleError, match=r"transfer le 1 in prefecture P1.*2 sites are forced"):
         solve(build(spec), EXACT)
 
 
@@ -295,10 +296,10 @@ def test_determinism_under_iteration_limit(method: str) -> None:
     """Same data, params and seed give identical results under a node limit."""
     from wastenet.siting.synthetic import synthetic_province
 
-    data = synthetic_province(150, 30, 12, n_counties=3, n_prefectures=1, seed=3,
-                              transfer_target=None, incinerator_target=None, width_km=60,
-                              height_km=50)
-    params = SiteParams(time_limit_s=None, method=method, max_iterations=30, seed=7)  # type: ignore[arg-type]
+    data = synthetic_province(20, 8, 3, n_counties=3, n_prefectures=1, seed=3, k_collect=5,
+                              transfer_target=4, incinerator_target=None, width_km=20,
+                              height_km=16)
+    params = SiteParams(time_limit_s=None, method=method, max_iterations=5, seed=7)  # type: ignore[arg-type]
     a, b = solve(data, params), solve(data, params)
     for name in ("transfer_size", "incinerator_size", "flow_village", "flow_facility",
                  "flow_fraction", "haul_t_per_day"):

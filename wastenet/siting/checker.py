@@ -243,9 +243,9 @@ def check(data: SitingData, result: SitingResult, *, tol: float = 1e-6) -> Check
     if abs(result.total_cost - total) > rel:
         v.append(f"total_cost {result.total_cost:.10g} differs from recomputed {total:.10g}")
     reported = defaultdict(float, result.cost)
-    for key, val in cost.items():
-        if abs(reported[key] - val) > rel:
-            v.append(f"cost[{key}] {reported[key]:.10g} differs from recomputed {val:.10g}")
+    for cname, val in cost.items():
+        if abs(reported[cname] - val) > rel:
+            v.append(f"cost[{cname}] {reported[cname]:.10g} differs from recomputed {val:.10g}")
     if abs(sum(result.cost.values()) - result.total_cost) > rel:
         v.append("cost breakdown does not sum to total_cost")
     if not result.lower_bound <= result.total_cost + rel:

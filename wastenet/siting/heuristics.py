@@ -187,8 +187,9 @@ def improve(data: SitingData, model: CompiledModel, res: SitingResult, *,
         if cand.total_cost < best.total_cost * (1 - 1e-12):
             log.debug("round %d: %d moves, cost %.10g -> %.10g", rnd, moved, best.total_cost,
                       cand.total_cost)
-            best = replace(cand, log=best.log + (
-                f"local search round {rnd}: {moved} moves, cost {cand.total_cost:.10g}",))
+            best = replace(cand, log=(
+                *best.log, f"local search round {rnd}: {moved} moves, "
+                f"cost {cand.total_cost:.10g}"))
         else:
             break
     return best

@@ -132,7 +132,8 @@ def kpis(data: SitingData, result: SitingResult) -> dict[str, object]:
         "villages_covered": int(covered.sum()),
         "villages_uncovered": int(n - covered.sum()),
         "t_per_day_covered": total_t,
-        "mean_collection_distance_m": float(vdist[served].mean()) if served.any() else 0.0,
+        "mean_collection_distance_m": float((vdist[served] / share[served]).mean())
+        if served.any() else 0.0,
         "max_collection_distance_m": float(np.nanmax(dist)) if dist.size else 0.0,
         "tonne_km_per_day": tkm,
         "cost_per_tonne_yuan": float(result.total_cost / (total_t * 365)) if total_t > 0

@@ -129,9 +129,9 @@ def solve_mip(
 
     yv: dict[int, pywraplp.Variable] = {}
     zv: dict[int, pywraplp.Variable] = {}
-    for o in np.flatnonzero(ktr):
+    for o in np.flatnonzero(ktr).tolist():
         yv[int(o)] = new_var(0, 1, integer, tr.opt_fixed[o])
-    for o in np.flatnonzero(kin):
+    for o in np.flatnonzero(kin).tolist():
         zv[int(o)] = new_var(0, 1, integer, inc.opt_fixed[o])
     # per-site option lists
     tr_opts: list[list[int]] = [[] for _ in range(tr.n_sites)]
@@ -152,14 +152,14 @@ def solve_mip(
     xv: dict[int, pywraplp.Variable] = {}
     dv: dict[int, pywraplp.Variable] = {}
     hv: dict[int, pywraplp.Variable] = {}
-    for a in np.flatnonzero(kc):
+    for a in np.flatnonzero(kc).tolist():
         xv[int(a)] = new_var(0, 1, ss, model.collect.cost[a] * w[model.collect.src[a]])
-    for b in np.flatnonzero(kd):
+    for b in np.flatnonzero(kd).tolist():
         dv[int(b)] = new_var(0, 1, ss, model.direct.cost[b] * w[model.direct.src[b]])
-    for e in np.flatnonzero(kh):
+    for e in np.flatnonzero(kh).tolist():
         hv[int(e)] = new_var(0, inf, False, model.haul.cost[e])
     uv: dict[int, pywraplp.Variable] = {}
-    for i in np.flatnonzero(model.can_skip):
+    for i in np.flatnonzero(model.can_skip).tolist():
         uv[int(i)] = new_var(0, 1, False, model.penalty * w[i])
     # coverage
     cover = [solver.Constraint(1.0, 1.0) for _ in range(n)]
@@ -245,7 +245,7 @@ def solve_mip(
                                  else (inc, zv, in_opts))
             lo, hi = {"eq": (value, value), "le": (-inf, value), "ge": (value, inf)}[sense]
             ct = solver.Constraint(float(lo), float(hi))
-            for s in np.flatnonzero(mask):
+            for s in np.flatnonzero(mask).tolist():
                 for o in opts_of[int(s)]:
                     ct.SetCoefficient(var[o], 1.0)
     objective.SetMinimization()

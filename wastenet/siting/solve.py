@@ -130,11 +130,11 @@ def precheck(data: SitingData, model: CompiledModel) -> None:
             reasons.append(f"{label} cannot be met: only {avail} candidate sites may open")
         if sense in ("eq", "le"):
             cap = _top_capacity(ech, mask, value)
-            need = float(model.demand[hard].sum())
-            if cap < need * (1 - 1e-9) and need > 0:
+            must = float(model.demand[hard].sum())
+            if cap < must * (1 - 1e-9) and must > 0:
                 reasons.append(
                     f"{label} limits {echelon} capacity to {cap:.6g} t/d, short of the "
-                    f"{need:.6g} t/d that must be covered"
+                    f"{must:.6g} t/d that must be covered"
                 )
     if reasons:
         raise InfeasibleError("count targets cannot be met", reasons)
@@ -234,9 +234,6 @@ def to_result(data: SitingData, model: CompiledModel, sol: MipSolution, *, lower
     x = x * scale[model.collect.src]
     d = d * scale[model.direct.src]
     covered = covered * scale
-    missing = np.clip(1.0 - covered, 0.0, 1.0)
-    missing[missing < 1e-9] = 0.0
-    uncovered = np.flatnonzero(missing > 0)
     # haul: rescale each station's outflow to equal its (cleaned) inflow
     inflow = np.bincount(model.collect.dst, weights=x * w[model.collect.src],
                          minlength=tr.n_sites)

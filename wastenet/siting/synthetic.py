@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 from scipy.spatial import cKDTree
 
-from wastenet.siting.data import Arcs, CountTarget, SiteStatus, Sites, SitingData
+from wastenet.siting.data import Arcs, CountTarget, Sites, SiteStatus, SitingData
 
 Policy = Literal["none", "prefecture", "free"]
 
@@ -101,6 +101,10 @@ def synthetic_province(
                   + rng.normal(0, 3.0, (n_transfer, 2)), 0, size)
     ixy = np.clip(seats[rng.integers(0, n_counties, n_incinerator)]
                   + rng.normal(0, 25.0, (n_incinerator, 2)), 0, size)
+    # one candidate of each echelon at every county seat, so every policy stays feasible
+    nt0, ni0 = min(n_counties, n_transfer), min(n_counties, n_incinerator)
+    txy[:nt0] = np.clip(seats[:nt0] + rng.normal(0, 0.3, (nt0, 2)), 0, size)
+    ixy[:ni0] = np.clip(seats[:ni0] + rng.normal(0, 0.3, (ni0, 2)), 0, size)
     t_county = county_of.query(txy)[1].astype(np.int64)
     i_county = county_of.query(ixy)[1].astype(np.int64)
     tcaps = np.array([10.0, 20.0, 40.0])
@@ -125,6 +129,20 @@ def synthetic_province(
 
     collect = _nearest_arcs(vxy, txy, k_collect, radius_km, src_region(v_county),
                             region(t_county), 0.9)
+    lonely = np.setdiff1d(np.arange(n_villages), collect.src)
+    if lonely.size:  # villages beyond the radius: an arc to the nearest same-county station
+        src, dst, dist = [], [], []
+        for i in lonely.tolist():
+            same = np.flatnonzero(t_county == v_county[i])
+            if same.size == 0:
+                continue
+            dd = np.hypot(*(txy[same] - vxy[i]).T) * 1.3 * 1000.0
+            src.append(i)
+            dst.append(int(same[np.argmin(dd)]))
+            dist.append(float(dd.min()))
+        d_m = np.concatenate([collect.distance_m, dist])
+        collect = Arcs(np.concatenate([collect.src, src]), np.concatenate([collect.dst, dst]),
+                       d_m, 0.9 * d_m / 1000.0 * 365.0)
     direct = _nearest_arcs(vxy, ixy, 3, direct_km, src_region(v_county), region(i_county), 0.9)
     haul = _nearest_arcs(txy, ixy, k_haul, haul_km, src_region(t_county), region(i_county),
                          0.35)

@@ -1,0 +1,176 @@
+"""The independent checker accepts solver output and rejects hand-broken results, one per rule."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from wastenet.siting.checker import check
+from wastenet.siting.data import CountTarget, SiteStatus, SitingData
+from wastenet.siting.result import SitingResult
+from wastenet.siting.solve import SiteParams, solve
+
+
+def _helpers() -> Any:
+    """Load tests/siting/siting_helpers.py (tests run with --import-mode=importlib)."""
+    if "siting_helpers" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "siting_helpers", Path(__file__).with_name("siting_helpers.py"))
+        assert spec is not None and spec.loader is not None
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules["siting_helpers"] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules["siting_helpers"]
+
+
+H = _helpers()
+Site = H.Site
+
+
+def _base(penalty: float | None = None, must: bool = False) -> SitingData:
+    # v0 (4 t/d, county 0), v1 (5 t/d, county 1).
+    # T0 free 6/20, T1 free 6, T2 excluded, T3 forced (county 2), T4 existing cap 3.
+    # I0 50 t/d, I1 3 t/d (small, direct arc from v0).
+    return H.build(H.Spec(
+        demand=[4.0, 5.0], village_county=[0, 1],
+        transfer=[Site(0, [(6.0, 10.0), (20.0, 25.0)]), Site(1, [(6.0, 10.0)]),
+                  Site(1, [(6.0, 1.0)], SiteStatus.EXCLUDED),
+                  Site(2, [(6.0, 10.0)], SiteStatus.FORCED),
+                  Site(0, [], SiteStatus.EXISTING, existing=3.0)],
+        incinerator=[Site(0, [(50.0, 100.0)]), Site(0, [(3.0, 5.0)])],
+        collect=[(0, 0, 1.0), (1, 1, 1.0), (1, 0, 2.0), (0, 2, 1.0), (0, 3, 5.0), (0, 4, 3.0)],
+        direct=[(0, 1, 9.0)],
+        haul=[(0, 0, 1.0), (1, 0, 1.0), (2, 0, 1.0), (3, 0, 1.0), (4, 0, 1.0)],
+        counts=(CountTarget("transfer", 3, "le"),),
+        penalty=penalty,
+        must_cover=[False, must],
+    ))
+
+
+@pytest.fixture(scope="module")
+def solved() -> tuple[SitingData, SitingResult]:
+    """The base instance and its exact optimum (T0, T1 small, T3 forced, T4 existing)."""
+    data = _base()
+    res = solve(data, SiteParams(method="exact", time_limit_s=30))
+    return data, res
+
+
+def test_solver_output_passes(solved: tuple[SitingData, SitingResult]) -> None:
+    """The optimum passes and its recomputed cost is the hand-computed 148."""
+    data, res = solved
+    rep = check(data, res)
+    assert rep.ok, rep.violations
+    assert rep.total_cost == pytest.approx(100 + 10 + 10 + 10 + 4 + 5 + 9)
+    assert res.transfer_size.tolist() == [0, 0, -1, 0, -2]
+
+
+def _row(res: SitingResult, village: int) -> int:
+    return int(np.flatnonzero(res.flow_village == village)[0])
+
+
+def _set(arr: np.ndarray, idx: int, val: object) -> np.ndarray:
+    out = np.array(arr, copy=True)
+    out[idx] = val
+    return out
+
+
+def _move_v0_to_existing(r: SitingResult) -> SitingResult:
+    i = _row(r, 0)
+    h = int(np.flatnonzero(r.haul_transfer == 0)[0])
+    return replace(r, flow_facility=_set(r.flow_facility, i, 4),
+                   transfer_size=_set(r.transfer_size, 0, -1),
+                   haul_transfer=_set(r.haul_transfer, h, 4))
+
+
+def _v0_direct_to_small(r: SitingResult) -> SitingResult:
+    i = _row(r, 0)
+    keep = r.haul_transfer != 0
+    return replace(r, flow_facility=_set(r.flow_facility, i, 1),
+                   flow_direct=_set(r.flow_direct, i, True),
+                   incinerator_size=_set(r.incinerator_size, 1, 0),
+                   transfer_size=_set(r.transfer_size, 0, -1),
+                   haul_transfer=r.haul_transfer[keep], haul_incinerator=r.haul_incinerator[keep],
+                   haul_t_per_day=r.haul_t_per_day[keep])
+
+
+def _drop_row(r: SitingResult, village: int) -> SitingResult:
+    keep = r.flow_village != village
+    return replace(r, flow_village=r.flow_village[keep], flow_facility=r.flow_facility[keep],
+                   flow_direct=r.flow_direct[keep], flow_fraction=r.flow_fraction[keep])
+
+
+def _add_row(r: SitingResult, village: int, facility: int, frac: float) -> SitingResult:
+    return replace(r, flow_village=np.append(r.flow_village, village),
+                   flow_facility=np.append(r.flow_facility, facility),
+                   flow_direct=np.append(r.flow_direct, False),
+                   flow_fraction=np.append(r.flow_fraction, frac))
+
+
+BREAKS: list[tuple[str, Callable[[SitingResult], SitingResult], str]] = [
+    ("excluded", lambda r: replace(r, transfer_size=_set(r.transfer_size, 2, 0)),
+     "T2 is excluded but opened"),
+    ("forced", lambda r: replace(r, transfer_size=_set(r.transfer_size, 3, -1)),
+     "T3 is forced but closed"),
+    ("existing", lambda r: replace(r, transfer_size=_set(r.transfer_size, 4, -1)),
+     "T4 is existing"),
+    ("size slot", lambda r: replace(r, transfer_size=_set(r.transfer_size, 1, 5)),
+     "not one of its"),
+    ("no arc", lambda r: replace(r, flow_facility=_set(r.flow_facility, _row(r, 1), 3)),
+     "no collect arc to transfer station T3"),
+    ("closed station", lambda r: replace(r, transfer_size=_set(r.transfer_size, 1, -1)),
+     "assigned to closed transfer station T1"),
+    ("coverage", lambda r: _drop_row(r, 1), "only 0 of its demand is covered"),
+    ("single source", lambda r: _add_row(replace(r, flow_fraction=_set(
+        r.flow_fraction, _row(r, 1), 0.5)), 1, 0, 0.5), "served by 2 facilities"),
+    ("transfer capacity", _move_v0_to_existing, "T4: inflow 4 t/d exceeds capacity 3"),
+    ("conservation", lambda r: replace(r, haul_t_per_day=r.haul_t_per_day * 0.5),
+     "!= haul outflow"),
+    ("incinerator capacity", _v0_direct_to_small, "I1: inflow 4 t/d exceeds capacity 3"),
+    ("no haul arc", lambda r: replace(r, haul_incinerator=np.ones_like(r.haul_incinerator)),
+     "no haul arc"),
+    ("count", lambda r: replace(r, transfer_size=_set(r.transfer_size, 2, 0)),
+     "count target transfer le 3 in province: 4 new facilities opened"),
+    ("total cost", lambda r: replace(r, total_cost=r.total_cost + 1.0), "differs from"),
+    ("cost breakdown", lambda r: replace(r, cost={**r.cost, "haul": r.cost["haul"] + 2}),
+     "cost[haul]"),
+    ("lower bound", lambda r: replace(r, lower_bound=r.total_cost * 1.01),
+     "lower_bound"),
+    ("fraction", lambda r: replace(r, flow_fraction=_set(r.flow_fraction, 0, 1.5)),
+     "outside (0,1]"),
+]
+
+
+@pytest.mark.parametrize("name,breaker,expected", BREAKS, ids=[b[0] for b in BREAKS])
+def test_broken_result_is_rejected(solved: tuple[SitingData, SitingResult], name: str,
+                                   breaker: Callable[[SitingResult], SitingResult],
+                                   expected: str) -> None:
+    """Each hand-broken result is rejected with a message naming the broken rule."""
+    data, res = solved
+    rep = check(data, breaker(res))
+    assert not rep.ok
+    assert any(expected in v for v in rep.violations), rep.violations
+
+
+def test_uncovered_rules() -> None:
+    """Uncovered share: priced at the penalty, forbidden for must_cover, must be listed."""
+    data = _base(penalty=1000.0)
+    res = solve(data, SiteParams(method="exact", time_limit_s=30))
+    assert check(data, res).ok
+    dropped = _drop_row(res, 1)
+    rep = check(data, dropped)
+    assert any("partly uncovered but not listed" in v for v in rep.violations)
+    listed = replace(dropped, uncovered=np.array([1]))
+    rep = check(data, listed)
+    assert rep.cost["uncovered_penalty"] == pytest.approx(5000.0)
+    strict = _base(penalty=1000.0, must=True)
+    rep = check(strict, listed)
+    assert any("V1 must be covered" in v for v in rep.violations)
+    rep = check(data, replace(res, uncovered=np.array([0])))
+    assert any("listed as uncovered but fully covered" in v for v in rep.violations)
