@@ -67,7 +67,7 @@ def _ifloor(a: float) -> int:
 
 def solve_kim(data: RoutingData, *, time_limit_s: float, seed: int = 0) -> PeerResult:
     """Solve a Kim et al. (2006) instance read by ``read_wcvrptw`` with PyVRP."""
-    from pyvrp import Model
+    import pyvrp
     from pyvrp.stop import MaxRuntime
 
     if len(data.depots) != 1 or len(data.vehicle_types) != 1:
@@ -84,28 +84,23 @@ def solve_kim(data: RoutingData, *, time_limit_s: float, seed: int = 0) -> PeerR
     trip_cap = R / k_trips if k_trips is not None else C
     dur = _iceil(data.duration_s[np.ix_(locs, locs)] / vt.speed_factor)
 
-    m = Model()
-    pl = [m.add_location(x=float(data.x[i]) if data.x is not None else 0.0,
-                         y=float(data.y[i]) if data.y is not None else 0.0) for i in locs]
-    d_home = m.add_depot(pl[0], tw_early=_ifloor(data.depot_open_s[0]),
-                         tw_late=_ifloor(data.depot_close_s[0]))
-    d_fac = [m.add_depot(pl[1 + j], tw_early=int(_iceil(data.facility_open_s[j])),
-                         tw_late=_ifloor(data.facility_close_s[j]),
-                         service_duration=int(_iceil(data.facility_unload_s[j])))
-             for j in range(len(facs))]
     nf = len(facs)
-    for s in range(len(stops)):
-        m.add_client(pl[1 + nf + s],
-                     pickup=[round(float(data.stop_demand[s, 0]) * LOAD_SCALE)],
-                     service_duration=int(_iceil(data.stop_service_s[s])),
-                     tw_early=int(_iceil(data.stop_open_s[s])),
-                     tw_late=_ifloor(data.stop_close_s[s]))
-    n_loc = len(locs)
-    for a in range(n_loc):
-        for b in range(n_loc):
-            if a != b:
-                m.add_edge(pl[a], pl[b], distance=int(dur[a, b]), duration=int(dur[a, b]))
-    # fleet bound per type: enough for the load, the service time and one per stop group
+    locations = [pyvrp.Location(x=float(data.x[i]) if data.x is not None else 0.0,
+                                y=float(data.y[i]) if data.y is not None else 0.0)
+                 for i in locs]
+    depots = [pyvrp.Depot(0, tw_early=_ifloor(data.depot_open_s[0]),
+                          tw_late=_ifloor(data.depot_close_s[0]))]
+    depots += [pyvrp.Depot(1 + j, tw_early=int(_iceil(data.facility_open_s[j])),
+                           tw_late=_ifloor(data.facility_close_s[j]),
+                           service_duration=int(_iceil(data.facility_unload_s[j])))
+               for j in range(nf)]
+    clients = [pyvrp.Client(1 + nf + s,
+                            pickup=[round(float(data.stop_demand[s, 0]) * LOAD_SCALE)],
+                            service_duration=int(_iceil(data.stop_service_s[s])),
+                            tw_early=int(_iceil(data.stop_open_s[s])),
+                            tw_late=_ifloor(data.stop_close_s[s]))
+               for s in range(len(stops))]
+    # fleet bound per type: twice what the load and the service time need, plus 5
     shift = min(vt.shift_end_s, data.depot_close_s[0]) - max(vt.shift_start_s,
                                                              data.depot_open_s[0])
     day = max(shift - lunch, 1.0)
@@ -116,6 +111,7 @@ def solve_kim(data: RoutingData, *, time_limit_s: float, seed: int = 0) -> PeerR
     start = max(vt.shift_start_s, float(data.depot_open_s[0]))
     end = min(vt.shift_end_s, float(data.depot_close_s[0]))
     type_end: list[int] = []
+    vtypes = []
     for j in range(nf):
         back = float(dur[1 + j, 0])  # deciseconds
         unload = float(_iceil(data.facility_unload_s[j]))
@@ -126,15 +122,16 @@ def solve_kim(data: RoutingData, *, time_limit_s: float, seed: int = 0) -> PeerR
         kwargs = {}
         if k_trips is not None:
             kwargs["max_reloads"] = k_trips - 1
-        m.add_vehicle_type(num_available=per_type,
-                           capacity=[math.floor(trip_cap * LOAD_SCALE + 1e-6)],
-                           start_depot=d_home, end_depot=d_fac[j], fixed_cost=big + int(back),
-                           tw_early=_ifloor(start), tw_late=tw_late,
-                           shift_duration=shift_dur, reload_depots=d_fac,
-                           unit_distance_cost=1, unit_duration_cost=0, **kwargs)
+        vtypes.append(pyvrp.VehicleType(
+            num_available=per_type, capacity=[math.floor(trip_cap * LOAD_SCALE + 1e-6)],
+            start_depot=0, end_depot=1 + j, fixed_cost=big + int(back),
+            tw_early=_ifloor(start), tw_late=tw_late, shift_duration=shift_dur,
+            reload_depots=list(range(1, nf + 1)), unit_distance_cost=1, unit_duration_cost=0,
+            **kwargs))
         type_end.append(j)
+    pdata = pyvrp.ProblemData(locations, clients, depots, vtypes, [dur], [dur])
     t0 = time.perf_counter()
-    res = m.solve(MaxRuntime(time_limit_s), seed=seed, display=False)
+    res = pyvrp.solve(pdata, stop=MaxRuntime(time_limit_s), seed=seed, display=False)
     elapsed = time.perf_counter() - t0
     sol = res.best
     routes: list[tuple[int, list[Step], float]] = []
