@@ -129,7 +129,7 @@ def solve_kim(data: RoutingData, *, time_limit_s: float, seed: int = 0) -> PeerR
             reload_depots=list(range(1, nf + 1)), unit_distance_cost=1, unit_duration_cost=0,
             **kwargs))
         type_end.append(j)
-    pdata = pyvrp.ProblemData(locations, clients, depots, vtypes, [dur], [dur])
+    pdata = pyvrp.ProblemData(locations, clients, depots, vtypes, [dur], [dur])  # type: ignore[list-item]
     t0 = time.perf_counter()
     res = pyvrp.solve(pdata, stop=MaxRuntime(time_limit_s), seed=seed, display=False)
     elapsed = time.perf_counter() - t0
