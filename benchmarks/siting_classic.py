@@ -270,8 +270,9 @@ def render_md(records: list[Record], meta: dict[str, Any]) -> str:
         "(`wastenet.formats.facility.check_and_cost`: coverage, capacities, single sourcing, "
         "p, cost recomputed in the benchmark's own terms). *at opt*: cost within 1e-6 relative "
         "of the published optimum. *proven*: the engine's own lower bound is within 1e-6 of "
-        "its cost. *LB valid*: LB ≤ optimum × (1 + 1e-6). *time*: reading + solving inside "
-        "the command, seconds (the subprocess adds ~1–2 s of interpreter and OR-Tools "
+        "its cost. *LB valid*: LB ≤ optimum × (1 + 1e-6). *load*: the machine's 1-minute load average when the instance started (2 cores: a load "
+        "of 8 means the engine got roughly a quarter of a core). *time*: reading + solving "
+        "inside the command, wall-clock seconds (the subprocess adds ~1–2 s of interpreter and OR-Tools "
         "start-up). The machine has 2 cores shared with other jobs, so times are noisy.",
         "",
     ]
@@ -304,29 +305,27 @@ def render_md(records: list[Record], meta: dict[str, Any]) -> str:
         if g == "capabc":
             body += ["| instance | optimum | cost | LB | gap to opt | at opt | proven | "
                      "LB valid | time (s) | proving run (300 s): cost / LB / proven / time | "
-                     "HiGHS MIP: cost / proven / time (s) | HiGHS time / engine time |",
-                     "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                     "HiGHS MIP: cost / proven / time (s) | HiGHS time / engine time | load |",
+                     "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         else:
             body += ["| instance | optimum | cost | LB | gap to opt | at opt | proven | "
-                     "LB valid | time (s) | status / solver |",
-                     "|---|---|---|---|---|---|---|---|---|---|"]
+                     "LB valid | time (s) | status / solver | load |",
+                     "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rs:
             if r.error:
-                cells = [r.name, _fmt(r.optimum), f"error: {r.error}", "", "", "", "", "",
-                         _fmt(r.wall_s, ".1f"), ""]
-                if g == "capabc":
-                    cells += ["", "", ""][: 12 - len(cells)]
-                body.append("| " + " | ".join(cells) + " |")
-                continue
-            cells = [r.name, _fmt(r.optimum), _fmt(r.cost), _fmt(r.lower_bound),
-                     _fmt(r.gap_to_opt, ".2e"), _yes(r.at_opt), _yes(r.proven),
-                     _yes(r.lb_valid), _fmt(r.time_s, ".2f")]
+                err = r.error.split(" | ")[-1].replace("|", "/")
+                cells = [r.name, _fmt(r.optimum), f"**failed** ({err[:160]})", "–", "–",
+                         "**no**", "**no**", "–", f"{_fmt(r.wall_s, '.1f')} (wall)"]
+            else:
+                cells = [r.name, _fmt(r.optimum), _fmt(r.cost), _fmt(r.lower_bound),
+                         _fmt(r.gap_to_opt, ".2e"), _yes(r.at_opt), _yes(r.proven),
+                         _yes(r.lb_valid), _fmt(r.time_s, ".2f")]
             if g == "capabc":
                 pr = r.prove_run
                 if pr is None:
                     cells.append("not needed" if r.proven else "not run")
                 elif "error" in pr:
-                    cells.append(f"error: {pr['error']}")
+                    cells.append(f"**failed** ({pr['error'].split(' | ')[-1][:120]})")
                 else:
                     cells.append(f"{pr['cost']:.3f} / {pr['lower_bound']:.3f} / "
                                  f"{_yes(pr['proven'])} / {pr['time_s']:.1f}")
@@ -336,16 +335,39 @@ def render_md(records: list[Record], meta: dict[str, Any]) -> str:
                 else:
                     proven = "yes" if mp.get("proven") else f"**no** ({mp['message'][:40]})"
                     cells.append(f"{_fmt(mp.get('cost'))} / {proven} / {mp['time_s']:.1f}")
-                    eng = r.prove_run["time_s"] if (r.prove_run and "time_s" in r.prove_run
-                                                    and not r.proven) else r.time_s
-                    ratio = mp["time_s"] / eng if eng else None
-                    more = ("≥ " if not mp.get("proven") else "")
-                    cells.append(f"{more}{_fmt(ratio, '.1f')}×")
+                    eng = r.time_s
+                    if not r.proven and r.prove_run and "time_s" in r.prove_run:
+                        eng = r.prove_run["time_s"]
+                    ratio = mp["time_s"] / eng if (eng and not r.error) else None
+                    more = "≥ " if not mp.get("proven") else ""
+                    cells.append(f"{more}{_fmt(ratio, '.1f')}×" if ratio else "–")
             else:
-                cells.append(f"{r.status} / {r.solver}")
+                cells.append(f"{r.status} / {r.solver}" if r.status else "–")
+            cells.append(_fmt(r.extra.get("load_avg_1min"), ".1f"))
             body.append("| " + " | ".join(cells) + " |")
         body.append("")
-    return "\n".join(lines + summary + [""] + body)
+    missed = ["## Targets not met in this report", ""]
+    for r in records:
+        if r.error:
+            missed.append(f"* {r.name}: the engine failed — {r.error.split(' | ')[-1]}")
+        elif not r.at_opt:
+            missed.append(f"* {r.name}: cost {r.cost:.3f} is {100 * (r.gap_to_opt or 0):.3f}% "
+                          f"above the optimum {r.optimum:.3f} after {_fmt(r.time_s, '.1f')} s "
+                          f"(certified gap {100 * (r.certified_gap or 0):.3f}%)")
+        elif r.group != "orlib" and r.time_s is not None and r.time_s > 60.0:
+            missed.append(f"* {r.name}: at the optimum but after {r.time_s:.1f} s (> 60 s)")
+        if r.lb_valid is False:
+            missed.append(f"* {r.name}: **invalid lower bound** {r.lower_bound} > optimum "
+                          f"{r.optimum}")
+        if r.group == "capabc" and not r.proven and not (r.prove_run or {}).get("proven"):
+            missed.append(f"* {r.name}: not proven optimal within "
+                          f"{'300' if r.prove_run else '60'} s")
+    not_run = [x.name for x in all_instances() if x.name not in {r.name for r in records}]
+    if not_run:
+        missed.append(f"* not run yet ({len(not_run)}): {', '.join(not_run)}")
+    if len(missed) == 2:
+        missed.append("None.")
+    return "\n".join(lines + summary + [""] + missed + [""] + body)
 
 
 def _engine_version() -> str:
@@ -416,9 +438,9 @@ def main(argv: list[str] | None = None) -> int:
             rec = Record(x.name, x.group, x.optimum, x.capacity, args.time_limit)
             rec.extra["engine"] = _engine_version()
             rec.extra["run_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+            rec.extra["load_avg_1min"] = round(os.getloadavg()[0], 2)
             fill(rec, run_engine(x, args.time_limit, args.seed, tmp))
-            if x.group == "capabc" and not rec.proven and args.prove_time_limit > 0 \
-                    and not rec.error:
+            if x.group == "capabc" and not rec.proven and args.prove_time_limit > 0:
                 res = run_engine(x, args.prove_time_limit, args.seed, tmp)
                 if "error" not in res:
                     res["proven"] = (res["cost"] - res["lower_bound"]) <= REL_TOL * res["cost"]
