@@ -382,6 +382,34 @@ def _engine_version() -> str:
     return f"{head}{' + uncommitted wastenet/siting edits' if dirty.strip() else ''}"
 
 
+def collect(fresh: dict[str, Record], args: argparse.Namespace) -> dict[str, Record]:
+    """Records to report: earlier ones (re-read from disk now, so that concurrent runs with
+    ``--merge`` do not drop each other's results) overlaid with this run's records. A
+    ``--mip-only`` record only replaces the peer figures; an engine run without the peer
+    keeps earlier peer figures."""
+    base: dict[str, dict[str, Any]] = {}
+    json_path = args.out.with_suffix(".json")
+    if args.merge and json_path.exists():
+        base = {r["name"]: r for r in json.loads(json_path.read_text("utf-8"))["records"]}
+    for extra in args.merge_from:
+        for r in json.loads(extra.read_text("utf-8"))["records"]:
+            base[r["name"]] = r
+    out = {k: Record(**v) for k, v in base.items()}
+    for name, rec in fresh.items():
+        old = out.get(name)
+        if rec.extra.get("mip_only"):
+            if old is None:
+                rec.error = "engine not run"
+                out[name] = rec
+            else:
+                old.mip = rec.mip
+            continue
+        if rec.mip is None and old is not None and old.mip is not None:
+            rec.mip = old.mip
+        out[name] = rec
+    return out
+
+
 def write_reports(records: dict[str, Record], args: argparse.Namespace) -> None:
     """Write the .json and .md reports of every record so far."""
     order = {x.name: r for r, x in enumerate(all_instances())}
@@ -408,6 +436,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="capa/b/c: rerun unproven instances with this limit (0: never)")
     ap.add_argument("--mip-cap", type=float, default=600.0, help="HiGHS peer cap (s)")
     ap.add_argument("--no-mip", action="store_true", help="skip the HiGHS peer")
+    ap.add_argument("--mip-only", action="store_true",
+                    help="run only the HiGHS peer (capa/b/c); keep earlier engine figures")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--merge", action="store_true",
                     help="keep earlier results of instances not run now")
@@ -424,39 +454,36 @@ def main(argv: list[str] | None = None) -> int:
     if not chosen and not args.render_only:
         print("no instance matches --subset", file=sys.stderr)
         return 2
-    previous: dict[str, dict[str, Any]] = {}
     json_path = args.out.with_suffix(".json")
-    if args.merge and json_path.exists():
-        previous = {r["name"]: r for r in json.loads(json_path.read_text("utf-8"))["records"]}
-    for extra in args.merge_from:
-        for r in json.loads(extra.read_text("utf-8"))["records"]:
-            previous[r["name"]] = r
-    records: dict[str, Record] = {k: Record(**v) for k, v in previous.items()}
+    fresh: dict[str, Record] = {}
     with tempfile.TemporaryDirectory(prefix="siting_classic_") as td:
         tmp = Path(td)
         for x in chosen:
             rec = Record(x.name, x.group, x.optimum, x.capacity, args.time_limit)
-            rec.extra["engine"] = _engine_version()
             rec.extra["run_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
             rec.extra["load_avg_1min"] = round(os.getloadavg()[0], 2)
-            fill(rec, run_engine(x, args.time_limit, args.seed, tmp))
-            if x.group == "capabc" and not rec.proven and args.prove_time_limit > 0:
-                res = run_engine(x, args.prove_time_limit, args.seed, tmp)
-                if "error" not in res:
-                    res["proven"] = (res["cost"] - res["lower_bound"]) <= REL_TOL * res["cost"]
-                    res["at_opt"] = abs(res["cost"] - x.optimum) <= REL_TOL * x.optimum
-                rec.prove_run = res
+            if args.mip_only:
+                rec.extra["mip_only"] = True
+            else:
+                rec.extra["engine"] = _engine_version()
+                fill(rec, run_engine(x, args.time_limit, args.seed, tmp))
+                if x.group == "capabc" and not rec.proven and args.prove_time_limit > 0:
+                    res = run_engine(x, args.prove_time_limit, args.seed, tmp)
+                    if "error" not in res:
+                        res["proven"] = (res["cost"] - res["lower_bound"]) <= REL_TOL * res["cost"]
+                        res["at_opt"] = abs(res["cost"] - x.optimum) <= REL_TOL * x.optimum
+                    rec.prove_run = res
             if x.group == "capabc" and not args.no_mip:
                 rec.mip = run_highs_peer(x, args.mip_cap)
-            records[x.name] = rec
+            fresh[x.name] = rec
             print(f"{x.name:>12}: cost {_fmt(rec.cost)} opt {x.optimum:.3f} "
                   f"LB {_fmt(rec.lower_bound)} at_opt={rec.at_opt} proven={rec.proven} "
                   f"t={_fmt(rec.time_s, '.2f')}s {rec.error}"
                   + (f" | prove {rec.prove_run}" if rec.prove_run else "")
                   + (f" | HiGHS {rec.mip['time_s']:.1f}s cost {rec.mip.get('cost')}"
                      if rec.mip else ""), flush=True)
-            write_reports(records, args)  # after every instance: a crash loses nothing
-    write_reports(records, args)
+            write_reports(collect(fresh, args), args)  # after every instance
+    write_reports(collect(fresh, args), args)
     print(f"wrote {args.out.with_suffix('.md')} and {json_path}")
     return 0
 
