@@ -23,9 +23,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.db.session import make_engine, migrate
 from api.db.store import Store
@@ -156,6 +158,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _request_invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:
         # ``input``/``ctx`` are dropped: they may hold NaN or objects JSON cannot carry.
         return JSONResponse({"detail": _located(list(exc.errors()))}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(req: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400:  # FastAPI could not parse the body (e.g. not UTF-8 JSON)
+            return JSONResponse({"detail": [{"loc": ["body"], "type": "json_invalid",
+                                             "msg": f"malformed request body: {exc.detail}"}]},
+                                status_code=422)
+        return await http_exception_handler(req, exc)
 
     @app.exception_handler(InputError)
     async def _input_invalid(_req: Request, exc: InputError) -> JSONResponse:

@@ -329,3 +329,11 @@ def test_readyz_reports_missing_workers(client: TestClient) -> None:
     assert client.get("/healthz").json()["status"] == "ok"
     r = client.get("/readyz")
     assert r.status_code == 503 and r.json()["checks"]["database"] is True
+
+
+def test_undecodable_json_on_typed_endpoint_is_422(client: TestClient) -> None:
+    """Bytes that are not JSON, sent to a typed endpoint, are a located 422, not a 400."""
+    sid = client.post("/v1/scenarios", json={"name": "x"}).json()["id"]
+    r = client.post(f"/v1/scenarios/{sid}/runs", content=b"\xc0\xaf}\x06\xe9E=7",
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body"]

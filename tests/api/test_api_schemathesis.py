@@ -1,0 +1,72 @@
+"""Property-based tests of the whole HTTP API from its OpenAPI document (schemathesis):
+at least 50 generated examples per operation, fixed seed; any 5xx, undocumented status
+code, wrong content type or response that violates its schema fails."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, seed, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from api.app import create_app
+from tests.api.conftest import make_settings
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_schema_conformance]
+
+
+# TOML bodies are text: send the generated string as it is.
+schemathesis.serializer.alias("application/toml", "text/plain")
+
+# The schema is loaded when the module is imported (schemathesis parametrizes at
+# collection); the app's storage comes up in the module fixture below.
+_TMP = Path(tempfile.mkdtemp(prefix="wastenet-schemathesis-"))
+APP = create_app(make_settings(_TMP))
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def live_app() -> Iterator[None]:
+    """Run the app's lifespan (storage, migrations) around the generated tests."""
+    with TestClient(APP):
+        yield
+    shutil.rmtree(_TMP, ignore_errors=True)
+
+
+def _check(case: Any) -> None:
+    # /readyz answers a documented 503 here: this app runs without solver workers.
+    checks = CHECKS[1:] if case.operation.path == "/readyz" else CHECKS
+    response = case.call_and_validate(checks=checks)
+    assert response.status_code < 500 or (case.operation.path == "/readyz"
+                                           and response.status_code == 503)
+
+
+@pytest.mark.slow
+@schema.parametrize()
+@seed(20261128)
+@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
+def test_api_conforms_to_its_schema(case: Any) -> None:
+    """50 examples per operation (the CI run; ``-m slow``): no 5xx, no response outside
+    the documented schema."""
+    _check(case)
+
+
+@schema.parametrize()
+@seed(20261128)
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+def test_api_conforms_to_its_schema_quick(case: Any) -> None:
+    """The same property at 8 examples per operation, for the default test run."""
+    _check(case)
