@@ -92,7 +92,7 @@ class AdapterConfig:
     cost_weight: float = 0.0
     balance_weight: float = 0.0
     drop_penalty: float = 1.0e9
-    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    first_solution: str = "CONSTRUCT"  #: our greedy, else an OR-Tools strategy name
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     gls_lambda: float = 0.1
     unload_copies: int | None = None
@@ -109,7 +109,9 @@ class RawVisit:
 
 @dataclass(frozen=True)
 class RawRoute:
-    vehicle: int  #: global vehicle number (types in order, then vehicles)
+    vehicle: int  #: global vehicle number in the model (types in order, then vehicles)
+    vehicle_type: int
+    number: int  #: 0-based vehicle number within its type
     visits: tuple[RawVisit, ...]
     break_start_s: int | None  #: the break start when taken on the route, else None
     break_gap: int | None  #: break between ``visits[k]`` and ``visits[k + 1]``
@@ -152,6 +154,222 @@ def default_copies(data: RoutingData) -> NDArray[np.int64]:
         trips = int(np.max(np.ceil(dem[mask].sum(axis=0) / min_cap - 1e-9))) if mask.any() else 0
         out[f] = math.ceil(1.5 * trips) + min(n_veh, trips + 1) + 1 if trips else 0
     return out
+
+
+@dataclass(frozen=True)
+class Instance:
+    """Integer view of the model that the greedy construction needs."""
+
+    P: int
+    n: int
+    vtype: list[int]
+    time: list[NDArray[np.int64]]  #: per vehicle type: service_i + travel, final leg folded
+    service: NDArray[np.int64]
+    lo: NDArray[np.int64]
+    hi: NDArray[np.int64]
+    demand: NDArray[np.int64]  #: (n, D)
+    caps: NDArray[np.int64]  #: (vehicles, D)
+    data: RoutingData
+    node_fac: NDArray[np.int64]
+    sf: NDArray[np.int64]
+    implicit: bool = True  #: final unload folded into the arc home
+
+
+def construct(inst: Instance) -> list[list[int]]:
+    """Greedy routes (node lists without depots) for the folded-final-unload model.
+
+    Vehicles are filled one after the other. From the current node the next stop is the
+    one with the earliest feasible service start; when the load would overflow, the
+    vehicle first unloads at the admissible facility copy that gives the earliest start
+    at the stop. A candidate is feasible when its window, the capacity, the route caps,
+    the trip's facility, the break (taken in the gap where the schedule reaches its
+    window, OR-Tools' rule) and the return via the final unload by the shift end and
+    within the maximum shift all hold, in the same integer transits as the model.
+    """
+    P, n = inst.P, inst.n
+    unvisited = np.ones(n, dtype=bool)
+    free_copies: dict[int, list[int]] = {}
+    for k, f in enumerate(inst.node_fac.tolist()):
+        free_copies.setdefault(f, []).append(P + n + k)
+    for f in free_copies:
+        free_copies[f].reverse()
+    routes: list[list[int]] = [[] for _ in inst.vtype]
+    order = sorted(range(len(inst.vtype)), key=lambda v: (-int(inst.caps[v].sum()), v))
+    for v in order:
+        if not unvisited.any():
+            break
+        routes[v] = _construct_vehicle(inst, v, unvisited, free_copies)
+    return routes
+
+
+def _construct_vehicle(inst: Instance, v: int, unvisited: NDArray[np.bool_],
+                       free_copies: dict[int, list[int]]) -> list[int]:
+    """One vehicle's greedy route (see :func:`construct`); marks what it serves."""
+    data, P, n = inst.data, inst.P, inst.n
+    stop_nodes = np.arange(P, P + n)
+    nf = len(data.facilities)
+    t = inst.vtype[v]
+    vt = data.vehicle_types[t]
+    allowed = np.array([a is None or t in a for a in data.stop_allowed], dtype=bool)
+    tm = inst.time[t]
+    dep_node = int(vt.depot)
+    lo_s = int(np.ceil(max(vt.shift_start_s, data.depot_open_s[vt.depot]) - 1e-7))
+    end_hi = int(np.floor(min(vt.shift_end_s, data.depot_close_s[vt.depot])))
+    span = int(np.floor(min(vt.max_shift_s, HORIZON_S)))
+    has_break = vt.break_duration_s > 0
+    e = int(np.ceil(vt.break_earliest_s))
+    lat = int(np.floor(vt.break_latest_s))
+    bd = int(np.ceil(vt.break_duration_s))
+    cap = inst.caps[v]
+    rcap = (np.floor(np.asarray(vt.route_capacity) * LOAD_SCALE + 1e-7).astype(np.int64)
+            if vt.route_capacity is not None else None)
+    mstops = vt.max_stops if vt.max_stops is not None else n
+    cur, T = dep_node, lo_s  # T: service start at cur
+    load = np.zeros(inst.demand.shape[1], dtype=np.int64)
+    day = load.copy()
+    count = 0
+    taken = not has_break
+    tag = -1
+    route: list[int] = []
+
+    def arrive(dep: int | NDArray[np.int64], travel: NDArray[np.int64],
+               opn: NDArray[np.int64], taken: bool) -> tuple[NDArray[np.int64],
+                                                         NDArray[np.bool_]]:
+        """Service start at the targets and whether the break falls in this gap."""
+        s0 = np.maximum(dep + travel, opn)
+        if taken:
+            return s0, np.zeros(len(s0), dtype=bool)
+        brk = s0 >= e
+        b = np.maximum(e, dep)
+        s1 = np.maximum(opn, np.maximum(dep + travel + bd, b + bd))
+        s1 = np.where(b <= lat, s1, HORIZON_S * 4)
+        return np.where(brk, s1, s0), brk
+
+    rep = np.array([P + n + int(np.flatnonzero(inst.node_fac == f)[0])
+                    if np.any(inst.node_fac == f) else -1 for f in range(nf)], dtype=np.int64)
+
+    def finish(starts: NDArray[np.int64], brk_now: NDArray[np.bool_], taken: bool,
+               nodes: NDArray[np.int64], tag: int) -> tuple[NDArray[np.int64],
+                                                             NDArray[np.int64]]:
+        """Return time home after the node (via the final unload) and that facility."""
+        never = HORIZON_S * 4
+        if inst.implicit:
+            end = starts + tm[nodes, dep_node]  # service + final unload + home
+            fbest = np.full(len(nodes), -1, dtype=np.int64)
+            if not taken:
+                dep_j = starts + inst.service[nodes]
+                need = (~brk_now) & (end > lat)
+                b = np.maximum(e, dep_j)
+                end_b = np.maximum(end + bd, b + bd)
+                end = np.where(need, np.where(b <= lat, end_b, never), end)
+            return end, fbest
+        avail = np.array([bool(free_copies.get(f)) for f in range(nf)]) & (rep >= 0)
+        if not avail.any():
+            return np.full(len(nodes), never, dtype=np.int64), np.full(len(nodes), -1)
+        r = np.where(rep >= 0, rep, P + n)
+        adm = np.broadcast_to(avail, (len(nodes), nf)).copy()
+        sfn = np.where(nodes >= P, inst.sf[np.clip(nodes - P, 0, n - 1)], -1)
+        sfn = np.where(nodes < P + n, sfn, -1)
+        want = np.where(sfn >= 0, sfn, tag)
+        adm &= (want[:, None] < 0) | (np.arange(nf)[None, :] == want[:, None])
+        a = starts[:, None] + tm[np.ix_(nodes, r)]  # arrival at each facility
+        sfac = np.maximum(a, inst.lo[r][None, :])
+        end = sfac + tm[r, dep_node][None, :]
+        ok = adm & (sfac <= inst.hi[r][None, :])
+        if not taken:
+            dep_j = starts + inst.service[nodes]
+            b = np.maximum(e, dep_j)[:, None]
+            a_b = np.maximum(a + bd, b + bd)
+            s_b = np.maximum(a_b, inst.lo[r][None, :])
+            end_b = s_b + tm[r, dep_node][None, :]
+            ok_b = adm & (s_b <= inst.hi[r][None, :]) & (b <= lat)
+            use_b = (~brk_now[:, None]) & (end > lat)
+            end = np.where(use_b, end_b, end)
+            ok = np.where(use_b, ok_b, ok)
+        end = np.where(ok, end, never)
+        fbest = np.argmin(end, axis=1)
+        return end[np.arange(len(nodes)), fbest], fbest
+
+    def finish_ok(starts: NDArray[np.int64], brk_now: NDArray[np.bool_], taken: bool,
+                  nodes: NDArray[np.int64], tag: int = -1) -> NDArray[np.bool_]:
+        end, _ = finish(starts, brk_now, taken, nodes, tag)
+        return (end <= end_hi) & (end - leave <= span)
+
+    leave = lo_s
+    while True:
+        cand = np.flatnonzero(unvisited & allowed)
+        if cand.size == 0 or count >= mstops:
+            break
+        q = inst.demand[cand]
+        ok_rc = np.ones(cand.size, dtype=bool) if rcap is None else np.all(
+            day + q <= rcap, axis=1)
+        ok_tag = (inst.sf[cand] < 0) | (tag < 0) | (inst.sf[cand] == tag)
+        nodes = stop_nodes[cand]
+        dep = T + int(inst.service[cur])
+        st, brk = arrive(dep, tm[cur, nodes] - int(inst.service[cur]), inst.lo[nodes],
+                         taken)
+        fits = np.all(load + q <= cap, axis=1)
+        ok = fits & ok_rc & ok_tag & (st <= inst.hi[nodes])
+        ok_direct = ok & finish_ok(st, brk, taken, nodes, tag)
+        if ok_direct.any():
+            i = int(np.argmin(np.where(ok_direct, st, np.iinfo(np.int64).max)))
+            j = int(nodes[i])
+            route.append(j)
+            taken = taken or bool(brk[i])
+            T = int(st[i])
+            cur = j
+            load = load + q[i]
+            day = day + q[i]
+            count += 1
+            unvisited[cand[i]] = False
+            if inst.sf[cand[i]] >= 0:
+                tag = int(inst.sf[cand[i]])
+            continue
+        if not load.any():
+            break
+        # unload first, then the stop: facility = trip tag (or best of all)
+        fset = [tag] if tag >= 0 else list(range(nf))
+        best = None
+        for f in fset:
+            if not free_copies.get(f):
+                continue
+            u = free_copies[f][-1]
+            su, bu = arrive(dep, np.array([tm[cur, u] - int(inst.service[cur])]),
+                            np.array([inst.lo[u]]), taken)
+            if su[0] > inst.hi[u]:
+                continue
+            tk = taken or bool(bu[0])
+            dep_u = int(su[0]) + int(inst.service[u])
+            st2, brk2 = arrive(dep_u, tm[u, nodes] - int(inst.service[u]), inst.lo[nodes],
+                               tk)
+            ok2 = np.all(q <= cap, axis=1) & ok_rc & (st2 <= inst.hi[nodes])
+            ok2 &= finish_ok(st2, brk2, tk, nodes)
+            if not ok2.any():
+                continue
+            i = int(np.argmin(np.where(ok2, st2, np.iinfo(np.int64).max)))
+            if best is None or st2[i] < best[0]:
+                best = (int(st2[i]), f, u, int(su[0]), tk or bool(brk2[i]), i)
+        if best is None:
+            break
+        _, f, u, _su0, tk, i = best
+        free_copies[f].pop()
+        route.append(u)
+        j = int(nodes[i])
+        route.append(j)
+        taken = tk
+        T = best[0]
+        cur = j
+        load = inst.demand[cand[i]].copy()
+        day = day + q[i]
+        count += 1
+        unvisited[cand[i]] = False
+        tag = int(inst.sf[cand[i]]) if inst.sf[cand[i]] >= 0 else -1
+    if not inst.implicit and load.any():
+        _, fb = finish(np.array([T]), np.array([False]), taken, np.array([cur]), tag)
+        f = int(fb[0])
+        if free_copies.get(f):
+            route.append(free_copies[f].pop())
+    return route
 
 
 def implicit_final_unload(data: RoutingData) -> bool:
@@ -221,7 +439,59 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
                               data.facility_unload_s[node_fac]])
     service_i = _iceil(service)
 
-    vtype = vehicle_list(data)
+    dist = data.distance_m[np.ix_(loc, loc)]
+    dur = data.duration_s[np.ix_(loc, loc)]
+    D = len(data.load_dims)
+    dem_i = _iceil(data.stop_demand * LOAD_SCALE) if n else np.zeros((0, D), np.int64)
+    t_open = np.concatenate([np.zeros(P), data.stop_open_s, data.facility_open_s[node_fac]])
+    t_close = np.concatenate([np.full(P, HORIZON_S), data.stop_close_s,
+                              data.facility_close_s[node_fac]])
+    lo_all = np.maximum(_iceil(t_open), 0)
+    hi_all = np.minimum(_ifloor(t_close), HORIZON_S)
+
+    # --- integer time transits, one matrix per speed factor ---------------------------
+    time_mats: dict[float, NDArray[np.int64]] = {}
+    final_fac: dict[float, NDArray[np.int64]] = {}  # (P, n) facility of the final unload
+    for vt in data.vehicle_types:
+        sp = float(vt.speed_factor)
+        if sp in time_mats:
+            continue
+        tm = _iceil(dur / sp) + service_i[:, None]
+        if implicit and n:
+            final_fac[sp] = final_facilities(data, sp, sf_eff)
+            ff = final_fac[sp]
+            for p in range(P):
+                fl = data.facilities[ff[p]]
+                tm[P:P + n, p] = (service_i[P:P + n]
+                                  + _iceil(data.duration_s[data.stops, fl] / sp)
+                                  + _iceil(data.facility_unload_s[ff[p]])
+                                  + _iceil(data.duration_s[fl, data.depots[p]] / sp))
+        time_mats[sp] = tm
+
+    # --- greedy construction on the full fleet; it also sizes the model's fleet --------
+    counts = [vt.count for vt in data.vehicle_types]
+    seqs_by_type: list[list[list[int]]] | None = None
+    if cfg.first_solution == "CONSTRUCT" and n:
+        full = [t for t, vt in enumerate(data.vehicle_types) for _ in range(min(vt.count, n))]
+        seqs = construct(Instance(
+            P=P, n=n, vtype=full,
+            time=[time_mats[float(vt.speed_factor)] for vt in data.vehicle_types],
+            service=service_i, lo=lo_all, hi=hi_all, demand=dem_i,
+            caps=_ifloor(np.array([data.vehicle_types[t].capacity for t in full]
+                                  ).reshape(len(full), D) * LOAD_SCALE),
+            data=data, node_fac=node_fac, sf=sf_eff, implicit=implicit))
+        seqs_by_type = [[] for _ in data.vehicle_types]
+        for t, sq in zip(full, seqs, strict=True):
+            if sq:
+                seqs_by_type[t].append(sq)
+        served = sum(len([x for x in sq if x < P + n]) for sq in seqs)
+        for t, vt in enumerate(data.vehicle_types):
+            used = len(seqs_by_type[t])
+            extra = max(2, used // 10) + (used if served < n else 0)
+            counts[t] = min(vt.count, used + extra)
+        log.debug("construction: %d of %d stops on %s vehicles", served, n,
+                  [len(x) for x in seqs_by_type])
+    vtype = [t for t, c in enumerate(counts) for _ in range(c)]
     nv = len(vtype)
     if nv == 0:
         return RawSolution((), tuple(range(n)), 0, "NO_VEHICLES", n_nodes)
@@ -230,30 +500,15 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
     routing = pywrapcp.RoutingModel(manager)
     solver = routing.solver()
 
-    dist = data.distance_m[np.ix_(loc, loc)]
-    dur = data.duration_s[np.ix_(loc, loc)]
-
-    # --- time transits and arc costs, one matrix per distinct vehicle class ----------
+    # --- transits and arc costs, one matrix per distinct vehicle class ---------------
     time_cb: dict[float, int] = {}
     cost_cb: dict[tuple[float, float, float], int] = {}
     time_eval: list[int] = []
-    final_fac: dict[float, NDArray[np.int64]] = {}  # (P, n) facility of the final unload
     for v, t in enumerate(vtype):
         vt = data.vehicle_types[t]
         sp = float(vt.speed_factor)
-        if implicit and sp not in final_fac:
-            final_fac[sp] = final_facilities(data, sp, sf_eff)
         if sp not in time_cb:
-            tm = _iceil(dur / sp) + service_i[:, None]
-            if implicit and n:
-                ff = final_fac[sp]
-                for p in range(P):
-                    fl = data.facilities[ff[p]]
-                    tm[P:P + n, p] = (service_i[P:P + n]
-                                      + _iceil(data.duration_s[data.stops, fl] / sp)
-                                      + _iceil(data.facility_unload_s[ff[p]])
-                                      + _iceil(data.duration_s[fl, data.depots[p]] / sp))
-            time_cb[sp] = routing.RegisterTransitMatrix(tm.tolist())
+            time_cb[sp] = routing.RegisterTransitMatrix(time_mats[sp].tolist())
         time_eval.append(time_cb[sp])
         key = (sp, float(vt.cost_yuan_per_km), float(vt.cost_yuan_per_h))
         if key not in cost_cb:
@@ -281,11 +536,6 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
 
     routing.AddDimensionWithVehicleTransits(time_eval, HORIZON_S, HORIZON_S, False, "time")
     time_dim = routing.GetDimensionOrDie("time")
-    t_open = np.concatenate([np.zeros(P), data.stop_open_s, data.facility_open_s[node_fac]])
-    t_close = np.concatenate([np.full(P, HORIZON_S), data.stop_close_s,
-                              data.facility_close_s[node_fac]])
-    lo_all = np.maximum(_iceil(t_open), 0)
-    hi_all = np.minimum(_ifloor(t_close), HORIZON_S)
     for node in range(P, n_nodes):
         idx = manager.NodeToIndex(node)
         time_dim.CumulVar(idx).SetRange(int(lo_all[node]), int(max(hi_all[node], -1)))
@@ -317,8 +567,6 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
             breaks[v] = iv
 
     # --- loads ---------------------------------------------------------------------------
-    D = len(data.load_dims)
-    dem_i = _iceil(data.stop_demand * LOAD_SCALE) if n else np.zeros((0, D), np.int64)
     caps = np.array([[c for c in data.vehicle_types[t].capacity] for t in vtype])
     caps_i = _ifloor(caps * LOAD_SCALE)
     load_dims = []
@@ -335,8 +583,8 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
                 dim.CumulVar(routing.End(v)).SetValue(0)
         load_dims.append(dim)
         rc = [data.vehicle_types[t].route_capacity for t in vtype]
-        if any(r is not None for r in rc):
-            total = int(dem_i[:, d].sum()) + 1
+        total = int(dem_i[:, d].sum()) + 1
+        if any(r is not None and r[d] * LOAD_SCALE < total - 1 for r in rc):
             rcap = [min(int(_ifloor(np.array(r[d] * LOAD_SCALE))), total) if r is not None
                     else total for r in rc]
             q2 = np.concatenate([np.zeros(P, np.int64), dem_i[:, d],
@@ -345,7 +593,7 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
             routing.AddDimensionWithVehicleCapacity(cb2, 0, rcap, True, f"day{d}")
 
     ms = [data.vehicle_types[t].max_stops for t in vtype]
-    if any(m is not None for m in ms):
+    if any(m is not None and m < n for m in ms):  # only when it can bind
         cnt = np.concatenate([np.zeros(P, np.int64), np.ones(n, np.int64),
                               np.zeros(len(node_fac), np.int64)])
         cb3 = routing.RegisterUnaryTransitVector(cnt.tolist())
@@ -399,14 +647,47 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
 
     # --- search --------------------------------------------------------------------------
     params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = FIRST_SOLUTION[cfg.first_solution]
+    fs = cfg.first_solution if cfg.first_solution in FIRST_SOLUTION else "PARALLEL_CHEAPEST_INSERTION"
+    params.first_solution_strategy = FIRST_SOLUTION[fs]
     params.local_search_metaheuristic = METAHEURISTIC[cfg.metaheuristic]
     params.guided_local_search_lambda_coefficient = cfg.gls_lambda
     params.time_limit.FromMilliseconds(max(1, int(cfg.time_limit_s * 1000)))
     if cfg.solution_limit is not None:
         params.solution_limit = int(cfg.solution_limit)
     params.log_search = cfg.log_search
-    solution = routing.SolveWithParameters(params)
+    initial = None
+    if seqs_by_type is not None:
+        seqs = [[] for _ in range(nv)]
+        for t in range(len(data.vehicle_types)):
+            first = vtype.index(t) if t in vtype else 0
+            for k, sq in enumerate(seqs_by_type[t][:counts[t]]):
+                seqs[first + k] = sq
+        routes_idx = [[manager.NodeToIndex(node) for node in seq] for seq in seqs]
+        routing.CloseModelWithParameters(params)
+        initial = routing.ReadAssignmentFromRoutes(routes_idx, True)
+        if initial is not None:
+            # a restored (fully propagated) start; searching from the bare routes can fail
+            initial = routing.RestoreAssignment(initial)
+        if log.isEnabledFor(logging.DEBUG) and initial is not None:
+            log.debug("initial feasible: %s", routing.CheckIfAssignmentIsFeasible(initial, False))
+            for v, r in enumerate(routes_idx):
+                only: list[list[int]] = [[] for _ in routes_idx]
+                only[v] = r
+                a1 = routing.ReadAssignmentFromRoutes(only, True) if r else None
+                if a1 is not None and not routing.CheckIfAssignmentIsFeasible(a1, False):
+                    log.debug("vehicle %d infeasible: nodes %s", v, seqs[v])
+        if initial is None:
+            log.info("greedy construction rejected by the model; using %s", fs)
+            if log.isEnabledFor(logging.DEBUG):
+                for v, r in enumerate(routes_idx):
+                    only = [[] for _ in routes_idx]
+                    only[v] = r
+                    if r and routing.ReadAssignmentFromRoutes(only, True) is None:
+                        log.debug("vehicle %d rejected: nodes %s", v, seqs[v])
+    if initial is not None:
+        solution = routing.SolveFromAssignmentWithParameters(initial, params)
+    else:
+        solution = routing.SolveWithParameters(params)
     status = _status_name(routing.status())
     if solution is None:
         log.info("no solution (%s) for %d stops", status, n)
@@ -448,7 +729,9 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
             visits.insert(len(visits) - 1, RawVisit("unload", f, -1))
             if gap == len(visits) - 3:
                 flexible = True
-        routes.append(RawRoute(v, tuple(visits), brk, gap, flexible))
+        t_v = vtype[v]
+        routes.append(RawRoute(v, t_v, v - vtype.index(t_v), tuple(visits), brk, gap,
+                               flexible))
     dropped = tuple(int(s) for s in np.flatnonzero(~visited))
     return RawSolution(tuple(routes), dropped, int(solution.ObjectiveValue()), status, n_nodes)
 

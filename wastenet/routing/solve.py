@@ -42,7 +42,13 @@ import numpy as np
 
 from wastenet.errors import InfeasibleError, ValidationError
 from wastenet.routing.data import Route, RoutePlan, RoutingData, VehicleType, Visit
-from wastenet.routing.ortools_adapter import AdapterConfig, RawRoute, solve_raw, vehicle_list
+from wastenet.routing.ortools_adapter import (
+    AdapterConfig,
+    RawRoute,
+    RawSolution,
+    implicit_final_unload,
+    solve_raw,
+)
 
 log = logging.getLogger("wastenet.routing.solve")
 
@@ -62,7 +68,7 @@ class RouteParams:
     balance_weight: float = 0.0  #: per second of (latest return − earliest departure)
     decompose_above: int = 600  #: split instances with more stops than this
     part_size: int = 400  #: target stops per part when decomposing
-    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    first_solution: str = "CONSTRUCT"  #: greedy of the adapter, or an OR-Tools strategy
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     gls_lambda: float = 0.1
     unload_copies: int | None = None  #: copies of each facility; None = automatic
@@ -263,10 +269,10 @@ def solve(data: RoutingData, params: RouteParams | None = None,
     if data.n_stops == 0:
         return _plan(data, (), (), params, t0, "EMPTY")
     if data.n_stops <= params.decompose_above:
-        raw = solve_raw(data, _cfg(params, params.time_limit_s))
+        raw, model = _solve_capped(data, params, params.time_limit_s, t0)
         if progress:
             progress(1.0, raw.status)
-        routes = tuple(_decode(data, r) for r in raw.routes)
+        routes = tuple(_decode(model, r) for r in raw.routes)
         plan = _plan(data, routes, raw.dropped, params, t0, raw.status)
     else:
         plan = _solve_parts(data, params, t0, progress)
@@ -275,6 +281,72 @@ def solve(data: RoutingData, params: RouteParams | None = None,
             f"{len(plan.unserved)} stop(s) could not be served with the fleet within "
             f"{params.time_limit_s:g} s", [_stop_name(data, s) for s in plan.unserved])
     return plan
+
+
+def fleet_bound(data: RoutingData) -> int:
+    """A generous estimate of the vehicles a plan needs (per type cap for the model).
+
+    ``B = ⌈1.5·max(Q/R, W/H, n/m)⌉ + 3`` with ``Q`` the total load over the largest daily
+    route capacity ``R``, ``W`` the total service time over the longest usable shift
+    ``H`` (shift minus break), and ``n`` stops over the largest ``max_stops`` ``m``.
+    Identical vehicles beyond it only slow the search down; :func:`solve` doubles it
+    when stops are left over.
+    """
+    vts = [vt for vt in data.vehicle_types if vt.count > 0]
+    if not vts or data.n_stops == 0:
+        return 1
+    lb = 1.0
+    rc = [max(vt.route_capacity) if vt.route_capacity is not None else math.inf for vt in vts]
+    if np.isfinite(max(rc)) and data.stop_demand.size:
+        caps = np.array([vt.route_capacity for vt in vts if vt.route_capacity is not None])
+        lb = max(lb, float(np.max(data.stop_demand.sum(axis=0) / caps.max(axis=0))))
+    shift = max(min(vt.max_shift_s, vt.shift_end_s - vt.shift_start_s) - vt.break_duration_s
+                for vt in vts)
+    if shift > 0:
+        lb = max(lb, float(data.stop_service_s.sum()) / shift)
+    ms = [vt.max_stops for vt in vts]
+    if all(m is not None for m in ms):
+        lb = max(lb, data.n_stops / max(max(int(m or 1) for m in ms), 1))
+    return math.ceil(1.5 * lb) + 3
+
+
+def _solve_capped(data: RoutingData, params: RouteParams, time_limit_s: float,
+                  t0: float) -> tuple[RawSolution, RoutingData]:
+    """Solve with each type's count capped at :func:`fleet_bound` (doubled on drops).
+
+    Returns the raw solution and the (capped) data it numbers its vehicles in."""
+    counts = [vt.count for vt in data.vehicle_types]
+    # the greedy construction sizes the fleet itself; OR-Tools strategies get a bound
+    bound = max([*counts, 1]) if params.first_solution == "CONSTRUCT" else fleet_bound(data)
+    copies = params.unload_copies
+    if copies is None and _depot_unload(data, params):
+        copies = 0  # a free extra vehicle replaces any reload at the depot
+    while True:
+        capped = [min(c, bound) for c in counts]
+        sub = data if capped == counts else replace(
+            data, vehicle_types=tuple(replace(vt, count=c) for vt, c in
+                                      zip(data.vehicle_types, capped, strict=True)))
+        left = time_limit_s - (time.perf_counter() - t0)
+        cfg = replace(_cfg(params, max(left, 0.2 * time_limit_s)), unload_copies=copies)
+        raw = solve_raw(sub, cfg)
+        if not raw.dropped or capped == counts:
+            return raw, sub
+        log.info("%d stops left with %d vehicles per type; doubling", len(raw.dropped), bound)
+        bound *= 2
+
+
+def _depot_unload(data: RoutingData, params: RouteParams) -> bool:
+    """Vehicles are free and every facility sits at its depots (the CVRP mapping)."""
+    if params.vehicle_weight > 0 or not implicit_final_unload(data):
+        return False
+    if params.cost_weight > 0 and any(vt.fixed_cost_yuan > 0 for vt in data.vehicle_types):
+        return False
+    if any(vt.count < data.n_stops for vt in data.vehicle_types):
+        return False
+    f, d = data.facilities, data.depots
+    return bool(np.all(data.duration_s[np.ix_(f, d)] == 0)
+                and np.all(data.duration_s[np.ix_(d, f)] == 0)
+                and np.all(data.facility_unload_s == 0))
 
 
 def _cfg(params: RouteParams, time_limit_s: float) -> AdapterConfig:
@@ -299,10 +371,10 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
         remaining = params.time_limit_s - (time.perf_counter() - t0)
         share = max(remaining * len(g) / max(n - done, 1), 0.5)
         sub, locs = restrict(data, g, counts=tuple(counts), name=f"{data.name}#{gi}")
-        raw = solve_raw(sub, _cfg(params, share))
+        raw, model = _solve_capped(sub, params, share, time.perf_counter())
         statuses.append(raw.status)
         for r in raw.routes:
-            rt = _decode(sub, r)
+            rt = _decode(model, r)
             t = rt.vehicle_type
             number = data.vehicle_types[t].count - counts[t]
             counts[t] -= 1
@@ -336,9 +408,9 @@ def _decode(data: RoutingData, raw: RawRoute) -> Route:
     depot departure is then postponed to remove idle waiting before the first visit.
     Empty unloads (right after the depot or another unload) are dropped.
     """
-    t = vehicle_list(data)[raw.vehicle]
+    t = raw.vehicle_type
     vt = data.vehicle_types[t]
-    number = raw.vehicle - sum(x.count for x in data.vehicle_types[:t])
+    number = raw.number
     BRK = None
     seq: list = []
     for k, v in enumerate(raw.visits):
