@@ -91,3 +91,38 @@ def test_siting_data_units() -> None:
     assert np.allclose(d.collect.unit_cost, 2.5 * d.collect.distance_m / 1000 * 365)
     assert d.synthetic and d.seed == 2025
     assert d.transfer.size_fixed_cost[0, 0] > 0
+
+
+def test_user_matrix_replaces_estimates(tmp_path) -> None:
+    """A user distance matrix replaces the great-circle estimate on every listed arc."""
+    from wastenet.geo.matrix import DistanceMatrix, save_matrix
+
+    sc = _faku(data={"counties": ["210124"], "villages_total": 2000})
+    net = build_network(sc)
+    ids = (*net.villages.ids, *net.transfer.ids, *net.incinerator.ids)
+    n = len(ids)
+    rng = np.random.default_rng(0)
+    dist = rng.uniform(1_000, 9_000, (n, n))
+    np.fill_diagonal(dist, 0.0)
+    path = tmp_path / "m.npz"
+    save_matrix(DistanceMatrix(ids=ids, distance_m=dist, duration_s=dist / 10), path)
+    sc2 = _faku(data={"counties": ["210124"], "villages_total": 2000,
+                      "distance_matrix_file": str(path)})
+    net2 = build_network(sc2)
+    nb = net2.village_to_transfer
+    r, c = np.nonzero(nb.idx >= 0)
+    pos = {x: k for k, x in enumerate(ids)}
+    want = dist[[pos[net2.villages.ids[i]] for i in r],
+                [pos[net2.transfer.ids[nb.idx[i, j]]] for i, j in zip(r, c, strict=True)]]
+    assert np.allclose(nb.dist_m[r, c], want)
+
+
+def test_user_villages_outside_selection_warn(tmp_path) -> None:
+    """Inline user villages outside data.counties are reported, never dropped silently."""
+    sc = Scenario.model_validate({"name": "u", "data": {
+        "source": "user", "counties": ["210124"],
+        "villages": [{"id": "a", "lon": 123.16, "lat": 42.39, "population": 500},
+                     {"id": "b", "lon": 123.45, "lat": 41.80, "population": 800}]}})
+    net = build_network(sc)
+    assert net.villages.ids == ("a",)
+    assert any("outside data.counties" in w for w in net.warnings)

@@ -224,11 +224,12 @@ def _villages(scenario: Scenario) -> tuple[Villages, Seats, list[str]]:
         return v, s, []
     from wastenet.data import loader
 
+    warnings: list[str]
     if d.villages_file:
         v = loader.load_villages_file(d.villages_file,
                                       waste_kg_per_person_per_day=d.waste_kg_per_person_per_day,
                                       seasonal_factor=d.seasonal_factor)
-        warnings: list[str] = list(v.meta.get("warnings", []))  # type: ignore[call-overload]
+        warnings = list(v.meta.get("warnings", []))  # type: ignore[call-overload]
     else:
         v, warnings = loader.villages_from_records(
             [x.model_dump() for x in d.villages], source="data.villages",
@@ -236,6 +237,12 @@ def _villages(scenario: Scenario) -> tuple[Villages, Seats, list[str]]:
             seasonal_factor=d.seasonal_factor)
     if d.counties:
         keep = np.isin(np.array(v.county), np.array(d.counties))
+        dropped = int((~keep).sum())
+        if dropped:
+            msg = (f"{dropped} supplied village(s) lie outside data.counties "
+                   f"{list(d.counties)} and are not part of this scenario")
+            log.warning(msg)
+            warnings.append(msg)
         v = _subset_villages(v, keep)
     empty = Seats(codes=(), names=(), county=(), lon=np.zeros(0), lat=np.zeros(0))
     return v, empty, warnings
