@@ -75,7 +75,9 @@ def run_one(solver: str, instance: str, time_limit_s: float, seed: int) -> dict[
             from peers.pyvrp_peer import solve_cvrplib
 
             plan = solve_cvrplib(str(path), data, time_limit_s=time_limit_s, seed=seed).plan
-    except WastenetError as exc:
+    except Exception as exc:  # a crash is a result too; the suite goes on
+        if not isinstance(exc, WastenetError):
+            exc = RuntimeError(f"crash: {type(exc).__name__}: {exc}")
         row.update(error=str(exc)[:300], wall_s=round(time.perf_counter() - t0, 2))
         return row
     wall = time.perf_counter() - t0
@@ -94,6 +96,8 @@ def solver_revision() -> str:
     """Last commit touching the routing engine, plus ``+dirty`` if it has local edits."""
     import subprocess
 
+    if os.environ.get("WASTENET_BENCH_REV"):  # set when running from a git archive
+        return os.environ["WASTENET_BENCH_REV"]
     paths = ["wastenet/routing/solve.py", "wastenet/routing/ortools_adapter.py"]
     try:
         rev = subprocess.run(["git", "log", "-1", "--format=%h", "--", *paths],

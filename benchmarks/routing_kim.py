@@ -67,7 +67,9 @@ def run_one(solver: str, instance: str, time_limit_s: float, seed: int,
             from peers.pyvrp_peer import solve_kim
 
             plan = solve_kim(data, time_limit_s=time_limit_s, seed=seed).plan
-    except WastenetError as exc:
+    except Exception as exc:  # a crash is a result too; the suite goes on
+        if not isinstance(exc, WastenetError):
+            exc = RuntimeError(f"crash: {type(exc).__name__}: {exc}")
         row.update(error=str(exc)[:500], wall_s=time.perf_counter() - t0,
                    peak_rss_mib=_rss_mib())
         return row
@@ -88,6 +90,8 @@ def solver_revision() -> str:
     """Last commit touching the routing engine, plus ``+dirty`` if it has local edits."""
     import subprocess
 
+    if os.environ.get("WASTENET_BENCH_REV"):  # set when running from a git archive
+        return os.environ["WASTENET_BENCH_REV"]
     paths = ["wastenet/routing/solve.py", "wastenet/routing/ortools_adapter.py"]
     try:
         rev = subprocess.run(["git", "log", "-1", "--format=%h", "--", *paths],
