@@ -97,6 +97,7 @@ class AdapterConfig:
     gls_lambda: float = 0.1
     unload_copies: int | None = None
     unload_charge: float = 1.0  #: objective charge per unload visit, against empty unloads
+    lns_time_limit_s: float = 1.0
     log_search: bool = False
 
 
@@ -652,6 +653,9 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
     params.local_search_metaheuristic = METAHEURISTIC[cfg.metaheuristic]
     params.guided_local_search_lambda_coefficient = cfg.gls_lambda
     params.time_limit.FromMilliseconds(max(1, int(cfg.time_limit_s * 1000)))
+    # completion searches (cumuls, breaks) of each move and of the start; OR-Tools'
+    # 100 ms default fails spuriously on a loaded machine
+    params.lns_time_limit.FromMilliseconds(max(1, int(cfg.lns_time_limit_s * 1000)))
     if cfg.solution_limit is not None:
         params.solution_limit = int(cfg.solution_limit)
     params.log_search = cfg.log_search
