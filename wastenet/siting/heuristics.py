@@ -193,3 +193,182 @@ def improve(data: SitingData, model: CompiledModel, res: SitingResult, *,
         else:
             break
     return best
+
+
+# ------------------------------------------------------------------------ construction
+def _select(model: CompiledModel, echelon: str, score: np.ndarray, need: float,
+            allowed: np.ndarray, lp_open: np.ndarray | None) -> np.ndarray:
+    """Greedy open set of one echelon (new sites), respecting every count target.
+
+    Forced sites first; then, best score first, sites until every ``eq``/``ge`` target is
+    met, until the open capacity covers ``need`` x 1.05, and (with LP values) every site the
+    LP opens at >= 0.5 -- never breaking an ``eq``/``le`` target.
+    """
+    ech = model.transfer if echelon == "transfer" else model.incinerator
+    targets = [(sense, value, mask) for e, sense, value, mask, _ in model.counts
+               if e == echelon]
+    has_opt = np.zeros(ech.n_sites, dtype=bool)
+    has_opt[ech.opt_site] = True
+    cand = has_opt & ech.usable & ~ech.existing
+    is_open = cand & ech.forced
+    order = [int(s) for s in np.lexsort((np.arange(ech.n_sites), -score))
+             if cand[s] and not ech.forced[s] and allowed[s]]
+
+    def can_add(s: int) -> bool:
+        return all(not mask[s] or sense == "ge" or int(np.sum(mask & is_open)) < value
+                   for sense, value, mask in targets)
+
+    regional = sorted(targets, key=lambda t: -int(np.sum(~t[2])))  # prefecture ones first
+    for sense, value, mask in regional:
+        if sense == "le":
+            continue
+        for s in order:
+            if int(np.sum(mask & is_open)) >= value:
+                break
+            if mask[s] and not is_open[s] and can_add(s):
+                is_open[s] = True
+    cap = np.where(ech.existing, ech.existing_cap, 0.0)
+    for s in order:
+        if float(np.sum(np.where(is_open, ech.max_cap, 0.0)) + cap.sum()) >= need * 1.05:
+            break
+        if not is_open[s] and can_add(s):
+            is_open[s] = True
+    if lp_open is not None:
+        for s in order:
+            if lp_open[s] >= 0.5 and not is_open[s] and can_add(s):
+                is_open[s] = True
+    return is_open
+
+
+def construct(data: SitingData, model: CompiledModel, lp_y: np.ndarray | None = None,
+              lp_z: np.ndarray | None = None) -> SitingResult | None:
+    """A feasible solution by greedy opening and assignment, or None if the greedy fails.
+
+    Opening (see :func:`_select`) is guided by LP open values when given, otherwise by
+    demand attraction per unit of fixed cost. Villages (largest demand first) go to the
+    open facility of least estimated path cost with room; haul flows are then solved
+    exactly (:func:`_transport`) and sizes shrunk to the cheapest that fits.
+    """
+    from wastenet.siting.solve import _assemble
+
+    tr, inc = model.transfer, model.incinerator
+    w = model.demand
+    n = w.shape[0]
+    deg = np.bincount(model.collect.src, minlength=n) + np.bincount(model.direct.src,
+                                                                    minlength=n)
+    share = np.where(deg > 0, w / np.maximum(deg, 1), 0.0)
+    attract_t = np.bincount(model.collect.dst, weights=share[model.collect.src],
+                            minlength=tr.n_sites)
+    hdeg = np.bincount(model.haul.src, minlength=tr.n_sites)
+    attract_i = np.bincount(model.direct.dst, weights=share[model.direct.src],
+                            minlength=inc.n_sites) + np.bincount(
+        model.haul.dst, weights=(attract_t / np.maximum(hdeg, 1))[model.haul.src],
+        minlength=inc.n_sites)
+
+    def open_value(ech: Echelon, val: np.ndarray | None) -> np.ndarray | None:
+        if val is None:
+            return None
+        out = np.zeros(ech.n_sites)
+        np.add.at(out, ech.opt_site, val)
+        return out
+
+    def fixed_per_cap(ech: Echelon) -> np.ndarray:
+        best = np.full(ech.n_sites, np.inf)
+        ok = ech.opt_cap > 0
+        np.minimum.at(best, ech.opt_site[ok], ech.opt_fixed[ok] / ech.opt_cap[ok])
+        return np.where(np.isfinite(best), best, 0.0)
+
+    yo, zo = open_value(tr, lp_y), open_value(inc, lp_z)
+    s_i = zo + 1e-9 * attract_i if zo is not None else attract_i / (1.0 + fixed_per_cap(inc))
+    need = float(w.sum())
+    inc_open = _select(model, "incinerator", s_i, need, np.ones(inc.n_sites, bool), zo)
+    inc_open |= inc.existing
+    reach = np.zeros(tr.n_sites, dtype=bool)
+    reach[model.haul.src[inc_open[model.haul.dst]]] = True
+    s_t = yo + 1e-9 * attract_t if yo is not None else attract_t / (1.0 + fixed_per_cap(tr))
+    has_direct = np.zeros(n, dtype=bool)
+    has_direct[model.direct.src[inc_open[model.direct.dst]]] = True
+    need_t = float(w[~has_direct].sum())
+    tr_open = _select(model, "transfer", s_t, need_t, reach, yo) | tr.existing
+    tcap = np.where(tr.existing, tr.existing_cap, np.where(tr_open, tr.max_cap, 0.0))
+    icap = np.where(inc.existing, inc.existing_cap, np.where(inc_open, inc.max_cap, 0.0))
+    # cheapest open haul per station, incinerator room tracked greedily per station
+    hmin = np.full(tr.n_sites, np.inf)
+    ok_h = inc_open[model.haul.dst]
+    np.minimum.at(hmin, model.haul.src[ok_h], model.haul.cost[ok_h])
+    est_c = np.where(tr_open[model.collect.dst], model.collect.cost
+                     + hmin[model.collect.dst], np.inf)
+    est_d = np.where(inc_open[model.direct.dst], model.direct.cost, np.inf)
+    c_order = np.argsort(model.collect.src, kind="stable")
+    c_start = np.searchsorted(model.collect.src[c_order], np.arange(n + 1))
+    d_order = np.argsort(model.direct.src, kind="stable")
+    d_start = np.searchsorted(model.direct.src[d_order], np.arange(n + 1))
+    troom = tcap.copy()
+    iroom = icap.copy()
+    total_room = float(iroom.sum())
+    fv: list[int] = []
+    ff: list[int] = []
+    fd: list[bool] = []
+    fr: list[float] = []
+    for i in np.lexsort((np.arange(n), -w)).tolist():
+        wi = float(w[i])
+        opts: list[tuple[float, int, bool]] = []
+        for a in c_order[c_start[i]:c_start[i + 1]].tolist():
+            if np.isfinite(est_c[a]):
+                opts.append((float(est_c[a]), int(model.collect.dst[a]), False))
+        for b in d_order[d_start[i]:d_start[i + 1]].tolist():
+            if np.isfinite(est_d[b]):
+                opts.append((float(est_d[b]), int(model.direct.dst[b]), True))
+        opts.sort()
+        left = wi
+        if model.can_skip[i] and opts and opts[0][0] > model.penalty:
+            continue  # cheaper to leave uncovered
+        for _, f, is_d in opts:
+            room = iroom[f] if is_d else min(troom[f], total_room)
+            take = left if left <= room * (1 + 1e-12) else (
+                room if not model.single_source else 0.0)
+            if take <= 0:
+                continue
+            if is_d:
+                iroom[f] -= take
+            else:
+                troom[f] -= take
+            total_room -= take
+            fv.append(i)
+            ff.append(f)
+            fd.append(is_d)
+            fr.append(take / wi if wi > 0 else 1.0)
+            left -= take
+            if left <= 1e-12 * max(1.0, wi):
+                break
+        if left > 1e-9 * max(1.0, wi) and not model.can_skip[i]:
+            log.debug("construction: village %d does not fit", i)
+            return None
+    fv_a = np.asarray(fv, dtype=np.int64)
+    ff_a = np.asarray(ff, dtype=np.int64)
+    fd_a = np.asarray(fd, dtype=bool)
+    fr_a = np.asarray(fr, dtype=np.float64)
+    tin = np.bincount(ff_a[~fd_a], weights=w[fv_a[~fd_a]] * fr_a[~fd_a],
+                      minlength=tr.n_sites)
+    din = np.bincount(ff_a[fd_a], weights=w[fv_a[fd_a]] * fr_a[fd_a], minlength=inc.n_sites)
+    h = _transport(model, tin, icap - din, inc_open)
+    if h is None:
+        log.debug("construction: haul flows do not fit the incinerators")
+        return None
+    iin = din + np.bincount(model.haul.dst, weights=h, minlength=inc.n_sites)
+
+    def sizes(ech: Echelon, is_open: np.ndarray, cap_table: np.ndarray, fixed: np.ndarray,
+              n_sizes: np.ndarray, load: np.ndarray) -> np.ndarray:
+        out = np.full(ech.n_sites, -1, dtype=np.int64)
+        out[ech.existing] = -2
+        for s in np.flatnonzero(is_open & ~ech.existing).tolist():
+            out[s] = int(np.argmax(cap_table[s, :int(n_sizes[s])]))
+        return _resize(out, load, cap_table, fixed, n_sizes)
+
+    tsize = sizes(tr, tr_open, data.transfer.size_capacity, data.transfer.size_fixed_cost,
+                  data.transfer.n_sizes, tin)
+    isize = sizes(inc, inc_open, data.incinerator.size_capacity,
+                  data.incinerator.size_fixed_cost, data.incinerator.n_sizes, iin)
+    return _assemble(data, model, tsize, isize, fv_a, ff_a, fd_a, fr_a, h,
+                     lower_bound=-np.inf, status="feasible", solver="construction",
+                     seed=0, elapsed_s=0.0)

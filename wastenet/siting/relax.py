@@ -35,12 +35,16 @@ import numpy as np
 
 from wastenet.errors import InfeasibleError, WastenetError
 from wastenet.siting.data import SitingData
-from wastenet.siting.heuristics import improve
+from wastenet.siting.heuristics import construct, improve
+from wastenet.siting.lagrange import lagrangian_bound
 from wastenet.siting.mip import MipOptions, MipSolution, solve_mip
 from wastenet.siting.model import CompiledModel
 from wastenet.siting.result import SitingResult
 
 log = logging.getLogger("wastenet.siting.relax")
+
+#: the LP relaxation and the restricted MIP are tried only up to this many arcs
+LP_MAX_ARCS = 150_000
 
 Report = Callable[[float, float | None, float | None, str], None]
 
@@ -119,52 +123,76 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
     lines: list[str] = []
     lb = path_bound(model)
     lines.append(f"path bound {lb:.10g}")
-    report(0.02, None, lb, "solving the LP relaxation")
-    lp_limit = None if limit is None else 0.4 * limit
-    lp = solve_mip(model, MipOptions(backend="HIGHS", relax=True, time_limit_s=lp_limit,
-                                     threads=params.threads, seed=params.seed))
-    if lp.status == "infeasible":
-        raise diagnose(data, model, params)
-    if lp.status == "optimal":
-        lb = max(lb, lp.objective - 1e-9 * abs(lp.objective))
-        lines.append(f"LP bound {lp.objective:.10g} in {lp.wall_s:.1f}s")
-        masks = reduce_by_lp(model, lp)
-        kept = int(np.sum(masks[0])) + int(np.sum(masks[1]))
-        lines.append(f"reduced to {kept} of {model.transfer.opt_site.size}"
-                     f"+{model.incinerator.opt_site.size} size options")
+    best: SitingResult | None = construct(data, model)
+    lines.append("greedy construction: " + (f"{best.total_cost:.10g}" if best is not None
+                                            else "failed"))
+    report(0.02, None if best is None else best.total_cost, lb, "Lagrangian relaxation")
+    ub = best.total_cost if best is not None else max(abs(lb) * 2.0, 1.0)
+    lag = lagrangian_bound(model, upper_bound=ub, max_iter=params.max_iterations or 600,
+                           deadline=None if limit is None else t0 + 0.3 * limit)
+    if np.isfinite(lag.bound):
+        lb = max(lb, lag.bound)
+    lines.append(f"Lagrangian bound {lag.bound:.10g} after {lag.iterations} iterations "
+                 f"in {lag.wall_s:.1f}s")
+    lag_sol = construct(data, model, lag.y_freq, lag.z_freq)
+    lines.append("Lagrangian-guided construction: " + (
+        f"{lag_sol.total_cost:.10g}" if lag_sol is not None else "failed"))
+    if lag_sol is not None and (best is None or lag_sol.total_cost < best.total_cost):
+        best = lag_sol
+    report(0.3, None if best is None else best.total_cost, lb, "LP relaxation")
+    masks = None
+    small = len(model.collect) + len(model.direct) + len(model.haul) <= LP_MAX_ARCS
+    if small:
+        lp_limit = None if limit is None else 0.3 * limit
+        lp = solve_mip(model, MipOptions(backend="HIGHS", relax=True, time_limit_s=lp_limit,
+                                         threads=params.threads, seed=params.seed))
+        if lp.status == "infeasible":
+            raise diagnose(data, model, params)
+        if lp.status == "optimal":
+            lb = max(lb, lp.objective - 1e-9 * abs(lp.objective))
+            lines.append(f"LP bound {lp.objective:.10g} in {lp.wall_s:.1f}s")
+            masks = reduce_by_lp(model, lp)
+            cons = construct(data, model, lp.y, lp.z)
+            lines.append("LP-guided construction: " + (
+                f"{cons.total_cost:.10g}" if cons is not None else "failed"))
+            if cons is not None and (best is None or cons.total_cost < best.total_cost):
+                best = cons
+        else:
+            lines.append(f"LP not solved in its limit ({lp.status})")
     else:
-        lines.append(f"LP not solved in its limit ({lp.status}); using the path bound")
-        masks = None
-    report(0.4 if limit else 0.3, None, lb, "solving the restricted MIP")
+        lines.append(f"LP and restricted MIP skipped (more than {LP_MAX_ARCS} arcs)")
+    report(0.6, None if best is None else best.total_cost, lb, "restricted MIP")
     opts = MipOptions(backend=params.backend, time_limit_s=None if limit is None
                       else 0.85 * (left() or 1.0),
                       threads=params.threads, mip_gap=params.mip_gap, seed=params.seed,
                       node_limit=params.max_iterations)
-    sol: MipSolution | None = None
     if masks is not None:
         cand = solve_mip(model, opts, keep_tr_opt=masks[0], keep_inc_opt=masks[1],
                          keep_collect=masks[2], keep_direct=masks[3], keep_haul=masks[4])
         lines.append(f"restricted MIP: {cand.status}, {cand.objective:.10g}, "
                      f"{cand.wall_s:.1f}s")
         if cand.status in ("optimal", "feasible"):
-            sol = cand
-    if sol is None:
+            r = to_result(data, model, cand, lower_bound=lb, status="feasible",
+                          solver="decomposition", seed=params.seed, elapsed_s=0.0)
+            if best is None or r.total_cost < best.total_cost:
+                best = r
+    if best is None and small:
         full = solve_mip(model, replace(opts, time_limit_s=left()))
         lines.append(f"full MIP: {full.status}, {full.objective:.10g}")
         if full.status == "infeasible":
             raise diagnose(data, model, params)
         if full.status in ("optimal", "feasible"):
-            sol = full
             lb = max(lb, full.bound)
-    if sol is None:
+            best = to_result(data, model, full, lower_bound=lb, status="feasible",
+                             solver="decomposition", seed=params.seed, elapsed_s=0.0)
+    if best is None:
         raise NoSolutionError(
             "no feasible siting was found within the limits "
             f"(time_limit_s={params.time_limit_s}, max_iterations={params.max_iterations}); "
             "infeasibility is not proven: raise the limits")
-    report(0.9, sol.objective, lb, "local search")
-    res = to_result(data, model, sol, lower_bound=lb, status="feasible",
-                    solver="decomposition", seed=params.seed,
-                    elapsed_s=time.perf_counter() - t0, log_lines=tuple(lines))
+    report(0.9, best.total_cost, lb, "local search")
+    res = replace(best, lower_bound=float(min(lb, best.total_cost)), solver="decomposition",
+                  seed=params.seed, log=tuple(lines))
     res = improve(data, model, res, max_rounds=params.max_iterations or 50,
                   deadline=None if limit is None else t0 + limit)
     if res.total_cost <= lb * (1 + 1e-9):
