@@ -234,7 +234,9 @@ class Store:
         run = s.get(RunRow, run_id)
         if run is None:
             return
-        run.status, run.last_error, run.finished_at = status, error, utcnow()
+        run.status, run.finished_at = status, utcnow()
+        if status != "succeeded":  # a success keeps the error of an earlier attempt
+            run.last_error = error
         run.solve_seconds, run.worker_pid = seconds, None
         if status == "succeeded":
             run.progress = {**(run.progress or {}), "fraction": 1.0}
