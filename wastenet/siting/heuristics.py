@@ -25,7 +25,7 @@ from dataclasses import replace
 
 import numpy as np
 from scipy.optimize import linprog
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 
 from wastenet.siting.data import SitingData
 from wastenet.siting.model import CompiledModel, Echelon
@@ -197,10 +197,13 @@ def improve(data: SitingData, model: CompiledModel, res: SitingResult, *,
 
 # ------------------------------------------------------------------------ construction
 def _select(model: CompiledModel, echelon: str, score: np.ndarray, need: float,
-            allowed: np.ndarray, lp_open: np.ndarray | None) -> np.ndarray:
+            allowed: np.ndarray, lp_open: np.ndarray | None,
+            enable: csr_matrix | None = None) -> np.ndarray:
     """Greedy open set of one echelon (new sites), respecting every count target.
 
-    Forced sites first; then, best score first, sites until every ``eq``/``ge`` target is
+    Forced sites first; then (``enable``: villages x sites incidence of "site s gives
+    village i a path") the site enabling the most still-unreachable demand, until all
+    demand is reachable; then, best score first, sites until every ``eq``/``ge`` target is
     met, until the open capacity covers ``need`` x 1.05, and (with LP values) every site the
     LP opens at >= 0.5 -- never breaking an ``eq``/``le`` target.
     """
@@ -218,6 +221,23 @@ def _select(model: CompiledModel, echelon: str, score: np.ndarray, need: float,
         return all(not mask[s] or sense == "ge" or int(np.sum(mask & is_open)) < value
                    for sense, value, mask in targets)
 
+    if enable is not None:
+        pool = np.zeros(ech.n_sites, dtype=bool)
+        pool[order] = True
+        w = model.demand
+        reach = np.asarray(enable @ (is_open | ech.existing).astype(float)).ravel() > 0
+        while True:
+            blocked = np.zeros(ech.n_sites, dtype=bool)
+            for sense, value, mask in targets:
+                if sense != "ge" and int(np.sum(mask & is_open)) >= value:
+                    blocked |= mask
+            gain = np.asarray(enable.T @ np.where(reach, 0.0, w)).ravel()
+            gain[~pool | is_open | blocked] = 0.0
+            if not np.any(gain > 0):
+                break
+            s_best = int(np.lexsort((np.arange(ech.n_sites), -score, -gain))[0])
+            is_open[s_best] = True
+            reach |= np.asarray(enable[:, s_best].toarray()).ravel() > 0
     regional = sorted(targets, key=lambda t: -int(np.sum(~t[2])))  # prefecture ones first
     for sense, value, mask in regional:
         if sense == "le":
@@ -281,7 +301,16 @@ def construct(data: SitingData, model: CompiledModel, lp_y: np.ndarray | None = 
     yo, zo = open_value(tr, lp_y), open_value(inc, lp_z)
     s_i = zo + 1e-9 * attract_i if zo is not None else attract_i / (1.0 + fixed_per_cap(inc))
     need = float(w.sum())
-    inc_open = _select(model, "incinerator", s_i, need, np.ones(inc.n_sites, bool), zo)
+    m_, q_ = tr.n_sites, inc.n_sites
+    c_inc = csr_matrix((np.ones(len(model.collect)), (model.collect.src, model.collect.dst)),
+                       shape=(n, m_))
+    h_inc = csr_matrix((np.ones(len(model.haul)), (model.haul.src, model.haul.dst)),
+                       shape=(m_, q_))
+    d_inc = csr_matrix((np.ones(len(model.direct)), (model.direct.src, model.direct.dst)),
+                       shape=(n, q_))
+    enable_i = ((c_inc @ h_inc) + d_inc).tocsc()
+    inc_open = _select(model, "incinerator", s_i, need, np.ones(inc.n_sites, bool), zo,
+                       enable_i)
     inc_open |= inc.existing
     reach = np.zeros(tr.n_sites, dtype=bool)
     reach[model.haul.src[inc_open[model.haul.dst]]] = True
@@ -289,7 +318,12 @@ def construct(data: SitingData, model: CompiledModel, lp_y: np.ndarray | None = 
     has_direct = np.zeros(n, dtype=bool)
     has_direct[model.direct.src[inc_open[model.direct.dst]]] = True
     need_t = float(w[~has_direct].sum())
-    tr_open = _select(model, "transfer", s_t, need_t, reach, yo) | tr.existing
+    c_ok = csr_matrix((reach[model.collect.dst].astype(float),
+                       (model.collect.src, model.collect.dst)), shape=(n, m_)).tocsc()
+    c_ok.eliminate_zeros()
+    # villages already served directly need no station
+    c_ok = csr_matrix(c_ok.multiply((~has_direct).astype(float)[:, None])).tocsc()
+    tr_open = _select(model, "transfer", s_t, need_t, reach, yo, c_ok) | tr.existing
     tcap = np.where(tr.existing, tr.existing_cap, np.where(tr_open, tr.max_cap, 0.0))
     icap = np.where(inc.existing, inc.existing_cap, np.where(inc_open, inc.max_cap, 0.0))
     # cheapest open haul per station, incinerator room tracked greedily per station

@@ -1,27 +1,30 @@
-r"""Scalable path: LP-relaxation bound, LP-guided restricted MIP, local search.
+r"""Scalable path: Lagrangian and LP bounds, greedy construction, restricted MIP, local search.
 
 Algorithm
 ---------
-1. **Bound.** Solve the LP relaxation of the model of :mod:`wastenet.siting.model` (strong
-   linking :math:`x_{ij}\le Y_j`, aggregate capacity rows) with a simplex solver. Every
-   integer solution is feasible for the LP, so its optimum :math:`z_{LP}` is a valid lower
-   bound. Only an LP solved to optimality is used; the value is lowered by a relative
-   safety margin of ``1e-9`` for the simplex tolerances. When the LP does not finish in its
-   time share, the *path bound* is used instead:
-   :math:`\sum_i w_i \min(P, \min_{\text{paths } i\to j\to k \text{ or } i\to k} c)`
-   plus the cheapest size of every forced site (plus every negative fixed cost) — valid
-   because it only drops capacities and non-negative fixed costs (throughput costs are part
-   of the path costs).
-2. **Reduction.** Keep the sites the LP opens (:math:`Y_s > 10^{-6}`), every existing site,
-   the facility of each village's cheapest arc, and an incinerator for every kept station;
-   all arcs between kept sites.
-3. **Primal.** Solve the restricted MIP (SCIP by default) in the remaining time (or a node
-   limit, for deterministic runs). If it yields nothing, solve the full MIP.
-4. **Local search** (:mod:`wastenet.siting.heuristics`) moves villages to cheaper open
-   stations and re-optimises the haul flows exactly.
+1. **Path bound** (instant, weak):
+   :math:`\sum_i w_i \min(P, \min_{\text{paths } i\to j\to k \text{ or } i\to k} c)` plus
+   the cheapest size of every forced site and every negative fixed cost -- valid because it
+   only drops capacities and non-negative fixed costs (throughput costs are path costs).
+2. **Greedy construction** (:func:`wastenet.siting.heuristics.construct`): a first
+   incumbent, used as the upper bound of the subgradient steps.
+3. **Lagrangian bound** (:mod:`wastenet.siting.lagrange`, 30% of the time limit or
+   ``max_iterations`` iterations): valid for any multipliers by weak duality; the
+   frequencies with which sites open in the subproblems guide a second construction.
+4. **LP relaxation** (only up to ``LP_MAX_ARCS`` arcs; its pywraplp build alone takes
+   minutes at province size): the LP optimum is a valid bound (every integer solution is
+   LP-feasible); only an LP solved to optimality is used, lowered by a ``1e-9`` relative
+   margin for the simplex tolerances. Its values guide a third construction and a
+   **restricted MIP** over the sites the LP opens (:math:`Y_s > 10^{-6}`), every existing
+   and forced site, the facility of each village's cheapest arc and an incinerator for
+   every kept station. The restricted MIP's own bound is *not* a bound of the full
+   problem and is never used.
+5. The full MIP is solved only if nothing above produced a solution (mid-size models).
+6. **Local search** (:func:`wastenet.siting.heuristics.improve`).
 
-The reported bound is the best valid bound of step 1 (the restricted MIP's bound is *not* a
-bound of the full problem and is never used); ``gap = (UB - LB) / UB``.
+The reported bound is the best valid bound of steps 1, 3, 4 (or the full MIP's best bound
+in step 5); ``gap = (UB - LB) / UB``. A solution is always returned unless no step found one
+within the limits (then :class:`NoSolutionError`, which does not claim infeasibility).
 """
 
 from __future__ import annotations
