@@ -98,6 +98,7 @@ class AdapterConfig:
     unload_copies: int | None = None
     unload_charge: float = 1.0  #: objective charge per unload visit, against empty unloads
     lns_time_limit_s: float = 1.0
+    scheduling: str = "default"  #: "default", "glop" or "off" (cumul scheduling solver)
     log_search: bool = False
 
 
@@ -659,6 +660,10 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
     if cfg.solution_limit is not None:
         params.solution_limit = int(cfg.solution_limit)
     params.log_search = cfg.log_search
+    if cfg.scheduling == "glop":
+        params.mixed_integer_scheduling_solver = 1
+    elif cfg.scheduling == "off":
+        params.disable_scheduling_beware_this_may_degrade_performance = True
     initial = None
     if seqs_by_type is not None:
         seqs = [[] for _ in range(nv)]

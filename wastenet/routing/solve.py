@@ -66,13 +66,14 @@ class RouteParams:
     time_weight: float = 1.0  #: per second of travel
     cost_weight: float = 0.0  #: per yuan of route cost (km, hours, fixed)
     balance_weight: float = 0.0  #: per second of (latest return − earliest departure)
-    decompose_above: int = 600  #: split instances with more stops than this
-    part_size: int = 400  #: target stops per part when decomposing
+    decompose_above: int = 300  #: split instances with more stops than this
+    part_size: int = 250  #: target stops per part when decomposing
     first_solution: str = "CONSTRUCT"  #: greedy of the adapter, or an OR-Tools strategy
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     gls_lambda: float = 0.1
     unload_copies: int | None = None  #: copies of each facility; None = automatic
     allow_unserved: bool = False  #: return a partial plan instead of raising
+    scheduling: str = "glop"  #: OR-Tools cumul scheduling: "default" (CP-SAT), "glop", "off"
 
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:
@@ -355,11 +356,18 @@ def _cfg(params: RouteParams, time_limit_s: float) -> AdapterConfig:
         vehicle_weight=params.vehicle_weight, time_weight=params.time_weight,
         cost_weight=params.cost_weight, balance_weight=params.balance_weight,
         first_solution=params.first_solution, metaheuristic=params.metaheuristic,
-        gls_lambda=params.gls_lambda, unload_copies=params.unload_copies)
+        gls_lambda=params.gls_lambda, unload_copies=params.unload_copies,
+        scheduling=params.scheduling)
 
 
 def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
                  progress: Progress | None) -> RoutePlan:
+    """Solve the parts of :func:`partition` one after the other and merge the routes.
+
+    The vehicles still free go to each next part. The shortest route of a part (its
+    partly used last vehicle) is not kept: its stops are handed on to the next part of
+    the same catchment, so that vehicles are not left half empty at every sector border.
+    """
     groups = partition(data, params)
     counts = [vt.count for vt in data.vehicle_types]
     routes: list[Route] = []
@@ -367,22 +375,33 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
     statuses = []
     n = data.n_stops
     done = 0
-    for gi, g in enumerate(groups):
+    carry = np.zeros(0, dtype=np.int64)
+    for gi, g0 in enumerate(groups):
+        g = np.sort(np.concatenate([g0, carry]))
+        carry = np.zeros(0, dtype=np.int64)
         remaining = params.time_limit_s - (time.perf_counter() - t0)
-        share = max(remaining * len(g) / max(n - done, 1), 0.5)
+        share = max(remaining * len(g0) / max(n - done, 1), 0.5)
         sub, locs = restrict(data, g, counts=tuple(counts), name=f"{data.name}#{gi}")
         raw, model = _solve_capped(sub, params, share, time.perf_counter())
         statuses.append(raw.status)
-        for r in raw.routes:
-            rt = _decode(model, r)
+        part = [_decode(model, r) for r in raw.routes]
+        nxt = groups[gi + 1] if gi + 1 < len(groups) else None
+        same_catchment = nxt is not None and len(nxt) and (
+            set(data.stop_facility[nxt].tolist()) == set(data.stop_facility[g0].tolist()))
+        if same_catchment and len(part) > 1:
+            short = min(range(len(part)), key=lambda k: (part[k].duration_s, k))
+            carry = np.array([int(g[v.index]) for v in part[short].visits
+                              if v.kind == "stop"], dtype=np.int64)
+            del part[short]
+        for rt in part:
             t = rt.vehicle_type
             number = data.vehicle_types[t].count - counts[t]
             counts[t] -= 1
             routes.append(_remap(rt, g, locs, number))
         dropped.extend(int(g[s]) for s in raw.dropped)
-        done += len(g)
-        log.info("part %d/%d: %d stops, %d routes, %s", gi + 1, len(groups), len(g),
-                 len(raw.routes), raw.status)
+        done += len(g0)
+        log.info("part %d/%d: %d stops, %d routes kept, %d stops handed on, %s", gi + 1,
+                 len(groups), len(g), len(part), len(carry), raw.status)
         if progress:
             progress(done / n, f"part {gi + 1}/{len(groups)}")
     status = "DECOMPOSED:" + ",".join(sorted(set(statuses)))
