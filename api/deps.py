@@ -16,6 +16,7 @@ other listener the app refuses to start (see :func:`api.app.create_app`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -64,6 +65,21 @@ def _token(request: Request) -> str | None:
     return key.strip() if key else None
 
 
+_HAS_KEYS_TTL_S = 1.0
+
+
+def _has_keys_cached(request: Request, store: Store) -> bool:
+    """Whether any live key exists, re-read at most once a second (per app): open mode
+    ends within a second of ``wastenet keys create``."""
+    cached = getattr(request.app.state, "has_keys_cache", None)
+    now = time.monotonic()
+    if cached is not None and now - cached[1] < _HAS_KEYS_TTL_S:
+        return bool(cached[0])
+    value = store.has_keys()
+    request.app.state.has_keys_cache = (value, now)
+    return value
+
+
 def get_principal(request: Request, store: Annotated[Store, Depends(get_store)]) -> Principal:
     """Authenticate the caller (401 on a missing or unknown key, unless open mode)."""
     token = _token(request)
@@ -74,7 +90,7 @@ def get_principal(request: Request, store: Annotated[Store, Depends(get_store)])
                                 headers={"WWW-Authenticate": "Bearer"})
         return Principal(row.id, row.role, frozenset(str(c) for c in row.counties or ()))
     settings: Settings = request.app.state.settings
-    if settings.loopback_only() and not store.has_keys():
+    if settings.loopback_only() and not _has_keys_cached(request, store):
         return Principal("open", "admin", frozenset(), open_mode=True)
     raise HTTPException(401, "an API key is required: send 'Authorization: Bearer <key>'",
                         headers={"WWW-Authenticate": "Bearer"})

@@ -8,8 +8,8 @@ Tables
   queued, running, succeeded, failed, cancelled. ``attempts`` counts the times a worker
   started it.
 * ``results``: the outcome of a siting run, with ``schema_version``.
-* ``route_plans``: the plan of a route-plan run and its exports; ``published`` marks the
-  plan a county sees by default for its date.
+* ``route_plans``: the plan of a route-plan run; ``published`` marks the plan a county
+  sees by default for its date. ``route_plan_exports``: its exports, one row per format.
 * ``api_keys``: hashes of API keys (never the secret), a role and counties.
 * ``idempotency_keys``: the run created for an ``Idempotency-Key``.
 
@@ -113,9 +113,18 @@ class RoutePlanRow(Base):
     plan_date: Mapped[str] = mapped_column(String(10))
     schema_version: Mapped[int] = mapped_column(Integer, default=ROUTE_PLAN_SCHEMA_VERSION)
     plan: Mapped[dict[str, Any]] = mapped_column(JSON)
-    exports: Mapped[dict[str, Any]] = mapped_column(JSON)
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RoutePlanExportRow(Base):
+    """One export of a route plan (``json``, ``csv``, ``geojson``, ``gpx``, ``html``)."""
+
+    __tablename__ = "route_plan_exports"
+
+    plan_id: Mapped[str] = mapped_column(ForeignKey("route_plans.id"), primary_key=True)
+    format: Mapped[str] = mapped_column(String(16), primary_key=True)
+    content: Mapped[str] = mapped_column(Text)
 
 
 class ApiKeyRow(Base):

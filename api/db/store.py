@@ -33,6 +33,7 @@ from api.db.models import (
     ApiKeyRow,
     IdempotencyKeyRow,
     ResultRow,
+    RoutePlanExportRow,
     RoutePlanRow,
     RunRow,
     ScenarioRow,
@@ -265,9 +266,12 @@ class Store:
             s.add(RoutePlanRow(id=plan_id, run_id=run_id,
                                siting_run_id=str(run.parent_run_id), county=county,
                                plan_date=day, schema_version=ROUTE_PLAN_SCHEMA_VERSION,
-                               plan=json_safe(output.get("plan", {})),
-                               exports=json_safe(output.get("exports", {})), published=True,
+                               plan=json_safe(output.get("plan", {})), published=True,
                                created_at=utcnow()))
+            s.flush()
+            for fmt, content in (output.get("exports") or {}).items():
+                text_ = content.decode("utf-8") if isinstance(content, bytes) else str(content)
+                s.add(RoutePlanExportRow(plan_id=plan_id, format=str(fmt), content=text_))
             self._finish(s, run_id, "succeeded", error=None, seconds=seconds)
             return plan_id
 
@@ -323,19 +327,39 @@ class Store:
         with self.session() as s:
             return s.get(ResultRow, run_id)
 
+    def _route_plan_query(self, county: str, plan_date: str, run_id: str | None) -> Any:
+        q = select(RoutePlanRow.id).where(RoutePlanRow.county == county,
+                                          RoutePlanRow.plan_date == plan_date)
+        if run_id is None:
+            q = q.where(RoutePlanRow.published.is_(True))
+        else:
+            q = q.where((RoutePlanRow.run_id == run_id) | (RoutePlanRow.siting_run_id == run_id))
+        return q.order_by(RoutePlanRow.created_at.desc()).limit(1)
+
     def get_route_plan(self, county: str, plan_date: str,
                        run_id: str | None = None) -> RoutePlanRow | None:
         """The published plan of a county-day, or with ``run_id`` the latest plan made by
         that route-plan run or from that siting run."""
         with self.session() as s:
-            q = select(RoutePlanRow).where(RoutePlanRow.county == county,
-                                           RoutePlanRow.plan_date == plan_date)
-            if run_id is None:
-                q = q.where(RoutePlanRow.published.is_(True))
-            else:
-                q = q.where((RoutePlanRow.run_id == run_id)
-                            | (RoutePlanRow.siting_run_id == run_id))
-            return s.scalars(q.order_by(RoutePlanRow.created_at.desc()).limit(1)).first()
+            plan_id = s.scalar(self._route_plan_query(county, plan_date, run_id))
+            return s.get(RoutePlanRow, plan_id) if plan_id is not None else None
+
+    def get_route_plan_export(self, county: str, plan_date: str, fmt: str,
+                              run_id: str | None = None) -> tuple[bool, str | None]:
+        """(a plan exists, its ``fmt`` export or None), reading only that export."""
+        with self.session() as s:
+            plan_id = s.scalar(self._route_plan_query(county, plan_date, run_id))
+            if plan_id is None:
+                return False, None
+            content = s.scalar(select(RoutePlanExportRow.content).where(
+                RoutePlanExportRow.plan_id == plan_id, RoutePlanExportRow.format == fmt))
+            return True, content
+
+    def route_plan_exports(self, plan_id: str) -> dict[str, str]:
+        with self.session() as s:
+            return {f: c for f, c in s.execute(
+                select(RoutePlanExportRow.format, RoutePlanExportRow.content)
+                .where(RoutePlanExportRow.plan_id == plan_id)).all()}
 
     # ------------------------------------------------------------------- API keys
     def create_key(self, role: str, counties: Sequence[str] = (), label: str = "") -> NewKey:
@@ -381,7 +405,7 @@ class Store:
 
     def delete_all(self) -> None:  # pragma: no cover - maintenance helper for tests
         with self.session() as s, s.begin():
-            for model in (IdempotencyKeyRow, RoutePlanRow, ResultRow, RunRow, ScenarioRow,
+            for model in (IdempotencyKeyRow, RoutePlanExportRow, RoutePlanRow, ResultRow, RunRow, ScenarioRow,
                           ApiKeyRow):
                 s.execute(delete(model))
 

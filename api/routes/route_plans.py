@@ -105,17 +105,16 @@ def get_route_plan(county: Annotated[str, Path(examples=["210124"])],
     ``html`` is the printable driver sheet, one page per vehicle."""
     county_or_404(county)
     _check_county(principal, county)
-    plan = store.get_route_plan(county, date.isoformat(), run)
-    if plan is None:
+    found, content = store.get_route_plan_export(county, date.isoformat(), format, run)
+    if not found:
         which = f" from run {run}" if run else " published"
         raise HTTPException(404, f"no plan{which} for county {county} on {date.isoformat()}")
-    exports = plan.exports or {}
-    media, fname = MEDIA[format]
-    content = exports.get(format)
     if content is None and format == "json":
-        content = json.dumps(plan.plan, ensure_ascii=False)
+        plan = store.get_route_plan(county, date.isoformat(), run)
+        content = json.dumps(plan.plan if plan is not None else {}, ensure_ascii=False)
     if content is None:
         raise HTTPException(404, f"the plan has no {format} export")
+    media, fname = MEDIA[format]
     stem = f"{county}-{date.isoformat()}-{fname}"
     disposition = "inline" if format == "html" else "attachment"
     return Response(content=content.encode("utf-8"), media_type=media,

@@ -27,9 +27,9 @@ def test_migrations_match_models_and_are_idempotent(store: Store) -> None:
         tables = set(inspect(conn).get_table_names())
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     assert diff == []
-    assert {"scenarios", "runs", "results", "route_plans", "api_keys",
+    assert {"scenarios", "runs", "results", "route_plans", "route_plan_exports", "api_keys",
             "idempotency_keys"} <= tables
-    assert version == "0001"
+    assert version == "0002"
 
 
 def test_scenarios_round_trip_and_paging(store: Store) -> None:
@@ -144,7 +144,10 @@ def test_route_plan_publication(store: Store) -> None:
     pub = store.get_route_plan("210124", "2026-12-01")
     assert pub is not None and pub.plan == {"n": 1} and pub.run_id == plans[1]
     old = store.get_route_plan("210124", "2026-12-01", plans[0])
-    assert old is not None and old.exports == {"csv": "c0"}
+    assert old is not None and store.route_plan_exports(old.id) == {"csv": "c0"}
+    assert store.get_route_plan_export("210124", "2026-12-01", "csv") == (True, "c1")
+    assert store.get_route_plan_export("210124", "2026-12-01", "gpx") == (True, None)
+    assert store.get_route_plan_export("210124", "2026-12-09", "csv") == (False, None)
     assert store.get_route_plan("210124", "2026-12-02") is None
     assert store.get_route_plan("210123", "2026-12-01") is None
 
@@ -182,3 +185,42 @@ def test_api_keys_are_stored_as_hashes_only(store: Store) -> None:
     assert store.revoke_key(key.key_id)
     assert store.verify_key(key.token) is None
     assert not store.has_keys()
+
+
+def test_migration_0002_moves_exports_and_downgrades(db_url: str) -> None:
+    """Plans stored under schema 0001 keep their exports through 0002 and back."""
+    from api.db.session import make_engine
+
+    engine = make_engine(db_url)
+    try:
+        migrate(engine, "0001")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO scenarios (id, name, source_format, body, raw_text, "
+                              "created_at) VALUES ('s', 's', 'json', '{}', '{}', "
+                              "CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO runs (id, kind, scenario_id, status, attempts, params,"
+                              " progress, cancel_requested, created_at) VALUES ('r', "
+                              "'route_plan', 's', 'succeeded', 1, '{}', '{}', false, "
+                              "CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO route_plans (id, run_id, siting_run_id, county, "
+                              "plan_date, schema_version, plan, exports, published, created_at)"
+                              " VALUES ('p', 'r', 'x', '210124', '2026-12-01', 1, '{}', "
+                              "'{\"gpx\": \"<gpx/>\", \"csv\": \"a,b\"}', true, "
+                              "CURRENT_TIMESTAMP)"))
+        migrate(engine)
+        store = Store(engine)
+        assert store.route_plan_exports("p") == {"gpx": "<gpx/>", "csv": "a,b"}
+        from alembic import command
+
+        from api.db.session import alembic_config
+
+        cfg = alembic_config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0001")
+        with engine.connect() as conn:
+            raw = conn.execute(text("SELECT exports FROM route_plans WHERE id = 'p'")).scalar()
+        data = raw if isinstance(raw, dict) else __import__("json").loads(raw)
+        assert data == {"gpx": "<gpx/>", "csv": "a,b"}
+    finally:
+        engine.dispose()
