@@ -97,3 +97,53 @@ def test_construction_on_a_synthetic_province_slice() -> None:
     assert res is not None
     rep = check(data, res)
     assert rep.ok, rep.violations
+
+
+def test_interchange_reaches_the_p_median_optimum() -> None:
+    """From a bad start (sites 0, 1 of 5 on a line), swaps reach the brute-forced 2-median."""
+    from wastenet.siting.heuristics import interchange
+    from wastenet.siting.solve import SiteParams, solve
+
+    pos = [0.0, 1.0, 2.0, 10.0, 11.0]
+    n = len(pos)
+    spec = H.Spec(demand=[1.0] * n, village_county=[0] * n, transfer=[],
+                  incinerator=[H.Site(0, [(float(n), 0.0)]) for _ in range(n)],
+                  direct=[(i, k, abs(pos[i] - pos[k])) for i in range(n) for k in range(n)],
+                  counts=(CountTarget("incinerator", 2, "eq"),))
+    data = H.build(spec)
+    opt = H.brute_force(data)
+    assert opt == pytest.approx(3.0)  # open sites 1 and 3 (or 4): 1+0+1 + 0+1
+    model = compile_model(data)
+    start = solve(data, SiteParams(method="exact", time_limit_s=30))
+    bad_sizes = np.array([0, 0, -1, -1, -1])
+    from wastenet.siting.solve import _assemble
+
+    bad = _assemble(data, model, np.zeros(0, dtype=np.int64), bad_sizes,
+                    np.arange(n), np.array([0, 1, 1, 1, 1]), np.ones(n, dtype=bool),
+                    np.ones(n), np.zeros(0), lower_bound=0.0, status="feasible",
+                    solver="test", seed=0, elapsed_s=0.0)
+    assert check(data, bad).ok and bad.total_cost == pytest.approx(0 + 0 + 1 + 9 + 10)
+    better = interchange(data, model, bad)
+    assert check(data, better).ok
+    assert better.total_cost == pytest.approx(opt) == pytest.approx(start.total_cost)
+
+
+def test_downsize_keeps_feasibility_and_lowers_cost() -> None:
+    """A plant opened at its large size drops to the small size that still holds its load."""
+    from wastenet.siting.heuristics import downsize
+
+    spec = H.Spec(demand=[4.0], village_county=[0], transfer=[H.Site(0, [(10.0, 1.0)])],
+                  incinerator=[H.Site(0, [(5.0, 10.0), (50.0, 40.0)])],
+                  collect=[(0, 0, 1.0)], haul=[(0, 0, 1.0)])
+    data = H.build(spec)
+    model = compile_model(data)
+    from wastenet.siting.solve import _assemble
+
+    big = _assemble(data, model, np.array([0]), np.array([1]), np.array([0]), np.array([0]),
+                    np.zeros(1, dtype=bool), np.ones(1), np.array([4.0]), lower_bound=0.0,
+                    status="feasible", solver="test", seed=0, elapsed_s=0.0)
+    assert check(data, big).ok and big.total_cost == pytest.approx(40 + 1 + 4 + 4)
+    small = downsize(data, model, big)
+    assert check(data, small).ok
+    assert small.incinerator_size.tolist() == [0]
+    assert small.total_cost == pytest.approx(H.brute_force(data)) == pytest.approx(19.0)

@@ -406,3 +406,185 @@ def construct(data: SitingData, model: CompiledModel, lp_y: np.ndarray | None = 
     return _assemble(data, model, tsize, isize, fv_a, ff_a, fd_a, fr_a, h,
                      lower_bound=-np.inf, status="feasible", solver="construction",
                      seed=0, elapsed_s=0.0)
+
+
+# --------------------------------------------------------------- uncapacitated interchange
+def interchange(data: SitingData, model: CompiledModel, res: SitingResult, *,
+                deadline: float | None = None, max_passes: int = 200) -> SitingResult:
+    r"""Swap/add/drop local search for one-echelon *uncapacitated* problems (p-median, UFL).
+
+    Applies only when there are no transfer stations, every site has one size whose
+    capacity holds the whole demand, nothing is existing and count targets are at most one
+    province-wide target: then each village simply uses its cheapest open site (or stays
+    uncovered at the penalty) and a move's cost is exact. With the dense matrix
+    :math:`D_{ik}=w_i c_{ik}` (inf without an arc), the cost after swapping open site
+    :math:`r` for closed :math:`a` is :math:`\sum_i \min(D_{ia}, b^r_i) + F_a - F_r`, with
+    :math:`b^r_i` the best remaining cost of village :math:`i` without :math:`r` -- evaluated
+    for all :math:`a` at once. First improvement per removed site, until no move improves.
+    Returns ``res`` unchanged when the case does not apply.
+    """
+    from wastenet.siting.solve import _assemble
+
+    inc = model.incinerator
+    n, q = model.demand.shape[0], inc.n_sites
+    total = float(model.demand.sum())
+    applies = (
+        len(model.collect) == 0 and not np.any(inc.existing) and q > 0
+        and n * q <= 4_000_000
+        and np.all(np.bincount(inc.opt_site, minlength=q) <= 1)
+        and np.all(inc.opt_cap >= total * (1 - 1e-12))
+        and len(model.counts) <= 1
+        and all(mask[inc.opt_site].all() for _, _, _, mask, _ in model.counts)
+    )
+    if not applies:
+        return res
+    w = model.demand
+    big = np.inf
+    dmat = np.full((n, q), big)
+    np.minimum.at(dmat, (model.direct.src, model.direct.dst), w[model.direct.src]
+                  * model.direct.cost)
+    fixed = np.full(q, big)
+    fixed[inc.opt_site] = inc.opt_fixed
+    cand = np.isfinite(fixed) & inc.usable
+    skip = np.where(model.can_skip, model.penalty * w, big)
+    sense = model.counts[0][1] if model.counts else None
+    can_add = sense in (None, "ge")
+    can_drop = sense in (None, "le")
+    is_open = res.incinerator_size >= 0
+
+    def best_two(open_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        cols = np.flatnonzero(open_mask)
+        sub = np.column_stack([dmat[:, cols], skip])
+        idx = np.argsort(sub, axis=1)[:, :2] if sub.shape[1] > 1 else np.zeros((n, 1), int)
+        d1 = sub[np.arange(n), idx[:, 0]]
+        d2 = sub[np.arange(n), idx[:, 1]] if idx.shape[1] > 1 else np.full(n, big)
+        near = np.where(idx[:, 0] < cols.size, cols[np.minimum(idx[:, 0], cols.size - 1)], -1)
+        return d1, d2, near
+
+    def cost_of(d1: np.ndarray, open_mask: np.ndarray) -> float:
+        return float(d1.sum() + fixed[open_mask].sum())
+
+    d1, d2, near = best_two(is_open)
+    current = cost_of(d1, is_open)
+    moves = 0
+    for _ in range(max_passes):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        improved = False
+        for r in np.flatnonzero(is_open & ~inc.forced).tolist():
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+            base = np.where(near == r, d2, d1)
+            tot = np.minimum(dmat, base[:, None]).sum(axis=0) + fixed - fixed[r] \
+                + fixed[is_open].sum()
+            tot[is_open | ~cand] = big
+            a = int(np.argmin(tot))
+            best_val, best_move = tot[a], ("swap", r, a)
+            if can_drop:
+                drop = float(base.sum() + fixed[is_open].sum() - fixed[r])
+                if drop < best_val:
+                    best_val, best_move = drop, ("drop", r, -1)
+            if best_val < current * (1 - 1e-12) - 1e-12:
+                kind, rr, aa = best_move
+                is_open[rr] = False
+                if kind == "swap":
+                    is_open[aa] = True
+                d1, d2, near = best_two(is_open)
+                current = cost_of(d1, is_open)
+                moves += 1
+                improved = True
+        if can_add:
+            tot = np.minimum(dmat, d1[:, None]).sum(axis=0) + fixed + fixed[is_open].sum()
+            tot[is_open | ~cand] = big
+            a = int(np.argmin(tot))
+            if tot[a] < current * (1 - 1e-12) - 1e-12:
+                is_open[a] = True
+                d1, d2, near = best_two(is_open)
+                current = cost_of(d1, is_open)
+                moves += 1
+                improved = True
+        if not improved:
+            break
+    if moves == 0 or current >= res.total_cost * (1 - 1e-12):
+        return res
+    if not np.all(np.isfinite(d1)):
+        return res
+    served = (near >= 0) & (d1 < skip)
+    fv = np.flatnonzero(served)
+    ff = near[served]
+    isize = np.where(is_open, 0, -1).astype(np.int64)
+    isize[is_open] = inc.opt_size[np.searchsorted(inc.opt_site, np.flatnonzero(is_open))]
+    out = _assemble(data, model, np.asarray(res.transfer_size), isize, fv, ff,
+                    np.ones(fv.size, dtype=bool), np.ones(fv.size), np.zeros(len(model.haul)),
+                    lower_bound=res.lower_bound, status=res.status, solver=res.solver,
+                    seed=res.seed, elapsed_s=res.elapsed_s, iterations=res.iterations + moves,
+                    log_lines=(*res.log, f"interchange: {moves} moves, cost {current:.10g}"))
+    return out if out.total_cost < res.total_cost else res
+
+
+def downsize(data: SitingData, model: CompiledModel, res: SitingResult, *,
+             deadline: float | None = None, max_moves: int = 1000) -> SitingResult:
+    """Try each open new incinerator at its next cheaper size, re-solving the haul exactly.
+
+    Villages stay where they are; a move sets the site's capacity to a cheaper size that
+    still holds its direct deliveries, re-solves the haul transportation LP over all open
+    incinerators and is kept only if the recomputed total cost falls. Sites are tried in
+    order of the fixed cost the move would save (largest first), until no move improves.
+    """
+    from wastenet.siting.solve import result_from_assignment
+
+    inc = data.incinerator
+    n = data.n_villages
+    w = model.demand
+    best = res
+    moves = 0
+    no_move = np.full(n, -1)
+    while moves < max_moves:
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        isize = best.incinerator_size
+        in_open = isize != -1
+        tin = np.bincount(best.flow_facility[~best.flow_direct],
+                          weights=w[best.flow_village[~best.flow_direct]]
+                          * best.flow_fraction[~best.flow_direct], minlength=len(data.transfer))
+        din = np.bincount(best.flow_facility[best.flow_direct],
+                          weights=w[best.flow_village[best.flow_direct]]
+                          * best.flow_fraction[best.flow_direct], minlength=len(inc))
+        cap = _capacity(model.incinerator, isize, inc.size_capacity, inc.existing_capacity)
+        tried: list[tuple[float, int, int]] = []
+        for k in np.flatnonzero(isize >= 0).tolist():
+            cur = int(isize[k])
+            ns = int(inc.n_sizes[k])
+            opts = [sl for sl in range(ns) if inc.size_fixed_cost[k, sl]
+                    < inc.size_fixed_cost[k, cur] and inc.size_capacity[k, sl] >= din[k]]
+            if opts:
+                sl = max(opts, key=lambda x: inc.size_fixed_cost[k, x])
+                tried.append((float(inc.size_fixed_cost[k, cur] - inc.size_fixed_cost[k, sl]),
+                              k, sl))
+        tried.sort(key=lambda t: (-t[0], t[1]))
+        improved = False
+        for _, k, sl in tried:
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+            trial_cap = cap.copy()
+            trial_cap[k] = inc.size_capacity[k, sl]
+            if trial_cap.sum() < tin.sum() + din.sum():
+                continue
+            h = _transport(model, tin, trial_cap - din, in_open)
+            if h is None:
+                continue
+            trial = isize.copy()
+            trial[k] = sl
+            cand = result_from_assignment(data, model, best, best.transfer_size, trial,
+                                          no_move, np.zeros(n, dtype=bool), h)
+            if cand.total_cost < best.total_cost * (1 - 1e-12):
+                best = cand
+                moves += 1
+                improved = True
+                break
+        if not improved:
+            break
+    if moves:
+        best = replace(best, log=(*best.log, f"downsize: {moves} moves, cost "
+                                             f"{best.total_cost:.10g}"))
+    return best

@@ -20,7 +20,9 @@ Algorithm
    every kept station. The restricted MIP's own bound is *not* a bound of the full
    problem and is never used.
 5. The full MIP is solved only if nothing above produced a solution (mid-size models).
-6. **Local search** (:func:`wastenet.siting.heuristics.improve`).
+6. **Local search** (:mod:`wastenet.siting.heuristics`): village shifts with exact haul and
+   resizing, incinerator downsizing with exact haul, and swap/add/drop interchange for
+   uncapacitated one-echelon problems (p-median, UFL).
 
 The reported bound is the best valid bound of steps 1, 3, 4 (or the full MIP's best bound
 in step 5); ``gap = (UB - LB) / UB``. A solution is always returned unless no step found one
@@ -38,7 +40,7 @@ import numpy as np
 
 from wastenet.errors import InfeasibleError, WastenetError
 from wastenet.siting.data import SitingData
-from wastenet.siting.heuristics import construct, improve
+from wastenet.siting.heuristics import construct, downsize, improve, interchange
 from wastenet.siting.lagrange import lagrangian_bound
 from wastenet.siting.mip import MipOptions, MipSolution, solve_mip
 from wastenet.siting.model import CompiledModel
@@ -198,6 +200,10 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
                   seed=params.seed, log=tuple(lines))
     res = improve(data, model, res, max_rounds=params.max_iterations or 50,
                   deadline=None if limit is None else t0 + limit)
+    res = downsize(data, model, res, max_moves=params.max_iterations or 1000,
+                   deadline=None if limit is None else t0 + 0.95 * limit)
+    res = interchange(data, model, res, max_passes=params.max_iterations or 200,
+                      deadline=None if limit is None else t0 + limit)
     if res.total_cost <= lb * (1 + 1e-9):
         res = replace(res, status="optimal")
     res = replace(res, elapsed_s=time.perf_counter() - t0,
