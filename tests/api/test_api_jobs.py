@@ -162,7 +162,7 @@ def test_domain_failure_is_a_failed_run(settings_factory: Callable[..., Settings
 def test_concurrent_solves_are_capped(settings_factory: Callable[..., Settings]) -> None:
     """With two workers but a cap of one, never two runs run at once."""
     app = create_app(settings_factory(start_workers=True, workers=2, max_concurrent_solves=1))
-    with TestClient(app) as c:
+    with TestClient(app):
         ids = [_queue_sleep(app, 0.6) for _ in range(3)]
         peak = 0
 
