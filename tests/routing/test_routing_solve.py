@@ -281,3 +281,18 @@ def test_random_instance_checked() -> None:
     data = random_instance(20, 7)
     plan = solve_checked(data, RouteParams(time_limit_s=2.0))
     assert plan.vehicles >= 2  # 50+ t of waste, 30 t route cap
+
+
+def test_zero_load_stops_without_facilities() -> None:
+    """Visits that collect nothing (inspections) need no unload site at all."""
+    stops = [{"xy": (1000, 0), "q": 0.0, "service": 60}, {"xy": (0, 1000), "q": 0.0}]
+    data = make_data((0, 0), stops, [], [truck()])
+    plan = solve_checked(data)
+    assert kinds(plan) == ["depot", "stop", "stop", "depot"]
+
+
+def test_empty_day() -> None:
+    """A day without stops gives an empty, valid plan."""
+    data = make_data((0, 0), [], [{"xy": (1000, 0)}], [truck()])
+    plan = solve_checked(data)
+    assert plan.vehicles == 0 and plan.routes == ()

@@ -265,6 +265,8 @@ def _construct_vehicle(inst: Instance, v: int, unvisited: NDArray[np.bool_],
                 end_b = np.maximum(end + bd, b + bd)
                 end = np.where(need, np.where(b <= lat, end_b, never), end)
             return end, fbest
+        if nf == 0:  # nothing to unload anywhere (loads are zero): straight home
+            return starts + tm[nodes, dep_node], np.full(len(nodes), -1, dtype=np.int64)
         avail = np.array([bool(free_copies.get(f)) for f in range(nf)]) & (rep >= 0)
         if not avail.any():
             return np.full(len(nodes), never, dtype=np.int64), np.full(len(nodes), -1)

@@ -305,6 +305,10 @@ def fleet_bound(data: RoutingData) -> int:
                 for vt in vts)
     if shift > 0:
         lb = max(lb, float(data.stop_service_s.sum()) / shift)
+    if all(vt.count >= data.n_stops for vt in vts) and data.stop_demand.size:
+        # unlimited fleet (CVRP style): each trip may be its own vehicle
+        caps = np.array([vt.capacity for vt in vts])
+        lb = max(lb, float(np.max(data.stop_demand.sum(axis=0) / caps.max(axis=0))))
     ms = [vt.max_stops for vt in vts]
     if all(m is not None for m in ms):
         lb = max(lb, data.n_stops / max(max(int(m or 1) for m in ms), 1))
