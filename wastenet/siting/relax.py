@@ -17,7 +17,8 @@ Algorithm
    margin for the simplex tolerances. Its values guide a third construction and a
    **restricted MIP** over the sites the LP opens (:math:`Y_s > 10^{-6}`), every existing
    and forced site, the facility of each village's cheapest arc and an incinerator for
-   every kept station. The restricted MIP's own bound is *not* a bound of the full
+   every kept station (without an LP: the sites the Lagrangian subproblems open, when the
+   reduced model has at most ``LP_MAX_ARCS`` arcs). The restricted MIP's own bound is *not* a bound of the full
    problem and is never used.
 5. The full MIP is solved only if nothing above produced a solution (mid-size models).
 6. **Local search** (:mod:`wastenet.siting.heuristics`): village shifts with exact haul and
@@ -83,27 +84,40 @@ def path_bound(model: CompiledModel) -> float:
 
 def reduce_by_lp(model: CompiledModel, lp: MipSolution) -> tuple[np.ndarray, ...]:
     """Masks (tr options, inc options, collect, direct, haul) of the reduced model."""
+    return reduce_by_values(model, lp.y, lp.z)
+
+
+def reduce_by_values(model: CompiledModel, y: np.ndarray, z: np.ndarray,
+                     threshold: float = 1e-6) -> tuple[np.ndarray, ...]:
+    """Reduced-model masks from per-option open values (LP values or Lagrangian shares)."""
     tr, inc = model.transfer, model.incinerator
     tr_open = np.zeros(tr.n_sites)
-    np.add.at(tr_open, tr.opt_site, lp.y)
+    np.add.at(tr_open, tr.opt_site, y)
     in_open = np.zeros(inc.n_sites)
-    np.add.at(in_open, inc.opt_site, lp.z)
-    keep_t = (tr_open > 1e-6) | tr.existing | tr.forced
-    keep_i = (in_open > 1e-6) | inc.existing | inc.forced
+    np.add.at(in_open, inc.opt_site, z)
+    keep_t = (tr_open > threshold) | tr.existing | tr.forced
+    keep_i = (in_open > threshold) | inc.existing | inc.forced
     # each village's cheapest arc
     n = model.demand.shape[0]
     best_c = np.full(n, np.inf)
     np.minimum.at(best_c, model.collect.src, model.collect.cost)
     best_d = np.full(n, np.inf)
     np.minimum.at(best_d, model.direct.src, model.direct.cost)
-    hit_c = model.collect.cost <= best_c[model.collect.src]
-    hit_d = model.direct.cost <= best_d[model.direct.src]
+    # villages without an arc to a kept site keep the site of their cheapest arc
+    served = np.zeros(n, dtype=bool)
+    served[model.collect.src[keep_t[model.collect.dst]]] = True
+    served[model.direct.src[keep_i[model.direct.dst]]] = True
+    hit_c = (model.collect.cost <= best_c[model.collect.src]) & ~served[model.collect.src]
+    hit_d = (model.direct.cost <= best_d[model.direct.src]) & ~served[model.direct.src]
     keep_t[model.collect.dst[hit_c]] = True
     keep_i[model.direct.dst[hit_d]] = True
     # each kept station keeps its cheapest haul arc's incinerator
     best_h = np.full(tr.n_sites, np.inf)
     np.minimum.at(best_h, model.haul.src, model.haul.cost)
-    hit_h = (model.haul.cost <= best_h[model.haul.src]) & keep_t[model.haul.src]
+    hauled = np.zeros(tr.n_sites, dtype=bool)
+    hauled[model.haul.src[keep_i[model.haul.dst]]] = True
+    hit_h = (model.haul.cost <= best_h[model.haul.src]) & keep_t[model.haul.src] \
+        & ~hauled[model.haul.src]
     keep_i[model.haul.dst[hit_h]] = True
     return (
         keep_t[tr.opt_site],
@@ -148,7 +162,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
     masks = None
     small = len(model.collect) + len(model.direct) + len(model.haul) <= LP_MAX_ARCS
     if small:
-        lp_limit = None if limit is None else 0.3 * limit
+        lp_limit = None if limit is None else 0.2 * limit
         lp = solve_mip(model, MipOptions(backend="HIGHS", relax=True, time_limit_s=lp_limit,
                                          threads=params.threads, seed=params.seed))
         if lp.status == "infeasible":
@@ -165,10 +179,19 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
         else:
             lines.append(f"LP not solved in its limit ({lp.status})")
     else:
-        lines.append(f"LP and restricted MIP skipped (more than {LP_MAX_ARCS} arcs)")
+        lines.append(f"LP skipped (more than {LP_MAX_ARCS} arcs)")
+    if masks is None and lag.iterations > 0:
+        lag_masks = reduce_by_values(model, lag.y_freq, lag.z_freq, threshold=0.2)
+        kept_arcs = int(lag_masks[2].sum() + lag_masks[3].sum() + lag_masks[4].sum())
+        if kept_arcs <= LP_MAX_ARCS:
+            masks = lag_masks
+            lines.append(f"restricted to the sites the Lagrangian opens ({kept_arcs} arcs)")
+        else:
+            lines.append(f"restricted MIP skipped ({kept_arcs} arcs)")
     report(0.6, None if best is None else best.total_cost, lb, "restricted MIP")
+    # the model build is not counted by the solver's own limit: keep a margin for it
     opts = MipOptions(backend=params.backend, time_limit_s=None if limit is None
-                      else 0.85 * (left() or 1.0),
+                      else 0.6 * (left() or 1.0),
                       threads=params.threads, mip_gap=params.mip_gap, seed=params.seed,
                       node_limit=params.max_iterations)
     if masks is not None:
