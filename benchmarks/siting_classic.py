@@ -210,6 +210,7 @@ def run_highs_peer(x: Instance, cap_s: float) -> dict[str, Any]:
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_matrix, csr_matrix, hstack, vstack
 
+    load_start = os.getloadavg()[0]
     t0 = time.perf_counter()
     data = read_facility_file(x.path, x.fmt, capacity=x.capacity)
     n, m = data.n_villages, len(data.incinerator)
@@ -235,7 +236,8 @@ def run_highs_peer(x: Instance, cap_s: float) -> dict[str, Any]:
     res = milp(c, constraints=cons, integrality=integrality, bounds=Bounds(0.0, 1.0),
                options={"time_limit": cap_s, "mip_rel_gap": REL_TOL, "disp": False})
     elapsed = time.perf_counter() - t0
-    out: dict[str, Any] = {"status": int(res.status), "message": str(res.message),
+    out: dict[str, Any] = {"load_avg_1min": round(load_start, 2),
+                           "status": int(res.status), "message": str(res.message),
                            "time_s": elapsed, "build_s": build_s, "cap_s": cap_s}
     if res.x is not None:
         out["cost"] = float(res.fun)
@@ -341,13 +343,17 @@ def render_md(records: list[Record], meta: dict[str, Any]) -> str:
                     cells += ["not run", "–"]
                 else:
                     proven = "yes" if mp.get("proven") else f"**no** ({mp['message'][:40]})"
-                    cells.append(f"{_fmt(mp.get('cost'))} / {proven} / {mp['time_s']:.1f}")
+                    load = mp.get("load_avg_1min")
+                    cells.append(f"{_fmt(mp.get('cost'))} / {proven} / {mp['time_s']:.1f}"
+                                 + (f" (load {load:.1f})" if load is not None else ""))
                     eng = r.time_s
                     if not r.proven and r.prove_run and "time_s" in r.prove_run:
                         eng = r.prove_run["time_s"]
-                    ratio = mp["time_s"] / eng if (eng and not r.error) else None
+                    reached = r.at_opt or bool(r.prove_run and r.prove_run.get("at_opt"))
+                    ratio = mp["time_s"] / eng if (eng and reached) else None
                     more = "≥ " if not mp.get("proven") else ""
-                    cells.append(f"{more}{_fmt(ratio, '.1f')}×" if ratio else "–")
+                    cells.append(f"{more}{_fmt(ratio, '.1f')}×" if ratio
+                                 else "– (engine not at the optimum)")
             else:
                 cells.append(f"{r.status} / {r.solver}" if r.status else "–")
             cells.append(_fmt(r.extra.get("load_avg_1min"), ".1f"))
@@ -398,23 +404,27 @@ def collect(fresh: dict[str, Record], args: argparse.Namespace) -> dict[str, Rec
     json_path = args.out.with_suffix(".json")
     if args.merge and json_path.exists():
         base = {r["name"]: r for r in json.loads(json_path.read_text("utf-8"))["records"]}
+    out = {k: Record(**v) for k, v in base.items()}
     for extra in args.merge_from:
         for r in json.loads(extra.read_text("utf-8"))["records"]:
-            base[r["name"]] = r
-    out = {k: Record(**v) for k, v in base.items()}
-    for name, rec in fresh.items():
-        old = out.get(name)
-        if rec.extra.get("mip_only"):
-            if old is None:
-                rec.error = "engine not run"
-                out[name] = rec
-            else:
-                old.mip = rec.mip
-            continue
-        if rec.mip is None and old is not None and old.mip is not None:
-            rec.mip = old.mip
-        out[name] = rec
+            _overlay(out, Record(**r))
+    for rec in fresh.values():
+        _overlay(out, rec)
     return out
+
+
+def _overlay(out: dict[str, Record], rec: Record) -> None:
+    old = out.get(rec.name)
+    if rec.extra.get("mip_only") or rec.error == "engine not run":
+        if old is None:
+            rec.error = "engine not run"
+            out[rec.name] = rec
+        else:
+            old.mip = rec.mip
+        return
+    if rec.mip is None and old is not None and old.mip is not None:
+        rec.mip = old.mip
+    out[rec.name] = rec
 
 
 def write_reports(records: dict[str, Record], args: argparse.Namespace) -> None:
