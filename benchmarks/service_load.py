@@ -146,8 +146,15 @@ def main() -> int:
         run = c.post(f"/v1/scenarios/{sid}/runs", json={"time_limit_s": 20}).json()["id"]
         wait_status(c, run, ("succeeded",), 300)
         plan = c.post(f"/v1/runs/{run}/route-plans",
-                      json={"county": "210124", "date": "2026-12-01"}).json()["id"]
-        wait_status(c, plan, ("succeeded",), 300)
+                      json={"county": "210124", "date": "2026-12-01",
+                            "time_limit_s": 60}).json()["id"]
+        plan_note = "published (route-plan run succeeded)"
+        try:
+            wait_status(c, plan, ("succeeded",), 300)
+        except SystemExit as exc:  # a routing failure must not hide the service figures
+            plan_note = (f"NOT available: the Faku route-plan run failed ({str(exc)[:160]}...), "
+                         "so the 20 % plan requests answered 404 and count as errors")
+            print(plan_note, file=sys.stderr)
         prov = (ROOT / "scenarios" / "liaoning-2025.toml").read_text(encoding="utf-8")
         r = c.post("/v1/scenarios", content=prov, headers={"Content-Type": "application/toml"})
         r.raise_for_status()
@@ -206,6 +213,8 @@ def main() -> int:
         "",
         f"**Median of {args.runs} runs: p99 = {med_p99:.2f} ms, errors = {med_err}.** "
         f"Target (0 errors, p99 <= 100 ms): **{'met' if ok else 'NOT met'}**.",
+        "",
+        f"Faku route plan for 2026-12-01: {plan_note}.",
         "",
         f"The province run was `{final['status']}` when the load ended "
         f"(progress: {final['progress']}); the script then cancelled it.",
