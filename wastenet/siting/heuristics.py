@@ -529,7 +529,8 @@ def downsize(data: SitingData, model: CompiledModel, res: SitingResult, *,
     Villages stay where they are; a move sets the site's capacity to a cheaper size that
     still holds its direct deliveries, re-solves the haul transportation LP over all open
     incinerators and is kept only if the recomputed total cost falls. Sites are tried in
-    order of the fixed cost the move would save (largest first), until no move improves.
+    order of the fixed cost the move would save (largest first), until no move improves;
+    a (site, size) move that did not pay once is not retried.
     """
     from wastenet.siting.solve import result_from_assignment
 
@@ -539,6 +540,7 @@ def downsize(data: SitingData, model: CompiledModel, res: SitingResult, *,
     best = res
     moves = 0
     no_move = np.full(n, -1)
+    failed: set[tuple[int, int]] = set()
     while moves < max_moves:
         if deadline is not None and time.perf_counter() > deadline:
             break
@@ -566,6 +568,9 @@ def downsize(data: SitingData, model: CompiledModel, res: SitingResult, *,
         for _, k, sl in tried:
             if deadline is not None and time.perf_counter() > deadline:
                 break
+            if (k, sl) in failed:  # a move that did not pay is not retried
+                continue
+            failed.add((k, sl))
             trial_cap = cap.copy()
             trial_cap[k] = inc.size_capacity[k, sl]
             if trial_cap.sum() < tin.sum() + din.sum():
