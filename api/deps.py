@@ -17,11 +17,12 @@ other listener the app refuses to start (see :func:`api.app.create_app`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 
 from api.db.store import Store
 from api.jobs import JobManager
@@ -42,15 +43,17 @@ class Principal:
         return self.role in ("admin", "engineer") or adcode in self.counties
 
 
-def get_store(request: Request) -> Store:
+# The trivial dependencies are ``async``: FastAPI would run a plain ``def`` dependency in
+# the thread pool, one hop per dependency per request.
+async def get_store(request: Request) -> Store:
     return request.app.state.store  # type: ignore[no-any-return]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_jobs(request: Request) -> JobManager | None:
+async def get_jobs(request: Request) -> JobManager | None:
     return request.app.state.jobs  # type: ignore[no-any-return]
 
 
@@ -68,38 +71,40 @@ def _token(request: Request) -> str | None:
 _HAS_KEYS_TTL_S = 1.0
 
 
-def _has_keys_cached(request: Request, store: Store) -> bool:
+async def _has_keys_cached(request: Request, store: Store) -> bool:
     """Whether any live key exists, re-read at most once a second (per app): open mode
     ends within a second of ``wastenet keys create``."""
     cached = getattr(request.app.state, "has_keys_cache", None)
     now = time.monotonic()
     if cached is not None and now - cached[1] < _HAS_KEYS_TTL_S:
         return bool(cached[0])
-    value = store.has_keys()
+    value = await run_in_threadpool(store.has_keys)
     request.app.state.has_keys_cache = (value, now)
     return value
 
 
-def get_principal(request: Request, store: Annotated[Store, Depends(get_store)]) -> Principal:
-    """Authenticate the caller (401 on a missing or unknown key, unless open mode)."""
+async def get_principal(request: Request,
+                        store: Annotated[Store, Depends(get_store)]) -> Principal:
+    """Authenticate the caller (401 on a missing or unknown key, unless open mode).
+    Database reads go to the thread pool; the event loop never blocks on them."""
     token = _token(request)
     if token:
-        row = store.verify_key(token)
+        row = await run_in_threadpool(store.verify_key, token)
         if row is None:
             raise HTTPException(401, "invalid or revoked API key",
                                 headers={"WWW-Authenticate": "Bearer"})
         return Principal(row.id, row.role, frozenset(str(c) for c in row.counties or ()))
     settings: Settings = request.app.state.settings
-    if settings.loopback_only() and not _has_keys_cached(request, store):
+    if settings.loopback_only() and not await _has_keys_cached(request, store):
         return Principal("open", "admin", frozenset(), open_mode=True)
     raise HTTPException(401, "an API key is required: send 'Authorization: Bearer <key>'",
                         headers={"WWW-Authenticate": "Bearer"})
 
 
-def require(*roles: str) -> Callable[[Principal], Principal]:
+def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     """Dependency factory: the principal, if its role is one of ``roles`` (else 403)."""
 
-    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if principal.role not in roles:
             raise HTTPException(403, f"role {principal.role!r} may not do this "
                                 f"(needs one of: {', '.join(roles)})")

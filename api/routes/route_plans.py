@@ -7,6 +7,7 @@ import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Response
+from fastapi.concurrency import run_in_threadpool
 
 from api.deps import AnyPrincipal, JobsDep, Principal, SettingsDep, StoreDep
 from api.routes.common import errors
@@ -95,7 +96,7 @@ _DOWNLOAD_CONTENT: dict[str, Any] = {
                              "attachment", "content": _DOWNLOAD_CONTENT},
                        **errors(401, 403, 404, 422)},
             response_class=Response)
-def get_route_plan(county: Annotated[str, Path(examples=["210124"])],
+async def get_route_plan(county: Annotated[str, Path(examples=["210124"])],
                    date: Annotated[dt.date, Path(examples=["2026-12-01"])],
                    principal: AnyPrincipal, store: StoreDep,
                    format: Annotated[Literal["json", "csv", "geojson", "gpx", "html"],
@@ -105,12 +106,13 @@ def get_route_plan(county: Annotated[str, Path(examples=["210124"])],
     ``html`` is the printable driver sheet, one page per vehicle."""
     county_or_404(county)
     _check_county(principal, county)
-    found, content = store.get_route_plan_export(county, date.isoformat(), format, run)
+    found, content = await run_in_threadpool(store.get_route_plan_export, county,
+                                             date.isoformat(), format, run)
     if not found:
         which = f" from run {run}" if run else " published"
         raise HTTPException(404, f"no plan{which} for county {county} on {date.isoformat()}")
     if content is None and format == "json":
-        plan = store.get_route_plan(county, date.isoformat(), run)
+        plan = await run_in_threadpool(store.get_route_plan, county, date.isoformat(), run)
         content = json.dumps(plan.plan if plan is not None else {}, ensure_ascii=False)
     if content is None:
         raise HTTPException(404, f"the plan has no {format} export")

@@ -6,6 +6,7 @@ import importlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
+from fastapi.concurrency import run_in_threadpool
 
 from api.deps import AnyPrincipal, Engineer, JobsDep, StoreDep
 from api.routes.common import check_run_access, errors, run_out
@@ -22,10 +23,12 @@ def _get_run(store: StoreDep, run_id: str) -> Any:
 
 
 @router.get("/runs/{run_id}", response_model=RunOut, responses=errors(401, 403, 404, 422))
-def get_run(run_id: str, principal: AnyPrincipal, store: StoreDep) -> RunOut:
+async def get_run(run_id: str, principal: AnyPrincipal, store: StoreDep) -> RunOut:
     """Status (queued, running, succeeded, failed, cancelled), attempts, last error and
     progress (fraction done, incumbent cost, lower bound, elapsed seconds)."""
-    run = _get_run(store, run_id)
+    run = await run_in_threadpool(store.get_run, run_id)
+    if run is None:
+        raise HTTPException(404, f"no run with id {run_id!r}")
     check_run_access(principal, run)
     return run_out(run)
 

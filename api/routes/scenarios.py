@@ -87,11 +87,12 @@ async def create_scenario(request: Request, response: Response, principal: Engin
 
 
 @router.get("/scenarios", response_model=ScenarioPage, responses=errors(401, 403, 422))
-def list_scenarios(principal: Engineer, store: StoreDep,
-                   limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                   offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> ScenarioPage:
+async def list_scenarios(principal: Engineer, store: StoreDep,
+                         limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                         offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> ScenarioPage:
     """Scenarios, oldest first, one page at a time."""
-    rows, total = store.list_scenarios(limit=limit, offset=offset)
+    rows, total = await run_in_threadpool(
+        lambda: store.list_scenarios(limit=limit, offset=offset))
     items = [ScenarioBrief(id=r.id, name=r.name, source_format=r.source_format,  # type: ignore[arg-type]
                            created_at=utc_iso(r.created_at) or "") for r in rows]
     return ScenarioPage(items=items, total=total, limit=limit, offset=offset)
