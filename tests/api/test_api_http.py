@@ -337,3 +337,17 @@ def test_undecodable_json_on_typed_endpoint_is_422(client: TestClient) -> None:
     r = client.post(f"/v1/scenarios/{sid}/runs", content=b"\xc0\xaf}\x06\xe9E=7",
                     headers={"Content-Type": "application/json"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body"]
+
+
+def test_app_on_each_database(db_url: str, settings_factory: Callable[..., Settings]) -> None:
+    """The app migrates and serves on SQLite and on PostgreSQL alike, and a new app on
+    the same database finds what the first stored."""
+    settings = settings_factory(database_url=db_url)
+    with TestClient(create_app(settings)) as c:
+        sid = c.post("/v1/scenarios", content=FAKU_TOML,
+                     headers={"Content-Type": "application/toml"}).json()["id"]
+        rid = c.post(f"/v1/scenarios/{sid}/runs", json={"seed": 3}).json()["id"]
+    with TestClient(create_app(settings)) as c:
+        assert c.get(f"/v1/scenarios/{sid}").json()["scenario"]["data"]["counties"] == ["210124"]
+        run = c.get(f"/v1/runs/{rid}").json()
+        assert run["status"] == "queued" and run["params"]["seed"] == 3
