@@ -99,6 +99,7 @@ class AdapterConfig:
     unload_charge: float = 1.0  #: objective charge per unload visit, against empty unloads
     lns_time_limit_s: float = 1.0
     scheduling: str = "default"  #: "default", "glop" or "off" (cumul scheduling solver)
+    break_model: str = "insert"  #: "insert" (day shortened, break placed after) or "exact"
     log_search: bool = False
 
 
@@ -118,6 +119,7 @@ class RawRoute:
     break_start_s: int | None  #: the break start when taken on the route, else None
     break_gap: int | None  #: break between ``visits[k]`` and ``visits[k + 1]``
     break_flexible: bool = False  #: the break may also be in gap ``k + 1`` (final unload)
+    break_free: bool = False  #: the model had no break: the decoder places it
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,7 @@ class Instance:
     node_fac: NDArray[np.int64]
     sf: NDArray[np.int64]
     implicit: bool = True  #: final unload folded into the arc home
+    break_insert: bool = False  #: no break in the model: day shortened by the break
 
 
 def construct(inst: Instance) -> list[list[int]]:
@@ -218,7 +221,10 @@ def _construct_vehicle(inst: Instance, v: int, unvisited: NDArray[np.bool_],
     lo_s = int(np.ceil(max(vt.shift_start_s, data.depot_open_s[vt.depot]) - 1e-7))
     end_hi = int(np.floor(min(vt.shift_end_s, data.depot_close_s[vt.depot])))
     span = int(np.floor(min(vt.max_shift_s, HORIZON_S)))
-    has_break = vt.break_duration_s > 0
+    has_break = vt.break_duration_s > 0 and not inst.break_insert
+    if inst.break_insert and vt.break_duration_s > 0:
+        end_hi -= int(np.ceil(vt.break_duration_s))
+        span -= int(np.ceil(vt.break_duration_s))
     e = int(np.ceil(vt.break_earliest_s))
     lat = int(np.floor(vt.break_latest_s))
     bd = int(np.ceil(vt.break_duration_s))
@@ -452,6 +458,20 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
                               data.facility_close_s[node_fac]])
     lo_all = np.maximum(_iceil(t_open), 0)
     hi_all = np.minimum(_ifloor(t_close), HORIZON_S)
+    brk_types = [vt for vt in data.vehicle_types if vt.break_duration_s > 0]
+    insert = cfg.break_model == "insert" and bool(brk_types)
+    if insert:
+        # the break is placed after solving, at the first gap reaching its window: visits
+        # starting at or after E may be delayed by up to BD, earlier ones are not
+        E = int(_iceil(np.array(min(vt.break_earliest_s for vt in brk_types))))
+        BD = int(_iceil(np.array(max(vt.break_duration_s for vt in brk_types))))
+        late = hi_all >= E
+        hi_b = np.where(late, np.maximum(hi_all - BD, np.minimum(hi_all, E - 1)), hi_all)
+        hi_b[:P] = HORIZON_S
+        if np.any((hi_b < lo_all) & (hi_all >= lo_all)):
+            insert = False  # some window only fits with the break modelled exactly
+        else:
+            hi_all = hi_b
 
     # --- integer time transits, one matrix per speed factor ---------------------------
     time_mats: dict[float, NDArray[np.int64]] = {}
@@ -483,7 +503,8 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
             service=service_i, lo=lo_all, hi=hi_all, demand=dem_i,
             caps=_ifloor(np.array([data.vehicle_types[t].capacity for t in full]
                                   ).reshape(len(full), D) * LOAD_SCALE),
-            data=data, node_fac=node_fac, sf=sf_eff, implicit=implicit))
+            data=data, node_fac=node_fac, sf=sf_eff, implicit=implicit,
+            break_insert=insert))
         seqs_by_type = [[] for _ in data.vehicle_types]
         for t, sq in zip(full, seqs, strict=True):
             if sq:
@@ -548,16 +569,17 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
         d = vt.depot
         lo = int(_iceil(np.array(max(vt.shift_start_s, data.depot_open_s[d]))))
         hi = int(_ifloor(np.array(min(vt.shift_end_s, data.depot_close_s[d], HORIZON_S))))
+        bd_v = int(_iceil(np.array(vt.break_duration_s))) if insert else 0
         time_dim.CumulVar(routing.Start(v)).SetRange(max(lo, 0), max(hi, 0))
-        time_dim.CumulVar(routing.End(v)).SetRange(max(lo, 0), max(hi, 0))
-        time_dim.SetSpanUpperBoundForVehicle(int(_ifloor(np.array(min(vt.max_shift_s,
-                                                                      HORIZON_S)))), v)
+        time_dim.CumulVar(routing.End(v)).SetRange(max(lo, 0), max(hi - bd_v, 0))
+        time_dim.SetSpanUpperBoundForVehicle(
+            max(int(_ifloor(np.array(min(vt.max_shift_s, HORIZON_S)))) - bd_v, 0), v)
     if cfg.balance_weight > 0:
         time_dim.SetGlobalSpanCostCoefficient(round(cfg.balance_weight * OBJ_SCALE))
 
     # --- breaks ------------------------------------------------------------------------
     breaks: dict[int, object] = {}
-    if any(data.vehicle_types[t].break_duration_s > 0 for t in vtype):
+    if not insert and any(data.vehicle_types[t].break_duration_s > 0 for t in vtype):
         visit_transit = [int(service_i[manager.IndexToNode(i)]) for i in range(routing.Size())]
         for v, t in enumerate(vtype):
             vt = data.vehicle_types[t]
@@ -675,10 +697,15 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
                 seqs[first + k] = sq
         routes_idx = [[manager.NodeToIndex(node) for node in seq] for seq in seqs]
         routing.CloseModelWithParameters(params)
-        initial = routing.ReadAssignmentFromRoutes(routes_idx, True)
-        if initial is not None:
+        read = routing.ReadAssignmentFromRoutes(routes_idx, True)
+        initial = read
+        if read is not None:
             # a restored (fully propagated) start; searching from the bare routes can fail
-            initial = routing.RestoreAssignment(initial)
+            initial = routing.RestoreAssignment(read)
+            if initial is None:
+                log.debug("restoring the construction failed (%s); searching from it as read",
+                          _status_name(routing.status()))
+                initial = read
         if log.isEnabledFor(logging.DEBUG) and initial is not None:
             log.debug("initial feasible: %s", routing.CheckIfAssignmentIsFeasible(initial, False))
             for v, r in enumerate(routes_idx):
@@ -690,14 +717,20 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
         if initial is None:
             log.info("greedy construction rejected by the model; using %s", fs)
             if log.isEnabledFor(logging.DEBUG):
+                acc: list[list[int]] = [[] for _ in routes_idx]
                 for v, r in enumerate(routes_idx):
-                    only = [[] for _ in routes_idx]
-                    only[v] = r
-                    if r and routing.ReadAssignmentFromRoutes(only, True) is None:
-                        log.debug("vehicle %d rejected: nodes %s", v, seqs[v])
+                    acc[v] = r
+                    if r and routing.ReadAssignmentFromRoutes(acc, True) is None:
+                        log.debug("adding vehicle %d (type %d) rejected: nodes %s", v,
+                                  vtype[v], seqs[v])
+                        acc[v] = []
+    solution = None
     if initial is not None:
         solution = routing.SolveFromAssignmentWithParameters(initial, params)
-    else:
+        if solution is None:
+            log.info("search from the construction failed (%s); using %s",
+                     _status_name(routing.status()), fs)
+    if solution is None:
         solution = routing.SolveWithParameters(params)
     status = _status_name(routing.status())
     if solution is None:
@@ -742,7 +775,7 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
                 flexible = True
         t_v = vtype[v]
         routes.append(RawRoute(v, t_v, v - vtype.index(t_v), tuple(visits), brk, gap,
-                               flexible))
+                               flexible, insert and data.vehicle_types[t_v].break_duration_s > 0))
     dropped = tuple(int(s) for s in np.flatnonzero(~visited))
     return RawSolution(tuple(routes), dropped, int(solution.ObjectiveValue()), status, n_nodes)
 

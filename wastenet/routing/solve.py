@@ -74,6 +74,7 @@ class RouteParams:
     unload_copies: int | None = None  #: copies of each facility; None = automatic
     allow_unserved: bool = False  #: return a partial plan instead of raising
     scheduling: str = "glop"  #: OR-Tools cumul scheduling: "default" (CP-SAT), "glop", "off"
+    break_model: str = "insert"  #: "insert": shortened day, break placed after; "exact"
 
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:
@@ -225,36 +226,58 @@ def _coords(data: RoutingData) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def partition(data: RoutingData, params: RouteParams) -> list[np.ndarray]:
-    """Stop index groups: by assigned facility, then angular sectors around the depot.
+    """Stop index groups of about ``part_size`` stops, by angle around the first depot.
 
-    Each group of more than ``part_size`` stops is cut into ``⌈size/part_size⌉`` sectors
-    of equal stop count, sorted by angle around the first depot, starting at the widest
-    empty angular gap (deterministic). Without coordinates, by nearest-depot travel time.
+    Stops are ordered by angle (the cut starts at the widest empty angular gap, so it is
+    deterministic). When stops are assigned to facilities, whole catchments are kept
+    together: catchments are ordered by the angle of their facility and packed into
+    parts of about ``part_size`` stops; a catchment larger than that is cut by sector on
+    its own. Without coordinates, stops are ordered by travel time from the depot.
     """
-    groups: list[np.ndarray] = []
-    sf = data.stop_facility
-    keys = sorted(set(int(f) for f in sf))
-    base = [np.flatnonzero(sf == f) for f in keys] if len(keys) > 1 else [
-        np.arange(data.n_stops)]
+    n = data.n_stops
+    k = max(1, math.ceil(n / params.part_size))
+    if k <= 1:
+        return [np.arange(n)]
     xy = _coords(data)
     dep = int(data.depots[0])
-    for g in base:
-        k = math.ceil(len(g) / params.part_size)
-        if k <= 1:
-            groups.append(g)
+
+    def angle_order(locs: np.ndarray) -> np.ndarray:
+        if xy is None:
+            return np.argsort(data.duration_s[dep, locs], kind="stable")
+        x, y = xy
+        ang = np.arctan2(y[locs] - y[dep], x[locs] - x[dep])
+        order = np.argsort(ang, kind="stable")
+        sa = ang[order]
+        gaps = np.diff(np.concatenate([sa, sa[:1] + 2 * np.pi]))
+        cut = (int(np.argmax(gaps)) + 1) % len(locs)
+        return np.roll(order, -cut)
+
+    sf = data.stop_facility
+    if not np.all(sf >= 0):
+        order = angle_order(data.stops)
+        return [np.sort(part) for part in np.array_split(order, k)]
+    fac = np.unique(sf)
+    fac_order = fac[angle_order(data.facilities[fac])]
+    groups: list[np.ndarray] = []
+    current: list[np.ndarray] = []
+    size = 0
+    for f in fac_order:
+        c = np.flatnonzero(sf == f)
+        if len(c) > params.part_size:
+            if current:
+                groups.append(np.sort(np.concatenate(current)))
+                current, size = [], 0
+            kk = math.ceil(len(c) / params.part_size)
+            sub = angle_order(data.stops[c])
+            groups.extend(np.sort(c[p]) for p in np.array_split(sub, kk))
             continue
-        if xy is not None:
-            x, y = xy
-            ang = np.arctan2(y[data.stops[g]] - y[dep], x[data.stops[g]] - x[dep])
-            order = np.argsort(ang, kind="stable")
-            sa = ang[order]
-            gaps = np.diff(np.concatenate([sa, sa[:1] + 2 * np.pi]))
-            cut = (int(np.argmax(gaps)) + 1) % len(g)
-            order = np.roll(order, -cut)
-        else:
-            order = np.argsort(data.duration_s[dep, data.stops[g]], kind="stable")
-        for part in np.array_split(order, k):
-            groups.append(np.sort(g[part]))
+        if size + len(c) > params.part_size and current:
+            groups.append(np.sort(np.concatenate(current)))
+            current, size = [], 0
+        current.append(c)
+        size += len(c)
+    if current:
+        groups.append(np.sort(np.concatenate(current)))
     return groups
 
 
@@ -270,11 +293,10 @@ def solve(data: RoutingData, params: RouteParams | None = None,
     if data.n_stops == 0:
         return _plan(data, (), (), params, t0, "EMPTY")
     if data.n_stops <= params.decompose_above:
-        raw, model = _solve_capped(data, params, params.time_limit_s, t0)
+        raw, routes = _solve_capped(data, params, params.time_limit_s, t0)
         if progress:
             progress(1.0, raw.status)
-        routes = tuple(_decode(model, r) for r in raw.routes)
-        plan = _plan(data, routes, raw.dropped, params, t0, raw.status)
+        plan = _plan(data, tuple(routes), raw.dropped, params, t0, raw.status)
     else:
         plan = _solve_parts(data, params, t0, progress)
     if plan.unserved and not params.allow_unserved:
@@ -316,10 +338,13 @@ def fleet_bound(data: RoutingData) -> int:
 
 
 def _solve_capped(data: RoutingData, params: RouteParams, time_limit_s: float,
-                  t0: float) -> tuple[RawSolution, RoutingData]:
-    """Solve with each type's count capped at :func:`fleet_bound` (doubled on drops).
+                  t0: float) -> tuple[RawSolution, list[Route]]:
+    """Solve with each type's count capped at :func:`fleet_bound` (doubled on drops),
+    decode the routes, and place the breaks.
 
-    Returns the raw solution and the (capped) data it numbers its vehicles in."""
+    Breaks are first handled by shortening the day and placing each route's break
+    afterwards (fast moves). When a break cannot be placed on some route, or stops are
+    left over, the part is solved again with OR-Tools' exact break intervals."""
     counts = [vt.count for vt in data.vehicle_types]
     # the greedy construction sizes the fleet itself; OR-Tools strategies get a bound
     bound = max([*counts, 1]) if params.first_solution == "CONSTRUCT" else fleet_bound(data)
@@ -335,9 +360,22 @@ def _solve_capped(data: RoutingData, params: RouteParams, time_limit_s: float,
         cfg = replace(_cfg(params, max(left, 0.2 * time_limit_s)), unload_copies=copies)
         raw = solve_raw(sub, cfg)
         if not raw.dropped or capped == counts:
-            return raw, sub
+            break
         log.info("%d stops left with %d vehicles per type; doubling", len(raw.dropped), bound)
         bound *= 2
+    decoded = [_decode(sub, r) for r in raw.routes]
+    has_break = any(vt.break_duration_s > 0 for vt in sub.vehicle_types)
+    if has_break and cfg.break_model == "insert" and (raw.dropped or None in decoded):
+        left = time_limit_s - (time.perf_counter() - t0)
+        log.info("break placement failed on %d route(s), %d stops left: exact breaks",
+                 decoded.count(None), len(raw.dropped))
+        cfg = replace(cfg, break_model="exact", time_limit_s=max(left, 0.3 * time_limit_s))
+        raw = solve_raw(sub, cfg)
+        decoded = [_decode(sub, r) for r in raw.routes]
+    routes = [r for r in decoded if r is not None]
+    if len(routes) != len(decoded):  # cannot happen with exact breaks; keep it visible
+        raise InfeasibleError("break placement failed", [data.name])
+    return raw, routes
 
 
 def _depot_unload(data: RoutingData, params: RouteParams) -> bool:
@@ -361,7 +399,7 @@ def _cfg(params: RouteParams, time_limit_s: float) -> AdapterConfig:
         cost_weight=params.cost_weight, balance_weight=params.balance_weight,
         first_solution=params.first_solution, metaheuristic=params.metaheuristic,
         gls_lambda=params.gls_lambda, unload_copies=params.unload_copies,
-        scheduling=params.scheduling)
+        scheduling=params.scheduling, break_model=params.break_model)
 
 
 def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
@@ -370,7 +408,7 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
 
     The vehicles still free go to each next part. The shortest route of a part (its
     partly used last vehicle) is not kept: its stops are handed on to the next part of
-    the same catchment, so that vehicles are not left half empty at every sector border.
+    (every part keeps all facilities), so vehicles are not left half empty at each border.
     """
     groups = partition(data, params)
     counts = [vt.count for vt in data.vehicle_types]
@@ -386,13 +424,9 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
         remaining = params.time_limit_s - (time.perf_counter() - t0)
         share = max(remaining * len(g0) / max(n - done, 1), 0.5)
         sub, locs = restrict(data, g, counts=tuple(counts), name=f"{data.name}#{gi}")
-        raw, model = _solve_capped(sub, params, share, time.perf_counter())
+        raw, part = _solve_capped(sub, params, share, time.perf_counter())
         statuses.append(raw.status)
-        part = [_decode(model, r) for r in raw.routes]
-        nxt = groups[gi + 1] if gi + 1 < len(groups) else None
-        same_catchment = nxt is not None and len(nxt) and (
-            set(data.stop_facility[nxt].tolist()) == set(data.stop_facility[g0].tolist()))
-        if same_catchment and len(part) > 1:
+        if gi + 1 < len(groups) and len(part) > 1:
             short = min(range(len(part)), key=lambda k: (part[k].duration_s, k))
             carry = np.array([int(g[v.index]) for v in part[short].visits
                               if v.kind == "stop"], dtype=np.int64)
@@ -421,7 +455,7 @@ def _remap(rt: Route, g: np.ndarray, locs: np.ndarray, number: int) -> Route:
     return replace(rt, visits=tuple(visits), vehicle=number)
 
 
-def _decode(data: RoutingData, raw: RawRoute) -> Route:
+def _decode(data: RoutingData, raw: RawRoute) -> Route | None:
     """Real-valued timeline of one raw route.
 
     The sequence and the gap of the break come from the solver; times are recomputed as
@@ -448,7 +482,11 @@ def _decode(data: RoutingData, raw: RawRoute) -> Route:
         if raw.break_gap is not None and k == raw.break_gap:
             seq.append(BRK)
     options = [seq]
-    if raw.break_flexible and raw.break_gap is not None:
+    if raw.break_free:  # the model had no break: try every gap, and none
+        plain = [x for x in seq if x is not BRK]
+        options = [[*plain[:k + 1], BRK, *plain[k + 1:]] for k in range(len(plain) - 1)]
+        options.append(plain)
+    elif raw.break_flexible and raw.break_gap is not None:
         j = seq.index(BRK)
         alt = [x for x in seq if x is not BRK]
         alt.insert(j + 1, BRK)  # after the final unload instead
@@ -460,7 +498,10 @@ def _decode(data: RoutingData, raw: RawRoute) -> Route:
         sched = _schedule(data, vt, opt, float(raw.visits[0].start_s))
         if sched is not None and (best is None or sched[1][-1] < best[1][-1]):
             best = sched
-    if best is None:  # cannot happen for a solver output; keep the first, the checker tells
+    if best is None:
+        if raw.break_free:
+            return None
+        # cannot happen for an exact-break solution; keep the first, the checker tells
         best = _schedule(data, vt, options[0], float(raw.visits[0].start_s), strict=False)
         assert best is not None
     seq2, arrival, start, departure, b = best
