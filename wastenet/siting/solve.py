@@ -335,6 +335,44 @@ def result_from_assignment(data: SitingData, model: CompiledModel, base: SitingR
                      log_lines=base.log)
 
 
+def hint_from_result(model: CompiledModel, res: SitingResult) -> MipSolution:
+    """The variable values of a feasible result, as a warm start for the MIP."""
+    tr, inc = model.transfer, model.incinerator
+    n = model.demand.shape[0]
+
+    def arc_index(src: np.ndarray, dst: np.ndarray, n_dst: int, qs: np.ndarray,
+                  qd: np.ndarray) -> np.ndarray:
+        key = src * max(1, n_dst) + dst
+        order = np.argsort(key)
+        pos = np.searchsorted(key[order], qs * max(1, n_dst) + qd)
+        return order[np.minimum(pos, max(0, order.size - 1))]
+
+    y = (res.transfer_size[tr.opt_site] == tr.opt_size).astype(float) if tr.opt_site.size \
+        else np.zeros(0)
+    z = (res.incinerator_size[inc.opt_site] == inc.opt_size).astype(float) \
+        if inc.opt_site.size else np.zeros(0)
+    x = np.zeros(len(model.collect))
+    d = np.zeros(len(model.direct))
+    h = np.zeros(len(model.haul))
+    col = ~res.flow_direct
+    if col.any():
+        a = arc_index(model.collect.src, model.collect.dst, tr.n_sites, res.flow_village[col],
+                      res.flow_facility[col])
+        x[a] = res.flow_fraction[col]
+    if res.flow_direct.any():
+        fd = res.flow_direct
+        b = arc_index(model.direct.src, model.direct.dst, inc.n_sites, res.flow_village[fd],
+                      res.flow_facility[fd])
+        d[b] = res.flow_fraction[fd]
+    if res.haul_transfer.size:
+        e = arc_index(model.haul.src, model.haul.dst, inc.n_sites, res.haul_transfer,
+                      res.haul_incinerator)
+        h[e] = res.haul_t_per_day
+    share = np.bincount(res.flow_village, weights=res.flow_fraction, minlength=n)
+    u = np.where(model.can_skip, np.clip(1.0 - share, 0.0, 1.0), 0.0)
+    return MipSolution("feasible", res.total_cost, float("-inf"), y, z, x, d, h, u, 0.0, 0)
+
+
 # ---------------------------------------------------------------------------- entry point
 def _size(model: CompiledModel) -> int:
     return len(model.collect) + len(model.direct) + len(model.haul)
@@ -368,9 +406,28 @@ def solve(data: SitingData, params: SiteParams | None = None,
     opts = MipOptions(backend=params.backend, time_limit_s=params.time_limit_s,
                       threads=params.threads, mip_gap=params.mip_gap, seed=params.seed,
                       node_limit=params.max_iterations)
-    sol = solve_mip(model, opts)
+    from wastenet.siting.heuristics import construct, downsize
+
+    warm = construct(data, model)
+    if warm is not None:
+        warm = downsize(data, model, warm, max_moves=50)
+    sol = solve_mip(model, opts, hint=None if warm is None else hint_from_result(model, warm))
     if sol.status == "infeasible":
         raise diagnose(data, model, params)
+    if warm is not None and (sol.status == "unknown" or (
+            sol.status == "feasible" and warm.total_cost < sol.objective)):
+        # the heuristic beats what the MIP found in its limits; the MIP's bound stays valid
+        bound = sol.bound if sol.status == "feasible" else float("-inf")
+        from wastenet.siting.relax import path_bound
+
+        bound = max(bound, path_bound(model))
+        res = replace(warm, lower_bound=float(min(bound, warm.total_cost)), status="feasible",
+                      solver=f"mip-{params.backend.lower()}+heuristic", seed=params.seed,
+                      elapsed_s=time.perf_counter() - t0, iterations=sol.nodes,
+                      log=(*warm.log, f"MIP {params.backend}: {sol.status}, objective "
+                           f"{sol.objective:.10g}, bound {sol.bound:.10g}; heuristic kept"))
+        report(1.0, res.total_cost, res.lower_bound, "done: feasible")
+        return res
     if sol.status == "unknown":
         log.warning("the MIP found no solution in its limits; falling back to decomposition")
         from wastenet.siting.relax import solve_decomposition
