@@ -296,3 +296,20 @@ def test_empty_day() -> None:
     data = make_data((0, 0), [], [{"xy": (1000, 0)}], [truck()])
     plan = solve_checked(data)
     assert plan.vehicles == 0 and plan.routes == ()
+
+
+def test_determinism_with_decomposition() -> None:
+    """Decomposed solves are reproducible under a solution limit too."""
+    data = random_instance(24, 11)
+    params = RouteParams(time_limit_s=60.0, solution_limit=10, seed=1, decompose_above=10,
+                         part_size=8)
+    a = solve_checked(data, params)
+    b = solve_checked(data, params)
+    assert a.routes == b.routes
+
+
+def test_exact_break_model_agrees_with_checker() -> None:
+    """The exact OR-Tools break intervals (the fallback) also give valid plans."""
+    data = random_instance(12, 5)
+    plan = solve_checked(data, RouteParams(time_limit_s=2.0, break_model="exact"))
+    assert plan.vehicles >= 1
