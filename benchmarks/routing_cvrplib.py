@@ -173,6 +173,9 @@ def report(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         for r in errs:
             lines.append(f"- {r['instance']} {r['solver']}: "
                          f"{r.get('error') or '; '.join(r['violations'])}")
+    notes = Path(meta.get("notes_file", ""))
+    if notes.is_file():
+        lines += ["", notes.read_text(encoding="utf-8").rstrip()]
     lines += ["", "Wall time and peak RSS per run:", "",
               "| instance | solver | wall s | peak RSS MiB | routes |", "|---|---|---|---|---|"]
     for r in rows:
@@ -188,7 +191,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--solvers", nargs="+", default=list(SOLVERS), choices=SOLVERS)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(HERE / "results" / "routing_cvrplib"))
+    ap.add_argument("--render", action="store_true",
+                    help="only re-render <out>.md from <out>.json (and <out>.notes.md)")
     args = ap.parse_args(argv)
+    if args.render:
+        base = Path(args.out)
+        doc = json.loads(base.with_suffix(".json").read_text())
+        doc["meta"]["notes_file"] = str(base.with_suffix(".notes.md"))
+        base.with_suffix(".md").write_text(report(doc["rows"], doc["meta"]))
+        return 0
     insts = args.subset or x_instances()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -188,11 +188,16 @@ def report(rows: list[dict[str, Any]], size: list[dict[str, Any]], meta: dict[st
                   "`RouteParams(solution_limit=1)`: the solver stops at its first solution "
                   "(per decomposed part).", ""]
         for r in size:
+            if "error" in r:
+                lines.append(f"- {r['instance']}: **no feasible plan** after "
+                             f"{_fmt(r.get('wall_s'))} s (peak RSS "
+                             f"{_fmt(r.get('peak_rss_mib'))} MiB): {r['error'][:200]}")
+                continue
             lines.append(
-                f"- {r['instance']}: wall {_fmt(r.get('wall_s'))} s, peak RSS "
+                f"- {r['instance']}: first plan after {_fmt(r.get('wall_s'))} s, peak RSS "
                 f"{_fmt(r.get('peak_rss_mib'))} MiB (target <= 2048), vehicles "
                 f"{_fmt(r.get('vehicles'))}, travel {_fmt(r.get('travel_s'))} s, checker "
-                f"{'ok' if r.get('checker_ok') else 'NOT ok'}{r.get('error', '')}")
+                f"{'ok' if r.get('checker_ok') else 'NOT ok'}")
     lines += [
         "", "## Published results", "",
         "Kim, Kim & Sahoo (2006), Computers & Operations Research 33(12):3624-3642, "
@@ -202,6 +207,9 @@ def report(rows: list[dict[str, Any]], size: list[dict[str, Any]], meta: dict[st
         "is taken from the paper, and none should be read as a comparison with it.",
         "",
     ]
+    notes = Path(meta.get("notes_file", ""))
+    if notes.is_file():
+        lines += ["", notes.read_text(encoding="utf-8").rstrip(), ""]
     return "\n".join(lines)
 
 
@@ -212,7 +220,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-size", action="store_true", help="skip the 2100 first-plan run")
     ap.add_argument("--out", default=str(HERE / "results" / "routing_kim"))
+    ap.add_argument("--render", action="store_true",
+                    help="only re-render <out>.md from <out>.json (and <out>.notes.md)")
     args = ap.parse_args(argv)
+    if args.render:
+        base = Path(args.out)
+        doc = json.loads(base.with_suffix(".json").read_text())
+        doc["meta"]["notes_file"] = str(base.with_suffix(".notes.md"))
+        base.with_suffix(".md").write_text(report(doc["rows"], doc["size"], doc["meta"]))
+        return 0
     rows: list[dict[str, Any]] = []
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
