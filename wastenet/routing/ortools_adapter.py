@@ -39,10 +39,23 @@ Constraints::
                                                    some finite-capacity facility may
                                                    receive unassigned stops)
 
-Breaks: one fixed-duration interval per vehicle with a break, its start in
-``[earliest, latest]``, placed by OR-Tools either inside a transit (not during service) or
-before the route starts or after it ends, which is exactly the rule of
-:mod:`wastenet.routing.data`.
+Breaks, two models (``AdapterConfig.break_model``):
+
+* ``"exact"``: one fixed-duration interval per vehicle, its start in
+  ``[earliest, latest]``, placed by OR-Tools either inside a transit (not during
+  service) or before the route starts or after it ends, which is exactly the rule of
+  :mod:`wastenet.routing.data`. Correct but slow (each move re-schedules the breaks).
+* ``"insert"`` (default): no break in the model; the shift end and the maximum shift
+  are shortened by the break, and every window closing at or after the earliest break
+  start ``E`` closes ``BD`` earlier (``close' = max(close − BD, min(close, E − 1))``),
+  since only visits starting at or after ``E`` can be delayed by the break. The decoder
+  then places the break in the gap that returns earliest. If a window cannot take the
+  shortening, the exact model is used; if a placement fails, the caller re-solves with
+  the exact model.
+
+Construction: :func:`construct` builds greedy routes (earliest feasible start, unload
+when full) that are read into the model, restored, and improved by guided local search;
+it also sizes the model's fleet (vehicles the greedy used plus a margin).
 
 Integer rounding is conservative: travel and service times are rounded up, demands up,
 capacities down, window opens up and closes down, so a solution of the integer model is
