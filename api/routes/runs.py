@@ -88,7 +88,10 @@ def compare_runs(run_a: str, run_b: str, principal: Engineer, store: StoreDep) -
         pipeline = importlib.import_module("wastenet.pipeline")
     except ImportError as exc:  # pragma: no cover - library incomplete
         raise HTTPException(503, "comparison is not available in this build") from exc
-    out = pipeline.compare(summaries[0], summaries[1])
+    try:
+        out = pipeline.compare(summaries[0], summaries[1])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise HTTPException(409, f"the two results cannot be compared: {exc!r}") from exc
     from api.db.store import json_safe
 
-    return {"a": run_a, "b": run_b, **json_safe(out)}  # type: ignore[dict-item]
+    return {"run_a": run_a, "run_b": run_b, **json_safe(out)}  # type: ignore[dict-item]

@@ -351,3 +351,23 @@ def test_app_on_each_database(db_url: str, settings_factory: Callable[..., Setti
         assert c.get(f"/v1/scenarios/{sid}").json()["scenario"]["data"]["counties"] == ["210124"]
         run = c.get(f"/v1/runs/{rid}").json()
         assert run["status"] == "queued" and run["params"]["seed"] == 3
+
+
+def test_compare_two_runs(client: TestClient) -> None:
+    """/compare reports b's saving against a (here: sharing saves 10 of 100)."""
+    store: Store = client.app.state.store  # type: ignore[attr-defined]
+    sid = store.create_scenario(name="x", source_format="json", body={"name": "x"},
+                                raw_text="{}", owner_key_id=None).id
+    ids = []
+    for cost, sharing in ((100.0, "none"), (90.0, "adjacent")):
+        run, _ = store.create_run(kind="siting", scenario_id=sid, params={})
+        store.claim_next()
+        store.finish_siting(run.id, {"summary": {"total_cost_yuan_per_year": cost,
+                                                 "sharing": sharing, "kpis": {}},
+                                     "facilities": {}, "assignments": []}, 1.0)
+        ids.append(run.id)
+    j = client.get(f"/v1/runs/{ids[0]}/compare/{ids[1]}").json()
+    assert j["run_a"] == ids[0] and j["run_b"] == ids[1]
+    assert j["saving_yuan_per_year"] == 10.0 and j["b"]["sharing"] == "adjacent"
+    queued = client.post(f"/v1/scenarios/{sid}/runs").json()["id"]
+    assert client.get(f"/v1/runs/{ids[0]}/compare/{queued}").status_code == 409
