@@ -225,19 +225,28 @@ def _select(model: CompiledModel, echelon: str, score: np.ndarray, need: float,
         pool = np.zeros(ech.n_sites, dtype=bool)
         pool[order] = True
         w = model.demand
+        # capacity-aware max coverage: an opened site covers at most its largest capacity,
+        # taking the reachable villages with the fewest alternatives first
         reach = np.asarray(enable @ (is_open | ech.existing).astype(float)).ravel() > 0
+        deg = np.diff(enable.tocsr().indptr)
         while True:
             blocked = np.zeros(ech.n_sites, dtype=bool)
             for sense, value, mask in targets:
                 if sense != "ge" and int(np.sum(mask & is_open)) >= value:
                     blocked |= mask
-            gain = np.asarray(enable.T @ np.where(reach, 0.0, w)).ravel()
+            gain = np.minimum(np.asarray(enable.T @ np.where(reach, 0.0, w)).ravel(),
+                              ech.max_cap)
             gain[~pool | is_open | blocked] = 0.0
             if not np.any(gain > 0):
                 break
             s_best = int(np.lexsort((np.arange(ech.n_sites), -score, -gain))[0])
             is_open[s_best] = True
-            reach |= np.asarray(enable[:, s_best].toarray()).ravel() > 0
+            rows = np.flatnonzero((np.asarray(enable[:, s_best].toarray()).ravel() > 0)
+                                  & ~reach)
+            rows = rows[np.lexsort((rows, -w[rows], deg[rows]))]
+            fits = np.cumsum(w[rows]) <= ech.max_cap[s_best] * (1 + 1e-12)
+            fits[0] = True
+            reach[rows[fits]] = True
     regional = sorted(targets, key=lambda t: -int(np.sum(~t[2])))  # prefecture ones first
     for sense, value, mask in regional:
         if sense == "le":
@@ -327,53 +336,75 @@ def construct(data: SitingData, model: CompiledModel, lp_y: np.ndarray | None = 
     tcap = np.where(tr.existing, tr.existing_cap, np.where(tr_open, tr.max_cap, 0.0))
     icap = np.where(inc.existing, inc.existing_cap, np.where(inc_open, inc.max_cap, 0.0))
     # cheapest open haul per station, incinerator room tracked greedily per station
-    hmin = np.full(tr.n_sites, np.inf)
-    ok_h = inc_open[model.haul.dst]
-    np.minimum.at(hmin, model.haul.src[ok_h], model.haul.cost[ok_h])
-    est_c = np.where(tr_open[model.collect.dst], model.collect.cost
-                     + hmin[model.collect.dst], np.inf)
-    est_d = np.where(inc_open[model.direct.dst], model.direct.cost, np.inf)
     c_order = np.argsort(model.collect.src, kind="stable")
     c_start = np.searchsorted(model.collect.src[c_order], np.arange(n + 1))
     d_order = np.argsort(model.direct.src, kind="stable")
     d_start = np.searchsorted(model.direct.src[d_order], np.arange(n + 1))
     troom = tcap.copy()
     iroom = icap.copy()
-    total_room = float(iroom.sum())
+    # haul arcs of each station to open incinerators, cheapest first
+    hs = np.flatnonzero(inc_open[model.haul.dst])
+    hs = hs[np.lexsort((model.haul.cost[hs], model.haul.src[hs]))]
+    h_start = np.searchsorted(model.haul.src[hs], np.arange(tr.n_sites + 1))
+    h_dst = model.haul.dst[hs].tolist()
+    h_cost = model.haul.cost[hs].tolist()
+
+    def haul_for(j: int, need_t: float) -> tuple[float, int]:
+        """Cheapest open incinerator with room for ``need_t`` from station ``j``."""
+        for e in range(int(h_start[j]), int(h_start[j + 1])):
+            if iroom[h_dst[e]] >= need_t * (1 - 1e-12):
+                return h_cost[e], h_dst[e]
+        return float("inf"), -1
+
     fv: list[int] = []
     ff: list[int] = []
     fd: list[bool] = []
     fr: list[float] = []
-    for i in np.lexsort((np.arange(n), -w)).tolist():
+    # least-connected villages first (fewest open options), then the largest demand
+    n_opt = np.bincount(model.collect.src, weights=tr_open[model.collect.dst].astype(float),
+                        minlength=n) + np.bincount(
+        model.direct.src, weights=inc_open[model.direct.dst].astype(float), minlength=n)
+    for i in np.lexsort((np.arange(n), -w, n_opt)).tolist():
         wi = float(w[i])
-        opts: list[tuple[float, int, bool]] = []
-        for a in c_order[c_start[i]:c_start[i + 1]].tolist():
-            if np.isfinite(est_c[a]):
-                opts.append((float(est_c[a]), int(model.collect.dst[a]), False))
-        for b in d_order[d_start[i]:d_start[i + 1]].tolist():
-            if np.isfinite(est_d[b]):
-                opts.append((float(est_d[b]), int(model.direct.dst[b]), True))
-        opts.sort()
         left = wi
-        if model.can_skip[i] and opts and opts[0][0] > model.penalty:
-            continue  # cheaper to leave uncovered
-        for _, f, is_d in opts:
-            room = iroom[f] if is_d else min(troom[f], total_room)
-            take = left if left <= room * (1 + 1e-12) else (
-                room if not model.single_source else 0.0)
-            if take <= 0:
-                continue
-            if is_d:
-                iroom[f] -= take
+        while left > 1e-12 * max(1.0, wi):
+            best_c, best_f, best_d, best_k, best_take = np.inf, -1, False, -1, 0.0
+            for a in c_order[c_start[i]:c_start[i + 1]].tolist():
+                j = int(model.collect.dst[a])
+                if not tr_open[j] or troom[j] <= 1e-12:
+                    continue
+                take = left if troom[j] >= left * (1 - 1e-12) else (
+                    0.0 if model.single_source else float(troom[j]))
+                if take <= 0:
+                    continue
+                hc, k = haul_for(j, take)
+                if k < 0:
+                    continue
+                c = float(model.collect.cost[a]) + hc
+                if c < best_c:
+                    best_c, best_f, best_d, best_k, best_take = c, j, False, k, take
+            for b in d_order[d_start[i]:d_start[i + 1]].tolist():
+                k = int(model.direct.dst[b])
+                if not inc_open[k] or iroom[k] <= 1e-12:
+                    continue
+                take = left if iroom[k] >= left * (1 - 1e-12) else (
+                    0.0 if model.single_source else float(iroom[k]))
+                if take > 0 and float(model.direct.cost[b]) < best_c:
+                    best_c, best_f, best_d, best_k, best_take = (
+                        float(model.direct.cost[b]), k, True, k, take)
+            if best_f < 0 or (model.can_skip[i] and best_c > model.penalty):
+                break
+            if best_d:
+                iroom[best_f] -= best_take
             else:
-                troom[f] -= take
-            total_room -= take
+                troom[best_f] -= best_take
+                iroom[best_k] -= best_take
             fv.append(i)
-            ff.append(f)
-            fd.append(is_d)
-            fr.append(take / wi if wi > 0 else 1.0)
-            left -= take
-            if left <= 1e-12 * max(1.0, wi):
+            ff.append(best_f)
+            fd.append(best_d)
+            fr.append(best_take / wi if wi > 0 else 1.0)
+            left -= best_take
+            if wi <= 0:
                 break
         if left > 1e-9 * max(1.0, wi) and not model.can_skip[i]:
             log.debug("construction: village %d does not fit", i)
