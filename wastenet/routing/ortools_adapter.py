@@ -719,24 +719,8 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
                 log.debug("restoring the construction failed (%s); searching from it as read",
                           _status_name(routing.status()))
                 initial = read
-        if log.isEnabledFor(logging.DEBUG) and initial is not None:
-            log.debug("initial feasible: %s", routing.CheckIfAssignmentIsFeasible(initial, False))
-            for v, r in enumerate(routes_idx):
-                only: list[list[int]] = [[] for _ in routes_idx]
-                only[v] = r
-                a1 = routing.ReadAssignmentFromRoutes(only, True) if r else None
-                if a1 is not None and not routing.CheckIfAssignmentIsFeasible(a1, False):
-                    log.debug("vehicle %d infeasible: nodes %s", v, seqs[v])
         if initial is None:
             log.info("greedy construction rejected by the model; using %s", fs)
-            if log.isEnabledFor(logging.DEBUG):
-                acc: list[list[int]] = [[] for _ in routes_idx]
-                for v, r in enumerate(routes_idx):
-                    acc[v] = r
-                    if r and routing.ReadAssignmentFromRoutes(acc, True) is None:
-                        log.debug("adding vehicle %d (type %d) rejected: nodes %s", v,
-                                  vtype[v], seqs[v])
-                        acc[v] = []
     solution = None
     if initial is not None:
         solution = routing.SolveFromAssignmentWithParameters(initial, params)
