@@ -160,21 +160,37 @@ def check_caps(scenario: Any, settings: Settings) -> None:
 
 
 def scenario_limits(scenario: Any) -> dict[str, int]:
-    """Counts from ``wastenet.scenario.limits``; an upper bound from the schema alone
-    while that function is not available."""
+    """Counts of villages and candidates the scenario will produce, for the caps.
+
+    Uses ``wastenet.scenario.limits`` when the library provides it. Otherwise an upper
+    bound from the schema and the bundled county table, without building the network:
+    villages = the inline list, or ``data.villages_total``; transfer candidates = one per
+    rural town or township seat (if ``township_seats``) plus ``extra_per_county`` per rural
+    county, plus user and existing sites; incinerator candidates = one per rural county
+    seat and per rural township seat (as enabled) plus user and existing sites. Rural
+    counties are those with towns or townships, restricted to ``data.counties`` if given.
+    """
     mod = importlib.import_module("wastenet.scenario")
     fn = getattr(mod, "limits", None)
     if fn is not None:
         out = fn(scenario)
         return {k: int(out.get(k, 0)) for k in
                 ("villages", "transfer_candidates", "incinerator_candidates")}
+    from wastenet.data.liaoning import load_counties
+
     data = scenario.data
     villages = len(data.villages) if data.source == "user" else int(data.villages_total)
+    chosen = set(data.counties)
+    rural = [c for c in load_counties() if c.n_rural > 0 and (not chosen or c.adcode in chosen)]
+    seats = sum(c.n_rural for c in rural)
     t = scenario.candidates.transfer
     i = scenario.candidates.incinerator
-    return {"villages": villages,
-            "transfer_candidates": len(t.sites) + len(t.existing),
-            "incinerator_candidates": len(i.sites) + len(i.existing)}
+    transfer = ((seats if t.township_seats else 0) + t.extra_per_county * len(rural)
+                + len(t.sites) + len(t.existing))
+    incinerator = ((len(rural) if i.county_seats else 0) + (seats if i.township_seats else 0)
+                   + len(i.sites) + len(i.existing))
+    return {"villages": villages, "transfer_candidates": transfer,
+            "incinerator_candidates": incinerator}
 
 
 def validate_scenario(raw: bytes, content_type: str, settings: Settings) -> tuple[Any, str, str]:
