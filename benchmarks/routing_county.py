@@ -307,7 +307,7 @@ def report(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "(it minimises this cost); the PyVRP peer minimises the same cost in integer units "
         "(`benchmarks/peers/pyvrp_county.py`: facilities as reload depots, the "
         "assigned-facility rule and the access restrictions as forbidden arcs per vehicle "
-        "profile, the final unload folded into the arc home, the day shortened by the "
+        "profile (by cost), the final unload folded into the arc home, the day shortened by the "
         "break, which is inserted afterwards).",
         "",
         f"**Target** (issue 4): wastenet cost <= {TARGET} x PyVRP cost, both plans accepted "
