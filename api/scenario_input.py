@@ -164,7 +164,8 @@ def scenario_limits(scenario: Any) -> dict[str, int]:
 
     Uses ``wastenet.scenario.limits`` when the library provides it. Otherwise an upper
     bound from the schema and the bundled county table, without building the network:
-    villages = the inline list, or ``data.villages_total``; transfer candidates = one per
+    villages = the inline list, or the generator's allocation of ``data.villages_total``
+    over the chosen counties; transfer candidates = one per
     rural town or township seat (if ``township_seats``) plus ``extra_per_county`` per rural
     county, plus user and existing sites; incinerator candidates = one per rural county
     seat and per rural township seat (as enabled) plus user and existing sites. Rural
@@ -176,11 +177,16 @@ def scenario_limits(scenario: Any) -> dict[str, int]:
         out = fn(scenario)
         return {k: int(out.get(k, 0)) for k in
                 ("villages", "transfer_candidates", "incinerator_candidates")}
+    from wastenet.data.generator import allocate_villages
     from wastenet.data.liaoning import load_counties
 
     data = scenario.data
-    villages = len(data.villages) if data.source == "user" else int(data.villages_total)
     chosen = set(data.counties)
+    if data.source == "user":
+        villages = len(data.villages)
+    else:  # the generator's own per-county allocation, summed over the chosen counties
+        per_county = allocate_villages(int(data.villages_total))
+        villages = sum(n for code, n in per_county.items() if not chosen or code in chosen)
     rural = [c for c in load_counties() if c.n_rural > 0 and (not chosen or c.adcode in chosen)]
     seats = sum(c.n_rural for c in rural)
     t = scenario.candidates.transfer

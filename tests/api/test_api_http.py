@@ -374,9 +374,10 @@ def test_compare_two_runs(client: TestClient) -> None:
 
 
 def test_candidate_and_village_caps(settings_factory: Callable[..., Settings]) -> None:
-    """Configured caps answer 422 naming the field: Faku produces 27 transfer and 18
-    incinerator candidates (17 rural seats + 10 extra; 1 county seat + 17 township seats)."""
-    app = create_app(settings_factory(max_candidates=44, max_villages=100))
+    """Configured caps answer 422 naming the field: Faku produces 210 villages, 27 transfer
+    and 18 incinerator candidates (17 rural seats + 10 extra; 1 county seat + 17 township
+    seats)."""
+    app = create_app(settings_factory(max_candidates=44, max_villages=209))
     with TestClient(app) as c:
         r = c.post("/v1/scenarios", content=FAKU_TOML.replace(
             "[solver]", "[candidates.transfer]\nextra_per_county = 10\n[solver]"),
@@ -384,4 +385,4 @@ def test_candidate_and_village_caps(settings_factory: Callable[..., Settings]) -
         assert r.status_code == 422
         by_loc = {tuple(d["loc"]): d["msg"] for d in r.json()["detail"]}
         assert "45 candidate sites (27 transfer, 18 incinerator)" in by_loc[("body", "candidates")]
-        assert "WASTENET_MAX_VILLAGES" in by_loc[("body", "data", "villages_total")]
+        assert "210 villages" in by_loc[("body", "data", "villages_total")]
