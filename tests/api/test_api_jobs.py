@@ -193,6 +193,10 @@ def test_restart_keeps_scenarios_and_resumes_queued_runs(
         assert c2.get(f"/v1/scenarios/{sid}").json()["name"] == "keep-me"
         assert c2.get("/v1/scenarios").json()["total"] == 3
         for rid in (running, queued):
-            j = wait_for(lambda rid=rid: (j := c2.get(f"/v1/runs/{rid}").json())["status"]
-                         == "succeeded" and j, 60, what=f"{rid} after restart")
+
+            def done(rid: str = rid) -> Any:
+                j = c2.get(f"/v1/runs/{rid}").json()
+                return j if j["status"] == "succeeded" else None
+
+            j = wait_for(done, 60, what=f"{rid} after restart")
             assert j["attempts"] == 1  # a graceful stop refunds the interrupted attempt
