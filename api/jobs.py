@@ -292,13 +292,19 @@ class JobManager:
             self.store.update_progress(run_id, slot.pending_progress)
             slot.pending_progress = None
         if kind == "done":
-            if slot.kind == "siting":
-                self.store.finish_siting(run_id, msg[2], seconds)
-            elif slot.kind == "route_plan":
-                self.store.finish_route_plan(run_id, msg[2], seconds)
-            else:
-                self.store.finish_other(run_id, "succeeded", None, seconds)
-            status = "succeeded"
+            try:
+                if slot.kind == "siting":
+                    self.store.finish_siting(run_id, msg[2], seconds)
+                elif slot.kind == "route_plan":
+                    self.store.finish_route_plan(run_id, msg[2], seconds)
+                else:
+                    self.store.finish_other(run_id, "succeeded", None, seconds)
+                status = "succeeded"
+            except Exception as exc:  # an unstorable output fails the run, not the manager
+                log.exception("run %s: could not store its output", run_id)
+                self.store.finish_other(run_id, "failed", "internal error: could not store "
+                                        f"the output: {type(exc).__name__}: {exc}", seconds)
+                status = "failed"
         else:
             self.store.finish_other(run_id, "failed", str(msg[2]), seconds)
             status = "failed"
