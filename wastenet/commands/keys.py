@@ -1,6 +1,7 @@
 """``wastenet keys create|list|revoke``: manage the service's API keys.
 
-Keys are stored as SHA-256 hashes only; ``create`` prints the secret once. The database is
+Keys are stored as SHA-256 hashes only; ``create`` prints the secret once on stdout (a
+note goes to stderr, so ``KEY=$(wastenet keys create --role admin)`` captures the key). The database is
 the service's (``WASTENET_DATABASE_URL`` or the SQLite file under ``WASTENET_DATA_DIR``).
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from wastenet.errors import ValidationError
@@ -64,7 +66,7 @@ def create(args: argparse.Namespace) -> int:
         print(key.token)
         extra = f" for counties {', '.join(key.counties)}" if key.counties else ""
         print(f"# key id {key.key_id}, role {key.role}{extra}. The secret above is shown once; "
-              "send it as 'Authorization: Bearer <key>'.")
+              "send it as 'Authorization: Bearer <key>'.", file=sys.stderr)
     return 0
 
 
