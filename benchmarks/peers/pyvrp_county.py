@@ -19,9 +19,10 @@ instance and rules as follows (``P`` = depots, ``F`` = facilities, ``S`` = stops
   not know it empties the vehicle, so its capacity check is conservative), and ``s -> g``
   is forbidden for every facility ``g != f(s)``. With ``fold_between=False`` the arc
   ``s -> s'`` is forbidden instead: PyVRP then must insert a reload depot and the village
-  in one move to chain catchments, and in a 20 s trial its plans were 13-33 % dearer. Arcs ``facility -> stop`` and ``base -> stop`` stay free (a trip
-  may start anywhere). Hence each trip is a run of stops of one catchment followed by an
-  unload at its own facility.
+  in one move to chain catchments, and in a 20 s trial its plans were 13-33 % dearer.
+  Arcs ``facility -> stop`` and ``base -> stop`` stay free (a trip may start anywhere).
+  Hence each trip is a run of stops of one catchment followed by an unload at its own
+  facility (explicit reload depot, folded detour, or the folded final unload).
 * **Unload before going home.** The arc ``s -> base`` is replaced by the detour
   ``s -> f(s) -> base``: distance ``d(s,f(s)) + d(f(s),base)``, duration
   ``t(s,f(s)) + unload_f(s) + t(f(s),base)`` (the folded final unload). The facility
