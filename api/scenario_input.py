@@ -13,7 +13,6 @@ Every problem becomes an :class:`InputError` carrying FastAPI-style located item
 
 from __future__ import annotations
 
-import importlib
 import json
 import tomllib
 from collections.abc import Iterator, Sequence
@@ -160,43 +159,12 @@ def check_caps(scenario: Any, settings: Settings) -> None:
 
 
 def scenario_limits(scenario: Any) -> dict[str, int]:
-    """Counts of villages and candidates the scenario will produce, for the caps.
+    """Counts of villages and candidates the scenario will produce, for the caps
+    (:func:`wastenet.scenario.limits`: exact for the bundled data, no network built)."""
+    from wastenet.scenario import limits
 
-    Uses ``wastenet.scenario.limits`` when the library provides it. Otherwise an upper
-    bound from the schema and the bundled county table, without building the network:
-    villages = the inline list, or the generator's allocation of ``data.villages_total``
-    over the chosen counties; transfer candidates = one per
-    rural town or township seat (if ``township_seats``) plus ``extra_per_county`` per rural
-    county, plus user and existing sites; incinerator candidates = one per rural county
-    seat and per rural township seat (as enabled) plus user and existing sites. Rural
-    counties are those with towns or townships, restricted to ``data.counties`` if given.
-    """
-    mod = importlib.import_module("wastenet.scenario")
-    fn = getattr(mod, "limits", None)
-    if fn is not None:
-        out = fn(scenario)
-        return {k: int(out.get(k, 0)) for k in
-                ("villages", "transfer_candidates", "incinerator_candidates")}
-    from wastenet.data.generator import allocate_villages
-    from wastenet.data.liaoning import load_counties
-
-    data = scenario.data
-    chosen = set(data.counties)
-    if data.source == "user":
-        villages = len(data.villages)
-    else:  # the generator's own per-county allocation, summed over the chosen counties
-        per_county = allocate_villages(int(data.villages_total))
-        villages = sum(n for code, n in per_county.items() if not chosen or code in chosen)
-    rural = [c for c in load_counties() if c.n_rural > 0 and (not chosen or c.adcode in chosen)]
-    seats = sum(c.n_rural for c in rural)
-    t = scenario.candidates.transfer
-    i = scenario.candidates.incinerator
-    transfer = ((seats if t.township_seats else 0) + t.extra_per_county * len(rural)
-                + len(t.sites) + len(t.existing))
-    incinerator = ((len(rural) if i.county_seats else 0) + (seats if i.township_seats else 0)
-                   + len(i.sites) + len(i.existing))
-    return {"villages": villages, "transfer_candidates": transfer,
-            "incinerator_candidates": incinerator}
+    out = limits(scenario)
+    return {k: int(out[k]) for k in ("villages", "transfer_candidates", "incinerator_candidates")}
 
 
 def validate_scenario(raw: bytes, content_type: str, settings: Settings) -> tuple[Any, str, str]:

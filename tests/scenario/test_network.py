@@ -126,3 +126,15 @@ def test_user_villages_outside_selection_warn(tmp_path) -> None:
     net = build_network(sc)
     assert net.villages.ids == ("a",)
     assert any("outside data.counties" in w for w in net.warnings)
+
+
+@pytest.mark.parametrize("path", ["faku.toml", "liaoning-2025.toml"])
+def test_limits_match_the_built_network(repo_root, path) -> None:
+    """The cheap counts used for the service caps equal the built network's counts."""
+    from wastenet.scenario import limits
+    from wastenet.scenario.schema import load_scenario
+
+    sc = load_scenario(repo_root / "scenarios" / path)
+    net = build_network(sc)
+    assert limits(sc) == {"villages": len(net.villages), "transfer_candidates": len(net.transfer),
+                          "incinerator_candidates": len(net.incinerator)}

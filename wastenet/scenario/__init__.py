@@ -1,1 +1,5 @@
 """Scenario schema, builder (network) and helpers."""
+
+from wastenet.scenario.limits import limits
+
+__all__ = ["limits"]
