@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
+import routing_helpers as _h
 
 from wastenet.routing.checker import check
 from wastenet.routing.data import RoutePlan, RoutingData
 
-
-def _helpers():  # type: ignore[no-untyped-def]
-    """Load tests/routing/routing_helpers.py (tests run with --import-mode=importlib)."""
-    if "routing_helpers" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "routing_helpers", Path(__file__).with_name("routing_helpers.py"))
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["routing_helpers"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["routing_helpers"]
-
-
-_h = _helpers()
 make_data, truck, build_route, make_plan = _h.make_data, _h.truck, _h.build_route, _h.make_plan
 
 A = [("depot", 0), ("stop", 0), ("unload", 0), ("stop", 1), ("unload", 0), ("depot", 0)]

@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+import routing_helpers as _h
 
 from wastenet.errors import ValidationError
 from wastenet.routing.checker import check
 from wastenet.routing.frequency import day_data, gaps, pattern, plan_week
 from wastenet.routing.solve import RouteParams, solve
-
-
-def _helpers():  # type: ignore[no-untyped-def]
-    """Load tests/routing/routing_helpers.py (tests run with --import-mode=importlib)."""
-    if "routing_helpers" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "routing_helpers", Path(__file__).with_name("routing_helpers.py"))
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["routing_helpers"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["routing_helpers"]
-
-
-_h = _helpers()
 
 
 @pytest.mark.parametrize(("k", "expected_gaps"), [(7, [1] * 7), (6, [1, 1, 1, 1, 1, 2]),

@@ -5,32 +5,15 @@ Every plan the solver returns is verified by the independent checker.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from routing_helpers import make_data, truck
 
 from wastenet.errors import InfeasibleError
 from wastenet.routing.checker import check
 from wastenet.routing.data import RoutePlan, RoutingData
 from wastenet.routing.solve import RouteParams, partition, precheck, solve
 
-
-def _helpers():  # type: ignore[no-untyped-def]
-    """Load tests/routing/routing_helpers.py (tests run with --import-mode=importlib)."""
-    if "routing_helpers" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "routing_helpers", Path(__file__).with_name("routing_helpers.py"))
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["routing_helpers"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["routing_helpers"]
-
-
-make_data, truck = _helpers().make_data, _helpers().truck
 FAST = RouteParams(time_limit_s=1.0)
 
 

@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
+import siting_helpers as H
 
 from wastenet.siting.kpis import kpis
 from wastenet.siting.solve import SiteParams, solve
-
-
-def _helpers() -> Any:
-    """Load tests/siting/siting_helpers.py (tests run with --import-mode=importlib)."""
-    if "siting_helpers" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "siting_helpers", Path(__file__).with_name("siting_helpers.py"))
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["siting_helpers"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["siting_helpers"]
-
-
-H = _helpers()
 
 
 def _kpis() -> dict[str, Any]:

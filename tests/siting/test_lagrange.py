@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import siting_helpers as H
 
 from wastenet.siting.checker import check
 from wastenet.siting.data import CountTarget, SiteStatus
@@ -16,21 +14,6 @@ from wastenet.siting.heuristics import construct
 from wastenet.siting.lagrange import lagrangian_bound
 from wastenet.siting.model import compile_model
 from wastenet.siting.relax import path_bound
-
-
-def _helpers() -> Any:
-    """Load tests/siting/siting_helpers.py (tests run with --import-mode=importlib)."""
-    if "siting_helpers" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "siting_helpers", Path(__file__).with_name("siting_helpers.py"))
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["siting_helpers"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["siting_helpers"]
-
-
-H = _helpers()
 
 CASES: list[dict[str, Any]] = [
     {},

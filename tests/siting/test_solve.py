@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import siting_helpers as _h
 
 from wastenet.errors import InfeasibleError, ValidationError
 from wastenet.siting.checker import check
@@ -16,20 +14,6 @@ from wastenet.siting.data import CountTarget, SiteStatus
 from wastenet.siting.result import SitingResult
 from wastenet.siting.solve import SiteParams, SiteProgress, solve
 
-
-def _helpers():  # type: ignore[no-untyped-def]
-    """Load tests/siting/siting_helpers.py (tests run with --import-mode=importlib)."""
-    if "siting_helpers" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "siting_helpers", Path(__file__).with_name("siting_helpers.py"))
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["siting_helpers"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["siting_helpers"]
-
-
-_h = _helpers()
 Site, Spec, brute_force, build, random_spec = (_h.Site, _h.Spec, _h.brute_force, _h.build,
                                                 _h.random_spec)
 
