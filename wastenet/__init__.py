@@ -9,6 +9,7 @@ work can run in another process (a worker pool today, a Dask cluster later).
 from wastenet.errors import (
     DataFormatError,
     InfeasibleError,
+    NoSolutionError,
     ValidationError,
     WastenetError,
 )
@@ -18,6 +19,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DataFormatError",
     "InfeasibleError",
+    "NoSolutionError",
     "ValidationError",
     "WastenetError",
     "__version__",

@@ -61,3 +61,8 @@ class InfeasibleError(WastenetError):
             if more > 0:
                 text += f"; and {more} more"
         super().__init__(text)
+
+
+class NoSolutionError(WastenetError):
+    """No feasible solution was found within the limits; infeasibility is NOT proven.
+    Raising the time or iteration limit may help."""

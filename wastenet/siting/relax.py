@@ -39,7 +39,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from wastenet.errors import InfeasibleError, WastenetError
+from wastenet.errors import InfeasibleError, NoSolutionError
 from wastenet.siting.data import SitingData
 from wastenet.siting.heuristics import construct, downsize, improve, interchange
 from wastenet.siting.lagrange import lagrangian_bound
@@ -53,10 +53,6 @@ log = logging.getLogger("wastenet.siting.relax")
 LP_MAX_ARCS = 150_000
 
 Report = Callable[[float, float | None, float | None, str], None]
-
-
-class NoSolutionError(WastenetError):
-    """No feasible solution was found within the limits (infeasibility not proven)."""
 
 
 def path_bound(model: CompiledModel) -> float:
