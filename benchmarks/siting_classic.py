@@ -332,7 +332,7 @@ def render_md(records: list[Record], meta: dict[str, Any]) -> str:
             if g == "capabc":
                 pr = r.prove_run
                 if pr is None:
-                    cells.append("not needed" if r.proven else "not run")
+                    cells.append("not needed" if r.proven else "not run (skipped for time)")
                 elif "error" in pr:
                     cells.append(f"**failed** ({pr['error'].split(' | ')[-1][:120]})")
                 else:
@@ -340,7 +340,7 @@ def render_md(records: list[Record], meta: dict[str, Any]) -> str:
                                  f"{_yes(pr['proven'])} / {pr['time_s']:.1f}")
                 mp = r.mip
                 if mp is None:
-                    cells += ["not run", "–"]
+                    cells += ["not run (skipped for time)", "–"]
                 else:
                     proven = "yes" if mp.get("proven") else f"**no** ({mp['message'][:40]})"
                     load = mp.get("load_avg_1min")
