@@ -1,4 +1,6 @@
-"""Tests of the county-day routing compiler (frequencies, loads, assigned stations)."""
+"""Tests of the county-day routing compiler (frequencies, loads, assigned stations).
+
+Visit-day spacing itself is tested with the planner in test_routing_frequency.py."""
 
 from __future__ import annotations
 
@@ -6,27 +8,9 @@ import numpy as np
 import pytest
 
 from wastenet.errors import ValidationError
-from wastenet.routing.build import build_routing_data, days_since_previous, visit_days
+from wastenet.routing.build import build_routing_data
 from wastenet.scenario.network import build_network
 from wastenet.scenario.schema import Scenario
-
-
-@pytest.mark.parametrize(("freq", "days"), [(7, (0, 1, 2, 3, 4, 5, 6)), (6, (0, 1, 2, 3, 4, 5)),
-                                            (3, (0, 2, 4)), (2, (0, 3)), (1, (0,))])
-def test_visit_days_even_spacing(freq, days) -> None:
-    """Visit days are spread evenly: gaps differ by at most one day (7 -> daily)."""
-    assert visit_days(freq, 0) == days
-    gaps = np.diff([*days, days[0] + 7])
-    assert gaps.max() - gaps.min() <= 1 or freq == 6
-
-
-def test_visit_days_rotation_and_gap() -> None:
-    """An offset rotates the days; the load covers the days since the last visit."""
-    assert visit_days(3, 1) == (1, 3, 5)
-    assert days_since_previous((0, 3), 3) == 3
-    assert days_since_previous((0, 3), 0) == 4
-    with pytest.raises(ValidationError, match="frequency"):
-        visit_days(4, 0)
 
 
 def _net(freq: int):

@@ -4,9 +4,9 @@ Places
 ------
 * depot: the county seat (the county's interior point); the county's whole fleet
   (``scenario.fleet.vehicles``) is based there;
-* stops: the county's villages due on that date (see :mod:`wastenet.routing.frequency`
-  when collection is less than daily), with load per visit = daily waste x days since
-  the previous visit, in tonnes and m3 (``density_t_per_m3``);
+* stops: the county's villages due on that date by the weekly planner
+  :func:`wastenet.routing.frequency.plan_week` (evenly spaced, balanced days), with load
+  per visit = daily waste x days since the previous visit, in tonnes and m3 (``density_t_per_m3``);
 * facilities: the transfer stations and incinerators that the siting result assigned
   the county's villages to; each village must unload at its assigned facility
   (``stop_facility``), and the facility's daily capacity is its opened capacity.
@@ -28,26 +28,9 @@ from wastenet.data import liaoning
 from wastenet.errors import ValidationError
 from wastenet.geo.distance import pairwise_haversine_m
 from wastenet.routing.data import RoutingData, VehicleType
+from wastenet.routing.frequency import plan_week
 from wastenet.scenario.network import Network
 from wastenet.scenario.schema import hhmm_to_s
-
-
-def visit_days(frequency: int, offset: int) -> tuple[int, ...]:
-    """Weekdays (0 = Monday) of a village visited ``frequency`` times a week, evenly
-    spaced, rotated by ``offset`` so that daily workloads balance across villages."""
-    if frequency not in (1, 2, 3, 6, 7):
-        raise ValidationError("frequency_per_week", frequency, "must be 1, 2, 3, 6 or 7")
-    base = {7: (0, 1, 2, 3, 4, 5, 6), 6: (0, 1, 2, 3, 4, 5), 3: (0, 2, 4), 2: (0, 3),
-            1: (0,)}[frequency]
-    return tuple(sorted((d + offset) % 7 for d in base))
-
-
-def days_since_previous(days: Sequence[int], day: int) -> int:
-    """Days since the previous visit before weekday ``day`` in a repeating week."""
-    ds = sorted(days)
-    i = ds.index(day)
-    prev = ds[i - 1] if i > 0 else ds[-1] - 7
-    return day - prev
 
 
 def build_routing_data(network: Network, assignments: Sequence[Mapping[str, object]],
@@ -74,21 +57,19 @@ def build_routing_data(network: Network, assignments: Sequence[Mapping[str, obje
     fac_info = {str(f["id"]): f for f in facilities}
 
     weekday = day.weekday()
+    missing = [v.ids[i] for i in in_county if v.ids[i] not in assigned]
+    if missing:
+        raise ValidationError("assignments", missing[0], "village has no assigned facility")
+    freq = np.where(v.tourism[in_county], fleet.tourism_frequency_per_week,
+                    fleet.frequency_per_week)
+    week = plan_week(freq, v.waste_t_per_day[in_county], seed=(network.seed or 0) + int(county))
     rng = np.random.default_rng([network.seed or 0, int(county), 7])
-    offsets = rng.integers(0, 7, size=in_county.size)
-    narrow = rng.random(in_county.size) < fleet.narrow_lane_fraction
-    stops, loads, fac_of = [], [], []
-    for r, i in enumerate(in_county):
-        vid = v.ids[i]
-        if vid not in assigned:
-            raise ValidationError("assignments", vid, "village has no assigned facility")
-        freq = fleet.tourism_frequency_per_week if v.tourism[i] else fleet.frequency_per_week
-        days = visit_days(int(freq), int(offsets[r]))
-        if weekday not in days:
-            continue
-        stops.append(int(i))
-        loads.append(float(v.waste_t_per_day[i]) * days_since_previous(days, weekday))
-        fac_of.append(assigned[vid])
+    narrow_all = rng.random(in_county.size) < fleet.narrow_lane_fraction
+    due = week.day_stops[weekday]  # indices into in_county, with loads of the days since
+    stops = [int(i) for i in in_county[due]]
+    loads = week.day_loads[weekday][:, 0].tolist()
+    fac_of = [assigned[v.ids[i]] for i in stops]
+    narrow = narrow_all[due]
     if not stops:
         raise ValidationError("date", date, f"no village of county {county} is due that day")
 
@@ -107,8 +88,7 @@ def build_routing_data(network: Network, assignments: Sequence[Mapping[str, obje
     t = np.array(loads)
     demand = np.column_stack([t, t / fleet.density_t_per_m3])
     small = frozenset(k for k, vt in enumerate(fleet.vehicles) if vt.narrow_lane_ok)
-    allowed = tuple(small if narrow[np.flatnonzero(in_county == i)[0]] else None
-                    for i in stops)
+    allowed = tuple(small if nl else None for nl in narrow)
     if any(a is not None and not a for a in allowed):
         raise ValidationError("fleet.vehicles", "narrow_lane_ok",
                               "narrow-lane villages exist but no vehicle type may serve them")
