@@ -209,21 +209,10 @@ def engine_fingerprint() -> str:
 
 
 def solver_revision() -> str:
-    """Last commit touching the routing engine or the peer (``+dirty`` with local edits);
-    ``WASTENET_BENCH_REV`` overrides it when running from a ``git archive`` snapshot."""
-    import subprocess
+    """Revision of the engine (and peer) code this run measures."""
+    from benchlib import engine_revision
 
-    if os.environ.get("WASTENET_BENCH_REV"):
-        return os.environ["WASTENET_BENCH_REV"]
-    paths = ["wastenet/routing", "benchmarks/peers/pyvrp_county.py"]
-    try:
-        rev = subprocess.run(["git", "log", "-1", "--format=%h", "--", *paths], cwd=ROOT,
-                             capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", *paths], cwd=ROOT,
-                               capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return "unknown"
-    return (rev or "uncommitted") + ("+dirty" if dirty else "")
+    return engine_revision(["wastenet/routing", "benchmarks/peers/pyvrp_county.py"])
 
 
 def _f(x: Any, nd: int = 1) -> str:

@@ -87,20 +87,10 @@ def run_one(solver: str, instance: str, time_limit_s: float, seed: int,
 
 
 def solver_revision() -> str:
-    """Last commit touching the routing engine, plus ``+dirty`` if it has local edits."""
-    import subprocess
+    """Revision of the engine (and peer) code this run measures."""
+    from benchlib import engine_revision
 
-    if os.environ.get("WASTENET_BENCH_REV"):  # set when running from a git archive
-        return os.environ["WASTENET_BENCH_REV"]
-    paths = ["wastenet/routing/solve.py", "wastenet/routing/ortools_adapter.py"]
-    try:
-        rev = subprocess.run(["git", "log", "-1", "--format=%h", "--", *paths],
-                             cwd=HERE.parent, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", *paths],
-                               cwd=HERE.parent, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return "unknown"
-    return (rev or "uncommitted") + ("+dirty" if dirty else "")
+    return engine_revision(["wastenet/routing/solve.py", "wastenet/routing/ortools_adapter.py"])
 
 
 def in_fresh_process(*args: Any) -> dict[str, Any]:
