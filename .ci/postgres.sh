@@ -5,6 +5,9 @@
 # server as the 'postgres' user on loopback on a free port with a fresh data directory
 # under /tmp. Idempotent: a second source reuses the server this script started.
 # Returns non-zero (without exiting the calling shell) when it cannot provide a server.
+# Callers running under `set -e` must source it in a `||` list (as .ci/run does): a
+# stale state directory left by a killed server (the CI machine is the session's own
+# machine) must lead to a fresh server, never to an early exit.
 
 _wastenet_pg() {
     local state=/tmp/wastenet-ci-pg
@@ -38,7 +41,7 @@ _wastenet_pg() {
     fi
 
     if [ -f "$state/data/postmaster.pid" ]; then   # a stale server of ours: stop it
-        runuser -u postgres -- "$bindir/pg_ctl" -D "$state/data" -m immediate stop >/dev/null 2>&1
+        runuser -u postgres -- "$bindir/pg_ctl" -D "$state/data" -m immediate stop >/dev/null 2>&1 || true
     fi
     rm -rf "$state"
     mkdir -p "$state"
