@@ -99,8 +99,13 @@ def solve_mip(
     keep_direct: BoolArray | None = None,
     keep_haul: BoolArray | None = None,
     hint: MipSolution | None = None,
+    direct_ub: FloatArray | None = None,
 ) -> MipSolution:
-    """Build and solve the (restricted) siting model; see :mod:`wastenet.siting.model`."""
+    """Build and solve the (restricted) siting model; see :mod:`wastenet.siting.model`.
+
+    ``direct_ub`` (per direct arc) tightens the upper bounds of the direct-delivery shares
+    (default 1); the reduced-cost fixing of :mod:`wastenet.siting.fixing` uses it.
+    """
     t0 = time.perf_counter()
     backend = opts.backend.upper()
     if opts.relax and backend == "SCIP":
@@ -155,7 +160,8 @@ def solve_mip(
     for a in np.flatnonzero(kc).tolist():
         xv[int(a)] = new_var(0, 1, ss, model.collect.cost[a] * w[model.collect.src[a]])
     for b in np.flatnonzero(kd).tolist():
-        dv[int(b)] = new_var(0, 1, ss, model.direct.cost[b] * w[model.direct.src[b]])
+        ub_b = 1.0 if direct_ub is None else float(min(1.0, max(0.0, direct_ub[b])))
+        dv[int(b)] = new_var(0, ub_b, ss, model.direct.cost[b] * w[model.direct.src[b]])
     for e in np.flatnonzero(kh).tolist():
         hv[int(e)] = new_var(0, inf, False, model.haul.cost[e])
     uv: dict[int, pywraplp.Variable] = {}

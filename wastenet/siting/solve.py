@@ -8,7 +8,11 @@ Two paths solve the model of :mod:`wastenet.siting.model`:
 * ``decomposition``: the scalable path of :mod:`wastenet.siting.relax` (LP-relaxation bound,
   LP-guided restricted MIP, local search) for province-size problems.
 
-``auto`` picks ``exact`` for small problems. Before solving, cheap pre-checks raise
+``auto`` first tries the one-echelon path of :mod:`wastenet.siting.fixing` (Lagrangian
+bound, reduced-cost fixing, exact reduced MIP) when the problem has that shape (customers
+served directly by one echelon of sites, as in the classic benchmarks); otherwise, or when
+that path finds no solution, it picks ``exact`` for small problems and ``decomposition``
+for large ones. Before solving, cheap pre-checks raise
 :class:`~wastenet.errors.InfeasibleError` with reasons that name the villages without any
 usable arc, the count targets that cannot be met and the regions short of capacity; a
 solver's infeasible verdict is translated into a reasoned error as well.
@@ -398,6 +402,15 @@ def solve(data: SitingData, params: SiteParams | None = None,
     log.info("siting %s: %d villages, %d/%d candidates, %d arcs, method %s", data.name,
              data.n_villages, model.transfer.n_sites, model.incinerator.n_sites,
              _size(model), method)
+    if params.method == "auto":
+        from wastenet.siting.fixing import solve_fixing
+
+        fast = solve_fixing(data, model, params, report, t0)
+        if fast is not None:
+            return fast
+        if params.time_limit_s is not None:
+            params = replace(params, time_limit_s=max(
+                1.0, params.time_limit_s - (time.perf_counter() - t0)))
     if method == "decomposition":
         from wastenet.siting.relax import solve_decomposition
 
