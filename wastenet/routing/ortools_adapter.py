@@ -114,6 +114,9 @@ class AdapterConfig:
     scheduling: str = "default"  #: "default", "glop" or "off" (cumul scheduling solver)
     break_model: str = "insert"  #: "insert" (day shortened, break placed after) or "exact"
     log_search: bool = False
+    #: a start solution instead of the greedy construction: per route, its vehicle type
+    #: and its visits between the depots as ("stop", stop) / ("unload", facility) pairs
+    start_routes: tuple[tuple[int, tuple[tuple[str, int], ...]], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -508,7 +511,10 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
     # --- greedy construction on the full fleet; it also sizes the model's fleet --------
     counts = [vt.count for vt in data.vehicle_types]
     seqs_by_type: list[list[list[int]]] | None = None
-    if cfg.first_solution == "CONSTRUCT" and n:
+    if cfg.start_routes is not None:
+        seqs_by_type = _start_sequences(cfg.start_routes, len(data.vehicle_types), P, n,
+                                        node_fac, implicit)
+    elif cfg.first_solution == "CONSTRUCT" and n:
         full = [t for t, vt in enumerate(data.vehicle_types) for _ in range(min(vt.count, n))]
         seqs = construct(Instance(
             P=P, n=n, vtype=full,
@@ -775,6 +781,36 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
                                flexible, insert and data.vehicle_types[t_v].break_duration_s > 0))
     dropped = tuple(int(s) for s in np.flatnonzero(~visited))
     return RawSolution(tuple(routes), dropped, int(solution.ObjectiveValue()), status, n_nodes)
+
+
+def _start_sequences(start: tuple[tuple[int, tuple[tuple[str, int], ...]], ...], n_types: int,
+                     P: int, n: int, node_fac: NDArray[np.int64],
+                     implicit: bool) -> list[list[list[int]]]:
+    """Model node sequences (per type, per route) of a start solution.
+
+    Stops map to their node; each unload takes the next unused copy node of its facility
+    (an unload with no copy left is skipped: the search then repairs the route). With
+    the implicit final unload, a route's last unload is folded into its return arc.
+    """
+    free: dict[int, list[int]] = {}
+    for k, f in enumerate(node_fac.tolist()):
+        free.setdefault(int(f), []).append(P + n + k)
+    for nodes in free.values():
+        nodes.reverse()
+    out: list[list[list[int]]] = [[] for _ in range(n_types)]
+    for t, visits in start:
+        seq: list[int] = []
+        body = list(visits)
+        if implicit and body and body[-1][0] == "unload":
+            body.pop()
+        for kind, idx in body:
+            if kind == "stop":
+                seq.append(P + int(idx))
+            elif kind == "unload" and free.get(int(idx)):
+                seq.append(free[int(idx)].pop())
+        if seq:
+            out[int(t)].append(seq)
+    return out
 
 
 def _indices(manager: pywrapcp.RoutingIndexManager, routing: pywrapcp.RoutingModel,

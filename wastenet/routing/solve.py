@@ -22,7 +22,14 @@ Pipeline:
    other with the vehicles still free, and merged;
 3. each part is solved by OR-Tools (strong insertion start, guided local search until the
    time or solution limit);
-4. the integer solution is decoded into a :class:`~wastenet.routing.data.RoutePlan` with
+4. when vehicles are charged (``vehicle_weight > 0``) and no solution limit is set, the
+   last ``reduce_share`` of the time limit goes to route elimination on the whole
+   instance (:func:`_reduce_fleet`): the smallest route is taken out, the fleet capped at
+   one vehicle fewer, and the search restarted from the remaining routes; a plan is only
+   accepted when every stop is served again. The time left polishes the incumbent.
+   OR-Tools' guided local search alone rarely removes a vehicle once the routes are
+   full, which is what "fewest vehicles first" asks for;
+5. the integer solution is decoded into a :class:`~wastenet.routing.data.RoutePlan` with
    real-valued arrival, start and departure times, loads after each visit, the break,
    and totals recomputed from the float matrices.
 
@@ -75,6 +82,9 @@ class RouteParams:
     allow_unserved: bool = False  #: return a partial plan instead of raising
     scheduling: str = "glop"  #: OR-Tools cumul scheduling: "default" (CP-SAT), "glop", "off"
     break_model: str = "insert"  #: "insert": shortened day, break placed after; "exact"
+    #: share of the time limit kept for route elimination (fewest vehicles), used when
+    #: ``vehicle_weight > 0``, the instance is solved whole and no solution limit is set
+    reduce_share: float = 0.4
 
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:
@@ -86,6 +96,8 @@ class RouteParams:
                 raise ValidationError(nm, getattr(self, nm), "must be >= 0")
         if self.part_size < 1 or self.decompose_above < 1:
             raise ValidationError("part_size", self.part_size, "must be >= 1")
+        if not 0.0 <= self.reduce_share < 1.0:
+            raise ValidationError("reduce_share", self.reduce_share, "must be in [0, 1)")
 
 
 def _stop_name(data: RoutingData, s: int) -> str:
@@ -293,7 +305,10 @@ def solve(data: RoutingData, params: RouteParams | None = None,
     if data.n_stops == 0:
         return _plan(data, (), (), params, t0, "EMPTY")
     if data.n_stops <= params.decompose_above:
-        raw, routes = _solve_capped(data, params, params.time_limit_s, t0)
+        main_s = params.time_limit_s * (1.0 - params.reduce_share if _reduces(params) else 1.0)
+        raw, routes = _solve_capped(data, params, main_s, t0)
+        if _reduces(params) and not raw.dropped and routes:
+            routes = _reduce_fleet(data, params, routes, t0 + params.time_limit_s)
         if progress:
             progress(1.0, raw.status)
         plan = _plan(data, tuple(routes), raw.dropped, params, t0, raw.status)
@@ -335,6 +350,115 @@ def fleet_bound(data: RoutingData) -> int:
     if all(m is not None for m in ms):
         lb = max(lb, data.n_stops / max(max(int(m or 1) for m in ms), 1))
     return math.ceil(1.5 * lb) + 3
+
+
+def fleet_lower_bound(data: RoutingData) -> int:
+    """A valid lower bound on the vehicles of any plan: ``max(⌈Q/R⌉, ⌈W/H⌉, ⌈n/m⌉)``.
+
+    ``Q`` is the total load (per dimension) over the largest daily route capacity ``R``,
+    ``W`` the total service time over the longest usable shift ``H`` (shift minus
+    break), ``n`` the stops over the largest ``max_stops`` ``m``; each vehicle does at
+    most one day of each.
+    """
+    vts = [vt for vt in data.vehicle_types if vt.count > 0]
+    if not vts or data.n_stops == 0:
+        return 0
+    lb = 1
+    caps = [vt.route_capacity for vt in vts]
+    if all(c is not None for c in caps) and data.stop_demand.size:
+        cap = np.array(caps, dtype=float).max(axis=0)
+        lb = max(lb, math.ceil(float(np.max(data.stop_demand.sum(axis=0) / cap)) - 1e-9))
+    shift = max(min(vt.max_shift_s, vt.shift_end_s - vt.shift_start_s) - vt.break_duration_s
+                for vt in vts)
+    if shift > 0:
+        lb = max(lb, math.ceil(float(data.stop_service_s.sum()) / shift - 1e-9))
+    ms = [vt.max_stops for vt in vts]
+    if all(m is not None for m in ms):
+        lb = max(lb, math.ceil(data.n_stops / max(max(int(m or 1) for m in ms), 1)))
+    return lb
+
+
+def _start(routes: list[Route]) -> tuple[tuple[int, tuple[tuple[str, int], ...]], ...]:
+    """A start solution for the adapter: each route's type and visits between depots."""
+    return tuple((r.vehicle_type, tuple((v.kind, v.index) for v in r.visits[1:-1]))
+                 for r in routes)
+
+
+def _score(params: RouteParams, routes: list[Route]) -> float:
+    """The weighted objective of :class:`RouteParams` (without the balance term)."""
+    return (params.vehicle_weight * len(routes)
+            + params.time_weight * sum(r.travel_s for r in routes)
+            + params.cost_weight * sum(r.cost_yuan for r in routes))
+
+
+def _capped_to_used(data: RoutingData, routes: list[Route], minus: int | None) -> RoutingData:
+    used = [0] * len(data.vehicle_types)
+    for r in routes:
+        used[r.vehicle_type] += 1
+    if minus is not None:
+        used[minus] -= 1
+    return replace(data, vehicle_types=tuple(
+        replace(vt, count=min(vt.count, c))
+        for vt, c in zip(data.vehicle_types, used, strict=True)))
+
+
+def _reduce_fleet(data: RoutingData, params: RouteParams, routes: list[Route],
+                  deadline: float) -> list[Route]:
+    """Route elimination, then polishing, until ``deadline``; returns the new routes.
+
+    Repeatedly take the route with the fewest stops out of the incumbent, cap each type at
+    the vehicles it still uses, and search from the remaining routes with the removed stops
+    unperformed (their drop penalty dominates the objective). When every stop is served
+    again and every route decodes, the plan with one vehicle fewer is the new incumbent;
+    otherwise the next smallest route is tried. Stops when the fleet reaches
+    :func:`fleet_lower_bound`, when every route has been tried, or at the deadline; the
+    time left then polishes the incumbent with guided local search on the fleet it uses.
+    The result is never worse than the input: an attempt is only accepted with fewer
+    vehicles and no stop left out, the polished plan only with a lower :func:`_score`.
+    """
+    lb = fleet_lower_bound(data)
+    tried: set[tuple[tuple[str, int], ...]] = set()
+    copies = params.unload_copies
+    while len(routes) > lb:
+        left = deadline - time.perf_counter()
+        if left < 1.0:
+            break
+        order = sorted(range(len(routes)), key=lambda k: (
+            sum(v.kind == "stop" for v in routes[k].visits), k))
+        cand = next((k for k in order if _start([routes[k]])[0][1] not in tried), None)
+        if cand is None:
+            break
+        tried.add(_start([routes[cand]])[0][1])
+        sub = _capped_to_used(data, routes, routes[cand].vehicle_type)
+        keep = [r for k, r in enumerate(routes) if k != cand]
+        slice_s = min(left, max(2.0, 0.5 * left))
+        cfg = replace(_cfg(params, slice_s), unload_copies=copies, start_routes=_start(keep))
+        raw = solve_raw(sub, cfg)
+        decoded = [_decode(sub, r) for r in raw.routes]
+        if raw.dropped or len(decoded) >= len(routes) or any(d is None for d in decoded):
+            log.info("route elimination: %d -> %d vehicles failed (%d stops left)",
+                     len(routes), len(routes) - 1, len(raw.dropped))
+            continue
+        log.info("route elimination: %d -> %d vehicles", len(routes), len(decoded))
+        routes = [d for d in decoded if d is not None]
+        tried.clear()
+    left = deadline - time.perf_counter()
+    if left >= 1.0:
+        sub = _capped_to_used(data, routes, None)
+        cfg = replace(_cfg(params, left), unload_copies=copies, start_routes=_start(routes))
+        raw = solve_raw(sub, cfg)
+        decoded = [_decode(sub, r) for r in raw.routes]
+        polished = [d for d in decoded if d is not None]
+        if (not raw.dropped and len(polished) == len(decoded)
+                and _score(params, polished) < _score(params, routes)):
+            routes = polished
+    return routes
+
+
+def _reduces(params: RouteParams) -> bool:
+    """Whether :func:`solve` keeps time for route elimination (see ``reduce_share``)."""
+    return (params.vehicle_weight > 0 and params.solution_limit is None
+            and params.reduce_share > 0)
 
 
 def _solve_capped(data: RoutingData, params: RouteParams, time_limit_s: float,
@@ -411,6 +535,7 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
     (every part keeps all facilities), so vehicles are not left half empty at each border.
     """
     groups = partition(data, params)
+    budget_s = params.time_limit_s * (1.0 - params.reduce_share if _reduces(params) else 1.0)
     counts = [vt.count for vt in data.vehicle_types]
     routes: list[Route] = []
     dropped: list[int] = []
@@ -421,7 +546,7 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
     for gi, g0 in enumerate(groups):
         g = np.sort(np.concatenate([g0, carry]))
         carry = np.zeros(0, dtype=np.int64)
-        remaining = params.time_limit_s - (time.perf_counter() - t0)
+        remaining = budget_s - (time.perf_counter() - t0)
         share = max(remaining * len(g0) / max(n - done, 1), 0.5)
         sub, locs = restrict(data, g, counts=tuple(counts), name=f"{data.name}#{gi}")
         raw, part = _solve_capped(sub, params, share, time.perf_counter())
@@ -443,6 +568,8 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
         if progress:
             progress(done / n, f"part {gi + 1}/{len(groups)}")
     status = "DECOMPOSED:" + ",".join(sorted(set(statuses)))
+    if _reduces(params) and not dropped and routes:
+        routes = _reduce_fleet(data, params, routes, t0 + params.time_limit_s)
     return _plan(data, tuple(routes), tuple(sorted(dropped)), params, t0, status,
                  {"parts": len(groups)})
 
