@@ -88,3 +88,10 @@ def test_reduce_share_out_of_range_rejected(share: float) -> None:
     """``reduce_share`` outside [0, 1) is a ValidationError naming the field."""
     with pytest.raises(ValidationError, match="reduce_share"):
         RouteParams(reduce_share=share)
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.0, 1.5])
+def test_lns_share_out_of_range_rejected(share: float) -> None:
+    """``lns_share`` outside [0, 1) is a ValidationError naming the field."""
+    with pytest.raises(ValidationError, match="lns_share"):
+        RouteParams(lns_share=share)

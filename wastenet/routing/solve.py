@@ -85,6 +85,9 @@ class RouteParams:
     #: share of the time limit kept for route elimination (fewest vehicles), used when
     #: ``vehicle_weight > 0``, the instance is solved whole and no solution limit is set
     reduce_share: float = 0.4
+    #: share of the time left after route elimination kept for the neighbourhood search
+    #: of :mod:`wastenet.routing.improve` (ruin and recreate), without a solution limit
+    lns_share: float = 0.5
 
     def __post_init__(self) -> None:
         if not self.time_limit_s > 0:
@@ -98,6 +101,8 @@ class RouteParams:
             raise ValidationError("part_size", self.part_size, "must be >= 1")
         if not 0.0 <= self.reduce_share < 1.0:
             raise ValidationError("reduce_share", self.reduce_share, "must be in [0, 1)")
+        if not 0.0 <= self.lns_share < 1.0:
+            raise ValidationError("lns_share", self.lns_share, "must be in [0, 1)")
 
 
 def _stop_name(data: RoutingData, s: int) -> str:
@@ -305,10 +310,13 @@ def solve(data: RoutingData, params: RouteParams | None = None,
     if data.n_stops == 0:
         return _plan(data, (), (), params, t0, "EMPTY")
     if data.n_stops <= params.decompose_above:
-        main_s = params.time_limit_s * (1.0 - params.reduce_share if _reduces(params) else 1.0)
-        raw, routes = _solve_capped(data, params, main_s, t0)
-        if _reduces(params) and not raw.dropped and routes:
-            routes = _reduce_fleet(data, params, routes, t0 + params.time_limit_s)
+        main, red, _ = budget_shares(params)
+        raw, routes = _solve_capped(data, params, main * params.time_limit_s, t0)
+        if red > 0 and not raw.dropped and routes:
+            routes = _reduce_fleet(data, params, routes,
+                                   t0 + (main + red) * params.time_limit_s)
+        if not raw.dropped and routes:
+            routes = _improve(data, params, routes, t0)
         if progress:
             progress(1.0, raw.status)
         plan = _plan(data, tuple(routes), raw.dropped, params, t0, raw.status)
@@ -455,10 +463,27 @@ def _reduce_fleet(data: RoutingData, params: RouteParams, routes: list[Route],
     return routes
 
 
-def _reduces(params: RouteParams) -> bool:
-    """Whether :func:`solve` keeps time for route elimination (see ``reduce_share``)."""
-    return (params.vehicle_weight > 0 and params.solution_limit is None
-            and params.reduce_share > 0)
+def budget_shares(params: RouteParams) -> tuple[float, float, float]:
+    """Shares of the time limit: (main search, route elimination, neighbourhood search).
+
+    Route elimination runs only when vehicles are charged; both phases only without a
+    solution limit (their slices are wall-clock), so runs under a solution limit stay
+    deterministic.
+    """
+    if params.solution_limit is not None:
+        return 1.0, 0.0, 0.0
+    red = params.reduce_share if params.vehicle_weight > 0 else 0.0
+    lns = params.lns_share * (1.0 - red)
+    return 1.0 - red - lns, red, lns
+
+
+def _improve(data: RoutingData, params: RouteParams, routes: list[Route],
+             t0: float) -> list[Route]:
+    from wastenet.routing.improve import improve
+
+    if budget_shares(params)[2] <= 0:
+        return routes
+    return improve(data, params, routes, t0 + params.time_limit_s)
 
 
 def _solve_capped(data: RoutingData, params: RouteParams, time_limit_s: float,
@@ -535,7 +560,8 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
     (every part keeps all facilities), so vehicles are not left half empty at each border.
     """
     groups = partition(data, params)
-    budget_s = params.time_limit_s * (1.0 - params.reduce_share if _reduces(params) else 1.0)
+    main, red, _ = budget_shares(params)
+    budget_s = params.time_limit_s * main
     counts = [vt.count for vt in data.vehicle_types]
     routes: list[Route] = []
     dropped: list[int] = []
@@ -568,8 +594,10 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
         if progress:
             progress(done / n, f"part {gi + 1}/{len(groups)}")
     status = "DECOMPOSED:" + ",".join(sorted(set(statuses)))
-    if _reduces(params) and not dropped and routes:
-        routes = _reduce_fleet(data, params, routes, t0 + params.time_limit_s)
+    if red > 0 and not dropped and routes:
+        routes = _reduce_fleet(data, params, routes, t0 + (main + red) * params.time_limit_s)
+    if not dropped and routes:
+        routes = _improve(data, params, routes, t0)
     return _plan(data, tuple(routes), tuple(sorted(dropped)), params, t0, status,
                  {"parts": len(groups)})
 
