@@ -164,3 +164,37 @@ def test_interchange_returns_a_feasible_p_median() -> None:
     assert got.open.sum() == 2
     assert got.cost <= first.cost
     assert got.cost >= brute(data)[0] - 1e-9
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+def test_branch_and_bound_proves_the_split_optimum(seed: int) -> None:
+    """With split demand, the Lagrangian branch and bound finishes on tiny instances with
+    the enumerated optimum, whatever (poor) multipliers and incumbent it starts from."""
+    data = make(seed, "split", n=7, m=5)
+    p = F.one_level(compile_model(data))
+    assert p is not None
+    opt, _, _ = brute(data)
+    lam = np.zeros(p.n)
+    bb = F.branch_and_bound(p, np.arange(p.m), p.forced.copy(), lam, None, -np.inf,
+                            deadline=float("inf"), node_iter=30)
+    assert bb.complete
+    assert bb.best is not None
+    assert bb.best.cost == pytest.approx(opt, rel=1e-9)
+    assert bb.bound <= opt * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_branch_and_bound_bound_stays_valid_when_stopped(seed: int) -> None:
+    """Stopped after its first node (deadline in the past after one pop), the branch and
+    bound reports the least open node bound, which is still <= the optimum."""
+    data = make(seed, "split", n=7, m=5)
+    p = F.one_level(compile_model(data))
+    assert p is not None
+    opt, _, _ = brute(data)
+    lr = F.subgradient(p, upper=None, deadline=float("inf"), max_iter=50)
+    assert lr is not None
+    bb = F.branch_and_bound(p, np.arange(p.m), p.forced.copy(), lr.lam, lr.primal, lr.bound,
+                            deadline=0.0)
+    assert not bb.complete
+    assert bb.bound <= opt * (1 + 1e-9)
+    assert bb.bound == pytest.approx(min(lr.bound, lr.primal.cost if lr.primal else np.inf))

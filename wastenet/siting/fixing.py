@@ -63,6 +63,21 @@ then :math:`Z^*\ge\min(U, B_R)`: the reported lower bound is
 :math:`\max(L, \min(U, B_R))`, and when the reduced MIP is solved to optimality the
 result is proven optimal for the full problem.
 
+Targets. The fixing is first done against targets :math:`T = L + \delta` below the
+incumbent (``delta`` grows x4 per round). Every solution of cost :math:`\le T` lies in the
+reduced problem of target :math:`T`; if its optimum :math:`Z_R\le T`, then :math:`Z_R` is
+the optimum; if :math:`Z_R > T` (or it is infeasible), :math:`Z^* > T` and :math:`T` is a
+valid bound. With integral costs (up to a round-off ``int_dev``) and integral assignment,
+bounds are rounded up to integers (less ``int_dev``) and targets down.
+
+Split demand: Lagrangian branch and bound. With split demand (capacitated, not
+single-source) the arcs cannot be removed, and the reduced MIP is slow; instead
+:func:`branch_and_bound` branches on the sites best-first. A node's bound is
+:math:`L(\lambda)` of the problem restricted to its sites (some forced open), warm-started
+from its parent; reduced-cost fixing applies in every node; a node with every site fixed is
+the transportation LP, solved exactly. The least open node bound is a valid lower bound at
+any time; when no open node remains below the incumbent, the incumbent is optimal.
+
 Upper bounds come from the Lagrangian selections: for the p-median (exactly ``p`` sites,
 no binding capacity) a vectorised Whitaker interchange (best swap over all pairs, with
 nearest and second-nearest open sites); with capacities and split demand a transportation
@@ -105,6 +120,10 @@ SAFETY = 1e-9
 #: first target above the Lagrangian bound (relative), and its growth per round
 TARGET_START = 1e-3
 TARGET_GROWTH = 4.0
+#: subgradient iterations per branch-and-bound node
+BB_NODE_ITER = 200
+#: share of the time limit kept free at the end (result assembly, reading, start-up)
+END_MARGIN = 0.05
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,7 +142,11 @@ class OneLevel:
     hi: int
     single_source: bool
     integral_x: bool  #: some optimal solution assigns every customer wholly
+    integral_obj: bool  #: integral_x and integral costs: the optimum is an integer
     uncapacitated: bool
+    #: with integral_obj: the objective of any integral assignment is within int_dev of an
+    #: integer (the integer-valued costs are represented with round-off)
+    int_dev: float = 0.0
 
     @property
     def n(self) -> int:
@@ -178,9 +201,18 @@ def one_level(model: CompiledModel) -> OneLevel | None:
     lo = max(lo, min(c_min, int(usable.sum())))
     forced = inc.forced & usable
     uncap = bool(np.all(cap[usable] >= total))
+    fin = np.where(np.isfinite(cost), cost, 0.0)
+    integral_x = model.single_source or uncap
+    # costs integral up to round-off: dev bounds |objective - nearest integer objective|
+    off = np.abs(fin - np.round(fin))
+    dev = float(off.max(axis=1).sum() + np.abs(fixed - np.round(fixed)).sum())
+    integral_obj = integral_x and bool(np.all(off <= 1e-9 * np.maximum(1.0, np.abs(fin)))
+                                       and np.abs(fin).max(initial=0.0) < 2**50
+                                       and dev < 1e-3)
     return OneLevel(w=w, cost=cost, fixed=fixed, cap=cap, forced=forced, usable=usable,
                     opt_of=opt_of, arc=arc, lo=lo, hi=hi, single_source=model.single_source,
-                    integral_x=model.single_source or uncap, uncapacitated=uncap)
+                    integral_x=integral_x, integral_obj=integral_obj, uncapacitated=uncap,
+                    int_dev=dev if integral_obj else 0.0)
 
 
 # ------------------------------------------------------------------ Lagrangian subproblem
@@ -240,6 +272,15 @@ def _select_value(p: OneLevel, v: FloatArray) -> tuple[float, BoolArray] | None:
 def evaluate(p: OneLevel, lam: FloatArray) -> LagEval | None:
     """:math:`L(\\lambda)` with its site values and selection."""
     red = p.cost - lam[:, None]
+    if p.uncapacitated:
+        val = np.minimum(red, 0.0).sum(axis=0)
+        v = np.where(p.usable, p.fixed + val, np.inf)
+        sel = _select_value(p, v)
+        if sel is None:
+            return None
+        s, pick = sel
+        return LagEval(float(lam.sum()) + s, v, pick, (red[:, pick] < 0).sum(axis=1)
+                       .astype(np.float64))
     val, x = _knapsack(p, red, np.ones(p.m, dtype=bool))
     v = np.where(p.usable, p.fixed + val, np.inf)
     sel = _select_value(p, v)
@@ -455,21 +496,21 @@ def heuristic(p: OneLevel, pick: BoolArray, v: FloatArray, deadline: float
     best = transport(p, start)
     if best is None:
         return None
-    # greedy closing: drop the open site whose removal saves most, while feasible
-    improved = True
-    while improved and time.perf_counter() < deadline:
-        improved = False
-        cand = [k for k in np.flatnonzero(best.open).tolist() if not p.forced[k]]
-        if best.open.sum() - 1 < p.lo:
+    # greedy closing: try to close open sites, worst Lagrangian value first, while the
+    # capacity suffices and the cost drops
+    cand = [k for k in np.flatnonzero(best.open).tolist() if not p.forced[k]]
+    cand.sort(key=lambda k: -float(v[k]))
+    total = float(p.w.sum())
+    for k in cand:
+        if time.perf_counter() > deadline or best.open.sum() - 1 < p.lo:
             break
-        cand.sort(key=lambda k: -(p.fixed[k] - 0.0))
-        for k in cand[:10]:
-            trial = best.open.copy()
-            trial[k] = False
-            got = transport(p, trial)
-            if got is not None and got.cost < best.cost - 1e-9 * best.cost:
-                best, improved = got, True
-                break
+        trial = best.open.copy()
+        trial[k] = False
+        if p.cap[trial].sum() < total:
+            continue
+        got = transport(p, trial)
+        if got is not None and got.cost < best.cost - 1e-9 * best.cost:
+            best = got
     return best
 
 
@@ -484,16 +525,26 @@ class LagResult:
 
 
 def subgradient(p: OneLevel, *, upper: Primal | None, deadline: float, max_iter: int = 3000,
-                patience: int = 30, heur_every: int = 50) -> LagResult | None:
-    """Maximise :math:`L(\\lambda)` by subgradient steps; run heuristics on the way."""
-    finite = np.where(np.isfinite(p.cost), p.cost, np.nan)
-    lam = np.nan_to_num(np.nanmin(finite, axis=1))
-    if p.uncapacitated and p.m > 1:
-        srt = np.sort(np.where(np.isfinite(p.cost), p.cost, np.inf), axis=1)
-        lam = np.where(np.isfinite(srt[:, 1]), srt[:, 1], lam)
+                patience: int = 30, heur_every: int = 50, lam0: FloatArray | None = None,
+                ub_cost: float = float("inf"), theta0: float = 2.0) -> LagResult | None:
+    """Maximise :math:`L(\\lambda)` by subgradient steps; run heuristics on the way.
+
+    ``lam0``: starting multipliers; ``ub_cost``: a known upper bound (for the steps)."""
+    if lam0 is not None:
+        lam = lam0.copy()
+    else:
+        finite = np.where(np.isfinite(p.cost), p.cost, np.nan)
+        lam = np.nan_to_num(np.nanmin(finite, axis=1))
+        if p.uncapacitated and p.m > 1:
+            srt = np.sort(np.where(np.isfinite(p.cost), p.cost, np.inf), axis=1)
+            lam = np.where(np.isfinite(srt[:, 1]), srt[:, 1], lam)
     best_val, best_lam, best_ev = -np.inf, lam, None
     primal = upper
-    theta, stall, it = 2.0, 0, 0
+    theta, stall, it = theta0, 0, 0
+    next_heur = 1
+    h_budget = max(0.3, 0.05 * (deadline - time.perf_counter())) if np.isfinite(deadline) \
+        else float("inf")
+    tried: set[bytes] = set()
     for it in range(1, max_iter + 1):
         if time.perf_counter() > deadline:
             break
@@ -506,12 +557,21 @@ def subgradient(p: OneLevel, *, upper: Primal | None, deadline: float, max_iter:
             stall += 1
             if stall >= patience:
                 theta, stall = theta / 2.0, 0
-        if it == 1 or it % heur_every == 0:
-            got = heuristic(p, ev.pick, ev.v, deadline)
-            if got is not None and (primal is None or got.cost < primal.cost):
-                primal = got
+        if it == next_heur:
+            next_heur = max(next_heur + heur_every, 2 * next_heur)
+            key = ev.pick.tobytes()
+            if key not in tried:
+                tried.add(key)
+                got = heuristic(p, ev.pick, ev.v, min(deadline, time.perf_counter() + h_budget))
+                if got is not None and (primal is None or got.cost < primal.cost):
+                    primal = got
         ub = primal.cost if primal is not None else best_val + abs(best_val) * 0.1 + 1.0
+        ub = min(ub, ub_cost)
         if ub - best_val <= SAFETY * max(1.0, abs(ub)):
+            break
+        if p.integral_obj and primal is not None and round_up(
+                np.array([best_val]), p.int_dev)[0] - p.int_dev >= ub - 3 * p.int_dev - \
+                SAFETY * max(1.0, abs(ub)):
             break
         g = 1.0 - ev.x_sel
         norm = float(g @ g)
@@ -523,6 +583,10 @@ def subgradient(p: OneLevel, *, upper: Primal | None, deadline: float, max_iter:
             break
     if best_ev is None:
         return None
+    if best_ev.pick.tobytes() not in tried:
+        got = heuristic(p, best_ev.pick, best_ev.v, deadline + 5.0)
+        if got is not None and (primal is None or got.cost < primal.cost):
+            primal = got
     return LagResult(best_val, best_lam, best_ev, primal, it)
 
 
@@ -544,10 +608,22 @@ class Fixing:
                     and np.array_equal(self.x_ub, other.x_ub))
 
 
+def round_up(b: FloatArray, dev: float = 0.0) -> FloatArray:
+    """Integral costs: the least integers that bound the integer-valued objectives from
+    below, given bounds ``b`` of objectives that are within ``dev`` of integers."""
+    return np.ceil(b - dev - SAFETY * np.maximum(1.0, np.abs(b)))  # type: ignore[no-any-return]
+
+
 def reduce(p: OneLevel, lam: FloatArray, v: FloatArray, upper: float) -> Fixing:
     """Reduced-cost fixing against the incumbent cost ``upper`` (module docstring)."""
     l1, l0 = fixed_values(p, lam, v)
     thr = upper + SAFETY * max(1.0, abs(upper))
+    if p.integral_obj:
+        # integral costs: a solution costs <= upper iff it costs <= floor(upper), and a
+        # lower bound b of integral costs may be raised to ceil(b)
+        thr = float(np.floor(thr + p.int_dev)) + 0.5
+        l1 = round_up(l1, p.int_dev)
+        l0 = round_up(l0, p.int_dev)
     fix_closed = p.usable & ~p.forced & (l1 > thr)
     fix_open = p.usable & (l0 > thr) & ~fix_closed
     red = p.cost - lam[:, None]
@@ -555,7 +631,11 @@ def reduce(p: OneLevel, lam: FloatArray, v: FloatArray, upper: float) -> Fixing:
     pos = np.maximum(red, 0.0)
     keep = np.isfinite(p.cost) & p.usable[None, :] & ~fix_closed[None, :]
     if p.integral_x:
-        keep &= ~(pos > room[None, :])
+        if p.integral_obj:
+            with np.errstate(invalid="ignore"):
+                keep &= ~(round_up(l1[None, :] + pos, p.int_dev) > thr)
+        else:
+            keep &= ~(pos > room[None, :])
         x_ub = np.ones_like(p.cost)
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -568,6 +648,113 @@ def open_mask(model: CompiledModel, sel: BoolArray) -> CompiledModel:
     """``model`` with the sites ``sel`` forced open."""
     inc = model.incinerator
     return replace(model, incinerator=replace(inc, forced=inc.forced | sel))
+
+
+# ------------------------------------------------------------------ branch and bound
+def restrict(p: OneLevel, cols: IntArray, forced: BoolArray) -> OneLevel:
+    """``p`` on the site columns ``cols`` only (others closed), ``forced`` (over cols) open."""
+    return replace(p, cost=p.cost[:, cols], fixed=p.fixed[cols], cap=p.cap[cols],
+                   forced=forced.copy(), usable=np.ones(cols.size, dtype=bool),
+                   opt_of=p.opt_of[cols], arc=p.arc[:, cols])
+
+
+def widen(p: OneLevel, cols: IntArray, sol: Primal) -> Primal:
+    """A solution of ``restrict(p, cols, .)`` as a solution of ``p``."""
+    op = np.zeros(p.m, dtype=bool)
+    op[cols[sol.open]] = True
+    x = np.zeros((p.n, p.m))
+    x[:, cols] = sol.x
+    return Primal(sol.cost, op, x)
+
+
+@dataclass(frozen=True, eq=False)
+class BranchResult:
+    best: Primal | None
+    bound: float  #: valid lower bound of the problem searched (before safety margins)
+    complete: bool  #: the search finished: ``best`` is optimal (or none is cheaper)
+    nodes: int
+
+
+def branch_and_bound(p: OneLevel, cols: IntArray, forced: BoolArray, lam: FloatArray,
+                     incumbent: Primal | None, root_bound: float, *, deadline: float,
+                     node_iter: int = 200) -> BranchResult:
+    """Best-first branch and bound over the sites ``cols`` with Lagrangian node bounds.
+
+    A node fixes some sites open (``forced``) and others closed (dropped from its columns);
+    its bound is :math:`L(\\lambda)` of the restricted problem (warm-started subgradient),
+    valid for every solution in the node by weak duality. Sites whose fixed values (see
+    :func:`fixed_values`) exceed the incumbent are fixed in the node (reduced-cost fixing);
+    the node branches on the free site maximising ``min(L1, L0)``. A node with every site
+    fixed is solved exactly (transportation LP / nearest assignment / greedy for
+    single-source -- the latter is not exact, so this search is used with split demand or
+    uncapacitated sites only). The search is complete when no open node has a bound below
+    the incumbent; the bound returned is the least open bound otherwise.
+    """
+    import heapq
+
+    best = incumbent
+    total = float(p.w.sum())
+    heap: list[tuple[float, int, IntArray, BoolArray, FloatArray]] = [
+        (root_bound, 0, cols, forced, lam)]
+    counter, nodes = 1, 0
+
+    def ub() -> float:
+        return best.cost if best is not None else float("inf")
+
+    def tol() -> float:
+        return SAFETY * max(1.0, abs(ub()))
+
+    while heap:
+        if time.perf_counter() > deadline:
+            break
+        bound, _, c, f, lam_n = heapq.heappop(heap)
+        if bound >= ub() - tol():
+            heap.clear()
+            break
+        nodes += 1
+        if p.cap[c].sum() < total * (1 - 1e-12) or f.sum() > p.hi or c.size < p.lo:
+            continue
+        q = restrict(p, c, f)
+        if f.all():
+            got = transport(q, f) if not p.uncapacitated else assign_nearest(q, f)
+            if got is not None and got.cost < ub():
+                best = widen(p, c, got)
+            continue
+        lr = subgradient(q, upper=None, deadline=deadline, max_iter=node_iter, patience=10,
+                         heur_every=node_iter // 2, lam0=lam_n, ub_cost=ub(), theta0=1.0)
+        if lr is None:
+            continue
+        if lr.primal is not None and lr.primal.cost < ub():
+            best = widen(p, c, lr.primal)
+        nb = max(bound, lr.bound)
+        if nb >= ub() - tol():
+            continue
+        l1, l0 = fixed_values(q, lr.lam, lr.best_eval.v)
+        thr = ub() - tol()
+        close = ~f & (l1 >= thr)
+        open_ = ~f & ~close & (l0 >= thr)
+        keep = ~close
+        c2, f2 = c[keep], (f | open_)[keep]
+        l1k, l0k = l1[keep], l0[keep]
+        free = np.flatnonzero(~f2)
+        if free.size == 0:
+            heapq.heappush(heap, (nb, counter, c2, f2, lr.lam))
+            counter += 1
+            continue
+        score = np.minimum(l1k[free], l0k[free])
+        k = int(free[np.argmax(score)])
+        # child 1: k closed; child 2: k open
+        drop = np.ones(c2.size, dtype=bool)
+        drop[k] = False
+        heapq.heappush(heap, (max(nb, float(l0k[k])), counter, c2[drop], f2[drop], lr.lam))
+        f_open = f2.copy()
+        f_open[k] = True
+        heapq.heappush(heap, (max(nb, float(l1k[k])), counter + 1, c2, f_open, lr.lam))
+        counter += 2
+    if heap:
+        lb = min(min(h[0] for h in heap), ub())
+        return BranchResult(best, lb, False, nodes)
+    return BranchResult(best, ub(), True, nodes)
 
 
 # ------------------------------------------------------------------ driver
@@ -609,6 +796,8 @@ def solve_fixing(data: SitingData, model: CompiledModel, params: SiteParams,
     if primal is None:
         return None
     lag_lb = lr.bound - SAFETY * max(1.0, abs(lr.bound))
+    if p.integral_obj:
+        lag_lb = max(lag_lb, float(round_up(np.array([lr.bound]), p.int_dev)[0]) - p.int_dev)
     ub = primal.cost
     lines = [f"Lagrangian: bound {lag_lb:.10g} after {lr.iterations} iterations, incumbent "
              f"{ub:.10g}"]
@@ -621,9 +810,26 @@ def solve_fixing(data: SitingData, model: CompiledModel, params: SiteParams,
     # targets T = L + delta, growing until a reduced MIP is solved with optimum <= T (then
     # it is the optimum of the full problem) or reaches the incumbent (see the docstring)
     delta = max(min(ub - lr.bound, TARGET_START * abs(lr.bound)), 1e-6 * max(1.0, abs(ub)))
+    if not proven and not p.integral_x:
+        # split demand: Lagrangian branch and bound (exact leaves: transportation LPs)
+        bb_end = float("inf") if end is None else end - END_MARGIN * (limit or 0.0)
+        report(0.35, best_cost, lb, "Lagrangian branch and bound")
+        bb = branch_and_bound(p, np.flatnonzero(p.usable), p.forced[p.usable], lr.lam,
+                              primal, lr.bound, deadline=bb_end,
+                              node_iter=BB_NODE_ITER if params.max_iterations is None
+                              else min(BB_NODE_ITER, params.max_iterations))
+        nodes = bb.nodes
+        if bb.best is not None and bb.best.cost < best_cost:
+            best_sol, best_cost = _as_mip(model, p, bb.best), bb.best.cost
+            solver = "lagrangian-bb"
+        lb = max(lb, min(bb.bound, best_cost) - SAFETY * max(1.0, abs(best_cost)))
+        proven = bb.complete
+        lines.append(f"branch and bound: {bb.nodes} nodes, {'complete' if bb.complete else 'stopped'}"
+                     f", incumbent {best_cost:.10g}, bound {lb:.10g}")
+        log.info("%s: %s", data.name, lines[-1])
     rounds = 0
     prev: tuple[Fixing, MipSolution] | None = None
-    while not proven:
+    while not proven and p.integral_x:
         rounds += 1
         target = min(best_cost, lr.bound + delta)
         last = target >= best_cost
@@ -640,7 +846,7 @@ def solve_fixing(data: SitingData, model: CompiledModel, params: SiteParams,
         keep_d[p.arc[ii, kk]] = True
         d_ub = np.ones(len(model.direct))
         d_ub[p.arc[ii, kk]] = fx.x_ub[ii, kk]
-        rest = None if end is None else end - time.perf_counter() - 1.0
+        rest = None if end is None else end - time.perf_counter() - END_MARGIN * (limit or 0.0)
         if prev is not None and prev[0].same(fx):
             # the same reduced problem as the last round, already solved to optimality: it
             # contains every solution of cost <= target as well

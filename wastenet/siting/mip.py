@@ -39,6 +39,8 @@ class MipOptions:
     node_limit: int | None = None
     strong_linking: bool = True
     drop_counts: bool = False
+    #: extra backend-specific parameter lines (SCIP ``name = value`` format)
+    extra_params: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,6 +88,8 @@ def _specific_params(opts: MipOptions) -> str:
             lines.append(f"mip_rel_gap = {opts.mip_gap}")
             if opts.node_limit is not None:
                 lines.append(f"mip_max_nodes = {int(opts.node_limit)}")
+    if opts.extra_params:
+        lines.append(opts.extra_params)
     return "\n".join(lines)
 
 
