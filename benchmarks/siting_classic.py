@@ -311,7 +311,9 @@ def render_md(records: list[Record], meta: dict[str, Any]) -> str:
                      "`mip_rel_gap=1e-6` and a wall-clock cap. *proving run*: when the 60 s "
                      "run is not proven, the engine is run again with a 300 s limit. "
                      "*HiGHS time / engine time*: the peer's time over the engine's time to "
-                     "its final answer (≥ when the peer hit its cap).", ""]
+                     "its final answer (≥ when the peer hit its cap). An engine rerun with "
+                     "`--no-mip --merge` keeps the peer figures of the run that produced them "
+                     "(the peer's own load average is shown next to its time).", ""]
             body += ["| instance | optimum | cost | LB | gap to opt | at opt | proven | "
                      "LB valid | time (s) | proving run (300 s): cost / LB / proven / time | "
                      "HiGHS MIP: cost / proven / time (s) | HiGHS time / engine time | load |",

@@ -542,7 +542,9 @@ def solve_benchmark_file(
     data = read_facility_file(path, fmt, capacity=capacity)
     from wastenet.siting.solve import SiteParams, solve  # the engine (imported lazily)
 
-    params = SiteParams(time_limit_s=float(time_limit_s), seed=int(seed))
+    # the limit covers the whole command: reading (and shortest paths) count against it
+    left = float(time_limit_s) - (time.perf_counter() - t0)
+    params = SiteParams(time_limit_s=max(min(1.0, float(time_limit_s)), left), seed=int(seed))
     result = solve(data, params)
     sol = _solution_from_result(data, result)
     cost = check_and_cost(data, sol)

@@ -611,7 +611,8 @@ class Fixing:
 def round_up(b: FloatArray, dev: float = 0.0) -> FloatArray:
     """Integral costs: the least integers that bound the integer-valued objectives from
     below, given bounds ``b`` of objectives that are within ``dev`` of integers."""
-    return np.ceil(b - dev - SAFETY * np.maximum(1.0, np.abs(b)))  # type: ignore[no-any-return]
+    with np.errstate(invalid="ignore"):  # inf bounds stay inf (or nan: never fixed)
+        return np.ceil(b - dev - SAFETY * np.maximum(1.0, np.abs(b)))  # type: ignore[no-any-return]
 
 
 def reduce(p: OneLevel, lam: FloatArray, v: FloatArray, upper: float) -> Fixing:
