@@ -56,7 +56,7 @@ def improve(data: RoutingData, params: RouteParams, routes: list[Route], deadlin
 
     Vehicle numbers are renumbered per type at the end (0, 1, ... in route order).
     """
-    from wastenet.routing.solve import _cfg, _decode, _score, restrict
+    from wastenet.routing.solve import _cfg, _decode, _score, restrict, unload_copies
 
     if not routes or not applicable(data):
         return routes
@@ -64,7 +64,7 @@ def improve(data: RoutingData, params: RouteParams, routes: list[Route], deadlin
     n = data.n_stops
     route_of = np.full(n, -1, dtype=np.int64)
     dur = data.duration_s[np.ix_(data.stops, data.stops)]
-    copies = params.unload_copies
+    copies = unload_copies(data, params)
     routes = list(routes)
 
     def index() -> None:

@@ -426,7 +426,7 @@ def _reduce_fleet(data: RoutingData, params: RouteParams, routes: list[Route],
     """
     lb = fleet_lower_bound(data)
     tried: set[tuple[tuple[str, int], ...]] = set()
-    copies = params.unload_copies
+    copies = unload_copies(data, params)
     while len(routes) > lb:
         left = deadline - time.perf_counter()
         if left < 1.0:
@@ -497,9 +497,7 @@ def _solve_capped(data: RoutingData, params: RouteParams, time_limit_s: float,
     counts = [vt.count for vt in data.vehicle_types]
     # the greedy construction sizes the fleet itself; OR-Tools strategies get a bound
     bound = max([*counts, 1]) if params.first_solution == "CONSTRUCT" else fleet_bound(data)
-    copies = params.unload_copies
-    if copies is None and _depot_unload(data, params):
-        copies = 0  # a free extra vehicle replaces any reload at the depot
+    copies = unload_copies(data, params)
     while True:
         capped = [min(c, bound) for c in counts]
         sub = data if capped == counts else replace(
@@ -539,6 +537,15 @@ def _depot_unload(data: RoutingData, params: RouteParams) -> bool:
     return bool(np.all(data.duration_s[np.ix_(f, d)] == 0)
                 and np.all(data.duration_s[np.ix_(d, f)] == 0)
                 and np.all(data.facility_unload_s == 0))
+
+
+def unload_copies(data: RoutingData, params: RouteParams) -> int | None:
+    """Unload copies per facility for the adapter: the parameter, or none at all when
+    vehicles are free and every facility sits at the depots (a free extra vehicle then
+    replaces any reload), else ``None`` (the adapter's default)."""
+    if params.unload_copies is None and _depot_unload(data, params):
+        return 0
+    return params.unload_copies
 
 
 def _cfg(params: RouteParams, time_limit_s: float) -> AdapterConfig:
