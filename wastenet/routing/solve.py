@@ -22,14 +22,18 @@ Pipeline:
    other with the vehicles still free, and merged;
 3. each part is solved by OR-Tools (strong insertion start, guided local search until the
    time or solution limit);
-4. when vehicles are charged (``vehicle_weight > 0``) and no solution limit is set, the
-   last ``reduce_share`` of the time limit goes to route elimination on the whole
-   instance (:func:`_reduce_fleet`): the smallest route is taken out, the fleet capped at
-   one vehicle fewer, and the search restarted from the remaining routes; a plan is only
-   accepted when every stop is served again. The time left polishes the incumbent.
+4. when vehicles are charged (``vehicle_weight > 0``) and no solution limit is set,
+   ``reduce_share`` of the time limit goes to route elimination on the whole instance
+   (:func:`_reduce_fleet`): the smallest route is taken out, the fleet capped at one
+   vehicle fewer, and the search restarted from the remaining routes; a plan is only
+   accepted when every stop is served again. What is left of that share polishes the
+   incumbent.
    OR-Tools' guided local search alone rarely removes a vehicle once the routes are
    full, which is what "fewest vehicles first" asks for;
-5. the integer solution is decoded into a :class:`~wastenet.routing.data.RoutePlan` with
+5. ``lns_share`` of the time then left goes to the ruin-and-recreate neighbourhood search
+   of :mod:`wastenet.routing.improve`, which also mends the borders between decomposed
+   parts (the time split is :func:`budget_shares`);
+6. the integer solution is decoded into a :class:`~wastenet.routing.data.RoutePlan` with
    real-valued arrival, start and departure times, loads after each visit, the break,
    and totals recomputed from the float matrices.
 
