@@ -72,22 +72,13 @@ import time
 import numpy as np
 
 from peers.common import Step
-from peers.pyvrp_peer import PeerResult
+from peers.pyvrp_peer import TIME_SCALE, PeerResult, _iceil, _ifloor, facility_depots
 from wastenet.routing.data import Route, RoutePlan, RoutingData, Visit
 
-TIME_SCALE = 10  #: deciseconds
 LOAD_SCALE = 1000  #: thousandths of a tonne / m3
 COST_UNIT_YUAN = 1.0 / 36_000.0  #: 1 yuan/km = 36 units per metre; 1 yuan/h = 1 unit per ds
 BIG_M = 10_000_000  #: metres of a forbidden arc
 BIG_T = 86_400 * TIME_SCALE  #: deciseconds of a forbidden arc
-
-
-def _iceil(a: np.ndarray | float) -> np.ndarray:
-    return np.ceil(np.asarray(a, dtype=np.float64) * TIME_SCALE - 1e-6).astype(np.int64)
-
-
-def _ifloor(a: float) -> int:
-    return math.floor(a * TIME_SCALE + 1e-6)
 
 
 def build_problem(data: RoutingData, *, forbid_time: bool = False,
@@ -157,12 +148,7 @@ def build_problem(data: RoutingData, *, forbid_time: bool = False,
         dur_p.append(dur)
 
     locations = [pyvrp.Location(x=float(data.lon[i]), y=float(data.lat[i])) for i in locs]
-    depots = [pyvrp.Depot(0, tw_early=_ifloor(data.depot_open_s[0]),
-                          tw_late=_ifloor(data.depot_close_s[0]))]
-    depots += [pyvrp.Depot(1 + j, tw_early=int(_iceil(data.facility_open_s[j])),
-                           tw_late=_ifloor(data.facility_close_s[j]),
-                           service_duration=int(_iceil(data.facility_unload_s[j])))
-               for j in range(nf)]
+    depots = facility_depots(data, nf)
     clients = [pyvrp.Client(S0 + s,
                             pickup=[math.ceil(float(data.stop_demand[s, d]) * LOAD_SCALE - 1e-6)
                                     for d in range(D)],

@@ -65,6 +65,20 @@ def _ifloor(a: float) -> int:
     return math.floor(a * TIME_SCALE + 1e-6)
 
 
+def facility_depots(data: RoutingData, nf: int) -> list[object]:
+    """PyVRP depots: the home depot (0), then the first ``nf`` facilities as reload depots
+    (1..nf) with their opening hours and unload time, in TIME_SCALE units."""
+    import pyvrp  # the peer's own extra (bench), imported where used
+
+    depots: list[object] = [pyvrp.Depot(0, tw_early=_ifloor(data.depot_open_s[0]),
+                          tw_late=_ifloor(data.depot_close_s[0]))]
+    depots += [pyvrp.Depot(1 + j, tw_early=int(_iceil(data.facility_open_s[j])),
+                           tw_late=_ifloor(data.facility_close_s[j]),
+                           service_duration=int(_iceil(data.facility_unload_s[j])))
+               for j in range(nf)]
+    return depots
+
+
 def solve_kim(data: RoutingData, *, time_limit_s: float, seed: int = 0) -> PeerResult:
     """Solve a Kim et al. (2006) instance read by ``read_wcvrptw`` with PyVRP."""
     import pyvrp
@@ -88,12 +102,7 @@ def solve_kim(data: RoutingData, *, time_limit_s: float, seed: int = 0) -> PeerR
     locations = [pyvrp.Location(x=float(data.x[i]) if data.x is not None else 0.0,
                                 y=float(data.y[i]) if data.y is not None else 0.0)
                  for i in locs]
-    depots = [pyvrp.Depot(0, tw_early=_ifloor(data.depot_open_s[0]),
-                          tw_late=_ifloor(data.depot_close_s[0]))]
-    depots += [pyvrp.Depot(1 + j, tw_early=int(_iceil(data.facility_open_s[j])),
-                           tw_late=_ifloor(data.facility_close_s[j]),
-                           service_duration=int(_iceil(data.facility_unload_s[j])))
-               for j in range(nf)]
+    depots = facility_depots(data, nf)
     clients = [pyvrp.Client(1 + nf + s,
                             pickup=[round(float(data.stop_demand[s, 0]) * LOAD_SCALE)],
                             service_duration=int(_iceil(data.stop_service_s[s])),

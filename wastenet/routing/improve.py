@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from wastenet.routing.data import Route, RoutingData
-from wastenet.routing.ortools_adapter import solve_raw
 
 if TYPE_CHECKING:
     from wastenet.routing.solve import RouteParams
@@ -56,7 +55,13 @@ def improve(data: RoutingData, params: RouteParams, routes: list[Route], deadlin
 
     Vehicle numbers are renumbered per type at the end (0, 1, ... in route order).
     """
-    from wastenet.routing.solve import _cfg, _decode, _score, restrict, unload_copies
+    from wastenet.routing.solve import (
+        _score,
+        resolve_from,
+        restrict,
+        unload_copies,
+        used_counts,
+    )
 
     if not routes or not applicable(data):
         return routes
@@ -102,14 +107,10 @@ def improve(data: RoutingData, params: RouteParams, routes: list[Route], deadlin
         if stops.size < 2:
             continue
         local = {int(g): i for i, g in enumerate(stops.tolist())}
-        near = [int(t) for t in order.tolist() if int(t) in local][:min(ruin, stops.size - 1)]
-        removed = set(near)
-        used = [0] * len(data.vehicle_types)
-        for k in chosen:
-            used[routes[k].vehicle_type] += 1
-        sub, _ = restrict(data, stops, counts=tuple(
-            min(vt.count, c) for vt, c in zip(data.vehicle_types, used, strict=True)),
-            name=f"{data.name}#lns")
+        removed = set([int(t) for t in order.tolist() if int(t) in local]
+                      [:min(ruin, stops.size - 1)])
+        old = [routes[k] for k in chosen]
+        sub, _ = restrict(data, stops, counts=used_counts(data, old), name=f"{data.name}#lns")
         start = []
         for k in chosen:
             r = routes[k]
@@ -117,22 +118,16 @@ def improve(data: RoutingData, params: RouteParams, routes: list[Route], deadlin
                            for v in r.visits[1:-1]
                            if not (v.kind == "stop" and v.index in removed))
             start.append((r.vehicle_type, visits))
-        cfg = replace(_cfg(params, min(slice_s, left)), unload_copies=copies,
-                      start_routes=tuple(start), solution_limit=None,
-                      metaheuristic=metaheuristic)
-        raw = solve_raw(sub, cfg)
-        if raw.dropped:
+        new, _ = resolve_from(sub, params, min(slice_s, left), tuple(start), copies,
+                              solution_limit=None, metaheuristic=metaheuristic)
+        if new is None:
             continue
-        decoded = [_decode(sub, r) for r in raw.routes]
-        if any(d is None for d in decoded):
-            continue
-        new = [d for d in decoded if d is not None]
-        old = [routes[k] for k in chosen]
         if _score(params, new) >= _score(params, old) - 1e-6:
             continue
         accepted += 1
         remapped = [_to_global(r, stops, data) for r in new]
-        routes = [r for k, r in enumerate(routes) if k not in set(chosen)] + remapped
+        gone = set(chosen)
+        routes = [r for k, r in enumerate(routes) if k not in gone] + remapped
         index()
     log.info("neighbourhood search: %d of %d moves accepted", accepted, tries)
     return _renumber(routes, len(data.vehicle_types))

@@ -350,18 +350,26 @@ def fleet_bound(data: RoutingData) -> int:
     if np.isfinite(max(rc)) and data.stop_demand.size:
         caps = np.array([vt.route_capacity for vt in vts if vt.route_capacity is not None])
         lb = max(lb, float(np.max(data.stop_demand.sum(axis=0) / caps.max(axis=0))))
-    shift = max(min(vt.max_shift_s, vt.shift_end_s - vt.shift_start_s) - vt.break_duration_s
-                for vt in vts)
-    if shift > 0:
-        lb = max(lb, float(data.stop_service_s.sum()) / shift)
+    work, stops = _work_and_stop_ratios(data, vts)
+    lb = max(lb, work)
     if all(vt.count >= data.n_stops for vt in vts) and data.stop_demand.size:
         # unlimited fleet (CVRP style): each trip may be its own vehicle
         caps = np.array([vt.capacity for vt in vts])
         lb = max(lb, float(np.max(data.stop_demand.sum(axis=0) / caps.max(axis=0))))
-    ms = [vt.max_stops for vt in vts]
-    if all(m is not None for m in ms):
-        lb = max(lb, data.n_stops / max(max(int(m or 1) for m in ms), 1))
+    lb = max(lb, stops)
     return math.ceil(1.5 * lb) + 3
+
+
+def _work_and_stop_ratios(data: RoutingData, vts: list[VehicleType]) -> tuple[float, float]:
+    """``W/H`` (total service time over the longest usable shift: shift minus break) and
+    ``n/m`` (stops over the largest ``max_stops``), each 0 when it does not apply."""
+    shift = max(min(vt.max_shift_s, vt.shift_end_s - vt.shift_start_s) - vt.break_duration_s
+                for vt in vts)
+    work = float(data.stop_service_s.sum()) / shift if shift > 0 else 0.0
+    ms = [vt.max_stops for vt in vts]
+    stops = (data.n_stops / max(max(int(m or 1) for m in ms), 1)
+             if all(m is not None for m in ms) else 0.0)
+    return work, stops
 
 
 def fleet_lower_bound(data: RoutingData) -> int:
@@ -380,14 +388,8 @@ def fleet_lower_bound(data: RoutingData) -> int:
     if all(c is not None for c in caps) and data.stop_demand.size:
         cap = np.array(caps, dtype=float).max(axis=0)
         lb = max(lb, math.ceil(float(np.max(data.stop_demand.sum(axis=0) / cap)) - 1e-9))
-    shift = max(min(vt.max_shift_s, vt.shift_end_s - vt.shift_start_s) - vt.break_duration_s
-                for vt in vts)
-    if shift > 0:
-        lb = max(lb, math.ceil(float(data.stop_service_s.sum()) / shift - 1e-9))
-    ms = [vt.max_stops for vt in vts]
-    if all(m is not None for m in ms):
-        lb = max(lb, math.ceil(data.n_stops / max(max(int(m or 1) for m in ms), 1)))
-    return lb
+    work, stops = _work_and_stop_ratios(data, vts)
+    return max(lb, math.ceil(work - 1e-9), math.ceil(stops))
 
 
 def _start(routes: list[Route]) -> tuple[tuple[int, tuple[tuple[str, int], ...]], ...]:
@@ -403,15 +405,40 @@ def _score(params: RouteParams, routes: list[Route]) -> float:
             + params.cost_weight * sum(r.cost_yuan for r in routes))
 
 
-def _capped_to_used(data: RoutingData, routes: list[Route], minus: int | None) -> RoutingData:
+def used_counts(data: RoutingData, routes: list[Route],
+                minus: int | None = None) -> tuple[int, ...]:
+    """Vehicles of each type that ``routes`` use (one fewer of type ``minus``), capped at
+    each type's count."""
     used = [0] * len(data.vehicle_types)
     for r in routes:
         used[r.vehicle_type] += 1
     if minus is not None:
         used[minus] -= 1
+    return tuple(min(vt.count, c) for vt, c in zip(data.vehicle_types, used, strict=True))
+
+
+def _capped_to_used(data: RoutingData, routes: list[Route],
+                    minus: int | None = None) -> RoutingData:
     return replace(data, vehicle_types=tuple(
-        replace(vt, count=min(vt.count, c))
-        for vt, c in zip(data.vehicle_types, used, strict=True)))
+        replace(vt, count=c) for vt, c in zip(
+            data.vehicle_types, used_counts(data, routes, minus), strict=True)))
+
+
+def resolve_from(sub: RoutingData, params: RouteParams, time_s: float,
+                 start: tuple[tuple[int, tuple[tuple[str, int], ...]], ...],
+                 copies: int | None, **overrides: object) -> tuple[list[Route] | None, int]:
+    """Search ``sub`` from the start solution ``start`` for ``time_s``.
+
+    Returns the decoded routes when every stop is served and every route decodes (else
+    ``None``), and the number of stops left out.
+    """
+    cfg = replace(_cfg(params, time_s), unload_copies=copies, start_routes=start,
+                  **overrides)  # type: ignore[arg-type]
+    raw = solve_raw(sub, cfg)
+    decoded = [_decode(sub, r) for r in raw.routes]
+    if raw.dropped or any(d is None for d in decoded):
+        return None, len(raw.dropped)
+    return [d for d in decoded if d is not None], 0
 
 
 def _reduce_fleet(data: RoutingData, params: RouteParams, routes: list[Route],
@@ -435,34 +462,29 @@ def _reduce_fleet(data: RoutingData, params: RouteParams, routes: list[Route],
         left = deadline - time.perf_counter()
         if left < 1.0:
             break
+        keys = [visits for _, visits in _start(routes)]
         order = sorted(range(len(routes)), key=lambda k: (
             sum(v.kind == "stop" for v in routes[k].visits), k))
-        cand = next((k for k in order if _start([routes[k]])[0][1] not in tried), None)
+        cand = next((k for k in order if keys[k] not in tried), None)
         if cand is None:
             break
-        tried.add(_start([routes[cand]])[0][1])
+        tried.add(keys[cand])
         sub = _capped_to_used(data, routes, routes[cand].vehicle_type)
         keep = [r for k, r in enumerate(routes) if k != cand]
-        slice_s = min(left, max(2.0, 0.5 * left))
-        cfg = replace(_cfg(params, slice_s), unload_copies=copies, start_routes=_start(keep))
-        raw = solve_raw(sub, cfg)
-        decoded = [_decode(sub, r) for r in raw.routes]
-        if raw.dropped or len(decoded) >= len(routes) or any(d is None for d in decoded):
+        new, left_out = resolve_from(sub, params, min(left, max(2.0, 0.5 * left)),
+                                     _start(keep), copies)
+        if new is None or len(new) >= len(routes):
             log.info("route elimination: %d -> %d vehicles failed (%d stops left)",
-                     len(routes), len(routes) - 1, len(raw.dropped))
+                     len(routes), len(routes) - 1, left_out)
             continue
-        log.info("route elimination: %d -> %d vehicles", len(routes), len(decoded))
-        routes = [d for d in decoded if d is not None]
+        log.info("route elimination: %d -> %d vehicles", len(routes), len(new))
+        routes = new
         tried.clear()
     left = deadline - time.perf_counter()
     if left >= 1.0:
-        sub = _capped_to_used(data, routes, None)
-        cfg = replace(_cfg(params, left), unload_copies=copies, start_routes=_start(routes))
-        raw = solve_raw(sub, cfg)
-        decoded = [_decode(sub, r) for r in raw.routes]
-        polished = [d for d in decoded if d is not None]
-        if (not raw.dropped and len(polished) == len(decoded)
-                and _score(params, polished) < _score(params, routes)):
+        sub = _capped_to_used(data, routes)
+        polished, _ = resolve_from(sub, params, left, _start(routes), copies)
+        if polished is not None and _score(params, polished) < _score(params, routes):
             routes = polished
     return routes
 
