@@ -24,6 +24,7 @@ Usage: ``.venv/bin/python benchmarks/service_load.py [--duration 30] [--runs 3]`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import platform
@@ -132,11 +133,9 @@ def main() -> int:
         c = httpx.Client(base_url=base, timeout=30)
         deadline = time.monotonic() + 60
         while True:
-            try:
+            with contextlib.suppress(httpx.HTTPError):  # not listening yet
                 if c.get("/healthz").status_code == 200:
                     break
-            except httpx.HTTPError:
-                pass
             if time.monotonic() > deadline:
                 raise SystemExit("server did not come up")
             time.sleep(0.3)

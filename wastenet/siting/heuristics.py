@@ -269,6 +269,14 @@ def _select(model: CompiledModel, echelon: str, score: np.ndarray, need: float,
     return is_open
 
 
+def _take(left: float, room: float, single_source: bool) -> float:
+    """What a site with ``room`` takes of a demand with ``left`` still to place: all of it
+    when it fits, else the room (nothing under single sourcing)."""
+    if room >= left * (1 - 1e-12):
+        return left
+    return 0.0 if single_source else room
+
+
 def construct(data: SitingData, model: CompiledModel, lp_y: np.ndarray | None = None,
               lp_z: np.ndarray | None = None) -> SitingResult | None:
     """A feasible solution by greedy opening and assignment, or None if the greedy fails.
@@ -373,8 +381,7 @@ def construct(data: SitingData, model: CompiledModel, lp_y: np.ndarray | None = 
                 j = int(model.collect.dst[a])
                 if not tr_open[j] or troom[j] <= 1e-12:
                     continue
-                take = left if troom[j] >= left * (1 - 1e-12) else (
-                    0.0 if model.single_source else float(troom[j]))
+                take = _take(left, float(troom[j]), model.single_source)
                 if take <= 0:
                     continue
                 hc, k = haul_for(j, take)
@@ -387,8 +394,7 @@ def construct(data: SitingData, model: CompiledModel, lp_y: np.ndarray | None = 
                 k = int(model.direct.dst[b])
                 if not inc_open[k] or iroom[k] <= 1e-12:
                     continue
-                take = left if iroom[k] >= left * (1 - 1e-12) else (
-                    0.0 if model.single_source else float(iroom[k]))
+                take = _take(left, float(iroom[k]), model.single_source)
                 if take > 0 and float(model.direct.cost[b]) < best_c:
                     best_c, best_f, best_d, best_k, best_take = (
                         float(model.direct.cost[b]), k, True, k, take)
