@@ -38,6 +38,22 @@ def test_keys_create_prints_a_working_secret_once(data_dir: Path,
     assert row.id in capsys.readouterr().out
 
 
+def test_keys_create_repeated_county_options_add_up(data_dir: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """``--county A --county B`` gives the key both counties (the second option does not
+    replace the first)."""
+    assert main(["keys", "create", "--role", "county", "--county", "210124",
+                 "--county", "210123", "210181"]) == 0
+    token = capsys.readouterr().out.splitlines()[0]
+    engine = make_engine(f"sqlite:///{data_dir / 'wastenet.db'}")
+    try:
+        row = Store(engine).verify_key(token)
+        assert row is not None
+        assert sorted(row.counties) == ["210123", "210124", "210181"]
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.parametrize("argv", [
     ["keys", "create", "--role", "county"],
     ["keys", "create", "--role", "county", "--county", "999999"],

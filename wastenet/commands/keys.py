@@ -20,8 +20,9 @@ def register(sub: Any) -> None:
     ks = p.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     c = ks.add_parser("create", help="create a key and print its secret once")
     c.add_argument("--role", required=True, choices=("engineer", "county", "admin"))
-    c.add_argument("--county", nargs="+", default=[], metavar="ADCODE",
-                   help="counties a county key may access (required for --role county)")
+    c.add_argument("--county", nargs="+", action="extend", default=[], metavar="ADCODE",
+                   help="counties a county key may access (required for --role county); "
+                   "list several after one --county or repeat the option")
     c.add_argument("--label", default="", help="a note on who holds the key")
     c.add_argument("--json", action="store_true", help="print a JSON object")
     c.set_defaults(func=create)
