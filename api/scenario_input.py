@@ -3,7 +3,8 @@
 Every problem becomes an :class:`InputError` carrying FastAPI-style located items
 (``loc`` starts with ``"body"``), which the app answers with 422. Checks, in order:
 
-1. the body decodes as UTF-8 and parses as JSON (``NaN``/``Infinity`` rejected) or TOML;
+1. the body decodes as UTF-8 and parses as JSON or TOML (nesting too deep for the parser is
+   a 422, not a 500); JSON ``NaN``/``Infinity`` are refused at their location;
 2. the top level is an object; the scenario schema validates it;
 3. no field names a file on the server;
 4. every inline coordinate lies in Liaoning (within ``PROVINCE_TOLERANCE_DEG`` of the
@@ -14,6 +15,7 @@ Every problem becomes an :class:`InputError` carrying FastAPI-style located item
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -38,8 +40,26 @@ def _err(loc: Sequence[str | int], msg: str, typ: str = "value_error") -> InputE
     return InputError([{"loc": ["body", *loc], "msg": msg, "type": typ}])
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a valid JSON number")
+def _non_finite(obj: Any) -> list[tuple[list[str | int], float]]:
+    """Locations of the NaN/Infinity values in a parsed JSON document, in document order
+    (an explicit stack: no recursion, whatever the nesting)."""
+    out: list[tuple[list[str | int], float]] = []
+    stack: list[tuple[list[str | int], Any]] = [([], obj)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            out.append((path, node))
+        elif isinstance(node, dict):
+            stack.extend(reversed([([*path, k], v) for k, v in node.items()]))
+        elif isinstance(node, list):
+            stack.extend(reversed([([*path, i], v) for i, v in enumerate(node)]))
+    return out
+
+
+def _json_constant(x: float) -> str:
+    if math.isnan(x):
+        return "NaN"
+    return "Infinity" if x > 0 else "-Infinity"
 
 
 def parse_body(raw: bytes, content_type: str) -> tuple[dict[str, Any], str, str]:
@@ -55,15 +75,23 @@ def parse_body(raw: bytes, content_type: str) -> tuple[dict[str, Any], str, str]
             obj: Any = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise _err([], f"invalid TOML: {exc}", "toml_invalid") from exc
+        except RecursionError as exc:  # arrays or inline tables nested thousands deep
+            raise _err([], "invalid TOML: nested too deeply", "toml_invalid") from exc
         fmt = "toml"
     else:
         try:
-            obj = json.loads(text, parse_constant=_reject_constant)
+            obj = json.loads(text)  # NaN/Infinity parse here and are refused, located, below
         except json.JSONDecodeError as exc:
             raise _err([], f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
                        "json_invalid") from exc
-        except ValueError as exc:  # NaN / Infinity
-            raise _err([], f"invalid JSON: {exc}", "json_invalid") from exc
+        except RecursionError as exc:  # arrays or objects nested thousands deep
+            raise _err([], "invalid JSON: nested too deeply", "json_invalid") from exc
+        bad = _non_finite(obj)
+        if bad:
+            raise InputError([{"loc": ["body", *loc],
+                               "msg": f"invalid JSON: {_json_constant(x)} is not a valid JSON "
+                               "number (send a finite number)", "type": "json_invalid"}
+                              for loc, x in bad[:50]])
         fmt = "json"
     if not isinstance(obj, dict):
         raise _err([], f"the scenario must be an object, not {type(obj).__name__}",

@@ -4,6 +4,7 @@ access control, bad input, limits, paging, idempotency, downloads."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +51,23 @@ def test_open_mode_on_loopback_without_keys(client: TestClient) -> None:
     """No key in the database and a loopback listener: everything is open."""
     assert client.get("/v1/scenarios").status_code == 200
     assert client.get("/v1/counties").json()["total"] == 100
+
+
+def test_open_mode_is_announced_in_the_startup_log(
+        settings_factory: Callable[..., Settings], caplog: pytest.LogCaptureFixture) -> None:
+    """Starting open (no key, loopback listener) logs a warning that says so; with a key
+    in the database the warning is not logged."""
+    settings = settings_factory()
+    with caplog.at_level(logging.WARNING, logger="wastenet.api"), \
+            TestClient(create_app(settings)) as c:
+        c.app.state.store.create_key("admin")  # type: ignore[attr-defined]
+    assert any("OPEN MODE" in r.getMessage() and r.levelno == logging.WARNING
+               for r in caplog.records), caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="wastenet.api"), \
+            TestClient(create_app(settings)):
+        pass
+    assert not any("OPEN MODE" in r.getMessage() for r in caplog.records), caplog.text
 
 
 def test_refuses_to_start_open_on_a_public_listener(
@@ -232,6 +250,44 @@ def test_bad_scenarios_are_422_with_location(client: TestClient, body: str | byt
     detail = r.json()["detail"]
     assert isinstance(detail, list) and detail
     assert any(d["loc"][:len(loc)] == loc and needle in d["msg"] for d in detail), detail
+
+
+@pytest.mark.parametrize(("body", "ctype", "loc"), [
+    ('{"name": "x", "network": {"circuity_factor": NaN}}', "application/json",
+     ["body", "network", "circuity_factor"]),
+    ('{"name": "x", "costs": {"discount_rate": Infinity}}', "application/json",
+     ["body", "costs", "discount_rate"]),
+    ('{"name": "x", "data": {"source": "user", "villages": [{"id": "v", "lon": -Infinity, '
+     '"lat": 42.4, "population": 10}]}}', "application/json",
+     ["body", "data", "villages", 0, "lon"]),
+    ('name = "x"\n[network]\ncircuity_factor = nan\n', "application/toml",
+     ["body", "network", "circuity_factor"]),
+    ('name = "x"\n[costs]\ndiscount_rate = inf\n', "application/toml",
+     ["body", "costs", "discount_rate"]),
+])
+def test_nan_and_infinity_are_422_at_their_field(client: TestClient, body: str, ctype: str,
+                                                 loc: list[Any]) -> None:
+    """NaN or Infinity in a JSON or TOML scenario: 422 whose location is the field that
+    holds it, not just the body."""
+    r = client.post("/v1/scenarios", content=body, headers={"Content-Type": ctype})
+    assert r.status_code == 422, r.text
+    assert [d["loc"] for d in r.json()["detail"]] == [loc], r.json()
+
+
+@pytest.mark.parametrize(("body", "ctype"), [
+    ('{"name": "x", "description": ' + "[" * 5000 + "]" * 5000 + "}", "application/json"),
+    ("[" * 100_000 + "]" * 100_000, "application/json"),
+    ('name = "x"\ndescription = ' + "[" * 5000 + "]" * 5000 + "\n", "application/toml"),
+    ('name = "x"\nbogus = ' + "{a = " * 3000 + "1" + "}" * 3000 + "\n", "application/toml"),
+])
+def test_deeply_nested_scenarios_are_422_not_500(client: TestClient, body: str,
+                                                 ctype: str) -> None:
+    """Arrays or tables nested thousands deep (within the body limit) exhaust the
+    parser's recursion: the answer is a located 422, never a 500."""
+    r = client.post("/v1/scenarios", content=body, headers={"Content-Type": ctype})
+    assert r.status_code == 422, r.text[:300]
+    detail = r.json()["detail"]
+    assert detail[0]["loc"] == ["body"] and "nested too deeply" in detail[0]["msg"]
 
 
 def test_body_limit_is_413(client: TestClient) -> None:
