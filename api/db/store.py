@@ -70,6 +70,13 @@ def as_utc(ts: datetime | None) -> datetime | None:
     return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
 
 
+def _impossible_id(*values: str | None) -> bool:
+    """True when a client-supplied id holds a NUL character: no stored id does, and
+    PostgreSQL refuses NUL in text parameters (an error, not a miss), so look-ups answer
+    "not found" without asking the database."""
+    return any(v is not None and "\x00" in v for v in values)
+
+
 def hash_secret(secret: str) -> str:
     """SHA-256 of a key's secret. The secret carries 256 random bits, so a plain
     cryptographic hash is enough (no stretching needed)."""
@@ -117,6 +124,8 @@ class Store:
         return row
 
     def get_scenario(self, scenario_id: str) -> ScenarioRow | None:
+        if _impossible_id(scenario_id):
+            return None
         with self.session() as s:
             return s.get(ScenarioRow, scenario_id)
 
@@ -158,10 +167,14 @@ class Store:
         return row, True
 
     def get_idempotent(self, key: str, principal: str) -> IdempotencyKeyRow | None:
+        if _impossible_id(key, principal):
+            return None
         with self.session() as s:
             return s.get(IdempotencyKeyRow, (key, principal))
 
     def get_run(self, run_id: str) -> RunRow | None:
+        if _impossible_id(run_id):
+            return None
         with self.session() as s:
             return s.get(RunRow, run_id)
 
@@ -324,6 +337,8 @@ class Store:
 
     # -------------------------------------------------------------------- results
     def get_result(self, run_id: str) -> ResultRow | None:
+        if _impossible_id(run_id):
+            return None
         with self.session() as s:
             return s.get(ResultRow, run_id)
 
@@ -340,6 +355,8 @@ class Store:
                        run_id: str | None = None) -> RoutePlanRow | None:
         """The published plan of a county-day, or with ``run_id`` the latest plan made by
         that route-plan run or from that siting run."""
+        if _impossible_id(county, plan_date, run_id):
+            return None
         with self.session() as s:
             plan_id = s.scalar(self._route_plan_query(county, plan_date, run_id))
             return s.get(RoutePlanRow, plan_id) if plan_id is not None else None
@@ -347,6 +364,8 @@ class Store:
     def get_route_plan_export(self, county: str, plan_date: str, fmt: str,
                               run_id: str | None = None) -> tuple[bool, str | None]:
         """(a plan exists, its ``fmt`` export or None), reading only that export."""
+        if _impossible_id(county, plan_date, fmt, run_id):
+            return False, None
         with self.session() as s:
             plan_id = s.scalar(self._route_plan_query(county, plan_date, run_id))
             if plan_id is None:

@@ -409,6 +409,31 @@ def test_app_on_each_database(db_url: str, settings_factory: Callable[..., Setti
         assert run["status"] == "queued" and run["params"]["seed"] == 3
 
 
+def test_nul_in_ids_and_names_is_4xx_on_each_database(
+        db_url: str, settings_factory: Callable[..., Settings]) -> None:
+    """A NUL character in a path id, the ``run`` query or the scenario name is bad input:
+    404 or 422 on SQLite and on PostgreSQL alike (PostgreSQL refuses NUL in text, which
+    must not surface as a 500)."""
+    with TestClient(create_app(settings_factory(database_url=db_url))) as c:
+        sid = c.post("/v1/scenarios", json={"name": "x"}).json()["id"]
+        for method, path in [
+            ("GET", "/v1/scenarios/a%00b"), ("POST", "/v1/scenarios/a%00b/runs"),
+            ("GET", "/v1/runs/a%00b"), ("DELETE", "/v1/runs/a%00b"),
+            ("GET", "/v1/runs/a%00b/result"), ("GET", "/v1/runs/a%00b/compare/b"),
+            ("GET", "/v1/route-plans/210124/2026-12-01?run=a%00b"),
+        ]:
+            assert c.request(method, path).status_code == 404, (method, path)
+        r = c.post("/v1/runs/a%00b/route-plans", json={"county": "210124",
+                                                        "date": "2026-12-01"})
+        assert r.status_code == 404
+        for body, ctype in [('{"name": "a\\u0000b"}', "application/json"),
+                            ('name = "a\\u0000b"', "application/toml")]:
+            r = c.post("/v1/scenarios", content=body, headers={"Content-Type": ctype})
+            assert r.status_code == 422, r.text
+            assert r.json()["detail"][0]["loc"] == ["body", "name"]
+        assert c.get(f"/v1/scenarios/{sid}").status_code == 200
+
+
 def test_compare_two_runs(client: TestClient) -> None:
     """/compare reports b's saving against a (here: sharing saves 10 of 100)."""
     store: Store = client.app.state.store  # type: ignore[attr-defined]

@@ -49,6 +49,7 @@ def test_annualised_cost() -> None:
         ({"costs": {"discount_rate": float("nan")}}, "costs.discount_rate"),
         ({"data": {"waste_kg_per_person_per_day": "lots"}}, "data.waste_kg_per_person_per_day"),
         ({"unknown_key": 1}, "unknown_key"),
+        ({"name": "a\x00b"}, "name"),
         ({"data": {"source": "user"}}, "data"),
     ],
 )

@@ -294,6 +294,8 @@ class Scenario(_Model):
     def _name(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("must not be blank")
+        if "\x00" in v:  # PostgreSQL text columns cannot hold it (the service stores names)
+            raise ValueError("must not contain NUL characters")
         return v
 
     @model_validator(mode="after")
