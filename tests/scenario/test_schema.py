@@ -77,3 +77,63 @@ def test_server_files_are_reported(tmp_path) -> None:
                                                          "villages_file": "v.csv"}})
     assert sc.server_file_fields() == ["data.villages_file"]
     assert Scenario(name="g").server_file_fields() == []
+
+
+def _defaults_needing_a_source() -> list[tuple[str, object, str]]:
+    """(dotted field, default, description) of every parameter default in the schema: a
+    number, a flag, an HH:MM time or a non-empty default list. Record models (a user site,
+    village or count target) are skipped: their defaults mean "not given"."""
+    import re
+    import typing
+
+    from pydantic import BaseModel
+    from pydantic_core import PydanticUndefined
+
+    from wastenet.scenario import schema
+
+    records = {schema.SiteSpec, schema.ExistingSpec, schema.VillageSpec, schema.CountSpec}
+    out: list[tuple[str, object, str]] = []
+    seen: set[type] = set()
+
+    def models_in(ann: object) -> list[type[BaseModel]]:
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            return [ann]
+        return [m for a in typing.get_args(ann) for m in models_in(a)]
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        if model in seen or model in records:
+            return
+        seen.add(model)
+        for name, f in model.model_fields.items():
+            dotted = f"{prefix}{model.__name__}.{name}"
+            if f.default_factory is not None:
+                default = f.default_factory()  # type: ignore[call-arg]
+            else:
+                default = None if f.default is PydanticUndefined else f.default
+            needs = (isinstance(default, (bool, int, float)) and name != "schema_version") \
+                or (isinstance(default, str) and re.fullmatch(r"\d{1,2}:\d{2}", default)) \
+                or (isinstance(default, list) and len(default) > 0)
+            if needs:
+                out.append((dotted, default, f.description or ""))
+            for sub in models_in(f.annotation):
+                walk(sub, prefix)
+
+    walk(Scenario, "")
+    return out
+
+
+def test_every_default_names_its_source_or_says_assumption() -> None:
+    """Each parameter default's description cites a source listed in the schema module
+    docstring ([NDRC2006], [ISSUE3], [DATA], [PLAN]) or says "assumption"."""
+    import re
+
+    from wastenet.scenario import schema
+
+    sources = set(re.findall(r"\[([A-Z0-9]+)\]", schema.__doc__ or ""))
+    assert {"NDRC2006", "ISSUE3", "DATA", "PLAN"} <= sources
+    fields = _defaults_needing_a_source()
+    assert len(fields) > 40  # the walk reaches the nested models (sizes, fleet, ...)
+    missing = [(name, default) for name, default, desc in fields
+               if "assumption" not in desc.lower()
+               and not (set(re.findall(r"\[([A-Z0-9]+)\]", desc)) & sources)]
+    assert not missing, missing

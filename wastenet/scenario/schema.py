@@ -84,7 +84,8 @@ class DataSpec(_Model):
         "liaoning-synthetic",
         description="'liaoning-synthetic': the bundled geography with generated villages; "
         "'user': villages from villages_file or the inline villages list.")
-    seed: int = Field(2025, ge=0, le=2**32 - 1, description="generator seed")
+    seed: int = Field(2025, ge=0, le=2**32 - 1,
+                      description="generator seed (assumption: an arbitrary fixed value)")
     villages_total: int = Field(11_500, ge=1, le=200_000,
                                 description="provincial village count [DATA]")
     rural_population: int = Field(11_000_000, ge=1, description="rural residents [DATA]")
@@ -107,9 +108,11 @@ class NetworkSpec(_Model):
     truck_speed_km_per_h: PosFloat = Field(35.0, description="collection truck (assumption)")
     haul_speed_km_per_h: PosFloat = Field(50.0, description="transfer truck (assumption)")
     neighbours_per_village: int = Field(
-        24, ge=1, le=500, description="nearest transfer candidates kept per village")
+        24, ge=1, le=500,
+        description="nearest transfer candidates kept per village (assumption)")
     incinerators_per_station: int = Field(
-        30, ge=1, le=2000, description="nearest incinerator candidates kept per station")
+        30, ge=1, le=2000,
+        description="nearest incinerator candidates kept per station (assumption)")
 
 
 class SizeSpec(_Model):
@@ -118,8 +121,9 @@ class SizeSpec(_Model):
     name: str = ""
     capacity_t_per_day: PosFloat
     capex_yuan: NonNegFloat
-    lifetime_years: int = Field(15, ge=1, le=100)
-    fixed_opex_yuan_per_year: NonNegFloat = 0.0
+    lifetime_years: int = Field(15, ge=1, le=100, description="asset life (assumption)")
+    fixed_opex_yuan_per_year: NonNegFloat = Field(
+        0.0, description="fixed operating cost (assumption: none unless given)")
 
 
 def _default_transfer_sizes() -> list[SizeSpec]:
@@ -161,7 +165,8 @@ def _default_large_incinerator_sizes() -> list[SizeSpec]:
 
 
 class TransferCandidatesSpec(_Model):
-    township_seats: bool = True
+    township_seats: bool = Field(
+        True, description="a candidate at each rural town or township seat (assumption)")
     extra_per_county: int = Field(
         20, ge=0, le=500,
         description="extra candidates per rural county, spread over its villages; the plan's "
@@ -170,21 +175,29 @@ class TransferCandidatesSpec(_Model):
     existing: list[ExistingSpec] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list, description="candidate ids not to open")
     force: list[str] = Field(default_factory=list, description="candidate ids that must open")
-    sizes: list[SizeSpec] = Field(default_factory=_default_transfer_sizes, min_length=1)
+    sizes: list[SizeSpec] = Field(
+        default_factory=_default_transfer_sizes, min_length=1,
+        description="station modules: about CNY 0.4 m for a township station [ISSUE3], "
+        "taken as the 10 t/d module; the other sizes, lives and fixed opex: assumption")
     opex_yuan_per_t: NonNegFloat = Field(25.0, description="variable operating cost (assumption)")
 
 
 class IncineratorCandidatesSpec(_Model):
-    county_seats: bool = True
+    county_seats: bool = Field(True, description="a candidate at each county seat "
+                               "(the county's interior point; assumption)")
     township_seats: bool = Field(True, description="small decentralised plants [PLAN]")
     sites: list[SiteSpec] = Field(default_factory=list)
     existing: list[ExistingSpec] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
     force: list[str] = Field(default_factory=list)
-    county_seat_sizes: list[SizeSpec] = Field(default_factory=_default_large_incinerator_sizes,
-                                              min_length=1)
-    township_sizes: list[SizeSpec] = Field(default_factory=_default_small_incinerator_sizes,
-                                           min_length=1)
+    county_seat_sizes: list[SizeSpec] = Field(
+        default_factory=_default_large_incinerator_sizes, min_length=1,
+        description="county plants of 100-600 t/d at CNY 0.5 m per t/d [ISSUE3]; 25-year "
+        "life and fixed opex (assumption)")
+    township_sizes: list[SizeSpec] = Field(
+        default_factory=_default_small_incinerator_sizes, min_length=1,
+        description="decentralised plants of 10-50 t/d at CNY 0.5 m per t/d [ISSUE3]; "
+        "15-year life and fixed opex (assumption)")
     processing_yuan_per_t: NonNegFloat = Field(
         90.0, description="variable treatment cost net of energy sales (assumption)")
 
@@ -219,8 +232,10 @@ class PolicySpec(_Model):
         10.0, description="max road distance for direct delivery to a plant (assumption)")
     max_transfer_haul_km: PosFloat = Field(150.0, description="max station -> plant (assumption)")
     counts: list[CountSpec] = Field(default_factory=list)
-    must_cover_tourism: bool = True
-    must_cover_demonstration: bool = True
+    must_cover_tourism: bool = Field(
+        True, description="key tourism villages must be covered [PLAN]")
+    must_cover_demonstration: bool = Field(
+        True, description="demonstration-belt villages must be covered [PLAN]")
     uncovered_penalty_yuan_per_t: NonNegFloat | None = Field(
         None, description="None: full coverage is a hard constraint")
 
@@ -230,19 +245,24 @@ class VehicleSpec(_Model):
     count: int = Field(ge=0, le=1000)
     capacity_t: PosFloat
     capacity_m3: PosFloat | None = None
-    fixed_cost_yuan: NonNegFloat = 300.0
-    cost_yuan_per_km: NonNegFloat = 3.0
-    cost_yuan_per_h: NonNegFloat = 60.0
-    speed_factor: PosFloat = 1.0
-    shift_start: str = Field("06:00", pattern=r"^\d{1,2}:\d{2}$")
-    shift_end: str = Field("18:00", pattern=r"^\d{1,2}:\d{2}$")
-    max_shift_h: PosFloat = 10.0
+    fixed_cost_yuan: NonNegFloat = Field(300.0, description="per vehicle used a day "
+                                         "(assumption)")
+    cost_yuan_per_km: NonNegFloat = Field(3.0, description="assumption")
+    cost_yuan_per_h: NonNegFloat = Field(60.0, description="crew and vehicle time "
+                                         "(assumption)")
+    speed_factor: PosFloat = Field(1.0, description="times network.truck_speed_km_per_h "
+                                   "(assumption)")
+    shift_start: str = Field("06:00", pattern=r"^\d{1,2}:\d{2}$", description="assumption")
+    shift_end: str = Field("18:00", pattern=r"^\d{1,2}:\d{2}$", description="assumption")
+    max_shift_h: PosFloat = Field(10.0, description="assumption")
     max_stops: int | None = Field(None, ge=1)
     route_capacity_t: PosFloat | None = None
-    break_minutes: NonNegFloat = 60.0
-    break_earliest: str = Field("11:00", pattern=r"^\d{1,2}:\d{2}$")
-    break_latest: str = Field("12:00", pattern=r"^\d{1,2}:\d{2}$")
-    narrow_lane_ok: bool = Field(True, description="may serve narrow-lane villages")
+    break_minutes: NonNegFloat = Field(60.0, description="lunch break (assumption)")
+    break_earliest: str = Field("11:00", pattern=r"^\d{1,2}:\d{2}$",
+                                description="assumption")
+    break_latest: str = Field("12:00", pattern=r"^\d{1,2}:\d{2}$", description="assumption")
+    narrow_lane_ok: bool = Field(True, description="may serve narrow-lane villages "
+                                 "(assumption)")
 
 
 def _default_fleet() -> list[VehicleSpec]:
@@ -255,24 +275,33 @@ def _default_fleet() -> list[VehicleSpec]:
 
 
 class FleetSpec(_Model):
-    vehicles: list[VehicleSpec] = Field(default_factory=_default_fleet, min_length=1)
+    vehicles: list[VehicleSpec] = Field(
+        default_factory=_default_fleet, min_length=1,
+        description="the fleet of a county-day plan: 12 compactors of 8 t and 12 tricycle "
+        "trucks of 2 t (assumption)")
     service_minutes_per_stop: NonNegFloat = Field(10.0, description="assumption")
     unload_minutes: NonNegFloat = Field(15.0, description="assumption")
     density_t_per_m3: PosFloat = Field(0.4, description="compacted rural waste (assumption)")
-    narrow_lane_fraction: float = Field(0.1, ge=0, le=1, allow_inf_nan=False,
-                                        description="villages served by small trucks only")
-    station_open: str = Field("05:00", pattern=r"^\d{1,2}:\d{2}$")
-    station_close: str = Field("20:00", pattern=r"^\d{1,2}:\d{2}$")
+    narrow_lane_fraction: float = Field(
+        0.1, ge=0, le=1, allow_inf_nan=False,
+        description="villages served by small trucks only (assumption)")
+    station_open: str = Field("05:00", pattern=r"^\d{1,2}:\d{2}$",
+                              description="unloading hours start (assumption)")
+    station_close: str = Field("20:00", pattern=r"^\d{1,2}:\d{2}$",
+                               description="unloading hours end (assumption)")
     frequency_per_week: Literal[1, 2, 3, 6, 7] = Field(
-        7, description="default collection frequency (daily)")
-    tourism_frequency_per_week: Literal[1, 2, 3, 6, 7] = 7
+        7, description="default collection frequency (daily; assumption)")
+    tourism_frequency_per_week: Literal[1, 2, 3, 6, 7] = Field(
+        7, description="key tourism villages (daily; assumption)")
 
 
 class SolverSpec(_Model):
-    time_limit_s: PosFloat = Field(600.0, le=86_400)
-    seed: int = Field(0, ge=0, le=2**31 - 1)
+    time_limit_s: PosFloat = Field(600.0, le=86_400, description="siting (assumption)")
+    seed: int = Field(0, ge=0, le=2**31 - 1,
+                      description="solver seed (assumption: an arbitrary fixed value)")
     method: Literal["auto", "exact", "decomposition"] = "auto"
-    routing_time_limit_s: PosFloat = Field(30.0, le=86_400)
+    routing_time_limit_s: PosFloat = Field(30.0, le=86_400,
+                                           description="one county-day plan (assumption)")
 
 
 class Scenario(_Model):
