@@ -45,6 +45,11 @@ class ScenarioBrief(BaseModel):
 
 class ScenarioOut(ScenarioBrief):
     scenario: dict[str, Any] = Field(description="the validated scenario (JSON form)")
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "3f2c9d0e8b7a4c1d9e0f1a2b3c4d5e6f", "name": "faku", "source_format": "toml",
+        "created_at": "2026-11-28T21:00:00+00:00",
+        "scenario": {"schema_version": 1, "name": "faku", "data": {"counties": ["210124"]},
+                     "solver": {"time_limit_s": 60.0}}}]})
 
 
 class ScenarioPage(BaseModel):
@@ -52,6 +57,10 @@ class ScenarioPage(BaseModel):
     total: int
     limit: int
     offset: int
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [{"id": "3f2c9d0e8b7a4c1d9e0f1a2b3c4d5e6f", "name": "faku",
+                   "source_format": "toml", "created_at": "2026-11-28T21:00:00+00:00"}],
+        "total": 1, "limit": 50, "offset": 0}]})
 
 
 class RunCreate(_In):
@@ -95,6 +104,16 @@ class RunOut(BaseModel):
     started_at: str | None = None
     finished_at: str | None = None
     solve_seconds: float | None = None
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "8e1f0c2d3b4a59687766554433221100", "kind": "siting",
+        "scenario_id": "3f2c9d0e8b7a4c1d9e0f1a2b3c4d5e6f", "parent_run_id": None,
+        "county": None, "date": None, "status": "running", "attempts": 2,
+        "last_error": "worker process 4242 died (exit code -9); attempt 1 of 2, re-queued",
+        "progress": {"fraction": 0.4, "incumbent": 14732143.7, "lower_bound": 13869626.7,
+                     "elapsed_s": 12.5, "message": "Lagrangian relaxation"},
+        "params": {"time_limit_s": 30.0, "seed": 0},
+        "created_at": "2026-11-28T21:00:00+00:00", "started_at": "2026-11-28T21:00:05+00:00",
+        "finished_at": None, "solve_seconds": None}]})
 
 
 class ResultOut(BaseModel):
@@ -106,6 +125,20 @@ class ResultOut(BaseModel):
     assignments_total: int
     limit: int
     offset: int
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "run_id": "8e1f0c2d3b4a59687766554433221100", "schema_version": 1,
+        "summary": {"scenario": "faku", "sharing": "none", "status": "feasible",
+                    "total_cost_yuan_per_year": 14732143.7,
+                    "lower_bound_yuan_per_year": 13869626.7, "gap": 0.0585,
+                    "transfer_stations_opened": 12, "incinerators_opened": 3,
+                    "synthetic": True, "seed": 0, "data_seed": 2025},
+        "facilities": {"type": "FeatureCollection", "features": [{
+            "type": "Feature", "geometry": {"type": "Point", "coordinates": [123.3, 42.5]},
+            "properties": {"id": "T210124107", "kind": "transfer"}}]},
+        "assignments": [{"village_id": "210124101001", "county": "210124",
+                         "facility_id": "IT210124101", "facility_kind": "incinerator",
+                         "distance_m": 2573.5, "t_per_day": 0.813, "fraction": 1.0}],
+        "assignments_total": 210, "limit": 1, "offset": 0}]})
 
 
 class RoutePlanCreate(_In):
@@ -130,13 +163,26 @@ class CountyOut(BaseModel):
     n_xiang: int
     n_jiedao: int
     neighbours: list[str]
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "adcode": "210124", "name": "法库县", "type": "county", "prefecture_adcode": "210100",
+        "prefecture_name": "沈阳市", "lon": 123.163417, "lat": 42.395851, "area_km2": 2281.8,
+        "n_zhen": 12, "n_xiang": 5, "n_jiedao": 2,
+        "neighbours": ["210113", "210123", "210181", "210922"]}]})
 
 
 class CountyList(BaseModel):
     items: list[CountyOut]
     total: int
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [{"adcode": "210124", "name": "法库县", "type": "county",
+                   "prefecture_adcode": "210100", "prefecture_name": "沈阳市",
+                   "lon": 123.163417, "lat": 42.395851, "area_km2": 2281.8, "n_zhen": 12,
+                   "n_xiang": 5, "n_jiedao": 2, "neighbours": ["210123", "210181"]}],
+        "total": 100}]})
 
 
 class Health(BaseModel):
     status: str
     checks: dict[str, Any] = Field(default_factory=dict)
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"status": "ready", "checks": {"database": True, "workers": True, "workers_alive": 1}}]})

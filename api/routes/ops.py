@@ -33,7 +33,9 @@ def readyz(request: Request) -> Response:
 
 
 @router.get("/metrics", response_class=PlainTextResponse,
-            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+            responses={200: {"content": {"text/plain": {
+                "schema": {"type": "string"},
+                "example": '# TYPE wastenet_runs gauge\nwastenet_runs{status="queued"} 0\n'}},
                              "description": "Prometheus text exposition 0.0.4"},
                        **errors(401)})
 def metrics(request: Request, principal: AnyPrincipal) -> PlainTextResponse:

@@ -83,11 +83,19 @@ def create_route_plan(run_id: str, body: Annotated[RoutePlanCreate, Body()],
 
 
 _DOWNLOAD_CONTENT: dict[str, Any] = {
-    "application/json": {"schema": {"type": "object"}},
-    "text/csv": {"schema": {"type": "string"}},
-    "application/geo+json": {"schema": {"type": "object"}},
-    "application/gpx+xml": {"schema": {"type": "string"}},
-    "text/html": {"schema": {"type": "string"}},
+    "application/json": {"schema": {"type": "object"}, "example": {
+        "format": "wastenet.route-plan", "version": 1, "name": "faku:210124:2026-12-01",
+        "synthetic": True, "crs": "wgs84", "vehicles": 3, "distance_m": 287400.0,
+        "routes": [{"vehicle_type_name": "compactor-8t", "label": "compactor-8t-1",
+                    "n_stops": 21, "visits": []}]}},
+    "text/csv": {"schema": {"type": "string"}, "example":
+                 "vehicle,vehicle_type,vehicle_no,seq,kind,id,name,lon,lat,arrival,...\n"},
+    "application/geo+json": {"schema": {"type": "object"}, "example": {
+        "type": "FeatureCollection", "features": []}},
+    "application/gpx+xml": {"schema": {"type": "string"}, "example":
+                            '<gpx version="1.1" creator="wastenet">...</gpx>'},
+    "text/html": {"schema": {"type": "string"}, "example":
+                  "<!DOCTYPE html><html lang=\"zh-CN\">... one page per vehicle ...</html>"},
 }
 
 

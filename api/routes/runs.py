@@ -70,8 +70,20 @@ def get_result(run_id: str, principal: Engineer, store: StoreDep,
                      assignments_total=len(rows), limit=limit, offset=offset)
 
 
+COMPARE_EXAMPLE = {
+    "run_a": "8e1f0c2d3b4a59687766554433221100", "run_b": "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+    "a": {"scenario": "liaoning-2025-no-sharing", "sharing": "none"},
+    "b": {"scenario": "liaoning-2025", "sharing": "adjacent"},
+    "saving_yuan_per_year": 51200000.0, "saving_fraction": 0.061,
+    "metrics": {"cost.collection": {"a": 340694.59, "b": 320100.0, "diff": -20594.59,
+                                    "relative": -0.0604}},
+}
+
+
 @router.get("/runs/{run_a}/compare/{run_b}", response_model=dict[str, Any],
-            responses=errors(401, 403, 404, 409, 422, 503))
+            responses={200: {"description": "Differences b - a of cost and KPIs",
+                             "content": {"application/json": {"example": COMPARE_EXAMPLE}}},
+                       **errors(401, 403, 404, 409, 422, 503)})
 def compare_runs(run_a: str, run_b: str, principal: Engineer, store: StoreDep) -> dict[str, Any]:
     """Cost and KPI differences between two succeeded siting runs (b relative to a):
     for example what sharing between counties saves."""

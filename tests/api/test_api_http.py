@@ -467,3 +467,31 @@ def test_candidate_and_village_caps(settings_factory: Callable[..., Settings]) -
         by_loc = {tuple(d["loc"]): d["msg"] for d in r.json()["detail"]}
         assert "45 candidate sites (27 transfer, 18 incinerator)" in by_loc[("body", "candidates")]
         assert "210 villages" in by_loc[("body", "data", "villages_total")]
+
+
+def test_openapi_documents_every_operation_with_examples(client: TestClient) -> None:
+    """Every operation's request body and success response carry an example, inline or
+    in the component schema they reference."""
+    doc = client.get("/openapi.json").json()
+    comps = doc["components"]["schemas"]
+
+    def has_example(node: Any) -> bool:
+        if not isinstance(node, dict):
+            return False
+        if "example" in node or "examples" in node:
+            return True
+        if "$ref" in node:
+            return has_example(comps[node["$ref"].rsplit("/", 1)[-1]])
+        if any(has_example(n) for n in node.get("anyOf", []) if n.get("type") != "null"):
+            return True
+        return has_example(node.get("schema"))
+
+    missing = []
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            bodies = list(op.get("requestBody", {}).get("content", {}).values())
+            ok = [r for code, r in op["responses"].items() if code.startswith("2")]
+            contents = [c for r in ok for c in r.get("content", {}).values()]
+            if not contents or not all(has_example(c) for c in bodies + contents):
+                missing.append(f"{method.upper()} {path}")
+    assert not missing, missing
