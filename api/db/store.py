@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db.models import (
@@ -144,7 +145,28 @@ class Store:
                    county: str | None = None, plan_date: str | None = None,
                    idempotency: tuple[str, str, str] | None = None) -> tuple[RunRow, bool]:
         """Queue a run. With ``idempotency=(key, principal, request_hash)`` an earlier run
-        made under the same key is returned instead (second value False)."""
+        made under the same key is returned instead (second value False), also when
+        concurrent requests race on the key: the loser's transaction (its run included)
+        rolls back on the key's primary key and it returns the winner's run."""
+        try:
+            return self._create_run(kind=kind, scenario_id=scenario_id, params=params,
+                                    owner_key_id=owner_key_id, parent_run_id=parent_run_id,
+                                    county=county, plan_date=plan_date,
+                                    idempotency=idempotency)
+        except IntegrityError:
+            if idempotency is None:
+                raise
+            with self.session() as s:
+                prev = s.get(IdempotencyKeyRow, (idempotency[0], idempotency[1]))
+                run = s.get(RunRow, prev.run_id) if prev is not None else None
+            if run is None:
+                raise
+            return run, False
+
+    def _create_run(self, *, kind: str, scenario_id: str, params: dict[str, Any],
+                    owner_key_id: str | None, parent_run_id: str | None, county: str | None,
+                    plan_date: str | None,
+                    idempotency: tuple[str, str, str] | None) -> tuple[RunRow, bool]:
         with self.session() as s, s.begin():
             if idempotency is not None:
                 key, principal, _ = idempotency

@@ -4,6 +4,7 @@ real PostgreSQL server: the same tests on both."""
 from __future__ import annotations
 
 import math
+import threading
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -163,6 +164,36 @@ def test_idempotency_returns_the_first_run(store: Store) -> None:
                                     idempotency=("k1", "p2", "h"))
     assert created_a and not created_b and created_c
     assert a.id == b.id != c.id
+
+
+def test_concurrent_requests_with_one_idempotency_key_share_one_run(store: Store) -> None:
+    """Requests racing on the same Idempotency-Key (threads released together) all get
+    the same run, without an error, and only one run is stored per key."""
+    sid = _scenario(store)
+    for trial in range(5):
+        barrier = threading.Barrier(6)
+        got: list[str] = []
+        errors: list[BaseException] = []
+
+        def request(trial: int = trial, barrier: threading.Barrier = barrier,
+                    got: list[str] = got, errors: list[BaseException] = errors) -> None:
+            barrier.wait()
+            try:
+                run, _ = store.create_run(kind="siting", scenario_id=sid, params={},
+                                          idempotency=(f"race-{trial}", "p", "h"))
+                got.append(run.id)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=request) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert not errors, errors
+        assert len(got) == 6 and len(set(got)) == 1
+    runs, total = store.list_runs(scenario_id=sid, limit=100)
+    assert total == 5 and len(runs) == 5
 
 
 def test_api_keys_are_stored_as_hashes_only(store: Store) -> None:
