@@ -219,7 +219,8 @@ def main() -> int:
         f"Faku route plan for 2026-12-01: {plan_note}.",
         "",
         "wrk paces each connection (a fixed delay after each response), so the achieved "
-        "rate falls below the offered 200 req/s when responses are slow. The machine load "
+        f"rate falls below the offered {args.rate} req/s when responses are slow (the "
+        "issue's target rate is 200 req/s). The machine load "
         "column is the 1-minute load average during the run: the figures were taken while "
         "other benchmarks shared the 2 cores, so they measure a starved server. Measured "
         "separately on the same machine, the server spends about 2.4 ms of CPU per "
