@@ -138,3 +138,68 @@ def test_limits_match_the_built_network(repo_root, path) -> None:
     net = build_network(sc)
     assert limits(sc) == {"villages": len(net.villages), "transfer_candidates": len(net.transfer),
                           "incinerator_candidates": len(net.incinerator)}
+
+
+@pytest.fixture(scope="module")
+def province_network(repo_root):
+    """The province scenario's network, built once for the tests below."""
+    from wastenet.scenario.schema import load_scenario
+
+    return build_network(load_scenario(repo_root / "scenarios" / "liaoning-2025.toml"))
+
+
+def test_every_county_gets_the_configured_extras(province_network) -> None:
+    """Every county with villages has extra_per_county extras (>= 15), even the urban
+    districts with fewer villages than that, and every extra lies inside its county."""
+    import shapely
+
+    from wastenet.data import liaoning
+
+    net = province_network
+    k = net.scenario.candidates.transfer.extra_per_county
+    assert k >= 15
+    kind = np.array(net.transfer.kind)
+    county = np.array(net.transfer.county)
+    vil = np.array(net.villages.county)
+    few = [c for c in net.counties if (vil == c).sum() < k]
+    assert few, "the province has counties with fewer villages than extras"
+    polys = liaoning.county_polygons()
+    cidx = liaoning.county_index()
+    for c in net.counties:
+        rows = np.flatnonzero((kind == "extra") & (county == c))
+        assert len(rows) >= k, c
+        assert shapely.contains_xy(polys[cidx[c]], net.transfer.lon[rows],
+                                   net.transfer.lat[rows]).all(), c
+    assert (kind == "extra").sum() == k * len(net.counties)
+
+
+def test_surplus_extras_near_villages_distinct_and_seeded(province_network, repo_root) -> None:
+    """Surplus extras are deterministic per seed, distinct, near the county's villages,
+    and move with another seed."""
+    from wastenet.geo.distance import haversine_m
+    from wastenet.scenario.schema import load_scenario
+
+    net = province_network
+    t = net.transfer
+    surplus = np.array([i.startswith(f"TX{c}-P") for i, c in zip(t.ids, t.county, strict=True)])
+    assert surplus.any()
+    xy = np.column_stack([t.lon[surplus], t.lat[surplus]])
+    assert len(np.unique(xy, axis=0)) == len(xy)
+    vil = np.array(net.villages.county)
+    for r in np.flatnonzero(surplus)[:40]:
+        m = vil == t.county[r]
+        d = haversine_m(net.villages.lon[m], net.villages.lat[m], t.lon[r], t.lat[r])
+        assert d.min() < 20_000.0, t.ids[r]
+    sc = load_scenario(repo_root / "scenarios" / "liaoning-2025.toml")
+    dz = sc.data.model_dump()
+    c = t.county[int(np.flatnonzero(surplus)[0])]
+    again = build_network(sc.model_copy(update={"data": sc.data.model_copy(
+        update={"counties": [c]})}))
+    mine = [k for k, i in enumerate(t.ids) if i.startswith(f"TX{c}-P")]
+    theirs = [k for k, i in enumerate(again.transfer.ids) if i.startswith(f"TX{c}-P")]
+    assert np.array_equal(t.lon[mine], again.transfer.lon[theirs])
+    other = build_network(sc.model_copy(update={"data": sc.data.model_copy(
+        update={"counties": [c], "seed": dz["seed"] + 1})}))
+    moved = [k for k, i in enumerate(other.transfer.ids) if i.startswith(f"TX{c}-P")]
+    assert len(moved) == len(theirs)
+    assert not np.array_equal(other.transfer.lon[moved], again.transfer.lon[theirs])

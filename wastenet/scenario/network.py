@@ -7,10 +7,15 @@ province-scale step ever builds a dense villages x sites matrix.
 
 Candidates
 ----------
-* Transfer stations: one per township seat (optional), plus ``extra_per_county``
-  candidates per county chosen among its villages by farthest-point sampling (each new
-  candidate is the village farthest from all candidates so far, so they spread over
-  the county), plus user sites and existing stations.
+* Transfer stations: one per township seat (optional), plus exactly
+  ``extra_per_county`` candidates in every county that has villages, plus user sites and
+  existing stations. Extras are first chosen among the county's villages by
+  farthest-point sampling (each new candidate is the village farthest from all
+  candidates so far, so they spread over the county). A county with fewer villages than
+  ``extra_per_county`` (urban districts) gets the surplus at seeded points inside its
+  polygon near its villages and township seats (:func:`_surplus_points`: Mitchell's
+  best-candidate among Gaussian draws around those anchors, seeded by ``(data.seed,
+  adcode)``), named ``TX<adcode>-P<nn>``.
 * Incinerators: each county seat (the county's interior point) and, for small
   decentralised plants, each township seat (both optional), plus user sites and
   existing plants. Township plants get the small sizes, county seats the large ones.
@@ -130,6 +135,63 @@ def _farthest_point(lon: FloatArray, lat: FloatArray, start_lon: FloatArray,
         d = np.minimum(d, haversine_m(lon, lat, lon[j], lat[j]))
         d[j] = -1.0
     return chosen
+
+
+_SURPLUS_SALT = 0x5E7A  # separates this stream from the village generator's per-county one
+
+
+def _surplus_points(poly: object, anchor_lon: FloatArray, anchor_lat: FloatArray,
+                    avoid_lon: FloatArray, avoid_lat: FloatArray, n: int,
+                    area_km2: float, rng: np.random.Generator,
+                    candidates: int = 24) -> tuple[FloatArray, FloatArray]:
+    """``n`` points inside ``poly`` near the anchors (villages, seats), spread apart.
+
+    Each point is the best of ``candidates`` draws (Mitchell's best-candidate): draws
+    are Gaussian offsets around a random anchor, with a standard deviation of
+    ``0.45 * sqrt(area / anchors)`` km clipped to 0.5-5 km, kept only inside ``poly``;
+    the draw farthest from the points to avoid (existing candidates) and from the
+    points placed so far wins. Deterministic for a given ``rng`` state.
+    """
+    import shapely
+
+    from wastenet.data.generator import _sample_in
+
+    out_lon: list[float] = []
+    out_lat: list[float] = []
+    if n <= 0:
+        return np.zeros(0), np.zeros(0)
+    na = len(anchor_lon)
+    lat0 = float(np.mean(anchor_lat)) if na else float(poly.centroid.y)  # type: ignore[attr-defined]
+    kx = np.cos(np.radians(lat0))
+    sigma_deg = float(np.clip(0.45 * np.sqrt(area_km2 / max(na, 1)), 0.5, 5.0)) / 111.0
+    ref_lon = np.asarray(avoid_lon, dtype=np.float64)
+    ref_lat = np.asarray(avoid_lat, dtype=np.float64)
+    for _ in range(n):
+        pts = np.empty((0, 2))
+        for _try in range(20):
+            if na == 0:
+                break
+            a = rng.integers(0, na, size=candidates)
+            off = rng.normal(0.0, sigma_deg, size=(candidates, 2))
+            off[:, 0] /= kx
+            xy = np.column_stack([anchor_lon[a] + off[:, 0], anchor_lat[a] + off[:, 1]])
+            pts = np.vstack([pts, xy[shapely.contains_xy(poly, xy[:, 0], xy[:, 1])]])
+            if len(pts) >= candidates:
+                break
+        if len(pts) == 0:  # anchors on the border of a sliver: any point of the county
+            pts = _sample_in(poly, rng, candidates)
+        pts = pts[:candidates]
+        if ref_lon.size:
+            d = np.min(haversine_m(pts[:, 0:1], pts[:, 1:2], ref_lon[None, :],
+                                   ref_lat[None, :]), axis=1)
+            j = int(np.argmax(d))
+        else:
+            j = 0
+        out_lon.append(float(pts[j, 0]))
+        out_lat.append(float(pts[j, 1]))
+        ref_lon = np.append(ref_lon, pts[j, 0])
+        ref_lat = np.append(ref_lat, pts[j, 1])
+    return np.array(out_lon), np.array(out_lat)
 
 
 def _user_sites(sites: list[SiteSpec] | list[ExistingSpec], field_name: str,
@@ -287,6 +349,7 @@ def build_network(scenario: Scenario) -> Network:
                         list(seats.county), seats.lon.tolist(), seats.lat.tolist(),
                         ["seat"] * len(seats.codes), [0.0] * len(seats.codes)))
     if cand.transfer.extra_per_county > 0:
+        polys = liaoning.county_polygons()
         vc = np.array(v.county)
         ids: list[str] = []
         names: list[str] = []
@@ -305,6 +368,24 @@ def build_network(scenario: Scenario) -> Network:
                 county.append(code)
                 lon.append(float(v.lon[r]))
                 lat.append(float(v.lat[r]))
+            surplus = cand.transfer.extra_per_county - len(chosen)
+            if surplus > 0:  # fewer villages than extras: seeded points in the county
+                ci = cidx[code]
+                rng = np.random.default_rng([int(scenario.data.seed), int(code),
+                                             _SURPLUS_SALT])
+                sel = np.array([rows[j] for j in chosen], dtype=np.int64)
+                plon, plat = _surplus_points(
+                    polys[ci], np.concatenate([v.lon[rows], seats.lon[mask]]),
+                    np.concatenate([v.lat[rows], seats.lat[mask]]),
+                    np.concatenate([seats.lon[mask], v.lon[sel]]),
+                    np.concatenate([seats.lat[mask], v.lat[sel]]),
+                    surplus, counties_all[ci].area_km2, rng)
+                for k in range(surplus):
+                    ids.append(f"TX{code}-P{k + 1:02d}")
+                    names.append(f"{counties_all[ci].name}补充转运站{k + 1}")
+                    county.append(code)
+                    lon.append(float(plon[k]))
+                    lat.append(float(plat[k]))
         t_parts.append((ids, names, county, lon, lat, ["extra"] * len(ids), [0.0] * len(ids)))
     t_parts.append(_user_sites(cand.transfer.sites, "candidates.transfer.sites", "user"))
     t_parts.append(_user_sites(cand.transfer.existing, "candidates.transfer.existing",
