@@ -52,6 +52,9 @@ def test_site_writes_summary_geojson_and_csv(siting_dir) -> None:
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
     assert len({r["village_id"] for r in rows}) == s["villages"]
+    # provenance on every row: synthetic data, generated with the scenario's seed 11
+    assert {(r["synthetic"], r["data_seed"]) for r in rows} == {("true", "11")}
+    assert {r["solver_seed"] for r in rows} == {str(s["seed"])}
     fc = json.loads((siting_dir / "facilities.geojson").read_text(encoding="utf-8"))
     kinds = [f["properties"]["kind"] for f in fc["features"]]
     assert kinds.count("transfer") == s["transfer_stations_opened"]
@@ -105,5 +108,9 @@ def test_plan_routes_writes_all_exports(small_scenario, siting_dir, tmp_path) ->
         assert (out / name).stat().st_size > 0, name
     plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
     assert plan["synthetic"] is True
+    raw = (out / "routes.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    assert rows and {(r["synthetic"], r["data_seed"]) for r in rows} == {("true", "11")}
     visited = [v["id"] for r in plan["routes"] for v in r["visits"] if v["kind"] == "stop"]
     assert len(visited) == len(set(visited)) > 0

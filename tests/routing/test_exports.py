@@ -173,6 +173,7 @@ def test_csv_read_back(wgs_dir: dict[str, Path], data: RoutingData) -> None:
         assert row["start"] == hms(v.start_s)
         assert row["departure"] == hms(v.departure_s)
         assert float(row["load_after_t"]) == v.load_after[0]
+        assert (row["synthetic"], row["data_seed"], row["solver_seed"]) == ("true", "7", "3")
     assert [r["seq"] for r in rows] == [str(i) for i in range(7)] + [str(i) for i in range(4)]
     # hand-checked values
     v2 = rows[2]
@@ -188,6 +189,22 @@ def test_csv_read_back(wgs_dir: dict[str, Path], data: RoutingData) -> None:
     breaks = [(r["name"], r["break_before_start"], r["break_before_end"]) for r in rows
               if r["break_before_start"]]
     assert breaks == [("兴隆转运站", "11:30:00", "12:30:00")]
+
+
+def test_csv_provenance_on_every_row_for_real_data() -> None:
+    """routes.csv states on every row whether the data is synthetic and its seed: real
+    (user) data without a seed gives ``false`` and an empty ``data_seed``."""
+    from wastenet.routing.exports import routes_csv
+
+    real = dataclasses.replace(make_data(), synthetic=False, seed=None)
+    plan = dataclasses.replace(PLAN, synthetic=False, seed=5)
+    rows = list(csv.DictReader(io.StringIO(routes_csv(real, plan).decode("utf-8-sig"))))
+    assert len(rows) == 11
+    assert {(r["synthetic"], r["data_seed"], r["solver_seed"]) for r in rows} == {
+        ("false", "", "5")}
+    synth = dataclasses.replace(make_data(), seed=42)
+    rows = list(csv.DictReader(io.StringIO(routes_csv(synth, plan).decode("utf-8-sig"))))
+    assert {(r["synthetic"], r["data_seed"]) for r in rows} == {("true", "42")}
 
 
 def test_json_read_back_and_round_trip(wgs_dir: dict[str, Path]) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 from wastenet.scenario.schema import load_scenario
 
 ASSIGNMENT_FIELDS = ("village_id", "village_name", "county", "facility_id", "facility_name",
-                     "facility_kind", "distance_m", "t_per_day", "fraction")
+                     "facility_kind", "distance_m", "t_per_day", "fraction",
+                     "synthetic", "data_seed", "solver_seed")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -30,13 +31,29 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
-def assignments_csv(rows: list[dict[str, Any]]) -> str:
-    """CSV text (the caller writes it with a UTF-8 BOM so Excel reads the Chinese names)."""
+def _cell(x: object) -> str:
+    if x is None:
+        return ""
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    return str(x)
+
+
+def assignments_csv(rows: list[dict[str, Any]], *, synthetic: bool,
+                    data_seed: int | None, solver_seed: int | None = None) -> str:
+    """CSV text (the caller writes it with a UTF-8 BOM so Excel reads the Chinese names).
+
+    Provenance is repeated on every row, so that any extract of the file still carries
+    it: ``synthetic`` (``true``/``false``: the villages are generated, not surveyed),
+    ``data_seed`` (the seed the villages were generated with; empty for user data) and
+    ``solver_seed``."""
+    prov = {"synthetic": _cell(bool(synthetic)), "data_seed": _cell(data_seed),
+            "solver_seed": _cell(solver_seed)}
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=ASSIGNMENT_FIELDS, lineterminator="\n",
                        extrasaction="ignore")
     w.writeheader()
-    w.writerows(rows)
+    w.writerows({**r, **prov} for r in rows)
     return buf.getvalue()
 
 
@@ -46,8 +63,11 @@ def write_outputs(out: Path, result: dict[str, Any]) -> None:
                                                  indent=2) + "\n", encoding="utf-8")
     (out / "facilities.geojson").write_text(json.dumps(result["facilities"],
                                                        ensure_ascii=False), encoding="utf-8")
-    (out / "assignments.csv").write_text(assignments_csv(result["assignments"]),
-                                         encoding="utf-8-sig")
+    summary = result["summary"]
+    (out / "assignments.csv").write_text(
+        assignments_csv(result["assignments"], synthetic=bool(summary.get("synthetic")),
+                        data_seed=summary.get("data_seed"), solver_seed=summary.get("seed")),
+        encoding="utf-8-sig")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -479,14 +479,19 @@ def csv_header(data: RoutingData) -> list[str]:
              "departure_s"]
             + [f"load_after_{d}" for d in data.load_dims]
             + ["trip", "unload_facility_id", "unload_facility_name", "break_before_start",
-               "break_before_end"])
+               "break_before_end", "synthetic", "data_seed", "solver_seed"])
 
 
 def routes_csv(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> bytes:
     """``routes.csv``: UTF-8 with BOM (so that Excel shows the Chinese names), one row per
     visit in route order. Floats are written in shortest round-trip form. The driver's
-    break is given on the row of the visit it precedes (``break_before_start/end``)."""
+    break is given on the row of the visit it precedes (``break_before_start/end``).
+    Every row carries the provenance: ``synthetic`` (``true`` when the plan or its data
+    is synthetic, else ``false``), ``data_seed`` (the seed the data was generated with;
+    empty when unknown) and ``solver_seed``."""
     lon, lat = export_coords(data, crs)
+    prov = ["true" if (plan.synthetic or data.synthetic) else "false",
+            "" if data.seed is None else str(data.seed), str(int(plan.seed))]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(csv_header(data))
@@ -511,7 +516,8 @@ def routes_csv(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> bytes:
                 + ["" if trip is None else trip,
                    "" if uloc is None else data.ids[uloc],
                    "" if uloc is None else data.names[uloc]]
-                + (brk if j == view.break_before else ["", ""]))
+                + (brk if j == view.break_before else ["", ""])
+                + prov)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
