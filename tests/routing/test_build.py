@@ -65,3 +65,92 @@ def test_build_rejects_bad_inputs() -> None:
         build_routing_data(net, [], fac, "210124", "2026-13-01")
     with pytest.raises(ValidationError, match="assignments"):
         build_routing_data(net, [], fac, "210124", "2026-12-01")
+
+
+# -- a user road distance/time matrix -------------------------------------------------
+
+_TINY_IDS = ("a", "b", "c", "d", "S1", "I210124")  # no D210124: the depot uses I210124
+
+
+def _tiny_matrix(ids: tuple[str, ...] = _TINY_IDS):
+    """An asymmetric matrix whose values are far from any great-circle estimate, with
+    travel times that are not proportional to the distances."""
+    from wastenet.geo.matrix import DistanceMatrix
+
+    n = len(ids)
+    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    dist = 50_000.0 + 1_370.0 * i + 710.0 * j
+    dur = 600.0 + 110.0 * i + 50.0 * j
+    np.fill_diagonal(dist, 0.0)
+    np.fill_diagonal(dur, 0.0)
+    return DistanceMatrix(ids=ids, distance_m=dist, duration_s=dur)
+
+
+def _tiny_network(tmp_path, matrix_name: str = "m.csv"):
+    """Four user villages in Faku, one user station S1, the county seat incinerator, a
+    one-type fleet (speed factor 1) and the tiny matrix as a CSV file."""
+    from wastenet.geo.matrix import save_matrix
+
+    path = tmp_path / matrix_name
+    save_matrix(_tiny_matrix(), path)
+    vil = [{"id": k, "lon": lon, "lat": lat, "population": 400, "county": "210124"}
+           for k, lon, lat in (("a", 123.20, 42.40), ("b", 123.30, 42.45),
+                               ("c", 123.35, 42.35), ("d", 123.25, 42.30))]
+    sc = Scenario.model_validate({
+        "name": "tiny", "data": {"source": "user", "counties": ["210124"], "villages": vil,
+                                 "distance_matrix_file": str(path)},
+        "candidates": {"transfer": {"extra_per_county": 0, "sites": [
+            {"id": "S1", "name": "站1", "lon": 123.28, "lat": 42.38}]}},
+        "fleet": {"narrow_lane_fraction": 0.0, "vehicles": [
+            {"name": "truck", "count": 2, "capacity_t": 5.0}]}})
+    return build_network(sc)
+
+
+_TINY_FAC = [{"id": "S1", "name": "站1", "lon": 123.28, "lat": 42.38,
+              "capacity_t_per_day": 100}]
+_TINY_ASSIGN = [{"village_id": k, "facility_id": "S1"} for k in "abcd"]
+
+
+def test_routing_uses_the_user_matrix(tmp_path) -> None:
+    """With a user matrix (CSV) covering the routing places, the county-day problem's
+    distances and travel times are the matrix's (the depot found as I<adcode>), and the
+    solved plan's distance and travel time are sums of matrix entries along its routes."""
+    from wastenet.routing.checker import check
+    from wastenet.routing.solve import RouteParams, solve
+
+    net = _tiny_network(tmp_path)
+    assert net.distance_matrix is not None
+    d = build_routing_data(net, _TINY_ASSIGN, _TINY_FAC, "210124", "2026-12-01")
+    assert d.meta["distances"] == "matrix"
+    m = _tiny_matrix()
+    pos = [m.ids.index("I210124" if k == "D210124" else k) for k in d.ids]
+    assert np.array_equal(d.distance_m, m.distance_m[np.ix_(pos, pos)])
+    assert np.array_equal(d.duration_s, m.duration_s[np.ix_(pos, pos)])
+
+    plan = solve(d, RouteParams(time_limit_s=2.0, seed=1))
+    assert not plan.unserved and check(d, plan).ok
+    legs = [(pos[a.location], pos[b.location]) for r in plan.routes
+            for a, b in zip(r.visits[:-1], r.visits[1:], strict=True)]
+    assert plan.distance_m == pytest.approx(sum(m.distance_m[x, y] for x, y in legs))
+    assert plan.travel_s == pytest.approx(sum(m.duration_s[x, y] for x, y in legs))
+
+
+def test_routing_matrix_partial_coverage_falls_back_per_arc(tmp_path) -> None:
+    """A matrix lacking a place keeps the estimate on that place's arcs only, and says so
+    in meta; without a matrix every arc is the estimate."""
+    import dataclasses
+
+    net = _tiny_network(tmp_path)
+    plain = build_routing_data(dataclasses.replace(net, distance_matrix=None), _TINY_ASSIGN,
+                               _TINY_FAC, "210124", "2026-12-01")
+    assert plain.meta["distances"] == "estimate"
+    partial = dataclasses.replace(net, distance_matrix=_tiny_matrix(
+        ("a", "b", "c", "S1", "I210124")))
+    d = build_routing_data(partial, _TINY_ASSIGN, _TINY_FAC, "210124", "2026-12-01")
+    assert d.meta["distances"] == "matrix+estimate"
+    k = d.ids.index("d")
+    assert np.array_equal(d.distance_m[k], plain.distance_m[k])
+    assert np.array_equal(d.duration_s[:, k], plain.duration_s[:, k])
+    others = [x for x in range(len(d.ids)) if x != k]
+    assert not np.allclose(d.distance_m[np.ix_(others, others)],
+                           plain.distance_m[np.ix_(others, others)])

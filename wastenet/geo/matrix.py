@@ -112,6 +112,11 @@ class DistanceMatrix:
                 f"id not in the distance matrix ({len(missing)} missing: {missing[:5]})",
             ) from None
 
+    def positions(self, ids: Sequence[object]) -> IntArray:
+        """Positions of ``ids`` in the matrix, ``-1`` for an id the matrix does not cover."""
+        idx = self._index
+        return np.fromiter((idx.get(str(i), -1) for i in ids), dtype=np.int64, count=len(ids))
+
     def lookup(self, from_ids: Sequence[object],
                to_ids: Sequence[object]) -> tuple[FloatArray, FloatArray]:
         """Element-wise distance (m) and duration (s) of the arcs ``from_ids[k] -> to_ids[k]``.

@@ -13,24 +13,60 @@ Places
 
 Distances are great-circle x circuity (dense: a county has at most a few hundred
 villages); travel time uses the scenario's collection-truck speed (per vehicle type the
-``speed_factor`` scales it). Narrow-lane villages (a seeded ``narrow_lane_fraction``)
-may only be served by vehicle types with ``narrow_lane_ok``.
+``speed_factor`` scales it). When the scenario supplies a road distance and time matrix
+(``data.distance_matrix_file``, kept on :attr:`Network.distance_matrix`), its distances
+and travel times replace the estimate on every arc whose two ends it covers. Places are
+looked up by id: the villages' ids, the facilities' ids, and for the depot
+``D<adcode>`` or else ``I<adcode>`` (the county-seat incinerator candidate, which sits at
+the same point). ``meta["distances"]`` says which source was used: ``"matrix"`` (every
+arc), ``"matrix+estimate"`` (some places not covered; logged as a warning) or
+``"estimate"``. Narrow-lane villages (a seeded ``narrow_lane_fraction``) may only be
+served by vehicle types with ``narrow_lane_ok``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 from wastenet.data import liaoning
 from wastenet.errors import ValidationError
 from wastenet.geo.distance import pairwise_haversine_m
+from wastenet.geo.matrix import DistanceMatrix
 from wastenet.routing.data import RoutingData, VehicleType
 from wastenet.routing.frequency import plan_week
 from wastenet.scenario.network import Network
 from wastenet.scenario.schema import hhmm_to_s
+
+log = logging.getLogger("wastenet.routing.build")
+
+
+def apply_matrix(matrix: DistanceMatrix, ids: Sequence[str], dist: NDArray[np.float64],
+                 dur: NDArray[np.float64], depot_aliases: Sequence[str] = ()
+                 ) -> tuple[NDArray[np.float64], NDArray[np.float64], int]:
+    """Replace ``dist``/``dur`` (places ``ids``) by the matrix on every arc it covers.
+
+    ``depot_aliases``: other ids to try, in order, for place 0 when the matrix lacks
+    ``ids[0]``. Returns the new arrays and the number of places covered.
+    """
+    pos = matrix.positions(ids)
+    for alias in depot_aliases:
+        if pos[0] >= 0:
+            break
+        pos[0] = matrix.positions([alias])[0]
+    rows = np.flatnonzero(pos >= 0)
+    dist = np.array(dist, dtype=np.float64, copy=True)
+    dur = np.array(dur, dtype=np.float64, copy=True)
+    if rows.size:
+        sel = np.ix_(rows, rows)
+        msel = np.ix_(pos[rows], pos[rows])
+        dist[sel] = matrix.distance_m[msel]
+        dur[sel] = matrix.duration_s[msel]
+    return dist, dur, int(rows.size)
 
 
 def build_routing_data(network: Network, assignments: Sequence[Mapping[str, object]],
@@ -83,6 +119,18 @@ def build_routing_data(network: Network, assignments: Sequence[Mapping[str, obje
     dur = dist / (sc.network.truck_speed_km_per_h / 3.6)
     n = len(stops)
     loc_ids = (f"D{county}", *(v.ids[i] for i in stops), *fac_ids)
+    source = "estimate"
+    if network.distance_matrix is not None:
+        dist, dur, covered = apply_matrix(network.distance_matrix, loc_ids, dist, dur,
+                                          depot_aliases=(f"I{county}",))
+        if covered == len(loc_ids):
+            source = "matrix"
+        elif covered:
+            source = "matrix+estimate"
+        if covered < len(loc_ids):
+            log.warning("%s %s: the distance matrix covers %d of %d routing places; "
+                        "the other arcs use the great-circle estimate", county, date,
+                        covered, len(loc_ids))
     loc_names = (f"{c.name}环卫车队", *(v.names[i] for i in stops),
                  *(str(fac_info[f].get("name", f)) for f in fac_ids))
     t = np.array(loads)
@@ -127,5 +175,6 @@ def build_routing_data(network: Network, assignments: Sequence[Mapping[str, obje
                                           or np.inf) for f in fac_ids]),
         vehicle_types=tuple(vtypes), name=f"{sc.name}:{county}:{date}",
         synthetic=network.synthetic, seed=network.seed,
-        meta={"county": county, "county_name": c.name, "date": date, "weekday": weekday},
+        meta={"county": county, "county_name": c.name, "date": date, "weekday": weekday,
+              "distances": source},
     )

@@ -21,8 +21,11 @@ Candidates
   existing plants. Township plants get the small sizes, county seats the large ones.
 
 Neighbour lists hold great-circle distances times the circuity factor (road estimate),
-unless a user distance matrix is given, which then replaces the estimate for the pairs it
-covers.
+unless a user distance matrix is given, which then replaces the estimate on every listed
+pair (it must cover them). The matrix is kept on the network
+(:attr:`Network.distance_matrix`) so that county-day routing
+(:func:`wastenet.routing.build.build_routing_data`) takes its distances and travel
+times from it too.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from wastenet.data import liaoning
 from wastenet.data.generator import GeneratorParams, Seats, Villages, generate
 from wastenet.errors import ValidationError
 from wastenet.geo.distance import PointIndex, haversine_m
+from wastenet.geo.matrix import DistanceMatrix
 from wastenet.scenario.schema import ExistingSpec, Scenario, SiteSpec
 
 log = logging.getLogger("wastenet.network")
@@ -90,6 +94,9 @@ class Network:
     seed: int | None
     warnings: tuple[str, ...] = ()
     meta: dict[str, object] = field(default_factory=dict)
+    #: the user's road distance/time matrix (``data.distance_matrix_file``), if any; the
+    #: county-day routing compiler takes its distances and travel times from it
+    distance_matrix: DistanceMatrix | None = None
 
     def summary(self) -> dict[str, object]:
         v = self.villages
@@ -425,6 +432,7 @@ def build_network(scenario: Scenario) -> Network:
     t2i = _knn(transfer.lon, transfer.lat, i_index, 2 * net.incinerators_per_station,
                pol.max_transfer_haul_km * 1000.0, circ)
 
+    m: DistanceMatrix | None = None
     if scenario.data.distance_matrix_file:
         from wastenet.geo.matrix import load_matrix
 
@@ -440,6 +448,7 @@ def build_network(scenario: Scenario) -> Network:
         warnings=tuple(warnings),
         meta={"greenfield": not (transfer.existing_capacity > 0).any()
               and not (incinerator.existing_capacity > 0).any()},
+        distance_matrix=m,
     )
 
 
