@@ -316,3 +316,62 @@ def solve_mip(
         wall_s=wall,
         nodes=nodes,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class MatrixSolution:
+    """Solution of :func:`solve_matrix`: ``status`` as in :class:`MipSolution`."""
+
+    status: str
+    objective: float
+    bound: float
+    x: FloatArray
+    wall_s: float
+
+
+def solve_matrix(cost: FloatArray, a_csr: object, row_lo: FloatArray, row_hi: FloatArray,
+                 col_lo: FloatArray, col_hi: FloatArray, integer: NDArray[np.bool_],
+                 opts: MipOptions, hint: FloatArray | None = None) -> MatrixSolution:
+    """Solve ``min cost.x : row_lo <= A x <= row_hi, col_lo <= x <= col_hi`` (some ``x``
+    integer) with the backend of ``opts``; ``a_csr`` is a :class:`scipy.sparse.csr_matrix`.
+    ``hint`` (a feasible point, e.g. the incumbent) is passed to the solver as a start."""
+    t0 = time.perf_counter()
+    backend = opts.backend.upper()
+    solver = pywraplp.Solver.CreateSolver(backend)
+    if solver is None:  # pragma: no cover - depends on the OR-Tools build
+        raise RuntimeError(f"OR-Tools backend {backend!r} is not available")
+    inf = solver.infinity()
+    n = int(cost.shape[0])
+    clip = np.vectorize(lambda v: inf if v == np.inf else (-inf if v == -np.inf else float(v)))
+    lo_c, hi_c = clip(col_lo) if n else col_lo, clip(col_hi) if n else col_hi
+    xs = [solver.Var(float(lo_c[j]), float(hi_c[j]), bool(integer[j]), "") for j in range(n)]
+    obj = solver.Objective()
+    for j in np.flatnonzero(cost).tolist():
+        obj.SetCoefficient(xs[j], float(cost[j]))
+    indptr = a_csr.indptr  # type: ignore[attr-defined]
+    indices = a_csr.indices  # type: ignore[attr-defined]
+    data = a_csr.data  # type: ignore[attr-defined]
+    for r in range(int(row_lo.shape[0])):
+        lo = -inf if row_lo[r] == -np.inf else float(row_lo[r])
+        hi = inf if row_hi[r] == np.inf else float(row_hi[r])
+        ct = solver.Constraint(lo, hi)
+        for p in range(int(indptr[r]), int(indptr[r + 1])):
+            ct.SetCoefficient(xs[int(indices[p])], float(data[p]))
+    obj.SetMinimization()
+    if hint is not None:
+        solver.SetHint(xs, [float(v) for v in hint])
+    if opts.time_limit_s is not None:
+        solver.SetTimeLimit(max(1, int(opts.time_limit_s * 1000)))
+    solver.SetNumThreads(max(1, opts.threads))
+    params = _specific_params(opts)
+    if params:
+        solver.SetSolverSpecificParametersAsString(params)
+    mp = pywraplp.MPSolverParameters()
+    mp.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, opts.mip_gap)
+    code = solver.Solve(mp)
+    status = _STATUS.get(code, "unknown")
+    ok = status in ("optimal", "feasible")
+    x = np.array([v.solution_value() for v in xs]) if ok else np.zeros(n)
+    objective = obj.Value() if ok else float("inf")
+    bound = obj.BestBound() if ok else float("-inf")
+    return MatrixSolution(status, float(objective), float(bound), x, time.perf_counter() - t0)

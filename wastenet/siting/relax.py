@@ -24,6 +24,10 @@ Algorithm
 6. **Local search** (:mod:`wastenet.siting.heuristics`): village shifts with exact haul and
    resizing, incinerator downsizing with exact haul, and swap/add/drop interchange for
    uncapacitated one-echelon problems (p-median, UFL).
+7. **Incinerator re-optimisation** (:mod:`wastenet.siting.echelon`, single-source models
+   with incinerator count targets): with the stations and their villages fixed, each
+   county's incinerators are re-sited and re-sized exactly by a small MIP, and a dynamic
+   program moves incinerators between counties (:func:`reallocate_counts`).
 
 The reported bound is the best valid bound of steps 1, 3, 4 (or the full MIP's best bound
 in step 5); ``gap = (UB - LB) / UB``. A solution is always returned unless no step found one
@@ -41,6 +45,7 @@ import numpy as np
 
 from wastenet.errors import InfeasibleError, NoSolutionError
 from wastenet.siting.data import SitingData
+from wastenet.siting.echelon import reallocate_counts
 from wastenet.siting.heuristics import construct, downsize, improve, interchange
 from wastenet.siting.lagrange import lagrangian_bound
 from wastenet.siting.mip import MipOptions, MipSolution, solve_mip
@@ -51,6 +56,11 @@ log = logging.getLogger("wastenet.siting.relax")
 
 #: the LP relaxation and the restricted MIP are tried only up to this many arcs
 LP_MAX_ARCS = 150_000
+#: share of the time left that the restricted MIP may use
+RESTRICTED_SHARE = 0.35
+#: with incinerator count targets, local search ends at this share of the time limit and
+#: the incinerator re-optimisation (step 7) runs until 97 % of it
+LOCAL_SHARE = 0.7
 
 Report = Callable[[float, float | None, float | None, str], None]
 
@@ -187,7 +197,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
     report(0.6, None if best is None else best.total_cost, lb, "restricted MIP")
     # the model build is not counted by the solver's own limit: keep a margin for it
     opts = MipOptions(backend=params.backend, time_limit_s=None if limit is None
-                      else 0.6 * (left() or 1.0),
+                      else RESTRICTED_SHARE * (left() or 1.0),
                       threads=params.threads, mip_gap=params.mip_gap, seed=params.seed,
                       node_limit=params.max_iterations)
     if masks is not None:
@@ -217,12 +227,22 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
     report(0.9, best.total_cost, lb, "local search")
     res = replace(best, lower_bound=float(min(lb, best.total_cost)), solver="decomposition",
                   seed=params.seed, log=tuple(lines))
-    res = improve(data, model, res, max_rounds=params.max_iterations or 50,
-                  deadline=None if limit is None else t0 + limit)
+    # with incinerator counts, the last share of the time goes to the exact
+    # re-optimisation of the incinerator echelon (step 7)
+    moves = any(c[0] == "incinerator" for c in model.counts) and model.single_source
+    ls_end = None if limit is None else t0 + (LOCAL_SHARE if moves else 1.0) * limit
+    res = improve(data, model, res, max_rounds=params.max_iterations or 50, deadline=ls_end)
     res = downsize(data, model, res, max_moves=params.max_iterations or 1000,
-                   deadline=None if limit is None else t0 + 0.95 * limit)
+                   deadline=None if limit is None or ls_end is None
+                   else min(ls_end, t0 + 0.95 * limit))
     res = interchange(data, model, res, max_passes=params.max_iterations or 200,
-                      deadline=None if limit is None else t0 + limit)
+                      deadline=ls_end)
+    if moves:
+        report(0.95, res.total_cost, lb, "re-optimising the incinerators")
+        res = reallocate_counts(
+            data, model, res, seed=params.seed, max_rounds=params.max_iterations,
+            deadline=float("inf") if limit is None else t0 + 0.97 * limit)
+        lines.append(f"incinerator re-optimisation: {res.total_cost:.10g}")
     if res.total_cost <= lb * (1 + 1e-9):
         res = replace(res, status="optimal")
     res = replace(res, elapsed_s=time.perf_counter() - t0,

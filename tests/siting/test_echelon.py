@@ -1,0 +1,150 @@
+"""Exact re-optimisation of the incinerator echelon and the count reallocation."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import siting_helpers as _h
+
+from wastenet.siting.checker import check
+from wastenet.siting.data import CountTarget, SiteStatus, SitingData
+from wastenet.siting.echelon import reallocate_counts, reoptimise_incinerators
+from wastenet.siting.model import compile_model
+from wastenet.siting.result import SitingResult
+from wastenet.siting.solve import SiteParams, solve
+
+Site, Spec, brute_force, build = _h.Site, _h.Spec, _h.brute_force, _h.build
+
+EXACT = SiteParams(time_limit_s=30, method="exact")
+
+
+def _two_counties(i1_status: int = SiteStatus.FREE) -> SitingData:
+    """County 0 has 20 t/d (two villages), county 1 has 10 t/d; no sharing (arcs stay in
+    their county); exactly 3 incinerators in the province.
+
+    County 0 can burn its 20 t/d in one plant of size 20 (120) or two of size 10 (50 + 50);
+    county 1 in one plant of size 10 (50) or two (100). With 3 plants in all the optimum is
+    two in county 0 and one in county 1: 100 + 50, plus collection 30, haul 30 and the two
+    stations 2, i.e. 212. With site 1 excluded, county 0 has one plant (120) and county 1
+    must open two (50 + 50): 282.
+    """
+    spec = Spec(
+        demand=[10.0, 10.0, 10.0], village_county=[0, 0, 1],
+        transfer=[Site(0, [(30.0, 1.0)]), Site(1, [(30.0, 1.0)])],
+        incinerator=[Site(0, [(10.0, 50.0), (20.0, 120.0)]), Site(0, [(10.0, 50.0)],
+                                                                  status=i1_status),
+                     Site(1, [(10.0, 50.0), (20.0, 120.0)]), Site(1, [(10.0, 50.0)])],
+        collect=[(0, 0, 1.0), (1, 0, 1.0), (2, 1, 1.0)],
+        haul=[(0, 0, 1.0), (0, 1, 1.0), (1, 2, 1.0), (1, 3, 1.0)],
+        counts=(CountTarget("incinerator", 3, "eq"),),
+    )
+    return build(spec)
+
+
+def _poor_incumbent() -> tuple[SitingData, SitingResult]:
+    """The instance above and a feasible but poor solution of it (one plant of size 20 in
+    county 0, two plants in county 1: 282), found by solving with site 1 excluded."""
+    data = _two_counties()
+    poor = solve(_two_counties(SiteStatus.EXCLUDED), EXACT)
+    assert poor.total_cost == pytest.approx(282.0)
+    assert check(data, poor).ok
+    return data, poor
+
+
+def test_instance_optimum_by_brute_force() -> None:
+    """The hand-computed optimum of the two-county instance is 212."""
+    assert brute_force(_two_counties()) == pytest.approx(212.0)
+
+
+def test_reoptimise_all_incinerators_reaches_the_optimum() -> None:
+    """Re-optimising every incinerator site for the fixed stations finds the optimum (the
+    stations are those of every solution here), and the checker accepts it."""
+    data, poor = _poor_incumbent()
+    model = compile_model(data)
+    res = reoptimise_incinerators(data, model, poor)
+    rep = check(data, res)
+    assert rep.ok, rep.violations
+    assert res.total_cost == pytest.approx(212.0)
+    assert res.total_cost == pytest.approx(rep.total_cost, rel=1e-9)
+    assert int(np.sum(res.incinerator_size >= 0)) == 3
+
+
+def test_reoptimise_one_county_keeps_its_count() -> None:
+    """Freeing only county 0's sites keeps one plant there (the incumbent's number), so no
+    cheaper solution exists in that neighbourhood and the incumbent comes back."""
+    data, poor = _poor_incumbent()
+    model = compile_model(data)
+    free = data.incinerator.county == 0
+    res = reoptimise_incinerators(data, model, poor, free=free)
+    assert res.total_cost == pytest.approx(poor.total_cost)
+    assert check(data, res).ok
+
+
+def test_count_shift_needs_balancing() -> None:
+    """A shift of +1 on county 0 alone opens a fourth plant there (two of size 10: cheaper
+    than the incumbent, but it breaks the province count, which the checker reports); a
+    shift of -1 leaves county 0 without a plant, which has no solution: the incumbent
+    comes back."""
+    data, poor = _poor_incumbent()
+    model = compile_model(data)
+    free = data.incinerator.county == 0
+    more = reoptimise_incinerators(data, model, poor, free=free, count_shift=1)
+    assert int(np.sum(more.incinerator_size >= 0)) == 4
+    assert more.total_cost == pytest.approx(262.0)
+    assert not check(data, more).ok
+    assert reoptimise_incinerators(data, model, poor, free=free, count_shift=-1) is poor
+
+
+def test_reallocate_counts_moves_an_incinerator_between_counties() -> None:
+    """The dynamic program moves one plant from county 1 to county 0: 282 -> 212."""
+    data, poor = _poor_incumbent()
+    model = compile_model(data)
+    res = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=5)
+    rep = check(data, res)
+    assert rep.ok, rep.violations
+    assert res.total_cost == pytest.approx(212.0)
+    counties = data.incinerator.county[res.incinerator_size >= 0]
+    assert sorted(counties.tolist()) == [0, 0, 1]
+
+
+def test_reallocate_counts_is_deterministic() -> None:
+    """Under a round limit (node-limited sub-MIPs) two runs give identical results."""
+    data, poor = _poor_incumbent()
+    model = compile_model(data)
+    a = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=3)
+    b = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=3)
+    assert a.total_cost == b.total_cost
+    assert np.array_equal(a.incinerator_size, b.incinerator_size)
+    assert np.array_equal(a.haul_t_per_day, b.haul_t_per_day)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+def test_reoptimise_keeps_optimal_solutions_optimal(seed: int) -> None:
+    """On random tiny instances with a count target, re-optimising an optimal solution
+    (every site free, then each county alone) returns a checked solution of the same cost:
+    never cheaper than the optimum, never worse than the incumbent."""
+    spec = _h.random_spec(seed, n=4, m=3, q=3,
+                          counts=(CountTarget("incinerator", 2, "eq"),))
+    data = build(spec)
+    opt = brute_force(data)
+    if not np.isfinite(opt):
+        pytest.skip("this random instance is infeasible")
+    best = solve(data, EXACT)
+    model = compile_model(data)
+    for free in [None, *[data.incinerator.county == c for c in range(3)]]:
+        res = reoptimise_incinerators(data, model, best, free=free)
+        rep = check(data, res)
+        assert rep.ok, rep.violations
+        assert res.total_cost == pytest.approx(opt, rel=1e-6)
+
+
+def test_decomposition_uses_the_reallocation() -> None:
+    """The scalable path on the two-county instance ends at the optimum and says in its
+    log that the incinerators were re-optimised."""
+    data = _two_counties()
+    res = solve(data, replace(EXACT, method="decomposition"))
+    assert check(data, res).ok
+    assert res.total_cost == pytest.approx(212.0)
+    assert any("incinerator re-optimisation" in line for line in res.log)

@@ -1,0 +1,398 @@
+r"""Exact re-optimisation of the incinerator echelon for a given transfer layer.
+
+A large-neighbourhood step of the scalable path: keep the open transfer stations, their
+sizes and the villages collected to them (so each station's inflow :math:`q_j` is fixed),
+and re-solve *exactly* everything else as one mixed-integer program.
+
+Sets
+----
+* :math:`S` open transfer stations with fixed inflow :math:`q_j` and capacity
+  :math:`\mathrm{Cap}_j`;
+* :math:`D` villages delivered directly in the incumbent; each may again go directly to any
+  incinerator of its direct arcs, or be collected to an open station of :math:`S`;
+* :math:`K` usable incinerator candidates with size options :math:`l` (capacity
+  :math:`C_{kl}`, fixed cost :math:`F_{kl}`); existing ones are open with capacity
+  :math:`\bar C_k`.
+
+Variables
+---------
+:math:`z_{kl}\in\{0,1\}`; :math:`d_{ik}, x_{ij}\in\{0,1\}` for :math:`i\in D` (continuous in
+:math:`[0,1]` when the model is not single-source); :math:`h_{jk}\ge 0` t/d hauled.
+
+Objective (yuan/yr)
+-------------------
+.. math::
+
+    \min \sum_{k,l} F_{kl} z_{kl} + \sum_{(j,k)} c_{jk} h_{jk}
+        + \sum_{i\in D}\Big(\sum_k c_{ik} w_i d_{ik} + \sum_j c_{ij} w_i x_{ij}\Big)
+
+(arc costs include the throughput cost of their head, as in :mod:`wastenet.siting.model`).
+
+Constraints
+-----------
+1. :math:`\sum_k d_{ik} + \sum_j x_{ij} = 1` for :math:`i\in D`;
+2. :math:`\sum_l z_{kl}\le 1` (:math:`=1` for a forced site);
+3. station balance :math:`\sum_k h_{jk} = q_j + \sum_{i\in D} w_i x_{ij}` and capacity
+   :math:`q_j + \sum_{i\in D} w_i x_{ij} \le \mathrm{Cap}_j`;
+4. incinerator capacity :math:`\sum_j h_{jk} + \sum_{i\in D} w_i d_{ik} \le \sum_l C_{kl}
+   z_{kl}` (:math:`\bar C_k` for an existing site);
+5. strong linking :math:`d_{ik}\le Z_k` and :math:`h_{jk}\le \bar q_j Z_k` with
+   :math:`\bar q_j = \min(\mathrm{Cap}_j, q_j + \sum_{i\in D} w_i)`, the most station
+   :math:`j` can ever send (this is the tight form of the classic CFLP linking);
+6. the incinerator count targets of the problem (transfer counts are unchanged because the
+   stations are).
+
+Every solution of this program, joined with the fixed part of the incumbent, is feasible for
+the full model, and the incumbent itself is one of them; so the step never makes the
+incumbent worse when its solution is accepted only if cheaper. The program's own bound is a
+bound of this neighbourhood only and is never reported as a bound of the problem. It is
+solved with HiGHS through :func:`scipy.optimize.milp`, whose sparse-matrix interface builds
+a model of this size in well under a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+from scipy.sparse import coo_matrix
+
+from wastenet.siting.data import SitingData
+from wastenet.siting.mip import MipOptions, solve_matrix
+from wastenet.siting.model import CompiledModel
+from wastenet.siting.result import SitingResult
+
+log = logging.getLogger("wastenet.siting.echelon")
+
+
+def reoptimise_incinerators(data: SitingData, model: CompiledModel, res: SitingResult, *,
+                            free: np.ndarray | None = None, time_limit_s: float = 60.0,
+                            mip_gap: float = 1e-6, seed: int = 0, backend: str = "SCIP",
+                            count_shift: int = 0, accept_worse: bool = False,
+                            node_limit: int | None = None) -> SitingResult:
+    """Solve the program of the module docstring over the incinerator sites ``free``
+    (default: all); return the cheaper of its solution and ``res``.
+
+    With ``free`` given, the other open incinerators keep their sizes and offer their spare
+    capacity; the stations and direct villages in the program are those the incumbent
+    sends to a free site; count targets then bind the free sites to the number of them
+    the incumbent opens in each target's region, plus ``count_shift`` (which the caller
+    must balance elsewhere: :func:`reallocate_counts`). With a shift, or with
+    ``accept_worse``, the program's solution is returned whatever its cost (``res`` is
+    returned only when the program has no solution); otherwise only when cheaper.
+    """
+    from wastenet.siting.solve import result_from_assignment
+
+    t0 = time.perf_counter()
+    tr, inc = model.transfer, model.incinerator
+    w = model.demand
+    n = w.shape[0]
+    inc_ok = inc.usable & (inc.max_cap > 0)
+    free_k = inc_ok.copy() if free is None else (np.asarray(free, dtype=bool) & inc_ok)
+    inc_open = res.incinerator_size != -1
+    fixed_open = inc_open & ~free_k
+    col = ~res.flow_direct
+    fv, ff, fd, fr = res.flow_village, res.flow_facility, res.flow_direct, res.flow_fraction
+    # stations and direct villages in the neighbourhood
+    in_st = np.zeros(tr.n_sites, dtype=bool)
+    in_st[res.haul_transfer[free_k[res.haul_incinerator]]] = True
+    is_d = np.zeros(n, dtype=bool)
+    dir_rows = np.flatnonzero(fd)
+    is_d[fv[dir_rows[free_k[ff[dir_rows]]]]] = True
+    split = np.bincount(fv, minlength=n) > 1  # split villages stay as they are
+    is_d &= ~split
+    d_vill = np.flatnonzero(is_d)
+    if d_vill.size == 0 and not in_st.any() and count_shift == 0:
+        return res
+    # fixed inflow of each station from the villages collected to it
+    q = np.bincount(ff[col], weights=w[fv[col]] * fr[col], minlength=tr.n_sites)
+    cap_t = np.zeros(tr.n_sites)
+    new_t = res.transfer_size >= 0
+    cap_t[new_t] = data.transfer.size_capacity[new_t, res.transfer_size[new_t]]
+    cap_t[tr.existing] = tr.existing_cap[tr.existing]
+    # capacity of each fixed-open incinerator left after the flows outside the neighbourhood
+    cap_i = np.zeros(inc.n_sites)
+    new_i = res.incinerator_size >= 0
+    cap_i[new_i] = data.incinerator.size_capacity[new_i, res.incinerator_size[new_i]]
+    cap_i[inc.existing] = inc.existing_cap[inc.existing]
+    load_out = np.bincount(res.haul_incinerator[~in_st[res.haul_transfer]],
+                           weights=res.haul_t_per_day[~in_st[res.haul_transfer]],
+                           minlength=inc.n_sites)
+    out_d = fd & ~is_d[fv]
+    load_out += np.bincount(ff[out_d], weights=w[fv[out_d]] * fr[out_d], minlength=inc.n_sites)
+    spare = np.where(fixed_open, np.maximum(cap_i - load_out, 0.0), 0.0)
+    # free sites that are existing keep their capacity and need no option
+    usable_dst = free_k | fixed_open
+    zo = np.flatnonzero(free_k[inc.opt_site])
+    da = np.flatnonzero(is_d[model.direct.src] & usable_dst[model.direct.dst])
+    xa = np.flatnonzero(is_d[model.collect.src] & in_st[model.collect.dst])
+    ha = np.flatnonzero(in_st[model.haul.src] & usable_dst[model.haul.dst])
+    nz, nd, nx, nh = zo.size, da.size, xa.size, ha.size
+    oz, od, ox, oh = 0, nz, nz + nd, nz + nd + nx
+    nv = oh + nh
+    cost = np.concatenate([inc.opt_fixed[zo],
+                           model.direct.cost[da] * w[model.direct.src[da]],
+                           model.collect.cost[xa] * w[model.collect.src[xa]],
+                           model.haul.cost[ha]])
+    d_pos = -np.ones(n, dtype=np.int64)
+    d_pos[d_vill] = np.arange(d_vill.size)
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    lo: list[np.ndarray] = []
+    hi: list[np.ndarray] = []
+    r = 0
+
+    def add(rr: np.ndarray, cc: np.ndarray, vv: np.ndarray) -> None:
+        rows.append(np.asarray(rr, dtype=np.int64))
+        cols.append(np.asarray(cc, dtype=np.int64))
+        vals.append(np.asarray(vv, dtype=np.float64))
+
+    # 1. cover each D village
+    add(r + d_pos[model.direct.src[da]], od + np.arange(nd), np.ones(nd))
+    add(r + d_pos[model.collect.src[xa]], ox + np.arange(nx), np.ones(nx))
+    lo.append(np.ones(d_vill.size))
+    hi.append(np.ones(d_vill.size))
+    r += d_vill.size
+    # 2. one size per free site
+    site_row = -np.ones(inc.n_sites, dtype=np.int64)
+    sites_z = np.unique(inc.opt_site[zo])
+    site_row[sites_z] = r + np.arange(sites_z.size)
+    add(site_row[inc.opt_site[zo]], oz + np.arange(nz), np.ones(nz))
+    lo.append(inc.forced[sites_z].astype(float))
+    hi.append(np.ones(sites_z.size))
+    r += sites_z.size
+    # 3. station balance and capacity
+    st = np.flatnonzero(in_st)
+    st_row = -np.ones(tr.n_sites, dtype=np.int64)
+    st_row[st] = np.arange(st.size)
+    wx = w[model.collect.src[xa]]
+    add(r + st_row[model.collect.dst[xa]], ox + np.arange(nx), -wx)
+    add(r + st_row[model.haul.src[ha]], oh + np.arange(nh), np.ones(nh))
+    lo.append(q[st])
+    hi.append(q[st])
+    r += st.size
+    add(r + st_row[model.collect.dst[xa]], ox + np.arange(nx), wx)
+    lo.append(np.full(st.size, -np.inf))
+    hi.append(cap_t[st] - q[st])
+    r += st.size
+    # 4. incinerator capacity: free sites (options or existing capacity), fixed-open spare
+    k_in = np.flatnonzero(usable_dst)
+    k_row = -np.ones(inc.n_sites, dtype=np.int64)
+    k_row[k_in] = r + np.arange(k_in.size)
+    add(k_row[model.direct.dst[da]], od + np.arange(nd), w[model.direct.src[da]])
+    add(k_row[model.haul.dst[ha]], oh + np.arange(nh), np.ones(nh))
+    add(k_row[inc.opt_site[zo]], oz + np.arange(nz), -inc.opt_cap[zo])
+    lo.append(np.full(k_in.size, -np.inf))
+    hi.append(np.where(fixed_open[k_in], spare[k_in],
+                       np.where(inc.existing[k_in], inc.existing_cap[k_in], 0.0)))
+    r += k_in.size
+    # 5. strong linking for new free sites: d_ik <= Z_k, h_jk <= qbar_j Z_k
+    order = np.argsort(inc.opt_site[zo], kind="stable")
+    starts = np.searchsorted(inc.opt_site[zo][order], np.arange(inc.n_sites + 1))
+    n_opt = np.diff(starts)
+    d_to_station = np.bincount(model.collect.dst[xa], weights=wx, minlength=tr.n_sites)
+    qbar = np.minimum(cap_t, q + d_to_station)
+    ld = np.flatnonzero(free_k[model.direct.dst[da]] & ~inc.existing[model.direct.dst[da]])
+    lh = np.flatnonzero(free_k[model.haul.dst[ha]] & ~inc.existing[model.haul.dst[ha]])
+    n_link = ld.size + lh.size
+    link_r = r + np.arange(n_link)
+    add(link_r[:ld.size], od + ld, np.ones(ld.size))
+    add(link_r[ld.size:], oh + lh, np.ones(lh.size))
+    k_of = np.concatenate([model.direct.dst[da][ld], model.haul.dst[ha][lh]])
+    scale = np.concatenate([np.ones(ld.size), qbar[model.haul.src[ha][lh]]])
+    reps = n_opt[k_of]
+    first = np.repeat(starts[k_of], reps)
+    within = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
+    add(np.repeat(link_r, reps), oz + order[first + within], -np.repeat(scale, reps))
+    lo.append(np.full(n_link, -np.inf))
+    hi.append(np.zeros(n_link))
+    r += n_link
+    # 6. incinerator count targets over the free sites
+    for echelon, sense, value, mask, _ in model.counts:
+        if echelon != "incinerator":
+            continue
+        sel = np.flatnonzero(mask[inc.opt_site[zo]])
+        if sense == "eq":  # the free sites keep the number the incumbent opens, shifted
+            v = int(np.sum(mask & free_k & ~inc.existing & inc_open)) + count_shift
+        else:
+            v = value - int(np.sum(mask & fixed_open & ~inc.existing))
+        add(np.full(sel.size, r), oz + sel, np.ones(sel.size))
+        lo.append(np.array([v if sense in ("eq", "ge") else -np.inf], dtype=float))
+        hi.append(np.array([v if sense in ("eq", "le") else np.inf], dtype=float))
+        r += 1
+    a = coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                   shape=(r, nv)).tocsr()
+    integ = np.zeros(nv, dtype=bool)
+    integ[oz:oz + nz] = True
+    if model.single_source:
+        integ[od:oh] = True
+    ub = np.concatenate([np.ones(nz + nd + nx), np.full(nh, np.inf)])
+    # the incumbent as a start: it is feasible for this program
+    start = np.zeros(nv)
+    start[oz:oz + nz] = res.incinerator_size[inc.opt_site[zo]] == inc.opt_size[zo]
+    dk = fd & is_d[fv]
+    pos_d = {(int(i), int(k)): b for b, (i, k) in enumerate(zip(
+        model.direct.src[da].tolist(), model.direct.dst[da].tolist(), strict=True))}
+    for i, k in zip(fv[dk].tolist(), ff[dk].tolist(), strict=True):
+        if (i, k) in pos_d:
+            start[od + pos_d[(i, k)]] = 1.0
+    pos_h = {(int(j), int(k)): e for e, (j, k) in enumerate(zip(
+        model.haul.src[ha].tolist(), model.haul.dst[ha].tolist(), strict=True))}
+    for j, k, t in zip(res.haul_transfer.tolist(), res.haul_incinerator.tolist(),
+                       res.haul_t_per_day.tolist(), strict=True):
+        if (j, k) in pos_h:
+            start[oh + pos_h[(j, k)]] = t
+    build_s = time.perf_counter() - t0
+    out = solve_matrix(cost, a, np.concatenate(lo), np.concatenate(hi), np.zeros(nv), ub,
+                       integ, MipOptions(backend=backend, seed=seed, mip_gap=mip_gap,
+                                         node_limit=node_limit,
+                                         time_limit_s=None if node_limit is not None
+                                         else max(1.0, time_limit_s - build_s)),
+                       hint=start if count_shift == 0 else None)
+    log.debug("incinerator re-optimisation: %d free sites, %d vars, %d rows, build %.1fs, "
+              "%s %.10g (start %.10g), %.1fs", int(free_k.sum()), nv, r, build_s, out.status,
+              out.objective, float(cost @ start), time.perf_counter() - t0)
+    if out.status not in ("optimal", "feasible"):
+        return res
+    xv = out.x
+    isize = res.incinerator_size.copy()
+    isize[free_k & ~inc.existing] = -1
+    for o in np.flatnonzero(xv[oz:oz + nz] > 0.5).tolist():
+        isize[int(inc.opt_site[zo[o]])] = int(inc.opt_size[zo[o]])
+    fac = -np.ones(n, dtype=np.int64)
+    direct = np.zeros(n, dtype=bool)
+    if not model.single_source:
+        return res  # fractional direct shares are not re-assembled here (one-echelon path)
+    for b in np.flatnonzero(xv[od:od + nd] > 0.5).tolist():
+        i = int(model.direct.src[da[b]])
+        fac[i] = int(model.direct.dst[da[b]])
+        direct[i] = True
+    for b in np.flatnonzero(xv[ox:ox + nx] > 0.5).tolist():
+        i = int(model.collect.src[xa[b]])
+        fac[i] = int(model.collect.dst[xa[b]])
+    # haul: the program's flows for the stations in it, the incumbent's for the others
+    h = np.zeros(len(model.haul))
+    keep = ~in_st[res.haul_transfer]
+    if keep.any():
+        key = model.haul.src * max(1, inc.n_sites) + model.haul.dst
+        srt = np.argsort(key)
+        pos = srt[np.searchsorted(key[srt], res.haul_transfer[keep] * max(1, inc.n_sites)
+                                  + res.haul_incinerator[keep])]
+        h[pos] = res.haul_t_per_day[keep]
+    h[ha] = np.where(xv[oh:] > 1e-9, xv[oh:], 0.0)
+    cand = result_from_assignment(data, model, res, res.transfer_size, isize, fac, direct, h)
+    if accept_worse or count_shift != 0 or \
+            cand.total_cost < res.total_cost - 1e-9 * abs(res.total_cost):
+        return cand
+    return res
+
+
+def _single_count(model: CompiledModel) -> bool:
+    """True when the incinerator count targets are one province-wide target (or none)."""
+    inc_counts = [c for c in model.counts if c[0] == "incinerator"]
+    return len(inc_counts) <= 1 and all(bool(c[3][~model.incinerator.existing
+                                                    & model.incinerator.usable].all())
+                                        for c in inc_counts)
+
+
+def reallocate_counts(data: SitingData, model: CompiledModel, res: SitingResult, *,
+                      deadline: float, seed: int = 0, shifts: tuple[int, ...] = (-1, 0, 1),
+                      sub_time_s: float = 5.0, backend: str = "SCIP",
+                      max_rounds: int | None = None) -> SitingResult:
+    r"""Move incinerators between counties: an exact step when counties do not share.
+
+    For every county :math:`c` and shift :math:`s`, :math:`\Delta_c(s)` is the change of
+    cost when only the incinerator sites of :math:`c` are re-optimised
+    (:func:`reoptimise_incinerators`) with :math:`s` more of them open. A dynamic program
+    picks one shift per county with :math:`\sum_c s_c = 0` (so an exact province count
+    still holds) and least :math:`\sum_c\Delta_c(s_c)`. Without sharing the counties'
+    programs are independent and the sum is the exact change; with sharing the chosen
+    shifts are applied one after another to the running solution, which is kept only if it
+    ends up cheaper. Repeats until no improving allocation is found, ``deadline``, or
+    ``max_rounds`` rounds (a deterministic work limit; each sub-MIP is then limited by
+    nodes, not time).
+    """
+    if not _single_count(model) or not any(c[0] == "incinerator" for c in model.counts):
+        return res
+    county_of = data.incinerator.county
+    counties = np.unique(county_of[county_of >= 0])
+    nodes = None if max_rounds is None else 2000
+    best = res
+    for _ in range(20 if max_rounds is None else max_rounds):
+        table = np.full((counties.size, len(shifts)), np.inf)
+        for ci, c in enumerate(counties.tolist()):
+            free = county_of == c
+            # shift 0 first: a cheaper re-optimisation of the county is kept at once
+            for si in sorted(range(len(shifts)), key=lambda k: abs(shifts[k])):
+                s = shifts[si]
+                if time.perf_counter() >= deadline:
+                    return best
+                n_open = int(np.sum(free & (best.incinerator_size >= 0)))
+                if n_open + s < 0 or n_open + s > int(np.sum(free & model.incinerator.usable)):
+                    continue
+                cand = reoptimise_incinerators(
+                    data, model, best, free=free, seed=seed, backend=backend, count_shift=s,
+                    accept_worse=s != 0, node_limit=nodes,
+                    time_limit_s=min(sub_time_s, deadline - time.perf_counter()))
+                if s == 0:
+                    if cand.total_cost < best.total_cost:
+                        best = cand
+                    table[ci, si] = 0.0
+                elif cand is not best:
+                    table[ci, si] = cand.total_cost - best.total_cost
+        # DP over counties: least total change with shifts summing to zero
+        lo_s, hi_s = min(shifts), max(shifts)
+        span = counties.size * (hi_s - lo_s)
+        off = counties.size * -lo_s
+        dp = np.full(span + 1, np.inf)
+        dp[off] = 0.0
+        choice = np.zeros((counties.size, span + 1), dtype=np.int64)
+        for ci in range(counties.size):
+            nxt = np.full(span + 1, np.inf)
+            arg = np.zeros(span + 1, dtype=np.int64)
+            for si, s in enumerate(shifts):
+                if not np.isfinite(table[ci, si]):
+                    continue
+                shifted = np.full(span + 1, np.inf)
+                if s >= 0:
+                    shifted[s:] = dp[:span + 1 - s] + table[ci, si]
+                else:
+                    shifted[:s] = dp[-s:] + table[ci, si]
+                better = shifted < nxt
+                nxt[better] = shifted[better]
+                arg[better] = si
+            dp = nxt
+            choice[ci] = arg
+        gain = dp[off]
+        if not np.isfinite(gain) or gain >= -1e-9 * abs(best.total_cost):
+            return best
+        picks = np.zeros(counties.size, dtype=np.int64)
+        pos = off
+        for ci in range(counties.size - 1, -1, -1):
+            si = int(choice[ci, pos])
+            picks[ci] = si
+            pos -= shifts[si]
+        # apply: shifts down first (they free capacity), then the rest
+        run = best
+        order = sorted(range(counties.size), key=lambda ci: shifts[picks[ci]])
+        ok = True
+        for ci in order:
+            s = shifts[picks[ci]]
+            if s == 0 and table[ci, picks[ci]] >= 0:
+                continue
+            nxt_res = reoptimise_incinerators(
+                data, model, run, free=county_of == counties[ci], seed=seed, backend=backend,
+                count_shift=s, accept_worse=True, node_limit=nodes,
+                time_limit_s=max(1.0, min(sub_time_s, deadline - time.perf_counter())))
+            if nxt_res is run and s != 0:
+                ok = False
+                break
+            run = nxt_res
+        log.info("count reallocation: predicted %.6g, %.10g -> %.10g%s", gain,
+                 best.total_cost, run.total_cost, "" if ok else " (aborted)")
+        if not ok or run.total_cost >= best.total_cost:
+            return best
+        best = run
+    return best
