@@ -18,8 +18,10 @@ Algorithm
    **restricted MIP** over the sites the LP opens (:math:`Y_s > 10^{-6}`), every existing
    and forced site, the facility of each village's cheapest arc and an incinerator for
    every kept station (without an LP: the sites the Lagrangian subproblems open, when the
-   reduced model has at most ``LP_MAX_ARCS`` arcs). The restricted MIP's own bound is *not* a bound of the full
-   problem and is never used.
+   reduced model has at most ``LP_MAX_ARCS`` arcs). The restricted MIP's own bound is *not*
+   a bound of the full problem and is never used. When step 7 applies and the model has
+   more than ``RESTRICTED_MAX_ARCS`` arcs, the restricted MIP is skipped and its time goes
+   to step 7.
 5. The full MIP is solved only if nothing above produced a solution (mid-size models).
 6. **Local search** (:mod:`wastenet.siting.heuristics`): village shifts with exact haul and
    resizing, incinerator downsizing with exact haul, and swap/add/drop interchange for
