@@ -84,6 +84,13 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+class IdempotencyConflict(Exception):
+    """An Idempotency-Key already names a run made from a different request."""
+
+    def __init__(self) -> None:
+        super().__init__("this Idempotency-Key was used with a different request")
+
+
 @dataclass(frozen=True)
 class NewKey:
     """A key just created: ``token`` is shown once and never stored."""
@@ -147,7 +154,9 @@ class Store:
         """Queue a run. With ``idempotency=(key, principal, request_hash)`` an earlier run
         made under the same key is returned instead (second value False), also when
         concurrent requests race on the key: the loser's transaction (its run included)
-        rolls back on the key's primary key and it returns the winner's run."""
+        rolls back on the key's primary key and it returns the winner's run. When the
+        earlier run was made from a different request (another ``request_hash``),
+        :class:`IdempotencyConflict` is raised instead, in the race as well."""
         try:
             return self._create_run(kind=kind, scenario_id=scenario_id, params=params,
                                     owner_key_id=owner_key_id, parent_run_id=parent_run_id,
@@ -159,8 +168,10 @@ class Store:
             with self.session() as s:
                 prev = s.get(IdempotencyKeyRow, (idempotency[0], idempotency[1]))
                 run = s.get(RunRow, prev.run_id) if prev is not None else None
-            if run is None:
+            if run is None or prev is None:
                 raise
+            if prev.request_hash != idempotency[2]:
+                raise IdempotencyConflict() from None
             return run, False
 
     def _create_run(self, *, kind: str, scenario_id: str, params: dict[str, Any],
@@ -171,6 +182,8 @@ class Store:
             if idempotency is not None:
                 key, principal, _ = idempotency
                 prev = s.get(IdempotencyKeyRow, (key, principal))
+                if prev is not None and prev.request_hash != idempotency[2]:
+                    raise IdempotencyConflict()
                 if prev is not None:
                     run = s.get(RunRow, prev.run_id)
                     if run is not None:

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
+from api.db.store import IdempotencyConflict
 from api.deps import AnyPrincipal, JobsDep, Principal, SettingsDep, StoreDep
 from api.routes.common import errors
 from api.routes.counties import county_or_404
@@ -72,10 +73,13 @@ def create_route_plan(run_id: str, body: Annotated[RoutePlanCreate, Body()],
         if prev is not None and prev.request_hash != h:
             raise HTTPException(409, "this Idempotency-Key was used with a different request")
         idem = (idempotency_key, principal.key_id, h)
-    new, _ = store.create_run(kind="route_plan", scenario_id=run.scenario_id, params=params,
-                              owner_key_id=principal.key_id, parent_run_id=run_id,
-                              county=body.county, plan_date=body.date.isoformat(),
-                              idempotency=idem)
+    try:
+        new, _ = store.create_run(kind="route_plan", scenario_id=run.scenario_id,
+                                  params=params, owner_key_id=principal.key_id,
+                                  parent_run_id=run_id, county=body.county,
+                                  plan_date=body.date.isoformat(), idempotency=idem)
+    except IdempotencyConflict as exc:  # a racing request with another body won the key
+        raise HTTPException(409, str(exc)) from None
     if jobs is not None:
         jobs.wake()
     response.headers["Location"] = f"/v1/runs/{new.id}"

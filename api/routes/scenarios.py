@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.db.store import utc_iso
+from api.db.store import IdempotencyConflict, utc_iso
 from api.deps import Engineer, JobsDep, SettingsDep, StoreDep
 from api.routes.common import errors
 from api.scenario_input import TOML_TYPES, validate_scenario
@@ -142,8 +142,12 @@ def create_run(scenario_id: str, response: Response, principal: Engineer, store:
         if prev is not None and prev.request_hash != h:
             raise HTTPException(409, "this Idempotency-Key was used with a different request")
         idem = (idempotency_key, principal.key_id, h)
-    run, _created = store.create_run(kind="siting", scenario_id=scenario_id, params=params,
-                                     owner_key_id=principal.key_id, idempotency=idem)
+    try:
+        run, _created = store.create_run(kind="siting", scenario_id=scenario_id,
+                                         params=params, owner_key_id=principal.key_id,
+                                         idempotency=idem)
+    except IdempotencyConflict as exc:  # a racing request with another body won the key
+        raise HTTPException(409, str(exc)) from None
     if jobs is not None:
         jobs.wake()
     response.headers["Location"] = f"/v1/runs/{run.id}"

@@ -6,13 +6,14 @@ from __future__ import annotations
 import math
 import threading
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
 from api.db.models import RESULT_SCHEMA_VERSION, ApiKeyRow, Base
 from api.db.session import migrate
-from api.db.store import Store, hash_secret
+from api.db.store import IdempotencyConflict, Store, hash_secret
 
 
 def _scenario(store: Store, name: str = "s") -> str:
@@ -194,6 +195,48 @@ def test_concurrent_requests_with_one_idempotency_key_share_one_run(store: Store
         assert len(got) == 6 and len(set(got)) == 1
     runs, total = store.list_runs(scenario_id=sid, limit=100)
     assert total == 5 and len(runs) == 5
+
+
+def test_idempotency_key_with_another_request_conflicts(store: Store) -> None:
+    """A key reused with a different request hash raises IdempotencyConflict, both on the
+    sequential path and when such requests race (threads released together): exactly one
+    run is stored and every other request conflicts or gets that same run."""
+    sid = _scenario(store)
+    store.create_run(kind="siting", scenario_id=sid, params={}, idempotency=("kc", "p", "A"))
+    with pytest.raises(IdempotencyConflict):
+        store.create_run(kind="siting", scenario_id=sid, params={},
+                         idempotency=("kc", "p", "B"))
+    for trial in range(5):
+        barrier = threading.Barrier(6)
+        got: list[tuple[str, str]] = []
+        conflicts: list[str] = []
+        errors: list[BaseException] = []
+
+        def request(h: str, trial: int = trial, barrier: threading.Barrier = barrier,
+                    got: list[tuple[str, str]] = got, conflicts: list[str] = conflicts,
+                    errors: list[BaseException] = errors) -> None:
+            barrier.wait()
+            try:
+                run, _ = store.create_run(kind="siting", scenario_id=sid, params={},
+                                          idempotency=(f"mixed-{trial}", "p", h))
+                got.append((h, run.id))
+            except IdempotencyConflict:
+                conflicts.append(h)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=request, args=("AB"[t % 2],)) for t in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert not errors, errors
+        assert len(got) + len(conflicts) == 6
+        winners = {h for h, _ in got}
+        assert len(winners) == 1 and len({rid for _, rid in got}) == 1
+        assert winners.isdisjoint(conflicts)
+    _, total = store.list_runs(scenario_id=sid, limit=100)
+    assert total == 6
 
 
 def test_api_keys_are_stored_as_hashes_only(store: Store) -> None:
