@@ -10,7 +10,12 @@ import siting_helpers as _h
 
 from wastenet.siting.checker import check
 from wastenet.siting.data import CountTarget, SiteStatus, SitingData
-from wastenet.siting.echelon import reallocate_counts, reoptimise_incinerators
+from wastenet.siting.echelon import (
+    county_groups,
+    group_search,
+    reallocate_counts,
+    reoptimise_incinerators,
+)
 from wastenet.siting.model import compile_model
 from wastenet.siting.result import SitingResult
 from wastenet.siting.solve import SiteParams, solve
@@ -148,3 +153,54 @@ def test_decomposition_uses_the_reallocation() -> None:
     assert check(data, res).ok
     assert res.total_cost == pytest.approx(212.0)
     assert any("incinerator re-optimisation" in line for line in res.log)
+
+
+def _shared_plant(c_status: int = SiteStatus.FREE) -> SitingData:
+    """Counties 0 and 1 have 10 t/d each and share (county 1's station may haul to county
+    0's plant A); county 2 has no villages but a cheap plant C. Exactly 2 plants.
+
+    Plant A costs 50 at size 10 or 70 at size 20, plant B (county 1) 50 at size 10, plant
+    C 5. The optimum opens A at size 20 for both counties and C: 75, plus collection 20,
+    haul 20 and stations 2, i.e. 117. With C excluded it is A and B at size 10: 142.
+    """
+    spec = Spec(
+        demand=[10.0, 10.0], village_county=[0, 1],
+        transfer=[Site(0, [(30.0, 1.0)]), Site(1, [(30.0, 1.0)])],
+        incinerator=[Site(0, [(10.0, 50.0), (20.0, 70.0)]), Site(1, [(10.0, 50.0)]),
+                     Site(2, [(10.0, 5.0)], status=c_status)],
+        collect=[(0, 0, 1.0), (1, 1, 1.0)],
+        haul=[(0, 0, 1.0), (1, 0, 1.0), (1, 1, 1.0)],
+        counts=(CountTarget("incinerator", 2, "eq"),),
+    )
+    return build(spec)
+
+
+def test_group_search_merges_plants_across_a_border() -> None:
+    """Re-optimising the three counties together replaces the two small plants by one
+    shared plant and opens the cheap one elsewhere: 142 -> 117 (the brute-force optimum).
+    One county at a time cannot: closing B alone leaves county 1 without room."""
+    data = _shared_plant()
+    assert brute_force(data) == pytest.approx(117.0)
+    poor = solve(_shared_plant(SiteStatus.EXCLUDED), EXACT)
+    assert poor.total_cost == pytest.approx(142.0)
+    model = compile_model(data)
+    alone = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=3)
+    assert alone.total_cost == pytest.approx(142.0)
+    res = group_search(data, model, poor, deadline=float("inf"), max_rounds=10)
+    rep = check(data, res)
+    assert rep.ok, rep.violations
+    assert res.total_cost == pytest.approx(117.0)
+
+
+def test_county_groups_are_seeded_and_near() -> None:
+    """Each group starts with its own county followed by the nearest ones; the order of
+    the groups depends only on the seed."""
+    data = _two_counties()
+    lon = np.array([120.0, 120.1, 125.0, 125.1])
+    data = replace(data, incinerator=replace(data.incinerator, lon=lon,
+                                             lat=np.full(4, 41.0)))
+    groups = county_groups(data, 2, seed=1)
+    assert sorted(g[0] for g in groups) == [0, 1]
+    assert all(sorted(g.tolist()) == [0, 1] for g in groups)
+    again = county_groups(data, 2, seed=1)
+    assert [g.tolist() for g in groups] == [g.tolist() for g in again]

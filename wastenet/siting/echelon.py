@@ -300,7 +300,7 @@ def _single_count(model: CompiledModel) -> bool:
 def reallocate_counts(data: SitingData, model: CompiledModel, res: SitingResult, *,
                       deadline: float, seed: int = 0, shifts: tuple[int, ...] = (-1, 0, 1),
                       sub_time_s: float = 5.0, backend: str = "SCIP",
-                      max_rounds: int | None = None) -> SitingResult:
+                      max_rounds: int | None = None, min_gain: float = 0.0) -> SitingResult:
     r"""Move incinerators between counties: an exact step when counties do not share.
 
     For every county :math:`c` and shift :math:`s`, :math:`\Delta_c(s)` is the change of
@@ -310,9 +310,9 @@ def reallocate_counts(data: SitingData, model: CompiledModel, res: SitingResult,
     still holds) and least :math:`\sum_c\Delta_c(s_c)`. Without sharing the counties'
     programs are independent and the sum is the exact change; with sharing the chosen
     shifts are applied one after another to the running solution, which is kept only if it
-    ends up cheaper. Repeats until no improving allocation is found, ``deadline``, or
-    ``max_rounds`` rounds (a deterministic work limit; each sub-MIP is then limited by
-    nodes, not time).
+    ends up cheaper. Repeats until no improving allocation is found, a round gains less
+    than ``min_gain`` (relative), ``deadline``, or ``max_rounds`` rounds (a deterministic
+    work limit; each sub-MIP is then limited by nodes, not time).
     """
     if not _single_count(model) or not any(c[0] == "incinerator" for c in model.counts):
         return res
@@ -394,5 +394,62 @@ def reallocate_counts(data: SitingData, model: CompiledModel, res: SitingResult,
                  best.total_cost, run.total_cost, "" if ok else " (aborted)")
         if not ok or run.total_cost >= best.total_cost:
             return best
+        small = run.total_cost > best.total_cost * (1.0 - min_gain)
         best = run
+        if small:
+            return best
+    return best
+
+
+def county_groups(data: SitingData, size: int, seed: int) -> list[np.ndarray]:
+    """Each county with incinerator candidates together with its ``size - 1`` nearest such
+    counties (by the mean position of their sites), in a seeded random order."""
+    inc = data.incinerator
+    counties = np.unique(inc.county[inc.county >= 0])
+    if counties.size == 0:
+        return []
+    # mean position of the sites with coordinates (abstract sites: 0, so groups follow
+    # the county order)
+    has = (inc.county >= 0) & np.isfinite(inc.lon) & np.isfinite(inc.lat)
+    n_c = int(counties.max()) + 1
+    k = np.maximum(np.bincount(inc.county[has], minlength=n_c), 1)[counties]
+    lon = np.bincount(inc.county[has], weights=inc.lon[has], minlength=n_c)[counties] / k
+    lat = np.bincount(inc.county[has], weights=inc.lat[has], minlength=n_c)[counties] / k
+    x = lon * np.cos(np.radians(lat))
+    y = lat
+    dist = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
+    near = np.argsort(dist, axis=1, kind="stable")[:, :max(1, size)]
+    order = np.random.default_rng(seed).permutation(counties.size)
+    return [counties[near[c]] for c in order.tolist()]
+
+
+def group_search(data: SitingData, model: CompiledModel, res: SitingResult, *,
+                 deadline: float, seed: int = 0, size: int = 3, sub_time_s: float = 10.0,
+                 max_rounds: int | None = None, backend: str = "SCIP") -> SitingResult:
+    """Re-optimise the incinerators of groups of nearby counties together
+    (:func:`county_groups`; their number of plants kept), so that one larger plant may
+    replace several smaller ones across county borders. Stops at ``deadline``, after
+    ``max_rounds`` groups, or after a pass over all groups without improvement."""
+    groups = county_groups(data, size, seed)
+    county_of = data.incinerator.county
+    nodes = None if max_rounds is None else 2000
+    best = res
+    since = done = 0
+    while groups and since < len(groups):
+        for g in groups:
+            if time.perf_counter() >= deadline or (max_rounds is not None
+                                                   and done >= max_rounds):
+                return best
+            cand = reoptimise_incinerators(
+                data, model, best, free=np.isin(county_of, g), seed=seed, backend=backend,
+                node_limit=nodes,
+                time_limit_s=max(1.0, min(sub_time_s, deadline - time.perf_counter())))
+            done += 1
+            if cand.total_cost < best.total_cost:
+                log.debug("group search: %.10g -> %.10g", best.total_cost, cand.total_cost)
+                best, since = cand, 0
+            else:
+                since += 1
+                if since >= len(groups):
+                    break
     return best
