@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -310,17 +311,30 @@ def reallocate_counts(data: SitingData, model: CompiledModel, res: SitingResult,
     still holds) and least :math:`\sum_c\Delta_c(s_c)`. Without sharing the counties'
     programs are independent and the sum is the exact change; with sharing the chosen
     shifts are applied one after another to the running solution, which is kept only if it
-    ends up cheaper. Repeats until no improving allocation is found, a round gains less
+    ends up cheaper (otherwise the next round starts again from the incumbent). Repeats
+    until no improving allocation is found, two rounds in a row fail, a round gains less
     than ``min_gain`` (relative), ``deadline``, or ``max_rounds`` rounds (a deterministic
     work limit; each sub-MIP is then limited by nodes, not time).
     """
+    notes: list[str] = []
+    out = _reallocate(data, model, res, notes, deadline=deadline, seed=seed, shifts=shifts,
+                      sub_time_s=sub_time_s, backend=backend, max_rounds=max_rounds,
+                      min_gain=min_gain)
+    return replace(out, log=(*out.log, *notes)) if notes else out
+
+
+def _reallocate(data: SitingData, model: CompiledModel, res: SitingResult, notes: list[str],
+                *, deadline: float, seed: int, shifts: tuple[int, ...], sub_time_s: float,
+                backend: str, max_rounds: int | None, min_gain: float) -> SitingResult:
+    """The rounds of :func:`reallocate_counts`; appends a line per round to ``notes``."""
     if not _single_count(model) or not any(c[0] == "incinerator" for c in model.counts):
         return res
     county_of = data.incinerator.county
     counties = np.unique(county_of[county_of >= 0])
     nodes = None if max_rounds is None else 2000
     best = res
-    for _ in range(20 if max_rounds is None else max_rounds):
+    failures = 0
+    for rnd in range(20 if max_rounds is None else max_rounds):
         table = np.full((counties.size, len(shifts)), np.inf)
         for ci, c in enumerate(counties.tolist()):
             free = county_of == c
@@ -385,15 +399,24 @@ def reallocate_counts(data: SitingData, model: CompiledModel, res: SitingResult,
             nxt_res = reoptimise_incinerators(
                 data, model, run, free=county_of == counties[ci], seed=seed, backend=backend,
                 count_shift=s, accept_worse=True, node_limit=nodes,
-                time_limit_s=max(1.0, min(sub_time_s, deadline - time.perf_counter())))
+                time_limit_s=max(1.0, min(3 * sub_time_s, deadline - time.perf_counter())))
             if nxt_res is run and s != 0:
                 ok = False
                 break
             run = nxt_res
-        log.info("count reallocation: predicted %.6g, %.10g -> %.10g%s", gain,
-                 best.total_cost, run.total_cost, "" if ok else " (aborted)")
+        line = (f"count reallocation round {rnd + 1}: predicted {gain:.6g}, "
+                f"{best.total_cost:.10g} -> {run.total_cost:.10g}" + ("" if ok else
+                                                                    " (aborted)"))
+        log.info(line)
+        notes.append(line)
         if not ok or run.total_cost >= best.total_cost:
-            return best
+            # a sub-MIP stopped by its time limit can miss what the table found: the next
+            # round starts again from the incumbent (with this round's shift-0 gains)
+            failures += 1
+            if failures >= 2:
+                return best
+            continue
+        failures = 0
         small = run.total_cost > best.total_cost * (1.0 - min_gain)
         best = run
         if small:

@@ -70,7 +70,7 @@ LAGRANGE_PATIENCE = 50
 #: the count reallocation of step 7 stops after a round that gains less than this share
 #: and leaves the time to the group search (measured on the province: a round gains about
 #: 8 % without sharing, 0.1-0.2 % with adjacent sharing, where the group search gains ~1 %)
-REALLOC_MIN_GAIN = 0.005
+REALLOC_MIN_GAIN = 0.002
 #: share of the time left that the restricted MIP may use
 RESTRICTED_SHARE = 0.35
 #: with incinerator count targets, local search ends at this share of the time limit and
@@ -265,14 +265,14 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
         end = float("inf") if limit is None else t0 + 0.97 * limit
         res = reallocate_counts(data, model, res, seed=params.seed, deadline=end,
                                 max_rounds=params.max_iterations, min_gain=REALLOC_MIN_GAIN)
-        lines.append(f"count reallocation: {res.total_cost:.10g}")
+        res = replace(res, log=(*res.log, f"count reallocation: {res.total_cost:.10g}"))
         res = group_search(data, model, res, seed=params.seed, deadline=end,
                            max_rounds=params.max_iterations)
-        lines.append(f"incinerator re-optimisation: {res.total_cost:.10g}")
+        res = replace(res, log=(*res.log, f"incinerator re-optimisation (group search): "
+                                          f"{res.total_cost:.10g}"))
     if res.total_cost <= lb * (1 + 1e-9):
         res = replace(res, status="optimal")
-    res = replace(res, elapsed_s=time.perf_counter() - t0,
-                  log=tuple(lines) + res.log[len(lines):])
+    res = replace(res, elapsed_s=time.perf_counter() - t0)
     report(1.0, res.total_cost, res.lower_bound, f"done: gap {res.gap:.4%}")
     return res
 
