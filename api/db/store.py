@@ -201,12 +201,6 @@ class Store:
                                         created_at=utcnow()))
         return row, True
 
-    def get_idempotent(self, key: str, principal: str) -> IdempotencyKeyRow | None:
-        if _impossible_id(key, principal):
-            return None
-        with self.session() as s:
-            return s.get(IdempotencyKeyRow, (key, principal))
-
     def get_run(self, run_id: str) -> RunRow | None:
         if _impossible_id(run_id):
             return None

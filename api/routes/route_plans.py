@@ -68,17 +68,13 @@ def create_route_plan(run_id: str, body: Annotated[RoutePlanCreate, Body()],
               "seed": body.seed if body.seed is not None else int(solver.get("seed", 0))}
     idem = None
     if idempotency_key:
-        h = request_hash({"run": run_id, **body.model_dump(mode="json")})
-        prev = store.get_idempotent(idempotency_key, principal.key_id)
-        if prev is not None and prev.request_hash != h:
-            raise HTTPException(409, "this Idempotency-Key was used with a different request")
-        idem = (idempotency_key, principal.key_id, h)
+        idem = (idempotency_key, principal.key_id, request_hash({"run": run_id, **body.model_dump(mode="json")}))
     try:
         new, _ = store.create_run(kind="route_plan", scenario_id=run.scenario_id,
                                   params=params, owner_key_id=principal.key_id,
                                   parent_run_id=run_id, county=body.county,
                                   plan_date=body.date.isoformat(), idempotency=idem)
-    except IdempotencyConflict as exc:  # a racing request with another body won the key
+    except IdempotencyConflict as exc:  # the key names a run made from another request
         raise HTTPException(409, str(exc)) from None
     if jobs is not None:
         jobs.wake()

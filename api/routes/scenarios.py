@@ -137,16 +137,12 @@ def create_run(scenario_id: str, response: Response, principal: Engineer, store:
               "seed": body.seed if body.seed is not None else int(solver.get("seed", 0))}
     idem = None
     if idempotency_key:
-        h = request_hash({"scenario": scenario_id, **body.model_dump()})
-        prev = store.get_idempotent(idempotency_key, principal.key_id)
-        if prev is not None and prev.request_hash != h:
-            raise HTTPException(409, "this Idempotency-Key was used with a different request")
-        idem = (idempotency_key, principal.key_id, h)
+        idem = (idempotency_key, principal.key_id, request_hash({"scenario": scenario_id, **body.model_dump()}))
     try:
         run, _created = store.create_run(kind="siting", scenario_id=scenario_id,
                                          params=params, owner_key_id=principal.key_id,
                                          idempotency=idem)
-    except IdempotencyConflict as exc:  # a racing request with another body won the key
+    except IdempotencyConflict as exc:  # the key names a run made from another request
         raise HTTPException(409, str(exc)) from None
     if jobs is not None:
         jobs.wake()

@@ -83,7 +83,7 @@ def reoptimise_incinerators(data: SitingData, model: CompiledModel, res: SitingR
     ``accept_worse``, the program's solution is returned whatever its cost (``res`` is
     returned only when the program has no solution); otherwise only when cheaper.
     """
-    from wastenet.siting.solve import result_from_assignment
+    from wastenet.siting.solve import hint_from_result, result_from_assignment
 
     t0 = time.perf_counter()
     tr, inc = model.transfer, model.incinerator
@@ -231,20 +231,8 @@ def reoptimise_incinerators(data: SitingData, model: CompiledModel, res: SitingR
         integ[od:oh] = True
     ub = np.concatenate([np.ones(nz + nd + nx), np.full(nh, np.inf)])
     # the incumbent as a start: it is feasible for this program
-    start = np.zeros(nv)
-    start[oz:oz + nz] = res.incinerator_size[inc.opt_site[zo]] == inc.opt_size[zo]
-    dk = fd & is_d[fv]
-    pos_d = {(int(i), int(k)): b for b, (i, k) in enumerate(zip(
-        model.direct.src[da].tolist(), model.direct.dst[da].tolist(), strict=True))}
-    for i, k in zip(fv[dk].tolist(), ff[dk].tolist(), strict=True):
-        if (i, k) in pos_d:
-            start[od + pos_d[(i, k)]] = 1.0
-    pos_h = {(int(j), int(k)): e for e, (j, k) in enumerate(zip(
-        model.haul.src[ha].tolist(), model.haul.dst[ha].tolist(), strict=True))}
-    for j, k, t in zip(res.haul_transfer.tolist(), res.haul_incinerator.tolist(),
-                       res.haul_t_per_day.tolist(), strict=True):
-        if (j, k) in pos_h:
-            start[oh + pos_h[(j, k)]] = t
+    inc_vals = hint_from_result(model, res)
+    start = np.concatenate([inc_vals.z[zo], inc_vals.d[da], inc_vals.x[xa], inc_vals.h[ha]])
     build_s = time.perf_counter() - t0
     out = solve_matrix(cost, a, np.concatenate(lo), np.concatenate(hi), np.zeros(nv), ub,
                        integ, MipOptions(backend=backend, seed=seed, mip_gap=mip_gap,
@@ -274,14 +262,7 @@ def reoptimise_incinerators(data: SitingData, model: CompiledModel, res: SitingR
         i = int(model.collect.src[xa[b]])
         fac[i] = int(model.collect.dst[xa[b]])
     # haul: the program's flows for the stations in it, the incumbent's for the others
-    h = np.zeros(len(model.haul))
-    keep = ~in_st[res.haul_transfer]
-    if keep.any():
-        key = model.haul.src * max(1, inc.n_sites) + model.haul.dst
-        srt = np.argsort(key)
-        pos = srt[np.searchsorted(key[srt], res.haul_transfer[keep] * max(1, inc.n_sites)
-                                  + res.haul_incinerator[keep])]
-        h[pos] = res.haul_t_per_day[keep]
+    h = inc_vals.h.copy()
     h[ha] = np.where(xv[oh:] > 1e-9, xv[oh:], 0.0)
     cand = result_from_assignment(data, model, res, res.transfer_size, isize, fac, direct, h)
     if accept_worse or count_shift != 0 or \
@@ -339,12 +320,14 @@ def _reallocate(data: SitingData, model: CompiledModel, res: SitingResult, notes
         for ci, c in enumerate(counties.tolist()):
             free = county_of == c
             # shift 0 first: a cheaper re-optimisation of the county is kept at once
+            # shift 0 keeps the number open, so these stay valid through the loop
+            n_open = int(np.sum(free & (best.incinerator_size >= 0)))
+            n_max = int(np.sum(free & model.incinerator.usable))
             for si in sorted(range(len(shifts)), key=lambda k: abs(shifts[k])):
                 s = shifts[si]
                 if time.perf_counter() >= deadline:
                     return best
-                n_open = int(np.sum(free & (best.incinerator_size >= 0)))
-                if n_open + s < 0 or n_open + s > int(np.sum(free & model.incinerator.usable)):
+                if not 0 <= n_open + s <= n_max:
                     continue
                 cand = reoptimise_incinerators(
                     data, model, best, free=free, seed=seed, backend=backend, count_shift=s,

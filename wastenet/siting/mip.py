@@ -342,8 +342,8 @@ def solve_matrix(cost: FloatArray, a_csr: object, row_lo: FloatArray, row_hi: Fl
         raise RuntimeError(f"OR-Tools backend {backend!r} is not available")
     inf = solver.infinity()
     n = int(cost.shape[0])
-    clip = np.vectorize(lambda v: inf if v == np.inf else (-inf if v == -np.inf else float(v)))
-    lo_c, hi_c = clip(col_lo) if n else col_lo, clip(col_hi) if n else col_hi
+    lo_c = np.where(np.isneginf(col_lo), -inf, col_lo)
+    hi_c = np.where(np.isposinf(col_hi), inf, col_hi)
     xs = [solver.Var(float(lo_c[j]), float(hi_c[j]), bool(integer[j]), "") for j in range(n)]
     obj = solver.Objective()
     for j in np.flatnonzero(cost).tolist():
