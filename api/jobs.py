@@ -62,7 +62,11 @@ def execute_task(task: dict[str, Any], progress: Callable[[dict[str, Any]], None
             from wastenet.errors import InfeasibleError
 
             raise InfeasibleError("sleep task told to fail", [str(task["params"]["fail"])])
-        return {"slept_s": seconds, "pid": os.getpid()}
+        from threadpoolctl import threadpool_info
+
+        return {"slept_s": seconds, "pid": os.getpid(),
+                "native_threads": [[str(i.get("filepath")), int(i.get("num_threads", 0))]
+                                   for i in threadpool_info()]}
 
     pipeline = importlib.import_module("wastenet.pipeline")
     from wastenet.scenario.schema import Scenario
@@ -78,10 +82,25 @@ def execute_task(task: dict[str, Any], progress: Callable[[dict[str, Any]], None
     raise ValueError(f"unknown task kind {kind!r}")
 
 
-def worker_main(conn: Connection) -> None:
-    """Entry point of a worker process: serve tasks from ``conn`` until EOF or ``None``."""
+def limit_native_threads(threads: int) -> None:
+    """Cap the BLAS and OpenMP thread pools of this process at ``threads``.
+
+    numpy and scipy each bundle an OpenBLAS whose worker threads busy-wait: uncapped, one
+    solve in the Lagrangian step kept both cores of a 2-core machine at 100 % and starved
+    the server. The pools are loaded first (numpy, scipy.linalg), then capped for good."""
+    import numpy  # noqa: F401  (load the libraries whose pools are capped)
+    import scipy.linalg  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)
+
+
+def worker_main(conn: Connection, threads: int = 1) -> None:
+    """Entry point of a worker process: serve tasks from ``conn`` until EOF or ``None``;
+    ``threads`` caps the native thread pools (:func:`limit_native_threads`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the manager decides when we stop
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s[worker]: %(message)s")
+    limit_native_threads(threads)
     from wastenet.errors import InfeasibleError, WastenetError
 
     while True:
@@ -196,7 +215,8 @@ class JobManager:
     # processes ---------------------------------------------------------------------
     def _spawn(self, slot: _Slot) -> None:
         parent, child = self._ctx.Pipe(duplex=True)
-        proc = self._ctx.Process(target=worker_main, args=(child,), name=f"wastenet-worker-{slot.index}")
+        proc = self._ctx.Process(target=worker_main, args=(child, self.settings.solver_threads),
+                                 name=f"wastenet-worker-{slot.index}")
         proc.start()
         child.close()
         slot.proc, slot.conn = proc, parent

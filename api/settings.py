@@ -43,6 +43,11 @@ class Settings(BaseSettings):
                                     description="time limit of a run that names none")
     max_concurrent_solves: int = Field(default=1, ge=1, description="solves at once")
     workers: int = Field(default=1, ge=1, description="solver worker processes")
+    solver_threads: int = Field(
+        default=1, ge=1, le=256,
+        description="BLAS/OpenMP threads per solver worker: one solve, one core, so a "
+        "solve cannot starve the server's event loop (numpy's OpenBLAS would otherwise "
+        "spin a thread per core)")
     max_attempts: int = Field(default=2, ge=1,
                               description="worker deaths a run survives before it fails")
     kill_grace_s: float = Field(default=30.0, ge=0,

@@ -200,3 +200,33 @@ def test_restart_keeps_scenarios_and_resumes_queued_runs(
 
             j = wait_for(done, 60, what=f"{rid} after restart")
             assert j["attempts"] == 1  # a graceful stop refunds the interrupted attempt
+
+
+def test_worker_caps_native_thread_pools() -> None:
+    """A worker process runs its solves with the BLAS/OpenMP pools capped at the configured
+    ``solver_threads`` (1 by default): an uncapped OpenBLAS spins a thread per core and one
+    solve starved the server. The worker is driven over its pipe like the manager does."""
+    import multiprocessing as mp
+
+    from api.jobs import worker_main
+
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=True)
+    proc = ctx.Process(target=worker_main, args=(child, 1))
+    proc.start()
+    try:
+        parent.send({"run_id": "r1", "kind": "sleep", "params": {"seconds": 0.1}})
+        while True:
+            assert parent.poll(60), "the worker sent nothing for 60 s"
+            msg = parent.recv()
+            if msg[0] != "progress":
+                break
+        assert msg[0] == "done", msg
+        pools = msg[2]["native_threads"]
+        assert pools, "no BLAS/OpenMP pool was found in the worker"
+        assert all(n == 1 for _, n in pools), pools
+    finally:
+        parent.send(None)
+        proc.join(30)
+        if proc.is_alive():
+            proc.kill()
