@@ -18,7 +18,7 @@ from wastenet.siting.echelon import (
 )
 from wastenet.siting.model import compile_model
 from wastenet.siting.result import SitingResult
-from wastenet.siting.solve import SiteParams, solve
+from wastenet.siting.solve import SiteParams, SiteProgress, solve
 
 Site, Spec, brute_force, build = _h.Site, _h.Spec, _h.brute_force, _h.build
 
@@ -204,3 +204,25 @@ def test_county_groups_are_seeded_and_near() -> None:
     assert all(sorted(g.tolist()) == [0, 1] for g in groups)
     again = county_groups(data, 2, seed=1)
     assert [g.tolist() for g in groups] == [g.tolist() for g in again]
+
+
+def test_decomposition_reports_progress_inside_long_steps(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """The scalable path reports from inside the Lagrangian steps and step 7 (not only
+    between steps): fractions never go back, every reported bound is valid (at most the
+    final cost, which is optimal here) and the bounds never decrease."""
+    import wastenet.siting.relax as relax
+
+    monkeypatch.setattr(relax, "PROGRESS_EVERY_S", 0.0)
+    seen: list[SiteProgress] = []
+    data = _two_counties()
+    res = solve(data, replace(EXACT, method="decomposition"), progress=seen.append)
+    msgs = [p.message for p in seen]
+    assert any(m.startswith("Lagrangian relaxation (iteration") for m in msgs), msgs
+    assert any(m.startswith("re-optimising the incinerators: ") for m in msgs), msgs
+    fracs = [p.fraction for p in seen]
+    assert fracs == sorted(fracs) and fracs[-1] == 1.0
+    lbs = [p.lower_bound for p in seen if p.lower_bound is not None]
+    assert lbs == sorted(lbs)
+    assert max(lbs) <= res.total_cost * (1 + 1e-9)
+    assert res.total_cost == pytest.approx(212.0)

@@ -130,3 +130,20 @@ def test_downsize_keeps_feasibility_and_lowers_cost() -> None:
     assert check(data, small).ok
     assert small.incinerator_size.tolist() == [0]
     assert small.total_cost == pytest.approx(H.brute_force(data)) == pytest.approx(19.0)
+
+
+def test_on_iteration_sees_every_step_and_a_rising_bound() -> None:
+    """The progress hook gets one call per subgradient step, with a best bound that never
+    decreases and ends at the bound returned (so a live progress bound is a valid one)."""
+    data = H.build(H.random_spec(11))
+    opt = H.brute_force(data)
+    seen: list[tuple[int, float]] = []
+    lag = lagrangian_bound(compile_model(data), upper_bound=opt, max_iter=60,
+                           on_iteration=lambda it, b: seen.append((it, b)))
+    its = [it for it, _ in seen]
+    assert its == list(range(1, len(its) + 1)) and len(its) >= 1
+    assert len(its) in (lag.iterations, lag.iterations - 1)
+    bounds = [b for _, b in seen if np.isfinite(b)]
+    assert bounds == sorted(bounds)
+    assert bounds[-1] == pytest.approx(lag.bound, rel=1e-9)
+    assert bounds[-1] <= opt * (1 + 1e-9)

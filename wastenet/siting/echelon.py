@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -282,7 +283,8 @@ def _single_count(model: CompiledModel) -> bool:
 def reallocate_counts(data: SitingData, model: CompiledModel, res: SitingResult, *,
                       deadline: float, seed: int = 0, shifts: tuple[int, ...] = (-1, 0, 1),
                       sub_time_s: float = 5.0, backend: str = "SCIP",
-                      max_rounds: int | None = None, min_gain: float = 0.0) -> SitingResult:
+                      max_rounds: int | None = None, min_gain: float = 0.0,
+                      tick: Callable[[float], None] | None = None) -> SitingResult:
     r"""Move incinerators between counties: an exact step when counties do not share.
 
     For every county :math:`c` and shift :math:`s`, :math:`\Delta_c(s)` is the change of
@@ -295,18 +297,20 @@ def reallocate_counts(data: SitingData, model: CompiledModel, res: SitingResult,
     ends up cheaper (otherwise the next round starts again from the incumbent). Repeats
     until no improving allocation is found, two rounds in a row fail, a round gains less
     than ``min_gain`` (relative), ``deadline``, or ``max_rounds`` rounds (a deterministic
-    work limit; each sub-MIP is then limited by nodes, not time).
+    work limit; each sub-MIP is then limited by nodes, not time). ``tick(cost)``, when
+    given, is called after every sub-MIP with the incumbent's cost (progress reporting).
     """
     notes: list[str] = []
     out = _reallocate(data, model, res, notes, deadline=deadline, seed=seed, shifts=shifts,
                       sub_time_s=sub_time_s, backend=backend, max_rounds=max_rounds,
-                      min_gain=min_gain)
+                      min_gain=min_gain, tick=tick or (lambda _cost: None))
     return replace(out, log=(*out.log, *notes)) if notes else out
 
 
 def _reallocate(data: SitingData, model: CompiledModel, res: SitingResult, notes: list[str],
                 *, deadline: float, seed: int, shifts: tuple[int, ...], sub_time_s: float,
-                backend: str, max_rounds: int | None, min_gain: float) -> SitingResult:
+                backend: str, max_rounds: int | None, min_gain: float,
+                tick: Callable[[float], None]) -> SitingResult:
     """The rounds of :func:`reallocate_counts`; appends a line per round to ``notes``."""
     if not _single_count(model) or not any(c[0] == "incinerator" for c in model.counts):
         return res
@@ -339,6 +343,7 @@ def _reallocate(data: SitingData, model: CompiledModel, res: SitingResult, notes
                     table[ci, si] = 0.0
                 elif cand is not best:
                     table[ci, si] = cand.total_cost - best.total_cost
+                tick(best.total_cost)
         # DP over counties: least total change with shifts summing to zero
         lo_s, hi_s = min(shifts), max(shifts)
         span = counties.size * (hi_s - lo_s)
@@ -431,11 +436,13 @@ def county_groups(data: SitingData, size: int, seed: int) -> list[np.ndarray]:
 
 def group_search(data: SitingData, model: CompiledModel, res: SitingResult, *,
                  deadline: float, seed: int = 0, size: int = 3, sub_time_s: float = 10.0,
-                 max_rounds: int | None = None, backend: str = "SCIP") -> SitingResult:
+                 max_rounds: int | None = None, backend: str = "SCIP",
+                 tick: Callable[[float], None] | None = None) -> SitingResult:
     """Re-optimise the incinerators of groups of nearby counties together
     (:func:`county_groups`; their number of plants kept), so that one larger plant may
     replace several smaller ones across county borders. Stops at ``deadline``, after
-    ``max_rounds`` groups, or after a pass over all groups without improvement."""
+    ``max_rounds`` groups, or after a pass over all groups without improvement.
+    ``tick(cost)``, when given, is called after every group with the incumbent's cost."""
     groups = county_groups(data, size, seed)
     county_of = data.incinerator.county
     nodes = None if max_rounds is None else 2000
@@ -456,6 +463,8 @@ def group_search(data: SitingData, model: CompiledModel, res: SitingResult, *,
                 best, since = cand, 0
             else:
                 since += 1
-                if since >= len(groups):
-                    break
+            if tick is not None:
+                tick(best.total_cost)
+            if since >= len(groups):
+                break
     return best

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -162,8 +163,13 @@ def _select(ech: Echelon, best_v: FloatArray, counts: list[tuple[str, int, NDArr
 
 
 def lagrangian_bound(model: CompiledModel, *, upper_bound: float, max_iter: int = 300,
-                     deadline: float | None = None, patience: int = 20) -> LagrangeResult:
-    """Subgradient optimisation of :math:`L(\\lambda,\\mu)`; see the module docstring."""
+                     deadline: float | None = None, patience: int = 20,
+                     on_iteration: Callable[[int, float], None] | None = None
+                     ) -> LagrangeResult:
+    """Subgradient optimisation of :math:`L(\\lambda,\\mu)`; see the module docstring.
+
+    ``on_iteration(it, bound)``, when given, is called after every step with the best
+    bound so far (progress reporting; it must not raise)."""
     t0 = time.perf_counter()
     tr, inc = model.transfer, model.incinerator
     w = model.demand
@@ -246,6 +252,8 @@ def lagrangian_bound(model: CompiledModel, *, upper_bound: float, max_iter: int 
             if stall >= patience:
                 theta /= 2.0
                 stall = 0
+        if on_iteration is not None:
+            on_iteration(it, best - 1e-9 * abs(best))
         # primal-ish solution of the subproblem for the subgradient
         cap_t = np.zeros(m)
         open_t = pick_t | tr.existing

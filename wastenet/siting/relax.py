@@ -71,6 +71,8 @@ LAGRANGE_PATIENCE = 50
 #: and leaves the time to the group search (measured on the province: a round gains about
 #: 8 % without sharing, 0.1-0.2 % with adjacent sharing, where the group search gains ~1 %)
 REALLOC_MIN_GAIN = 0.002
+#: long steps report their progress at most this often (seconds)
+PROGRESS_EVERY_S = 1.0
 #: share of the time left that the restricted MIP may use
 RESTRICTED_SHARE = 0.35
 #: with incinerator count targets, local search ends at this share of the time limit and
@@ -168,10 +170,24 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
                                             else "failed"))
     report(0.02, None if best is None else best.total_cost, lb, "Lagrangian relaxation")
     ub = best.total_cost if best is not None else max(abs(lb) * 2.0, 1.0)
+    lag_end = None if limit is None else t0 + 0.3 * limit
+    last = [time.perf_counter()]
+    inc_cost = None if best is None else best.total_cost
+
+    def lag_progress(it: int, bound: float) -> None:
+        # the step runs for minutes on the province: keep the progress (and its bound) live
+        now = time.perf_counter()
+        if now - last[0] < PROGRESS_EVERY_S or not np.isfinite(bound):
+            return
+        last[0] = now
+        done = 0.5 if lag_end is None else min(1.0, (now - t0) / max(lag_end - t0, 1e-9))
+        report(0.02 + 0.28 * done, inc_cost, max(lb, bound),
+               f"Lagrangian relaxation (iteration {it})")
+
     # under a time limit the deadline ends the subgradient steps, not an iteration count
     lag = lagrangian_bound(model, upper_bound=ub, max_iter=params.max_iterations or (
         600 if limit is None else LAGRANGE_MAX_ITER), patience=LAGRANGE_PATIENCE,
-        deadline=None if limit is None else t0 + 0.3 * limit)
+        deadline=lag_end, on_iteration=lag_progress)
     if np.isfinite(lag.bound):
         lb = max(lb, lag.bound)
     lines.append(f"Lagrangian bound {lag.bound:.10g} after {lag.iterations} iterations "
@@ -248,7 +264,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
             "no feasible siting was found within the limits "
             f"(time_limit_s={params.time_limit_s}, max_iterations={params.max_iterations}); "
             "infeasibility is not proven: raise the limits")
-    report(0.9, best.total_cost, lb, "local search")
+    report(0.65, best.total_cost, lb, "local search")
     res = replace(best, lower_bound=float(min(lb, best.total_cost)), solver="decomposition",
                   seed=params.seed, log=tuple(lines))
     # with incinerator counts, the last share of the time goes to the exact
@@ -261,13 +277,30 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
     res = interchange(data, model, res, max_passes=params.max_iterations or 200,
                       deadline=ls_end)
     if moves:
-        report(0.95, res.total_cost, lb, "re-optimising the incinerators")
+        report(0.9, res.total_cost, lb, "re-optimising the incinerators")
         end = float("inf") if limit is None else t0 + 0.97 * limit
+        step_t0 = time.perf_counter()
+
+        def step_progress(message: str) -> Callable[[float], None]:
+            def tick(cost: float) -> None:
+                now = time.perf_counter()
+                if now - last[0] < PROGRESS_EVERY_S:
+                    return
+                last[0] = now
+                done = 0.5 if limit is None else min(1.0, (now - step_t0) / max(
+                    end - step_t0, 1e-9))
+                report(0.9 + 0.09 * done, cost, lb, message)
+            return tick
+
         res = reallocate_counts(data, model, res, seed=params.seed, deadline=end,
-                                max_rounds=params.max_iterations, min_gain=REALLOC_MIN_GAIN)
+                                max_rounds=params.max_iterations, min_gain=REALLOC_MIN_GAIN,
+                                tick=step_progress("re-optimising the incinerators: "
+                                                   "count reallocation"))
         res = replace(res, log=(*res.log, f"count reallocation: {res.total_cost:.10g}"))
         res = group_search(data, model, res, seed=params.seed, deadline=end,
-                           max_rounds=params.max_iterations)
+                           max_rounds=params.max_iterations,
+                           tick=step_progress("re-optimising the incinerators: "
+                                              "group search"))
         res = replace(res, log=(*res.log, f"incinerator re-optimisation (group search): "
                                           f"{res.total_cost:.10g}"))
     if res.total_cost <= lb * (1 + 1e-9):
