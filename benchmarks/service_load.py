@@ -8,14 +8,19 @@ What it does
    route plan for 2026-12-01 published.
 3. Submits ``scenarios/liaoning-2025.toml`` and waits until the worker is running that
    province siting.
-4. While it runs, sends the mix with wrk at a paced 200 requests/s (10 connections, each
-   waiting 50 ms between requests), for ``--duration`` seconds per run, 3 runs, so each run
-   is bounded both in time and in requests (about 200 x duration):
+4. While it runs, sends the mix with wrk at 200 requests/s for ``--duration`` seconds per
+   run, 3 runs, so each run is bounded both in time and in requests (about 200 x duration).
+   wrk has no constant-rate mode: each connection waits a fixed delay after every response,
+   so a connection's cycle is delay + latency. Before each run a 5 s calibration at the
+   same pacing measures the cycle, and the delay is set to (connections / rate) minus the
+   measured latency part, so that the achieved rate is the target rate. The mix:
    70 % ``GET /v1/runs/{id}``, 20 % ``GET /v1/route-plans/210124/2026-12-01?format=json``,
    10 % ``GET /v1/scenarios``.
 5. Cancels the province run, stops the server, writes ``benchmarks/results/service_load.md``.
 
-Target: 0 errors (socket errors or non-2xx) and p99 <= 100 ms, as the median of 3 runs.
+Target: 0 errors (socket errors or non-2xx) and p99 <= 100 ms, as the median of 3 runs,
+with every run achieving at least 97 % of the target rate (a starved server that answers
+fewer requests quickly does not pass).
 
 Usage: ``.venv/bin/python benchmarks/service_load.py [--duration 30] [--runs 3]``
 (needs wrk: ``apt-get install wrk``).
@@ -82,6 +87,25 @@ def wait_status(c: httpx.Client, run_id: str, want: tuple[str, ...], timeout: fl
     raise SystemExit(f"run {run_id} not {want} after {timeout} s")
 
 
+def engine_commit() -> str:
+    """The checkout's commit, with ``+dirty`` when tracked files differ from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, text=True, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty.strip() else "")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (not its children: the solver worker is a
+    child process), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def parse_wrk(text: str) -> dict[str, Any]:
     def ms(v: str) -> float:
         m = re.match(r"([\d.]+)(us|ms|s|m)", v)
@@ -111,7 +135,7 @@ def main() -> int:
     ap.add_argument("--duration", type=int, default=30, help="seconds per wrk run")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--rate", type=int, default=200, help="requests per second")
-    ap.add_argument("--connections", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     wrk = shutil.which("wrk")
@@ -161,16 +185,32 @@ def main() -> int:
                           json={"time_limit_s": 600}).json()["id"]
         wait_status(c, prov_run, ("running",), 120)
         time.sleep(3)  # let the worker get into the solve
-        delay_ms = round(1000 * args.connections / args.rate)
         script = tmp / "mix.lua"
-        script.write_text(LUA % {"delay_ms": delay_ms})
-        for i in range(args.runs):
-            status = c.get(f"/v1/runs/{prov_run}").json()
-            load_before = os.getloadavg()[0]
-            cmd = [wrk, "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
+        cycle_ms = 1000 * args.connections / args.rate  # per connection, to reach the rate
+        delay_ms = round(cycle_ms)
+        delays: list[int] = []
+
+        def wrk_run(seconds: int, delay: int) -> dict[str, Any]:
+            script.write_text(LUA % {"delay_ms": delay})
+            cmd = [wrk, "-t2", f"-c{args.connections}", f"-d{seconds}s", "--latency",
                    "--timeout", "5s", "-s", str(script), base, "--", run]
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-            res = parse_wrk(proc.stdout)
+            return parse_wrk(proc.stdout)
+
+        for i in range(args.runs):
+            # calibrate: the observed cycle minus the delay is the latency part of a cycle
+            cal = wrk_run(5, delay_ms)
+            if cal["rps"] > 0:
+                latency_part = args.connections * 1000 / cal["rps"] - delay_ms
+                delay_ms = max(0, round(cycle_ms - max(latency_part, 0.0)))
+            delays.append(delay_ms)
+            status = c.get(f"/v1/runs/{prov_run}").json()
+            load_before = os.getloadavg()[0]
+            cpu_before = cpu_seconds(server.pid)
+            res = wrk_run(args.duration, delay_ms)
+            res["server_cpu_ms_per_request"] = (
+                1000 * (cpu_seconds(server.pid) - cpu_before) / max(res["requests"], 1))
+            res["delay_ms"] = delay_ms
             res["loadavg_1min"] = max(load_before, os.getloadavg()[0])
             res["province_run_status"] = status["status"]
             res["province_progress"] = status["progress"].get("message")
@@ -189,43 +229,49 @@ def main() -> int:
     errs = [r["errors"] for r in results]
     med_p99 = statistics.median(p99s)
     med_err = statistics.median(errs)
-    ok = med_err == 0 and med_p99 <= 100.0
+    min_rps = 0.97 * args.rate
+    rate_ok = all(r["rps"] >= min_rps for r in results)
+    ok = med_err == 0 and med_p99 <= 100.0 and rate_ok
     lines = [
         "# Service load test (wrk, loopback)",
         "",
         f"Measured {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} on "
         f"{platform.node()} ({os.cpu_count()} cores, shared with other work), by "
-        "`benchmarks/service_load.py`.",
+        f"`benchmarks/service_load.py` at commit {engine_commit()}.",
         "",
         f"Mix: 70 % `GET /v1/runs/{{id}}`, 20 % `GET /v1/route-plans/210124/2026-12-01?format=json`, "
         f"10 % `GET /v1/scenarios`; wrk paced to {args.rate} requests/s "
-        f"({args.connections} connections x one request per {delay_ms} ms), {args.duration} s "
+        f"({args.connections} connections, each waiting a calibrated delay after every "
+        f"response: {', '.join(str(d) for d in delays)} ms in runs 1-{args.runs}), {args.duration} s "
         f"per run, {args.runs} runs; one solver worker running the `liaoning-2025` province "
         "siting throughout (SQLite, one uvicorn process, open mode on loopback).",
         "",
         "| run | requests | achieved req/s | errors (non-2xx + socket) | p50 ms | p90 ms | p99 ms "
-        "| machine load (1-min avg, 2 cores) | province run |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| delay ms | server CPU ms/request | machine load (1-min avg, 2 cores) | province run |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for i, row in enumerate(results, 1):
         lines.append(f"| {i} | {row['requests']} | {row['rps']:.1f} | {row['errors']} | "
                      f"{row['p50_ms']:.2f} | {row['p90_ms']:.2f} | {row['p99_ms']:.2f} | "
+                     f"{row['delay_ms']} | {row['server_cpu_ms_per_request']:.2f} | "
                      f"{row['loadavg_1min']:.1f} | {row['province_run_status']}: {row['province_progress']} |")
     lines += [
         "",
         f"**Median of {args.runs} runs: p99 = {med_p99:.2f} ms, errors = {med_err}.** "
-        f"Target (0 errors, p99 <= 100 ms): **{'met' if ok else 'NOT met'}**.",
+        f"Lowest achieved rate: {min(r['rps'] for r in results):.1f} req/s "
+        f"(needed: {min_rps:.0f}, 97 % of {args.rate}). "
+        f"Target (0 errors, p99 <= 100 ms, at {args.rate} req/s): **{'met' if ok else 'NOT met'}**.",
         "",
         f"Faku route plan for 2026-12-01: {plan_note}.",
         "",
-        "wrk paces each connection (a fixed delay after each response), so the achieved "
-        f"rate falls below the offered {args.rate} req/s when responses are slow (the "
-        "issue's target rate is 200 req/s). The machine load "
-        "column is the 1-minute load average during the run: the figures were taken while "
-        "other benchmarks shared the 2 cores, so they measure a starved server. Measured "
-        "separately on the same machine, the server spends about 2.4 ms of CPU per "
-        "`GET /v1/runs/{id}` and 0.7 ms per `/healthz` (CPU time of the uvicorn process "
-        "divided by requests served).",
+        "wrk paces each connection with a fixed delay after each response, so a "
+        "connection's cycle is delay + latency; a 5 s calibration before each run measures "
+        "the latency part and shortens the delay so that the achieved rate is the target "
+        "(the delay column). Latencies are per request as wrk measures them: with this "
+        "pacing a slow response delays the next request of its connection, so a stall "
+        "shows as a lower achieved rate, which the verdict checks. The machine load column "
+        "is the 1-minute load average during the run (uvicorn, wrk and the solver share the "
+        "2 cores). The server runs uvicorn with httptools and uvloop.",
         "",
         f"The province run was `{final['status']}` when the load ended "
         f"(progress: {final['progress']}); the script then cancelled it.",
