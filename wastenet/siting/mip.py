@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 from ortools.linear_solver import pywraplp
 
 from wastenet.siting.model import CompiledModel
+
+if TYPE_CHECKING:
+    from wastenet.siting.cuts import CoverCut
 
 log = logging.getLogger("wastenet.siting.mip")
 
@@ -104,11 +109,14 @@ def solve_mip(
     keep_haul: BoolArray | None = None,
     hint: MipSolution | None = None,
     direct_ub: FloatArray | None = None,
+    cuts: Sequence[CoverCut] = (),
 ) -> MipSolution:
     """Build and solve the (restricted) siting model; see :mod:`wastenet.siting.model`.
 
     ``direct_ub`` (per direct arc) tightens the upper bounds of the direct-delivery shares
     (default 1); the reduced-cost fixing of :mod:`wastenet.siting.fixing` uses it.
+    ``cuts`` are valid fixed-cost cover inequalities (:mod:`wastenet.siting.cuts`) added as
+    rows; options left out of a restricted model are 0 in them.
     """
     t0 = time.perf_counter()
     backend = opts.backend.upper()
@@ -258,6 +266,12 @@ def solve_mip(
             for s in np.flatnonzero(mask).tolist():
                 for o in opts_of[int(s)]:
                     ct.SetCoefficient(var[o], 1.0)
+    for cut in cuts:
+        ech, var = (tr, yv) if cut.echelon == "transfer" else (inc, zv)
+        ct = solver.Constraint(float(cut.rhs), inf)
+        for o in cut.options.tolist():
+            if o in var:
+                ct.SetCoefficient(var[o], float(ech.opt_fixed[o]))
     objective.SetMinimization()
     if hint is not None and integer:
         hv_vars: list[pywraplp.Variable] = []
