@@ -118,9 +118,9 @@ def test_cuts_hold_at_the_optimum_and_keep_the_lp_a_bound(case: int, seed: int) 
     assert plain - 1e-6 <= lifted <= opt * (1 + 1e-9)
 
 
-def test_decomposition_uses_the_cuts_in_its_lp() -> None:
-    """The scalable path adds the cover cuts to its LP and says so in its log; its bound is
-    then the lifted LP (102 on the tiny county), which equals the optimum."""
+def test_decomposition_builds_the_cuts() -> None:
+    """The scalable path builds the cover cuts (for its split bound) and says so in its log;
+    its bound is then the optimum (102 on the tiny county)."""
     spec = _tiny_county()
     data = H.build(spec)
     res = solve(data, replace(EXACT, method="decomposition"))
