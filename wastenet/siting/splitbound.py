@@ -55,7 +55,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
-from wastenet.siting.cuts import CoverCut
+from wastenet.siting.cuts import CoverCut, cover_cuts
 from wastenet.siting.mip import MipOptions, solve_matrix
 from wastenet.siting.model import CompiledModel, Echelon
 
@@ -80,6 +80,7 @@ class SplitBound:
     n_arcs: int
     wall_s: float
     status: str
+    n_cuts: int = 0
 
 
 def path_costs(model: CompiledModel) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
@@ -300,14 +301,17 @@ def plant_bound(model: CompiledModel, cuts: Sequence[CoverCut], *, k_max: int,
     return sol.objective - 1e-9 * abs(sol.objective), n_a, sol.status
 
 
-def split_bound(model: CompiledModel, cuts: Sequence[CoverCut], *, max_arcs: int = 100_000,
+def split_bound(model: CompiledModel, cuts: Sequence[CoverCut] | None = None, *,
+                groups: IntArray | None = None, max_arcs: int = 100_000,
                 max_truncated: float = 0.5, time_limit_s: float | None = None
                 ) -> SplitBound:
     """:math:`B_T + B_P` (see the module docstring). ``k_max`` is the largest that keeps at
     most ``max_arcs`` path arcs. When villages with more than ``k_max`` plants carry more
     than ``max_truncated`` of the demand, their left-out plants (free of fixed cost in the
     relaxation) would make the bound weak, so nothing is solved (``status`` says so); this
-    is the case under sharing. The plant LP gets the time left after the station MIP."""
+    is the case under sharing. The plant LP gets the time left after the station MIP.
+    Without ``cuts``, the cover cuts of the village ``groups`` (counties) are built once the
+    bound is known to run."""
     t0 = time.perf_counter()
     vil, _, _, rank = path_costs(model)
     k_max = choose_k(model, rank, vil, max_arcs)
@@ -317,13 +321,15 @@ def split_bound(model: CompiledModel, cuts: Sequence[CoverCut], *, max_arcs: int
         return SplitBound(-np.inf, -np.inf, -np.inf, 0, time.perf_counter() - t0,
                           f"skipped: {truncated:.0%} of the demand reaches more than "
                           f"{k_max} plants")
+    if cuts is None:
+        cuts = [] if groups is None else cover_cuts(model, groups)
     b_t = transfer_bound(model, cuts, None if time_limit_s is None else 0.1 * time_limit_s)
     left = None if time_limit_s is None else max(1.0, time_limit_s - (time.perf_counter() - t0))
     b_p, n_a, status = plant_bound(model, cuts, k_max=k_max, time_limit_s=left)
     wall = time.perf_counter() - t0
     log.info("split bound: stations %.10g + plants %.10g (%d arcs, %s) in %.1fs", b_t, b_p,
              n_a, status, wall)
-    return SplitBound(b_t + b_p, b_t, b_p, n_a, wall, status)
+    return SplitBound(b_t + b_p, b_t, b_p, n_a, wall, status, len(cuts))
 
 
 __all__ = ["SplitBound", "choose_k", "path_costs", "plant_bound", "plant_lp", "split_bound",
