@@ -76,7 +76,7 @@ def test_truncation_keeps_the_bound_valid_and_skips_when_most_demand_is_cut() ->
     opt = H.brute_force(data)
     value, _, _ = plant_bound(model, [], k_max=1, time_limit_s=None)
     assert value <= opt * (1 + 1e-9)
-    sb = split_bound(model, [], max_arcs=2)
+    sb = split_bound(model, [], max_arcs=2, max_truncated=0.5)
     assert not np.isfinite(sb.value) and sb.status.startswith("skipped: 100% of the demand")
 
 
@@ -115,3 +115,16 @@ def test_decomposition_reports_the_split_bound() -> None:
     assert any("split bound 10" in line for line in res.log), res.log
     assert res.lower_bound == pytest.approx(102.0, rel=1e-6)
     assert res.total_cost == pytest.approx(102.0) and res.status == "optimal"
+
+
+def test_decomposition_skips_the_split_bound_above_the_lp_size(monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    """Like the LP, the split bound runs only up to ``LP_MAX_ARCS`` arcs; above, the log
+    says it was skipped and the bound comes from the other steps (still valid)."""
+    import wastenet.siting.relax as relax
+
+    monkeypatch.setattr(relax, "LP_MAX_ARCS", 0)
+    data = H.build(_tiny_county())
+    res = solve(data, replace(EXACT, method="decomposition"))
+    assert "split bound skipped (more than 0 arcs)" in res.log
+    assert res.lower_bound <= 102.0 * (1 + 1e-9) and res.total_cost == pytest.approx(102.0)
