@@ -243,3 +243,12 @@ def random_spec(seed: int, *, n: int = 3, m: int = 3, q: int = 2, direct: bool =
     haul = [(j, k, float(rng.integers(1, 6))) for j in range(m) for k in range(q)
             if rng.random() < 0.8 or k == j % q]
     return Spec(demand, county, tr, inc, collect, dire, haul, counts=counts, penalty=penalty)
+
+
+def tiny_county() -> Spec:
+    """One village of 1 t/d collected (cost 1) to an existing 10 t/d station that hauls
+    (cost 1) to the only plant site: 10 t/d for a fixed cost of 100."""
+    return Spec(demand=[1.0], village_county=[0],
+                transfer=[Site(0, [(10.0, 5.0)], status=SiteStatus.EXISTING, existing=10.0)],
+                incinerator=[Site(0, [(10.0, 100.0)])],
+                collect=[(0, 0, 1.0)], haul=[(0, 0, 1.0)])

@@ -46,21 +46,11 @@ def test_min_fixed_cost_buys_whole_modules_one_per_site(need: float, expected: f
     assert min_fixed_cost(ech, opts, need) == pytest.approx(expected)
 
 
-def _tiny_county() -> H.Spec:
-    """One village of 1 t/d collected (cost 1) to an existing 10 t/d station that hauls
-    (cost 1) to the only plant site: 10 t/d for a fixed cost of 100."""
-    return H.Spec(demand=[1.0], village_county=[0],
-                  transfer=[H.Site(0, [(10.0, 5.0)], status=SiteStatus.EXISTING,
-                                   existing=10.0)],
-                  incinerator=[H.Site(0, [(10.0, 100.0)])],
-                  collect=[(0, 0, 1.0)], haul=[(0, 0, 1.0)])
-
-
 def test_cut_lifts_the_lp_to_the_optimum_of_a_tiny_county() -> None:
-    """On :func:`_tiny_county` the plain LP opens a tenth of the plant (1 + 1 + 10 = 12: the
-    haul linking allows it); with the cut it pays the whole plant, 102, which is the
-    brute-forced optimum."""
-    spec = _tiny_county()
+    """On ``siting_helpers.tiny_county`` the plain LP opens a tenth of the plant
+    (1 + 1 + 10 = 12: the haul linking allows it); with the cut it pays the whole plant,
+    102, which is the brute-forced optimum."""
+    spec = H.tiny_county()
     data = H.build(spec)
     model = compile_model(data)
     cuts = cover_cuts(model, data.village_county)
@@ -121,7 +111,7 @@ def test_cuts_hold_at_the_optimum_and_keep_the_lp_a_bound(case: int, seed: int) 
 def test_decomposition_builds_the_cuts() -> None:
     """The scalable path builds the cover cuts (for its split bound) and says so in its log;
     its bound is then the optimum (102 on the tiny county)."""
-    spec = _tiny_county()
+    spec = H.tiny_county()
     data = H.build(spec)
     res = solve(data, replace(EXACT, method="decomposition"))
     assert any(line.startswith("split bound") and "1 cover cuts" in line

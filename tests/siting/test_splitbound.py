@@ -41,21 +41,11 @@ def test_path_costs_are_the_cheapest_paths_sorted_per_village() -> None:
     assert choose_k(model, rank, vil, max_arcs=3) == 1
 
 
-def _tiny_county() -> H.Spec:
-    """One village of 1 t/d collected (cost 1) to an existing 10 t/d station that hauls
-    (cost 1) to the only plant site: 10 t/d for a fixed cost of 100."""
-    return H.Spec(demand=[1.0], village_county=[0],
-                  transfer=[H.Site(0, [(10.0, 5.0)], status=SiteStatus.EXISTING,
-                                   existing=10.0)],
-                  incinerator=[H.Site(0, [(10.0, 100.0)])],
-                  collect=[(0, 0, 1.0)], haul=[(0, 0, 1.0)])
-
-
 def test_village_level_linking_closes_the_haul_leak() -> None:
     """The model's LP opens a tenth of the plant behind a station (12); the split bound's
     plant LP links the village to the plant itself and pays all of it, even without the
     cover cuts: 102, the brute-forced optimum."""
-    data = H.build(_tiny_county())
+    data = H.build(H.tiny_county())
     model = compile_model(data)
     assert solve_mip(model, MipOptions(backend="HIGHS", relax=True)).objective == \
         pytest.approx(12.0)
@@ -110,7 +100,7 @@ def test_split_bound_never_exceeds_the_optimum(case: int, seed: int, max_arcs: i
 def test_decomposition_reports_the_split_bound() -> None:
     """The scalable path runs the split bound, logs it, and on the tiny county its bound
     is the optimum, so the run is proven optimal."""
-    data = H.build(_tiny_county())
+    data = H.build(H.tiny_county())
     res = solve(data, replace(EXACT, method="decomposition"))
     assert any("split bound 10" in line for line in res.log), res.log
     assert res.lower_bound == pytest.approx(102.0, rel=1e-6)
@@ -124,7 +114,7 @@ def test_decomposition_skips_the_split_bound_above_the_lp_size(monkeypatch: pyte
     import wastenet.siting.relax as relax
 
     monkeypatch.setattr(relax, "LP_MAX_ARCS", 0)
-    data = H.build(_tiny_county())
+    data = H.build(H.tiny_county())
     res = solve(data, replace(EXACT, method="decomposition"))
     assert "split bound skipped (more than 0 arcs)" in res.log
     assert res.lower_bound <= 102.0 * (1 + 1e-9) and res.total_cost == pytest.approx(102.0)
