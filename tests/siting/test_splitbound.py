@@ -37,8 +37,8 @@ def test_path_costs_are_the_cheapest_paths_sorted_per_village() -> None:
     vil, pl, cost, rank = path_costs(model)
     got = list(zip(vil.tolist(), pl.tolist(), cost.tolist(), rank.tolist(), strict=True))
     assert got == [(0, 0, 3.0, 0), (0, 1, 6.0, 1), (1, 0, 4.0, 0), (1, 1, 8.0, 1)]
-    assert choose_k(model, rank, vil, max_arcs=4) == 2
-    assert choose_k(model, rank, vil, max_arcs=3) == 1
+    assert choose_k(model, vil, max_arcs=4) == 2
+    assert choose_k(model, vil, max_arcs=3) == 1
 
 
 def test_village_level_linking_closes_the_haul_leak() -> None:

@@ -74,8 +74,6 @@ def min_fixed_cost(ech: Echelon, options: IntArray, need: float) -> float:
     if options.size == 0:
         return float("inf")
     sites, col_site = np.unique(ech.opt_site[options], return_inverse=True)
-    if float(np.bincount(col_site, weights=ech.opt_cap[options]).max(initial=0.0)) <= 0:
-        return float("inf")
     best_cap = np.zeros(sites.size)
     np.maximum.at(best_cap, col_site, ech.opt_cap[options])
     if best_cap.sum() < need * (1 - 1e-12):

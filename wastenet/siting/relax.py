@@ -184,17 +184,27 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
     ub = best.total_cost if best is not None else max(abs(lb) * 2.0, 1.0)
     lag_end = None if limit is None else t0 + 0.3 * limit
     last = [time.perf_counter()]
+
+    def ticker(first: float, span: float, start: float, stop: float | None
+               ) -> Callable[[float | None, float | None, str], None]:
+        """Progress from inside a long step (minutes on the province), at most every
+        ``PROGRESS_EVERY_S``: the fraction moves from ``first`` by ``span`` as the clock
+        goes from ``start`` to ``stop`` (half-way when there is no time limit)."""
+        def tick(inc: float | None, bound: float | None, message: str) -> None:
+            now = time.perf_counter()
+            if now - last[0] < PROGRESS_EVERY_S:
+                return
+            last[0] = now
+            done = 0.5 if stop is None else min(1.0, (now - start) / max(stop - start, 1e-9))
+            report(first + span * done, inc, bound, message)
+        return tick
+
+    lag_tick = ticker(0.02, 0.28, t0, lag_end)
     inc_cost = None if best is None else best.total_cost
 
     def lag_progress(it: int, bound: float) -> None:
-        # the step runs for minutes on the province: keep the progress (and its bound) live
-        now = time.perf_counter()
-        if now - last[0] < PROGRESS_EVERY_S or not np.isfinite(bound):
-            return
-        last[0] = now
-        done = 0.5 if lag_end is None else min(1.0, (now - t0) / max(lag_end - t0, 1e-9))
-        report(0.02 + 0.28 * done, inc_cost, max(lb, bound),
-               f"Lagrangian relaxation (iteration {it})")
+        if np.isfinite(bound):
+            lag_tick(inc_cost, max(lb, bound), f"Lagrangian relaxation (iteration {it})")
 
     # under a time limit the deadline ends the subgradient steps, not an iteration count
     lag = lagrangian_bound(model, upper_bound=ub, max_iter=params.max_iterations or (
@@ -305,18 +315,10 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
     if moves:
         report(0.9, res.total_cost, lb, "re-optimising the incinerators")
         end = float("inf") if limit is None else t0 + 0.97 * limit
-        step_t0 = time.perf_counter()
+        step_tick = ticker(0.9, 0.09, time.perf_counter(), None if limit is None else end)
 
         def step_progress(message: str) -> Callable[[float], None]:
-            def tick(cost: float) -> None:
-                now = time.perf_counter()
-                if now - last[0] < PROGRESS_EVERY_S:
-                    return
-                last[0] = now
-                done = 0.5 if limit is None else min(1.0, (now - step_t0) / max(
-                    end - step_t0, 1e-9))
-                report(0.9 + 0.09 * done, cost, lb, message)
-            return tick
+            return lambda cost: step_tick(cost, lb, message)
 
         res = reallocate_counts(data, model, res, seed=params.seed, deadline=end,
                                 max_rounds=params.max_iterations, min_gain=REALLOC_MIN_GAIN,

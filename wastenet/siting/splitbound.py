@@ -53,7 +53,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix
+from scipy.sparse import csr_matrix, vstack
 
 from wastenet.siting.cuts import CoverCut, cover_cuts
 from wastenet.siting.mip import MipOptions, solve_matrix
@@ -117,7 +117,7 @@ def path_costs(model: CompiledModel) -> tuple[IntArray, IntArray, FloatArray, In
     return vil, pl, cost, rank
 
 
-def choose_k(model: CompiledModel, rank: IntArray, vil: IntArray, max_arcs: int) -> int:
+def choose_k(model: CompiledModel, vil: IntArray, max_arcs: int) -> int:
     """The largest ``k_max`` whose kept arcs (``min(plants of i, k_max)`` summed over the
     villages) fit in ``max_arcs`` (at least 1)."""
     n = model.demand.shape[0]
@@ -132,42 +132,51 @@ def choose_k(model: CompiledModel, rank: IntArray, vil: IntArray, max_arcs: int)
     return lo
 
 
-def _count_rows(ech: Echelon, model: CompiledModel, name: str, cols_of_opt: IntArray
-                ) -> tuple[list[IntArray], list[FloatArray], list[float], list[float]]:
-    idx: list[IntArray] = []
-    val: list[FloatArray] = []
-    lo: list[float] = []
-    hi: list[float] = []
-    for echelon, sense, value, mask, _ in model.counts:
-        if echelon != name:
-            continue
-        o = np.flatnonzero(mask[ech.opt_site])
-        idx.append(cols_of_opt[o])
-        val.append(np.ones(o.size))
-        lo.append(float(value) if sense in ("eq", "ge") else -np.inf)
-        hi.append(float(value) if sense in ("eq", "le") else np.inf)
-    return idx, val, lo, hi
+class _Rows:
+    """Rows ``lo <= sum(val * x[idx]) <= hi`` collected for one sparse matrix."""
 
+    def __init__(self) -> None:
+        self.idx: list[IntArray] = []
+        self.val: list[FloatArray] = []
+        self.lo: list[float] = []
+        self.hi: list[float] = []
 
-def _site_rows(ech: Echelon, cols_of_opt: IntArray
-               ) -> tuple[list[IntArray], list[FloatArray], list[float], list[float]]:
-    """One size per site (at least one for a forced site)."""
-    order = np.argsort(ech.opt_site, kind="stable")
-    sites, first = np.unique(ech.opt_site[order], return_index=True)
-    groups = np.split(order, first[1:])
-    idx = [cols_of_opt[g] for g in groups]
-    val = [np.ones(g.size) for g in groups]
-    lo = [1.0 if ech.forced[s] else -np.inf for s in sites.tolist()]
-    hi = [1.0] * len(groups)
-    return idx, val, lo, hi
+    def add(self, idx: IntArray, val: FloatArray, lo: float, hi: float) -> None:
+        self.idx.append(idx)
+        self.val.append(val)
+        self.lo.append(lo)
+        self.hi.append(hi)
 
+    def counts(self, ech: Echelon, model: CompiledModel, name: str, cols_of_opt: IntArray
+               ) -> None:
+        """The count targets of echelon ``name`` over its option columns."""
+        for echelon, sense, value, mask, _ in model.counts:
+            if echelon == name:
+                o = np.flatnonzero(mask[ech.opt_site])
+                self.add(cols_of_opt[o], np.ones(o.size),
+                         float(value) if sense in ("eq", "ge") else -np.inf,
+                         float(value) if sense in ("eq", "le") else np.inf)
 
-def _matrix(rows_idx: list[IntArray], rows_val: list[FloatArray], n_cols: int) -> csr_matrix:
-    lengths = np.array([r.size for r in rows_idx], dtype=np.int64)
-    indptr = np.concatenate([[0], np.cumsum(lengths)])
-    indices = np.concatenate(rows_idx) if rows_idx else np.zeros(0, np.int64)
-    data = np.concatenate(rows_val) if rows_val else np.zeros(0)
-    return csr_matrix((data, indices, indptr), shape=(len(rows_idx), n_cols))
+    def one_size(self, ech: Echelon, cols_of_opt: IntArray) -> None:
+        """One size per site (at least one for a forced site)."""
+        order = np.argsort(ech.opt_site, kind="stable")
+        sites, first = np.unique(ech.opt_site[order], return_index=True)
+        for s, g in zip(sites.tolist(), np.split(order, first[1:]), strict=True):
+            self.add(cols_of_opt[g], np.ones(g.size), 1.0 if ech.forced[s] else -np.inf, 1.0)
+
+    def cuts(self, cuts: Sequence[CoverCut], name: str, ech: Echelon, cols_of_opt: IntArray
+             ) -> None:
+        """The cover cuts of echelon ``name``: fixed costs of their options >= rhs."""
+        for c in cuts:
+            if c.echelon == name:
+                self.add(cols_of_opt[c.options], ech.opt_fixed[c.options], c.rhs, np.inf)
+
+    def matrix(self, n_cols: int) -> csr_matrix:
+        lengths = np.array([r.size for r in self.idx], dtype=np.int64)
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        indices = np.concatenate(self.idx) if self.idx else np.zeros(0, np.int64)
+        data = np.concatenate(self.val) if self.val else np.zeros(0)
+        return csr_matrix((data, indices, indptr), shape=(len(self.idx), n_cols))
 
 
 def transfer_bound(model: CompiledModel, cuts: Sequence[CoverCut], time_limit_s: float | None
@@ -178,41 +187,34 @@ def transfer_bound(model: CompiledModel, cuts: Sequence[CoverCut], time_limit_s:
     if n_opt == 0:
         return 0.0
     cols = np.arange(n_opt)
-    idx, val, lo, hi = _site_rows(tr, cols)
-    for part in (_count_rows(tr, model, "transfer", cols),):
-        idx += part[0]
-        val += part[1]
-        lo += part[2]
-        hi += part[3]
-    for c in cuts:
-        if c.echelon == "transfer":
-            idx.append(c.options)
-            val.append(tr.opt_fixed[c.options])
-            lo.append(c.rhs)
-            hi.append(np.inf)
+    rows = _Rows()
+    rows.one_size(tr, cols)
+    rows.counts(tr, model, "transfer", cols)
+    rows.cuts(cuts, "transfer", tr, cols)
     has_direct = np.zeros(model.demand.shape[0], bool)
     has_direct[model.direct.src] = True
     need = float(model.demand[~model.can_skip & ~has_direct].sum()) - float(
         tr.existing_cap[tr.existing].sum())
     if need > 0:
-        idx.append(cols)
-        val.append(tr.opt_cap.astype(float))
-        lo.append(need)
-        hi.append(np.inf)
-    sol = solve_matrix(tr.opt_fixed.astype(float), _matrix(idx, val, n_opt), np.array(lo),
-                       np.array(hi), np.zeros(n_opt), np.ones(n_opt), np.ones(n_opt, bool),
+        rows.add(cols, tr.opt_cap.astype(float), need, np.inf)
+    sol = solve_matrix(tr.opt_fixed.astype(float), rows.matrix(n_opt), np.array(rows.lo),
+                       np.array(rows.hi), np.zeros(n_opt), np.ones(n_opt), np.ones(n_opt, bool),
                        MipOptions(backend="SCIP", time_limit_s=time_limit_s, mip_gap=1e-6))
     return float(sol.bound) if sol.status in ("optimal", "feasible") else -np.inf
 
 
-def plant_lp(model: CompiledModel, cuts: Sequence[CoverCut], k_max: int
+Paths = tuple[IntArray, IntArray, FloatArray, IntArray]
+
+
+def plant_lp(model: CompiledModel, cuts: Sequence[CoverCut], k_max: int,
+             paths: Paths | None = None
              ) -> tuple[FloatArray, csr_matrix, FloatArray, FloatArray, int]:
     """The LP of :math:`B_P`: ``(cost, A, row_lo, row_hi, number of a-arcs)``, all columns
-    in [0, 1]."""
+    in [0, 1]; ``paths`` is :func:`path_costs` of the model when already computed."""
     inc = model.incinerator
     w = model.demand
     n = w.shape[0]
-    vil, pl, pc, rank = path_costs(model)
+    vil, pl, pc, rank = path_costs(model) if paths is None else paths
     rest = np.full(n, np.inf)
     rest[vil[rank == k_max]] = pc[rank == k_max]
     keep = rank < k_max
@@ -228,69 +230,48 @@ def plant_lp(model: CompiledModel, cuts: Sequence[CoverCut], k_max: int
     n_cols = n_a + n_opt + has_rest.size + skip.size
     cost = np.concatenate([w[vil] * pc, inc.opt_fixed, w[has_rest] * rest[has_rest],
                            model.penalty * w[skip]])
-    rows_i: list[IntArray] = []
-    rows_v: list[FloatArray] = []
-    lo: list[float] = []
-    hi: list[float] = []
     # coverage, one row per village: built in one go from a sorted column list
     cov_cols = np.concatenate([np.arange(n_a), c_hat, c_u])
     cov_vil = np.concatenate([vil, has_rest, skip])
     o = np.argsort(cov_vil, kind="stable")
     cov_cols, cov_vil = cov_cols[o], cov_vil[o]
     cov = csr_matrix((np.ones(cov_cols.size), (cov_vil, cov_cols)), shape=(n, n_cols))
+    rows = _Rows()
     # linking a_ik <= sum_l z_kl for new plants
-    new = ~inc.existing[pl]
     o_sort = np.argsort(inc.opt_site, kind="stable")
     o_start = np.searchsorted(inc.opt_site[o_sort], np.arange(inc.n_sites))
     o_stop = np.searchsorted(inc.opt_site[o_sort], np.arange(inc.n_sites), side="right")
     opts_of = [o_sort[o_start[k]:o_stop[k]] for k in range(inc.n_sites)]
-    link_rows = np.flatnonzero(new).tolist()
-    li_idx = [np.concatenate([[a], c_z[opts_of[int(pl[a])]]]) for a in link_rows]
-    li_val = [np.concatenate([[1.0], -np.ones(opts_of[int(pl[a])].size)]) for a in link_rows]
+    for a in np.flatnonzero(~inc.existing[pl]).tolist():
+        z_cols = c_z[opts_of[int(pl[a])]]
+        rows.add(np.concatenate([[a], z_cols]), np.concatenate([[1.0], -np.ones(z_cols.size)]),
+                 -np.inf, 0.0)
     # capacity per plant
-    cap_idx: list[IntArray] = []
-    cap_val: list[FloatArray] = []
-    cap_hi: list[float] = []
     order = np.argsort(pl, kind="stable")
     sites, first = np.unique(pl[order], return_index=True)
     for k, g in zip(sites.tolist(), np.split(order, first[1:]), strict=True):
-        cap_idx.append(np.concatenate([g, c_z[opts_of[k]]]))
-        cap_val.append(np.concatenate([w[vil[g]], -inc.opt_cap[opts_of[k]]]))
-        cap_hi.append(float(inc.existing_cap[k]))
-    rows_i += li_idx + cap_idx
-    rows_v += li_val + cap_val
-    lo += [-np.inf] * (len(li_idx) + len(cap_idx))
-    hi += [0.0] * len(li_idx) + cap_hi
-    for part in (_site_rows(inc, c_z), _count_rows(inc, model, "incinerator", c_z)):
-        rows_i += part[0]
-        rows_v += part[1]
-        lo += part[2]
-        hi += part[3]
+        rows.add(np.concatenate([g, c_z[opts_of[k]]]),
+                 np.concatenate([w[vil[g]], -inc.opt_cap[opts_of[k]]]),
+                 -np.inf, float(inc.existing_cap[k]))
+    rows.one_size(inc, c_z)
+    rows.counts(inc, model, "incinerator", c_z)
     # aggregate capacity: the waste of the left-out plants (a_hat) needs capacity too
     total = float(w.sum()) - float(inc.existing_cap[inc.existing].sum())
     if total > 0 and n_opt:
-        rows_i.append(np.concatenate([c_z, c_u]))
-        rows_v.append(np.concatenate([inc.opt_cap.astype(float), w[skip]]))
-        lo.append(total)
-        hi.append(np.inf)
-    for c in cuts:
-        if c.echelon == "incinerator":
-            rows_i.append(c_z[c.options])
-            rows_v.append(inc.opt_fixed[c.options])
-            lo.append(c.rhs)
-            hi.append(np.inf)
-    from scipy.sparse import vstack
-
-    a_mat = vstack([cov, _matrix(rows_i, rows_v, n_cols)]).tocsr()
-    row_lo = np.concatenate([np.ones(n), np.array(lo)])
-    row_hi = np.concatenate([np.ones(n), np.array(hi)])
+        rows.add(np.concatenate([c_z, c_u]),
+                 np.concatenate([inc.opt_cap.astype(float), w[skip]]), total, np.inf)
+    rows.cuts(cuts, "incinerator", inc, c_z)
+    a_mat = vstack([cov, rows.matrix(n_cols)]).tocsr()
+    row_lo = np.concatenate([np.ones(n), np.array(rows.lo)])
+    row_hi = np.concatenate([np.ones(n), np.array(rows.hi)])
     return cost, a_mat, row_lo, row_hi, n_a
 
 
 def plant_bound(model: CompiledModel, cuts: Sequence[CoverCut], *, k_max: int,
-                time_limit_s: float | None, backend: str = "HIGHS") -> tuple[float, int, str]:
+                time_limit_s: float | None, backend: str = "HIGHS",
+                paths: Paths | None = None) -> tuple[float, int, str]:
     """:math:`B_P` of the module docstring: ``(value, number of a-arcs, LP status)``."""
-    cost, a_mat, row_lo, row_hi, n_a = plant_lp(model, cuts, k_max)
+    cost, a_mat, row_lo, row_hi, n_a = plant_lp(model, cuts, k_max, paths)
     n_cols = cost.shape[0]
     sol = solve_matrix(cost, a_mat, row_lo, row_hi, np.zeros(n_cols), np.ones(n_cols),
                        np.zeros(n_cols, bool), MipOptions(
@@ -315,8 +296,9 @@ def split_bound(model: CompiledModel, cuts: Sequence[CoverCut] | None = None, *,
     Without ``cuts``, the cover cuts of the village ``groups`` (counties) are built once the
     bound is known to run."""
     t0 = time.perf_counter()
-    vil, _, _, rank = path_costs(model)
-    k_max = choose_k(model, rank, vil, max_arcs)
+    paths = path_costs(model)
+    vil, rank = paths[0], paths[3]
+    k_max = choose_k(model, vil, max_arcs)
     w = model.demand
     truncated = float(w[np.unique(vil[rank == k_max])].sum()) / max(float(w.sum()), 1e-12)
     if truncated > max_truncated:
@@ -327,7 +309,7 @@ def split_bound(model: CompiledModel, cuts: Sequence[CoverCut] | None = None, *,
         cuts = [] if groups is None else cover_cuts(model, groups)
     b_t = transfer_bound(model, cuts, None if time_limit_s is None else 0.1 * time_limit_s)
     left = None if time_limit_s is None else max(1.0, time_limit_s - (time.perf_counter() - t0))
-    b_p, n_a, status = plant_bound(model, cuts, k_max=k_max, time_limit_s=left)
+    b_p, n_a, status = plant_bound(model, cuts, k_max=k_max, time_limit_s=left, paths=paths)
     wall = time.perf_counter() - t0
     log.info("split bound: stations %.10g + plants %.10g (%d arcs, %s) in %.1fs", b_t, b_p,
              n_a, status, wall)
