@@ -46,8 +46,8 @@ Every solution of this program, joined with the fixed part of the incumbent, is 
 the full model, and the incumbent itself is one of them; so the step never makes the
 incumbent worse when its solution is accepted only if cheaper. The program's own bound is a
 bound of this neighbourhood only and is never reported as a bound of the problem. It is
-solved with HiGHS through :func:`scipy.optimize.milp`, whose sparse-matrix interface builds
-a model of this size in well under a second.
+built as one sparse matrix and solved by SCIP through the OR-Tools adapter
+(:func:`wastenet.siting.mip.solve_matrix`), with the incumbent as a start.
 """
 
 from __future__ import annotations
