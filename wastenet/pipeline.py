@@ -155,7 +155,8 @@ def summarise(network: Network, data: SitingData, result: SitingResult,
 
 def run_siting(scenario: Scenario, *, time_limit_s: float | None = None,
                seed: int | None = None, progress: ProgressCallback | None = None,
-               max_iterations: int | None = None) -> dict[str, Any]:
+               max_iterations: int | None = None, threads: int | None = None
+               ) -> dict[str, Any]:
     """Site facilities for ``scenario``; returns summary, facilities GeoJSON, assignments."""
     from wastenet.siting.solve import SiteParams, SiteProgress, solve
 
@@ -170,7 +171,8 @@ def run_siting(scenario: Scenario, *, time_limit_s: float | None = None,
     params = SiteParams(
         time_limit_s=time_limit_s if time_limit_s is not None else scenario.solver.time_limit_s,
         seed=seed if seed is not None else scenario.solver.seed,
-        method=scenario.solver.method, max_iterations=max_iterations)
+        method=scenario.solver.method, max_iterations=max_iterations,
+        threads=threads if threads is not None else scenario.solver.threads)
     log.info("siting %s: %d villages, %d + %d candidates", scenario.name, data.n_villages,
              len(data.transfer), len(data.incinerator))
     result = solve(data, params, _progress)

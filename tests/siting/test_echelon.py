@@ -11,14 +11,26 @@ import siting_helpers as _h
 from wastenet.siting.checker import check
 from wastenet.siting.data import CountTarget, SiteStatus, SitingData
 from wastenet.siting.echelon import (
+    _closed,
+    _merge,
+    _pick,
+    _shift_sets,
+    _table,
     county_groups,
+    fixed_cost_targets,
     group_search,
     reallocate_counts,
     reoptimise_incinerators,
 )
 from wastenet.siting.model import compile_model
 from wastenet.siting.result import SitingResult
-from wastenet.siting.solve import SiteParams, SiteProgress, solve
+from wastenet.siting.solve import (
+    SiteParams,
+    SiteProgress,
+    hint_from_result,
+    result_from_assignment,
+    solve,
+)
 
 Site, Spec, brute_force, build = _h.Site, _h.Spec, _h.brute_force, _h.build
 
@@ -125,6 +137,73 @@ def test_reallocate_counts_is_deterministic() -> None:
     assert np.array_equal(a.haul_t_per_day, b.haul_t_per_day)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_reallocation_table_by_hand(workers: int) -> None:
+    """The table of the first round from the 282 incumbent, by hand: county 0 at shift +1
+    opens two plants of size 10 (262, so -20), at -1 has no plant (impossible, so no
+    entry); county 1 at -1 keeps one plant of size 10 (232, so -50); nothing is cheaper at
+    shift 0. County 1 has no free site for +1, so :func:`_shift_sets` leaves it out. The
+    same table with one or two sub-MIPs at a time; the dynamic program picks +1 / -1."""
+    data, poor = _poor_incumbent()
+    model = compile_model(data)
+    counties = np.array([0, 1])
+    sets = _shift_sets(data, model, poor, counties, (-1, 0, 1), guide=False)
+    assert sets == [(0, -1, 1), (0, -1)]
+    table = _table(data, model, poor, counties, sets, deadline=float("inf"), seed=0,
+                   backend="SCIP", sub_time_s=5.0, nodes=2000, tick=lambda _c: None,
+                   workers=workers)
+    assert sorted(table[0]) == [0, 1] and sorted(table[1]) == [-1, 0]
+    assert table[0][0] == (0.0, poor) and table[1][0] == (0.0, poor)
+    assert table[0][1][0] == pytest.approx(-20.0)
+    assert table[1][-1][0] == pytest.approx(-50.0)
+    gain, picks = _pick(table)
+    assert gain == pytest.approx(-70.0) and picks == [1, -1]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_reallocation_table_keeps_cheaper_county_layouts(workers: int) -> None:
+    """From the optimum with county 1's plant enlarged to size 20 (282 instead of 212),
+    shift 0 of county 1 is -70 in the table, with that county's cheaper layout (212, the
+    checker agrees); a deadline already past computes nothing."""
+    data = _two_counties()
+    model = compile_model(data)
+    best = solve(data, EXACT)
+    assert best.total_cost == pytest.approx(212.0)
+    site = int(np.flatnonzero((data.incinerator.county == 1) & (best.incinerator_size >= 0))[0])
+    assert best.incinerator_size[site] == 0  # the size-10 option
+    isize = best.incinerator_size.copy()
+    isize[site] = 1
+    keep = -np.ones(data.n_villages, dtype=np.int64)  # every village where it is
+    worse = result_from_assignment(data, model, best, best.transfer_size, isize, keep,
+                                   np.zeros(data.n_villages, bool),
+                                   hint_from_result(model, best).h)
+    assert worse.total_cost == pytest.approx(282.0) and check(data, worse).ok
+    counties = np.array([0, 1])
+    sets = [(0,), (0,)]
+    table = _table(data, model, worse, counties, sets, deadline=float("inf"), seed=0,
+                   backend="SCIP", sub_time_s=5.0, nodes=2000, tick=lambda _c: None,
+                   workers=workers)
+    assert table[0][0] == (0.0, worse)
+    delta, cheaper = table[1][0]
+    assert delta == pytest.approx(-70.0) and cheaper.total_cost == pytest.approx(212.0)
+    assert check(data, cheaper).ok
+    late = _table(data, model, worse, counties, sets, deadline=0.0, seed=0, backend="SCIP",
+                  sub_time_s=5.0, nodes=2000, tick=lambda _c: None, workers=workers)
+    assert late == [{}, {}]
+    assert _pick(late) == (np.inf, [])
+
+
+def test_reallocate_counts_same_result_with_threads() -> None:
+    """Two sub-MIPs at a time give exactly the result of one at a time (round limit)."""
+    data, poor = _poor_incumbent()
+    model = compile_model(data)
+    a = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=3, workers=1)
+    b = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=3, workers=2)
+    assert a.total_cost == b.total_cost == pytest.approx(212.0)
+    assert np.array_equal(a.incinerator_size, b.incinerator_size)
+    assert np.array_equal(a.haul_t_per_day, b.haul_t_per_day)
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
 def test_reoptimise_keeps_optimal_solutions_optimal(seed: int) -> None:
     """On random tiny instances with a count target, re-optimising an optimal solution
@@ -175,21 +254,101 @@ def _shared_plant(c_status: int = SiteStatus.FREE) -> SitingData:
     return build(spec)
 
 
-def test_group_search_merges_plants_across_a_border() -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_group_search_merges_plants_across_a_border(workers: int) -> None:
     """Re-optimising the three counties together replaces the two small plants by one
     shared plant and opens the cheap one elsewhere: 142 -> 117 (the brute-force optimum).
-    One county at a time cannot: closing B alone leaves county 1 without room."""
+    One county at a time cannot: closing B alone leaves county 1 without room. The same
+    with one or two groups at a time."""
     data = _shared_plant()
     assert brute_force(data) == pytest.approx(117.0)
     poor = solve(_shared_plant(SiteStatus.EXCLUDED), EXACT)
     assert poor.total_cost == pytest.approx(142.0)
     model = compile_model(data)
-    alone = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=3)
+    alone = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=3,
+                              workers=workers)
     assert alone.total_cost == pytest.approx(142.0)
-    res = group_search(data, model, poor, deadline=float("inf"), max_rounds=10)
+    res = group_search(data, model, poor, deadline=float("inf"), max_rounds=10,
+                       workers=workers)
     rep = check(data, res)
     assert rep.ok, rep.violations
     assert res.total_cost == pytest.approx(117.0)
+
+
+def _far_from_target(poor: bool = False) -> SitingData:
+    """Two closed counties of 30 t/d (three villages of 10 each, one station), exactly 4
+    plants. County 0 has a plant of size 30 for 60 and three of size 10 for 50 each;
+    county 1 one of size 30 for 100 and three of size 10 for 20 each. Plant fixed costs
+    by number of plants: county 0 60 / 110 / 150 for 1 / 2 / 3, county 1 100 / 120 / 60;
+    so 4 plants cost 250 as (3, 1), 230 as (2, 2) and 120 as (1, 3). Flows cost the same
+    everywhere (collection 60, haul 60, stations 2). ``poor`` excludes county 0's big plant
+    and two small ones of county 1, which forces (3, 1)."""
+    off = SiteStatus.EXCLUDED if poor else SiteStatus.FREE
+    spec = Spec(
+        demand=[10.0] * 6, village_county=[0, 0, 0, 1, 1, 1],
+        transfer=[Site(0, [(30.0, 1.0)]), Site(1, [(30.0, 1.0)])],
+        incinerator=[Site(0, [(30.0, 60.0)], status=off), Site(0, [(10.0, 50.0)]),
+                     Site(0, [(10.0, 50.0)]), Site(0, [(10.0, 50.0)]),
+                     Site(1, [(30.0, 100.0)]), Site(1, [(10.0, 20.0)]),
+                     Site(1, [(10.0, 20.0)], status=off), Site(1, [(10.0, 20.0)], status=off)],
+        collect=[(i, i // 3, 1.0) for i in range(6)],
+        haul=[(j, k, 1.0) for j in (0, 1) for k in range(4 * j, 4 * j + 4)],
+        counts=(CountTarget("incinerator", 4, "eq"),),
+    )
+    return build(spec)
+
+
+def test_closed_counties() -> None:
+    """No arc crosses a border in the two-county instances; the shared plant's does."""
+    assert _closed(_two_counties(), compile_model(_two_counties()))
+    assert _closed(_far_from_target(), compile_model(_far_from_target()))
+    assert not _closed(_shared_plant(), compile_model(_shared_plant()))
+
+
+def test_fixed_cost_targets_by_hand() -> None:
+    """Two-county instance: county 0 (20 t/d) pays 120 with one plant, 100 with two;
+    county 1 (10 t/d) 50 with one, 100 with two; 3 plants are cheapest as (2, 1). The
+    second instance: 4 plants are cheapest as (1, 3) (120 against 230 and 250)."""
+    data = _two_counties()
+    got = fixed_cost_targets(data, compile_model(data), np.array([0, 1]), np.array([1, 2]))
+    assert got.tolist() == [2, 1]
+    data = _far_from_target()
+    got = fixed_cost_targets(data, compile_model(data), np.array([0, 1]), np.array([3, 1]))
+    assert got.tolist() == [1, 3]
+
+
+@pytest.mark.parametrize("guide", [False, True])
+def test_reallocation_guided_by_fixed_costs(guide: bool) -> None:
+    """From (3, 1) at 250 + 122, one round of +-1 shifts reaches (2, 2) (230 + 122); with
+    the guide, the shifts -2 / +2 are tried too and one round reaches the optimum (1, 3),
+    120 + 122 = 242 (brute force agrees). The chosen candidates are joined (closed
+    counties) and the checker accepts the result."""
+    data = _far_from_target()
+    assert brute_force(data) == pytest.approx(242.0)
+    poor = solve(_far_from_target(poor=True), EXACT)
+    assert poor.total_cost == pytest.approx(372.0)
+    model = compile_model(data)
+    res = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=1,
+                            guide=guide)
+    rep = check(data, res)
+    assert rep.ok, rep.violations
+    assert res.total_cost == pytest.approx(242.0 if guide else 352.0)
+    assert "joined" in res.log[-1]
+
+
+def test_merge_joins_county_candidates() -> None:
+    """Joining the two counties' candidates of the guided shifts gives the same solution
+    as solving (1, 3) directly: cost 242, one plant in county 0, three in county 1."""
+    data = _far_from_target()
+    model = compile_model(data)
+    poor = solve(_far_from_target(poor=True), EXACT)
+    ic = data.incinerator.county
+    a = reoptimise_incinerators(data, model, poor, free=ic == 0, count_shift=-2)
+    b = reoptimise_incinerators(data, model, poor, free=ic == 1, count_shift=2)
+    joined = _merge(data, model, poor, [(ic == 0, a), (ic == 1, b)])
+    assert check(data, joined).ok
+    assert joined.total_cost == pytest.approx(242.0)
+    assert np.bincount(ic[joined.incinerator_size >= 0], minlength=2).tolist() == [1, 3]
 
 
 def test_county_groups_are_seeded_and_near() -> None:

@@ -27,8 +27,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--seed", type=int, default=None, help="solver seed (default: scenario)")
     p.add_argument("--max-iterations", type=int, default=None,
                    help="deterministic work limit (for reproducible runs)")
+    p.add_argument("--threads", type=_threads, default=None,
+                   help="sub-problems solved at a time (default: scenario, 1)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
+
+
+def _threads(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"threads: {text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"threads: {value} must be >= 1")
+    return value
 
 
 def _cell(x: object) -> str:
@@ -90,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = run_siting(scenario, time_limit_s=args.time_limit, seed=args.seed,
-                            progress=progress, max_iterations=args.max_iterations)
+                            progress=progress, max_iterations=args.max_iterations,
+                            threads=args.threads)
     finally:
         if bar is not None:
             bar.close()

@@ -300,6 +300,9 @@ class SolverSpec(_Model):
     seed: int = Field(0, ge=0, le=2**31 - 1,
                       description="solver seed (assumption: an arbitrary fixed value)")
     method: Literal["auto", "exact", "decomposition"] = "auto"
+    threads: int = Field(1, ge=1, le=64,
+                         description="siting: sub-problems solved at a time by the scalable "
+                                     "path (assumption: 1, one core per run)")
     routing_time_limit_s: PosFloat = Field(30.0, le=86_400,
                                            description="one county-day plan (assumption)")
 

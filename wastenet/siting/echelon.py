@@ -55,6 +55,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 
 import numpy as np
@@ -280,136 +281,353 @@ def _single_count(model: CompiledModel) -> bool:
                                         for c in inc_counts)
 
 
+def _closed(data: SitingData, model: CompiledModel) -> bool:
+    """True when no arc crosses a county border (no sharing on either echelon): the
+    counties' incinerator programs are then independent of each other."""
+    vc, tc, ic = data.village_county, data.transfer.county, data.incinerator.county
+    return bool(np.array_equal(vc[model.collect.src], tc[model.collect.dst])
+                and np.array_equal(vc[model.direct.src], ic[model.direct.dst])
+                and np.array_equal(tc[model.haul.src], ic[model.haul.dst]))
+
+
+def fixed_cost_targets(data: SitingData, model: CompiledModel, counties: np.ndarray,
+                       current: np.ndarray, max_per_county: int = 40) -> np.ndarray:
+    r"""Numbers of new incinerators per county that minimise the plant fixed cost alone.
+
+    For county :math:`c` with demand :math:`D_c` (less its existing capacity),
+    :math:`\Phi_c(m)` is the least fixed cost of :math:`m` new modules at distinct sites
+    of the county whose capacity covers :math:`D_c` (a knapsack over whole t/d); a dynamic
+    program then spreads ``current.sum()`` plants so that :math:`\sum_c \Phi_c(m_c)` is
+    least. A guide for closed counties (no sharing), where it shows which counties are far
+    from a good number: hauls, reach and station capacities are ignored, so the
+    reallocation only tries these numbers, with their exact costs.
+    """
+    inc = model.incinerator
+    ic = data.incinerator.county
+    demand = np.bincount(data.village_county, weights=model.demand,
+                         minlength=int(max(counties.max(initial=0), ic.max(initial=0))) + 1)
+    total = int(current.sum())
+    phis: list[np.ndarray] = []
+    for c in counties.tolist():
+        sites = np.flatnonzero((ic == c) & inc.usable & ~inc.existing)
+        need = float(demand[c]) - float(inc.existing_cap[(ic == c) & inc.existing].sum())
+        u_max = int(min(np.ceil(max(need, 0.0) - 1e-9), 100_000))
+        m_max = int(min(sites.size, max_per_county))
+        dp = np.full((m_max + 1, u_max + 1), np.inf)
+        dp[0, 0] = 0.0
+        for k in sites.tolist():
+            new = dp.copy()
+            for o in np.flatnonzero(inc.opt_site == k).tolist():
+                cu = int(min(np.floor(inc.opt_cap[o] + 1e-9), u_max))
+                moved = dp[:-1] + float(inc.opt_fixed[o])
+                if cu < u_max + 1:
+                    new[1:, cu:] = np.minimum(new[1:, cu:], moved[:, :u_max + 1 - cu])
+                tail = moved[:, u_max + 1 - cu:].min(axis=1) if cu > 0 else moved[:, u_max]
+                new[1:, u_max] = np.minimum(new[1:, u_max], tail)
+            dp = new
+        phis.append(dp[:, u_max])
+    best = np.full(total + 1, np.inf)
+    best[0] = 0.0
+    arg = np.zeros((len(phis), total + 1), dtype=np.int64)
+    for ci, phi in enumerate(phis):
+        nxt = np.full(total + 1, np.inf)
+        for m in np.flatnonzero(np.isfinite(phi)).tolist():
+            if m > total:
+                break
+            cand = np.full(total + 1, np.inf)
+            cand[m:] = best[:total + 1 - m] + phi[m]
+            better = cand < nxt
+            nxt[better] = cand[better]
+            arg[ci, better] = m
+        best = nxt
+    if not np.isfinite(best[total]):
+        return current.copy()
+    out = np.zeros(len(phis), dtype=np.int64)
+    pos = total
+    for ci in range(len(phis) - 1, -1, -1):
+        out[ci] = arg[ci, pos]
+        pos -= int(out[ci])
+    return out
+
+
+def _shift_sets(data: SitingData, model: CompiledModel, base: SitingResult,
+                counties: np.ndarray, shifts: tuple[int, ...], guide: bool
+                ) -> list[tuple[int, ...]]:
+    """The shifts tried for each county: ``shifts`` (shift 0 first), plus, with ``guide``,
+    the way to and half-way to :func:`fixed_cost_targets` when that is further away."""
+    ic = data.incinerator.county
+    usable = model.incinerator.usable & ~model.incinerator.existing
+    open_ = (base.incinerator_size >= 0) & ~model.incinerator.existing
+    current = np.array([int(np.sum((ic == c) & open_)) for c in counties.tolist()])
+    n_max = np.array([int(np.sum((ic == c) & usable)) for c in counties.tolist()])
+    extra: list[set[int]] = [set() for _ in counties.tolist()]
+    if guide:
+        target = fixed_cost_targets(data, model, counties, current)
+        for ci, t in enumerate((target - current).tolist()):
+            if abs(t) >= 2:
+                extra[ci] |= {t, int(np.trunc(t / 2))}
+    out = []
+    for ci in range(counties.size):
+        every = sorted(set(shifts) | extra[ci], key=lambda k: (abs(k), k))
+        out.append(tuple(s for s in every if 0 <= current[ci] + s <= n_max[ci]))
+    return out
+
+
+def _table(data: SitingData, model: CompiledModel, base: SitingResult,
+           counties: np.ndarray, shift_sets: list[tuple[int, ...]], *, deadline: float,
+           seed: int, backend: str, sub_time_s: float, nodes: int | None,
+           tick: Callable[[float], None], workers: int
+           ) -> list[dict[int, tuple[float, SitingResult]]]:
+    """The table of one reallocation round: for county ``counties[c]`` and each shift
+    ``s`` of ``shift_sets[c]``, the change of cost when its incinerators are re-optimised
+    from ``base`` with ``s`` more open, and that solution (missing: impossible, or not
+    computed before ``deadline``; at shift 0, 0 and ``base`` when nothing cheaper was
+    found)."""
+    county_of = data.incinerator.county
+    jobs = [(ci, s) for ci in range(counties.size) for s in shift_sets[ci]]
+
+    def run(job: tuple[int, int]) -> SitingResult | None:
+        ci, s = job
+        if time.perf_counter() >= deadline:
+            return None
+        return reoptimise_incinerators(
+            data, model, base, free=county_of == counties[ci], seed=seed, backend=backend,
+            count_shift=s, accept_worse=s != 0, node_limit=nodes,
+            time_limit_s=min(sub_time_s, deadline - time.perf_counter()))
+
+    table: list[dict[int, tuple[float, SitingResult]]] = [{} for _ in range(counties.size)]
+    best_cost = base.total_cost
+
+    def record(job: tuple[int, int], cand: SitingResult | None) -> None:
+        nonlocal best_cost
+        ci, s = job
+        if cand is None or (s != 0 and cand is base):
+            return
+        if s == 0 and cand.total_cost >= base.total_cost:
+            table[ci][0] = (0.0, base)
+        else:
+            table[ci][s] = (cand.total_cost - base.total_cost, cand)
+        if s == 0:
+            best_cost = min(best_cost, cand.total_cost)
+        tick(best_cost)
+
+    if workers <= 1:
+        for job in jobs:
+            record(job, run(job))
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(run, job): job for job in jobs}
+            for fut in as_completed(futures):
+                record(futures[fut], fut.result())
+    return table
+
+
+def _pick(table: list[dict[int, tuple[float, SitingResult]]]) -> tuple[float, list[int]]:
+    """Dynamic program: one shift per county, summing to zero, least total change
+    (``inf`` and no picks when some county has no entry)."""
+    if any(not row for row in table):
+        return np.inf, []
+    lo = sum(min(row) for row in table)
+    hi = sum(max(row) for row in table)
+    span, start = hi - lo, -lo  # index = running sum of shifts - lo
+    dp = np.full(span + 1, np.inf)
+    dp[start] = 0.0
+    choice = np.zeros((len(table), span + 1), dtype=np.int64)
+    for ci, row in enumerate(table):
+        nxt = np.full(span + 1, np.inf)
+        arg = np.zeros(span + 1, dtype=np.int64)
+        for s, (delta, _) in row.items():
+            shifted = np.full(span + 1, np.inf)
+            if s >= 0:
+                shifted[s:] = dp[:span + 1 - s] + delta
+            else:
+                shifted[:s] = dp[-s:] + delta
+            better = shifted < nxt
+            nxt[better] = shifted[better]
+            arg[better] = s
+        dp = nxt
+        choice[ci] = arg
+    gain = float(dp[start])
+    if not np.isfinite(gain):
+        return np.inf, []
+    picks = [0] * len(table)
+    pos = start
+    for ci in range(len(table) - 1, -1, -1):
+        picks[ci] = int(choice[ci, pos])
+        pos -= picks[ci]
+    return gain, picks
+
+
+def _merge(data: SitingData, model: CompiledModel, base: SitingResult,
+           parts: list[tuple[np.ndarray, SitingResult]]) -> SitingResult:
+    """``base`` with, for each ``(county mask of incinerator sites, candidate)``, the
+    candidate's incinerators there, the assignment of the county's villages and the hauls
+    into those sites: the candidates' changes joined (closed counties only)."""
+    from wastenet.siting.solve import hint_from_result, result_from_assignment
+
+    n = data.n_villages
+    isize = base.incinerator_size.copy()
+    h = hint_from_result(model, base).h.copy()
+    fac = -np.ones(n, dtype=np.int64)
+    direct = np.zeros(n, dtype=bool)
+    ic = data.incinerator.county
+    for free, cand in parts:
+        isize[free] = cand.incinerator_size[free]
+        into = free[model.haul.dst]
+        h[into] = hint_from_result(model, cand).h[into]
+        counties = np.unique(ic[free])
+        rows = np.isin(data.village_county[cand.flow_village], counties)
+        fac[cand.flow_village[rows]] = cand.flow_facility[rows]
+        direct[cand.flow_village[rows]] = cand.flow_direct[rows]
+    return result_from_assignment(data, model, base, base.transfer_size, isize, fac, direct, h)
+
+
 def reallocate_counts(data: SitingData, model: CompiledModel, res: SitingResult, *,
                       deadline: float, seed: int = 0, shifts: tuple[int, ...] = (-1, 0, 1),
                       sub_time_s: float = 5.0, backend: str = "SCIP",
                       max_rounds: int | None = None, min_gain: float = 0.0,
-                      tick: Callable[[float], None] | None = None) -> SitingResult:
+                      tick: Callable[[float], None] | None = None, workers: int = 1,
+                      guide: bool = True) -> SitingResult:
     r"""Move incinerators between counties: an exact step when counties do not share.
 
     For every county :math:`c` and shift :math:`s`, :math:`\Delta_c(s)` is the change of
     cost when only the incinerator sites of :math:`c` are re-optimised
     (:func:`reoptimise_incinerators`) with :math:`s` more of them open. A dynamic program
     picks one shift per county with :math:`\sum_c s_c = 0` (so an exact province count
-    still holds) and least :math:`\sum_c\Delta_c(s_c)`. Without sharing the counties'
-    programs are independent and the sum is the exact change; with sharing the chosen
-    shifts are applied one after another to the running solution, which is kept only if it
-    ends up cheaper (otherwise the next round starts again from the incumbent). Repeats
-    until no improving allocation is found, two rounds in a row fail, a round gains less
-    than ``min_gain`` (relative), ``deadline``, or ``max_rounds`` rounds (a deterministic
-    work limit; each sub-MIP is then limited by nodes, not time). ``tick(cost)``, when
-    given, is called after every sub-MIP with the incumbent's cost (progress reporting).
+    still holds) and least :math:`\sum_c\Delta_c(s_c)`. The shifts are ``shifts`` and,
+    with ``guide`` and closed counties (no arc crosses a border), the way to and half-way
+    to the numbers that minimise the plant fixed cost (:func:`fixed_cost_targets`), so
+    that a county far from a good number gets there in one round.
+
+    Without sharing the counties' programs are independent, the sum is the exact change,
+    and the chosen candidates are joined as they are (checked by
+    :func:`wastenet.siting.checker.check`); otherwise, or if the join fails its check, the
+    chosen shifts are applied one after another to the running solution, which is kept
+    only if it ends up cheaper (otherwise the next round starts again from the incumbent).
+    Repeats until no improving allocation is found, two rounds in a row fail, a round
+    gains less than ``min_gain`` (relative; not with closed counties, where a round after
+    the first solves only the counties that moved), ``deadline``, or ``max_rounds`` rounds (a
+    deterministic work limit; each sub-MIP is then limited by nodes, not time).
+    ``tick(cost)``, when given, is called after every sub-MIP with the best cost known
+    (progress reporting).
+
+    The table of a round is computed against the round's starting solution, by
+    ``workers`` sub-MIPs at a time (threads: the solver releases the GIL while it
+    searches); a cheaper re-optimisation at shift 0 is an entry below zero. The table, and
+    so the result, does not depend on ``workers``.
     """
     notes: list[str] = []
     out = _reallocate(data, model, res, notes, deadline=deadline, seed=seed, shifts=shifts,
                       sub_time_s=sub_time_s, backend=backend, max_rounds=max_rounds,
-                      min_gain=min_gain, tick=tick or (lambda _cost: None))
+                      min_gain=min_gain, tick=tick or (lambda _cost: None),
+                      workers=max(1, int(workers)), guide=guide)
     return replace(out, log=(*out.log, *notes)) if notes else out
 
 
 def _reallocate(data: SitingData, model: CompiledModel, res: SitingResult, notes: list[str],
                 *, deadline: float, seed: int, shifts: tuple[int, ...], sub_time_s: float,
                 backend: str, max_rounds: int | None, min_gain: float,
-                tick: Callable[[float], None]) -> SitingResult:
+                tick: Callable[[float], None], workers: int, guide: bool) -> SitingResult:
     """The rounds of :func:`reallocate_counts`; appends a line per round to ``notes``."""
+    from wastenet.siting.checker import check
+
     if not _single_count(model) or not any(c[0] == "incinerator" for c in model.counts):
         return res
     county_of = data.incinerator.county
     counties = np.unique(county_of[county_of >= 0])
     nodes = None if max_rounds is None else 2000
+    closed = _closed(data, model)
+    # closed counties are independent: a county's row of the table stays valid until the
+    # county itself changes, so later rounds only solve the counties that moved
+    cache: list[dict[int, tuple[float, SitingResult]] | None] = [None] * counties.size
     best = res
     failures = 0
     for rnd in range(20 if max_rounds is None else max_rounds):
-        table = np.full((counties.size, len(shifts)), np.inf)
-        for ci, c in enumerate(counties.tolist()):
-            free = county_of == c
-            # shift 0 first: a cheaper re-optimisation of the county is kept at once
-            # shift 0 keeps the number open, so these stay valid through the loop
-            n_open = int(np.sum(free & (best.incinerator_size >= 0)))
-            n_max = int(np.sum(free & model.incinerator.usable))
-            for si in sorted(range(len(shifts)), key=lambda k: abs(shifts[k])):
-                s = shifts[si]
-                if time.perf_counter() >= deadline:
-                    return best
-                if not 0 <= n_open + s <= n_max:
-                    continue
-                cand = reoptimise_incinerators(
-                    data, model, best, free=free, seed=seed, backend=backend, count_shift=s,
-                    accept_worse=s != 0, node_limit=nodes,
-                    time_limit_s=min(sub_time_s, deadline - time.perf_counter()))
-                if s == 0:
-                    if cand.total_cost < best.total_cost:
-                        best = cand
-                    table[ci, si] = 0.0
-                elif cand is not best:
-                    table[ci, si] = cand.total_cost - best.total_cost
-                tick(best.total_cost)
-        # DP over counties: least total change with shifts summing to zero
-        lo_s, hi_s = min(shifts), max(shifts)
-        span = counties.size * (hi_s - lo_s)
-        off = counties.size * -lo_s
-        dp = np.full(span + 1, np.inf)
-        dp[off] = 0.0
-        choice = np.zeros((counties.size, span + 1), dtype=np.int64)
-        for ci in range(counties.size):
-            nxt = np.full(span + 1, np.inf)
-            arg = np.zeros(span + 1, dtype=np.int64)
-            for si, s in enumerate(shifts):
-                if not np.isfinite(table[ci, si]):
-                    continue
-                shifted = np.full(span + 1, np.inf)
-                if s >= 0:
-                    shifted[s:] = dp[:span + 1 - s] + table[ci, si]
-                else:
-                    shifted[:s] = dp[-s:] + table[ci, si]
-                better = shifted < nxt
-                nxt[better] = shifted[better]
-                arg[better] = si
-            dp = nxt
-            choice[ci] = arg
-        gain = dp[off]
+        sets = _shift_sets(data, model, best, counties, shifts, guide and closed)
+        todo = [sets[ci] if cache[ci] is None else () for ci in range(counties.size)]
+        table = _table(data, model, best, counties, todo, deadline=deadline, seed=seed,
+                       backend=backend, sub_time_s=sub_time_s, nodes=nodes, tick=tick,
+                       workers=workers)
+        for ci, row in enumerate(cache):
+            if row is not None:
+                table[ci] = row
+        gains = [ci for ci, row in enumerate(table) if 0 in row and row[0][0] < 0]
+        if time.perf_counter() >= deadline:
+            # no time to apply a round: keep what the counties gained at shift 0
+            return _keep_gains(data, model, best, counties, table, gains, closed)
+        if closed:
+            cache = list(table)
+        gain, picks = _pick(table)
         if not np.isfinite(gain) or gain >= -1e-9 * abs(best.total_cost):
             return best
-        picks = np.zeros(counties.size, dtype=np.int64)
-        pos = off
-        for ci in range(counties.size - 1, -1, -1):
-            si = int(choice[ci, pos])
-            picks[ci] = si
-            pos -= shifts[si]
-        # apply: shifts down first (they free capacity), then the rest
-        run = best
-        order = sorted(range(counties.size), key=lambda ci: shifts[picks[ci]])
+        chosen = [ci for ci in range(counties.size) if table[ci][picks[ci]][0] != 0.0
+                  or picks[ci] != 0]
+        run = None
+        how = "joined"
+        if closed:
+            joined = _merge(data, model, best, [(county_of == counties[ci],
+                                                 table[ci][picks[ci]][1]) for ci in chosen])
+            if check(data, joined).ok:
+                run = joined
         ok = True
-        for ci in order:
-            s = shifts[picks[ci]]
-            if s == 0 and table[ci, picks[ci]] >= 0:
-                continue
-            nxt_res = reoptimise_incinerators(
-                data, model, run, free=county_of == counties[ci], seed=seed, backend=backend,
-                count_shift=s, accept_worse=True, node_limit=nodes,
-                time_limit_s=max(1.0, min(3 * sub_time_s, deadline - time.perf_counter())))
-            if nxt_res is run and s != 0:
-                ok = False
-                break
-            run = nxt_res
+        if run is None:
+            # apply: shifts down first (they free capacity), then the rest
+            how = "applied"
+            run = best
+            for ci in sorted(chosen, key=lambda ci: picks[ci]):
+                s = picks[ci]
+                nxt_res = reoptimise_incinerators(
+                    data, model, run, free=county_of == counties[ci], seed=seed,
+                    backend=backend, count_shift=s, accept_worse=True, node_limit=nodes,
+                    time_limit_s=max(1.0, min(3 * sub_time_s, deadline - time.perf_counter())))
+                if nxt_res is run and s != 0:
+                    ok = False
+                    break
+                run = nxt_res
         line = (f"count reallocation round {rnd + 1}: predicted {gain:.6g}, "
-                f"{best.total_cost:.10g} -> {run.total_cost:.10g}" + ("" if ok else
-                                                                    " (aborted)"))
+                f"{best.total_cost:.10g} -> {run.total_cost:.10g} ({len(chosen)} counties "
+                f"{how})" + ("" if ok else " (aborted)"))
         log.info(line)
         notes.append(line)
         if not ok or run.total_cost >= best.total_cost:
             # a sub-MIP stopped by its time limit can miss what the table found: the next
             # round starts again from the incumbent (with this round's shift-0 gains)
             failures += 1
+            best = _keep_gains(data, model, best, counties, table, gains, closed)
+            cache = [None] * counties.size
             if failures >= 2:
                 return best
             continue
+        for ci in chosen:
+            cache[ci] = None
         failures = 0
-        small = run.total_cost > best.total_cost * (1.0 - min_gain)
+        # (closed counties: the next round solves only the counties that moved, so it is
+        # cheap and runs whatever this one gained)
+        small = not closed and run.total_cost > best.total_cost * (1.0 - min_gain)
         best = run
         if small:
             return best
     return best
+
+
+def _keep_gains(data: SitingData, model: CompiledModel, best: SitingResult,
+                counties: np.ndarray, table: list[dict[int, tuple[float, SitingResult]]],
+                gains: list[int], closed: bool) -> SitingResult:
+    """``best`` with the cheaper shift-0 layouts of the counties ``gains``: all of them
+    joined when the counties are closed (and the join passes the checker), else the
+    cheapest one alone (each was computed from ``best``)."""
+    from wastenet.siting.checker import check
+
+    if not gains:
+        return best
+    county_of = data.incinerator.county
+    if closed:
+        joined = _merge(data, model, best, [(county_of == counties[ci], table[ci][0][1])
+                                            for ci in gains])
+        if check(data, joined).ok and joined.total_cost < best.total_cost:
+            return joined
+        return best
+    return min([best, *(table[ci][0][1] for ci in gains)], key=lambda r: r.total_cost)
 
 
 def county_groups(data: SitingData, size: int, seed: int) -> list[np.ndarray]:
@@ -437,34 +655,55 @@ def county_groups(data: SitingData, size: int, seed: int) -> list[np.ndarray]:
 def group_search(data: SitingData, model: CompiledModel, res: SitingResult, *,
                  deadline: float, seed: int = 0, size: int = 3, sub_time_s: float = 10.0,
                  max_rounds: int | None = None, backend: str = "SCIP",
-                 tick: Callable[[float], None] | None = None) -> SitingResult:
+                 tick: Callable[[float], None] | None = None, workers: int = 1
+                 ) -> SitingResult:
     """Re-optimise the incinerators of groups of nearby counties together
     (:func:`county_groups`; their number of plants kept), so that one larger plant may
     replace several smaller ones across county borders. Stops at ``deadline``, after
     ``max_rounds`` groups, or after a pass over all groups without improvement.
-    ``tick(cost)``, when given, is called after every group with the incumbent's cost."""
+    ``tick(cost)``, when given, is called after every batch with the incumbent's cost.
+
+    The groups are taken ``workers`` at a time (threads), each re-optimised from the same
+    incumbent; the cheapest improvement of a batch is kept (the others are found again on
+    the next pass, from the new incumbent). With ``workers=1`` this is a plain pass."""
     groups = county_groups(data, size, seed)
     county_of = data.incinerator.county
     nodes = None if max_rounds is None else 2000
+    workers = max(1, int(workers))
     best = res
     since = done = 0
-    while groups and since < len(groups):
-        for g in groups:
+
+    def run(base: SitingResult, g: np.ndarray) -> SitingResult:
+        return reoptimise_incinerators(
+            data, model, base, free=np.isin(county_of, g), seed=seed, backend=backend,
+            node_limit=nodes,
+            time_limit_s=max(1.0, min(sub_time_s, deadline - time.perf_counter())))
+
+    pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+    try:
+        pos = 0
+        while groups and since < len(groups):
             if time.perf_counter() >= deadline or (max_rounds is not None
                                                    and done >= max_rounds):
                 return best
-            cand = reoptimise_incinerators(
-                data, model, best, free=np.isin(county_of, g), seed=seed, backend=backend,
-                node_limit=nodes,
-                time_limit_s=max(1.0, min(sub_time_s, deadline - time.perf_counter())))
-            done += 1
-            if cand.total_cost < best.total_cost:
-                log.debug("group search: %.10g -> %.10g", best.total_cost, cand.total_cost)
-                best, since = cand, 0
+            take = workers if max_rounds is None else min(workers, max_rounds - done)
+            batch = [groups[(pos + b) % len(groups)] for b in range(take)]
+            pos = (pos + take) % len(groups)
+            base = best
+            if pool is None:
+                cands = [run(base, g) for g in batch]
             else:
-                since += 1
+                cands = list(pool.map(run, [base] * len(batch), batch))
+            done += len(batch)
+            better = min(cands, key=lambda r: r.total_cost)
+            if better.total_cost < best.total_cost:
+                log.debug("group search: %.10g -> %.10g", best.total_cost, better.total_cost)
+                best, since = better, 0
+            else:
+                since += len(batch)
             if tick is not None:
                 tick(best.total_cost)
-            if since >= len(groups):
-                break
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
     return best

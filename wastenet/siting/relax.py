@@ -36,9 +36,12 @@ Algorithm
 7. **Incinerator re-optimisation** (:mod:`wastenet.siting.echelon`, single-source models
    with incinerator count targets): with the stations and their villages fixed, each
    county's incinerators are re-sited and re-sized exactly by a small MIP, and a dynamic
-   program moves incinerators between counties (:func:`reallocate_counts`); then groups of
-   nearby counties are re-optimised together (:func:`group_search`), so that one plant
-   can replace several across county borders.
+   program moves incinerators between counties (:func:`reallocate_counts`; without
+   sharing it also tries the numbers that minimise the plant fixed costs, joins the
+   independent counties' solutions at once and re-solves only the counties that moved);
+   then groups of nearby counties are re-optimised together (:func:`group_search`), so
+   that one plant can replace several across county borders. Both solve ``threads``
+   sub-MIPs at a time.
 
 The reported bound is the best valid bound of steps 1, 3, 4, 4b (or the full MIP's best bound
 in step 5); ``gap = (UB - LB) / UB``. A solution is always returned unless no step found one
@@ -322,11 +325,12 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
 
         res = reallocate_counts(data, model, res, seed=params.seed, deadline=end,
                                 max_rounds=params.max_iterations, min_gain=REALLOC_MIN_GAIN,
+                                workers=params.threads,
                                 tick=step_progress("re-optimising the incinerators: "
                                                    "count reallocation"))
         res = replace(res, log=(*res.log, f"count reallocation: {res.total_cost:.10g}"))
         res = group_search(data, model, res, seed=params.seed, deadline=end,
-                           max_rounds=params.max_iterations,
+                           max_rounds=params.max_iterations, workers=params.threads,
                            tick=step_progress("re-optimising the incinerators: "
                                               "group search"))
         res = replace(res, log=(*res.log, f"incinerator re-optimisation (group search): "
