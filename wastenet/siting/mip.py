@@ -33,7 +33,9 @@ BoolArray = NDArray[np.bool_]
 
 @dataclass(frozen=True)
 class MipOptions:
-    """How to solve. ``node_limit`` makes a run deterministic (no wall-clock dependence)."""
+    """How to solve. ``node_limit`` makes a run deterministic (no wall-clock dependence).
+    ``threads`` applies to SCIP; HiGHS always runs on one thread (see
+    :func:`_specific_params`)."""
 
     backend: str = "SCIP"
     relax: bool = False
@@ -88,7 +90,10 @@ def _specific_params(opts: MipOptions) -> str:
         lines.append(f"parallel/maxnthreads = {max(1, opts.threads)}")
     elif b == "HIGHS":
         lines.append(f"random_seed = {int(opts.seed) % 2**31}")
-        lines.append(f"threads = {max(1, opts.threads)}")
+        # HiGHS keeps one thread scheduler per process, sized by its first solve: a later
+        # solve asking for another number fails ("unknown"). Always one thread, so that
+        # solves in the same process (a service worker, the steps of one run) agree.
+        lines.append("threads = 1")
         if not opts.relax:
             lines.append(f"mip_rel_gap = {opts.mip_gap}")
             if opts.node_limit is not None:

@@ -1,0 +1,25 @@
+"""The MIP/LP adapter (:mod:`wastenet.siting.mip`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.sparse import csr_matrix
+
+from wastenet.siting.mip import MipOptions, solve_matrix
+
+
+@pytest.mark.parametrize("relax", [True, False])
+def test_highs_solves_whatever_threads_earlier_solves_asked_for(relax: bool) -> None:
+    """min 2x + 5y, x + y = 3, 0 <= x, y <= 10 (optimum 6 at x = 3), solved by HiGHS with
+    2, then 1, then 2 threads in one process: every solve is optimal. (HiGHS sizes one
+    scheduler per process at its first solve; asking for another number used to make
+    every later solve fail with status unknown, which dropped the split bound of a
+    two-thread province run.)"""
+    a = csr_matrix(np.array([[1.0, 1.0]]))
+    for threads in (2, 1, 2):
+        sol = solve_matrix(np.array([2.0, 5.0]), a, np.array([3.0]), np.array([3.0]),
+                           np.zeros(2), np.full(2, 10.0), np.array([not relax, False]),
+                           MipOptions(backend="HIGHS", relax=relax, threads=threads))
+        assert sol.status == "optimal", threads
+        assert sol.objective == pytest.approx(6.0)
