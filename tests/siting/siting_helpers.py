@@ -252,3 +252,26 @@ def tiny_county() -> Spec:
                 transfer=[Site(0, [(10.0, 5.0)], status=SiteStatus.EXISTING, existing=10.0)],
                 incinerator=[Site(0, [(10.0, 100.0)])],
                 collect=[(0, 0, 1.0)], haul=[(0, 0, 1.0)])
+
+
+def far_from_target(poor: bool = False) -> SitingData:
+    """Two closed counties of 30 t/d (three villages of 10 each, one station), exactly 4
+    plants. County 0 has a plant of size 30 for 60 and three of size 10 for 50 each;
+    county 1 one of size 30 for 100 and three of size 10 for 20 each. Plant fixed costs
+    by number of plants: county 0 60 / 110 / 150 for 1 / 2 / 3, county 1 100 / 120 / 60;
+    so 4 plants cost 250 as (3, 1), 230 as (2, 2) and 120 as (1, 3). Flows cost the same
+    everywhere (collection 60, haul 60, stations 2). ``poor`` excludes county 0's big plant
+    and two small ones of county 1, which forces (3, 1)."""
+    off = SiteStatus.EXCLUDED if poor else SiteStatus.FREE
+    spec = Spec(
+        demand=[10.0] * 6, village_county=[0, 0, 0, 1, 1, 1],
+        transfer=[Site(0, [(30.0, 1.0)]), Site(1, [(30.0, 1.0)])],
+        incinerator=[Site(0, [(30.0, 60.0)], status=off), Site(0, [(10.0, 50.0)]),
+                     Site(0, [(10.0, 50.0)]), Site(0, [(10.0, 50.0)]),
+                     Site(1, [(30.0, 100.0)]), Site(1, [(10.0, 20.0)]),
+                     Site(1, [(10.0, 20.0)], status=off), Site(1, [(10.0, 20.0)], status=off)],
+        collect=[(i, i // 3, 1.0) for i in range(6)],
+        haul=[(j, k, 1.0) for j in (0, 1) for k in range(4 * j, 4 * j + 4)],
+        counts=(CountTarget("incinerator", 4, "eq"),),
+    )
+    return build(spec)

@@ -33,6 +33,7 @@ from wastenet.siting.solve import (
 )
 
 Site, Spec, brute_force, build = _h.Site, _h.Spec, _h.brute_force, _h.build
+far_from_target = _h.far_from_target
 
 EXACT = SiteParams(time_limit_s=30, method="exact")
 
@@ -275,33 +276,28 @@ def test_group_search_merges_plants_across_a_border(workers: int) -> None:
     assert res.total_cost == pytest.approx(117.0)
 
 
-def _far_from_target(poor: bool = False) -> SitingData:
-    """Two closed counties of 30 t/d (three villages of 10 each, one station), exactly 4
-    plants. County 0 has a plant of size 30 for 60 and three of size 10 for 50 each;
-    county 1 one of size 30 for 100 and three of size 10 for 20 each. Plant fixed costs
-    by number of plants: county 0 60 / 110 / 150 for 1 / 2 / 3, county 1 100 / 120 / 60;
-    so 4 plants cost 250 as (3, 1), 230 as (2, 2) and 120 as (1, 3). Flows cost the same
-    everywhere (collection 60, haul 60, stations 2). ``poor`` excludes county 0's big plant
-    and two small ones of county 1, which forces (3, 1)."""
-    off = SiteStatus.EXCLUDED if poor else SiteStatus.FREE
-    spec = Spec(
-        demand=[10.0] * 6, village_county=[0, 0, 0, 1, 1, 1],
-        transfer=[Site(0, [(30.0, 1.0)]), Site(1, [(30.0, 1.0)])],
-        incinerator=[Site(0, [(30.0, 60.0)], status=off), Site(0, [(10.0, 50.0)]),
-                     Site(0, [(10.0, 50.0)]), Site(0, [(10.0, 50.0)]),
-                     Site(1, [(30.0, 100.0)]), Site(1, [(10.0, 20.0)]),
-                     Site(1, [(10.0, 20.0)], status=off), Site(1, [(10.0, 20.0)], status=off)],
-        collect=[(i, i // 3, 1.0) for i in range(6)],
-        haul=[(j, k, 1.0) for j in (0, 1) for k in range(4 * j, 4 * j + 4)],
-        counts=(CountTarget("incinerator", 4, "eq"),),
-    )
-    return build(spec)
+def test_reoptimise_when_every_village_goes_direct() -> None:
+    """No station is open and nothing is hauled (both villages go directly to plant 0,
+    size 10 for 20): the re-optimisation handles the empty haul and keeps the optimum,
+    20 + direct 10 = 30 (it used to fail adding float loads to an empty int array)."""
+    spec = Spec(demand=[5.0, 5.0], village_county=[0, 0],
+                transfer=[Site(0, [(10.0, 100.0)])],
+                incinerator=[Site(0, [(10.0, 20.0)]), Site(0, [(10.0, 30.0)])],
+                collect=[(0, 0, 1.0), (1, 0, 1.0)],
+                direct=[(i, k, 1.0) for i in (0, 1) for k in (0, 1)], haul=[(0, 0, 1.0)],
+                counts=(CountTarget("incinerator", 1, "eq"),))
+    data = build(spec)
+    best = solve(data, EXACT)
+    assert best.total_cost == pytest.approx(30.0) and best.haul_t_per_day.size == 0
+    model = compile_model(data)
+    res = reoptimise_incinerators(data, model, best)
+    assert res.total_cost == pytest.approx(30.0) and check(data, res).ok
 
 
 def test_closed_counties() -> None:
     """No arc crosses a border in the two-county instances; the shared plant's does."""
     assert _closed(_two_counties(), compile_model(_two_counties()))
-    assert _closed(_far_from_target(), compile_model(_far_from_target()))
+    assert _closed(far_from_target(), compile_model(far_from_target()))
     assert not _closed(_shared_plant(), compile_model(_shared_plant()))
 
 
@@ -312,7 +308,7 @@ def test_fixed_cost_targets_by_hand() -> None:
     data = _two_counties()
     got = fixed_cost_targets(data, compile_model(data), np.array([0, 1]), np.array([1, 2]))
     assert got.tolist() == [2, 1]
-    data = _far_from_target()
+    data = far_from_target()
     got = fixed_cost_targets(data, compile_model(data), np.array([0, 1]), np.array([3, 1]))
     assert got.tolist() == [1, 3]
 
@@ -323,9 +319,9 @@ def test_reallocation_guided_by_fixed_costs(guide: bool) -> None:
     the guide, the shifts -2 / +2 are tried too and one round reaches the optimum (1, 3),
     120 + 122 = 242 (brute force agrees). The chosen candidates are joined (closed
     counties) and the checker accepts the result."""
-    data = _far_from_target()
+    data = far_from_target()
     assert brute_force(data) == pytest.approx(242.0)
-    poor = solve(_far_from_target(poor=True), EXACT)
+    poor = solve(far_from_target(poor=True), EXACT)
     assert poor.total_cost == pytest.approx(372.0)
     model = compile_model(data)
     res = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=1,
@@ -339,9 +335,9 @@ def test_reallocation_guided_by_fixed_costs(guide: bool) -> None:
 def test_merge_joins_county_candidates() -> None:
     """Joining the two counties' candidates of the guided shifts gives the same solution
     as solving (1, 3) directly: cost 242, one plant in county 0, three in county 1."""
-    data = _far_from_target()
+    data = far_from_target()
     model = compile_model(data)
-    poor = solve(_far_from_target(poor=True), EXACT)
+    poor = solve(far_from_target(poor=True), EXACT)
     ic = data.incinerator.county
     a = reoptimise_incinerators(data, model, poor, free=ic == 0, count_shift=-2)
     b = reoptimise_incinerators(data, model, poor, free=ic == 1, count_shift=2)

@@ -119,9 +119,10 @@ def reoptimise_incinerators(data: SitingData, model: CompiledModel, res: SitingR
     new_i = res.incinerator_size >= 0
     cap_i[new_i] = data.incinerator.size_capacity[new_i, res.incinerator_size[new_i]]
     cap_i[inc.existing] = inc.existing_cap[inc.existing]
+    # (float even when there is no haul at all: bincount of nothing is an int array)
     load_out = np.bincount(res.haul_incinerator[~in_st[res.haul_transfer]],
                            weights=res.haul_t_per_day[~in_st[res.haul_transfer]],
-                           minlength=inc.n_sites)
+                           minlength=inc.n_sites).astype(float)
     out_d = fd & ~is_d[fv]
     load_out += np.bincount(ff[out_d], weights=w[fv[out_d]] * fr[out_d], minlength=inc.n_sites)
     spare = np.where(fixed_open, np.maximum(cap_i - load_out, 0.0), 0.0)
@@ -290,13 +291,37 @@ def _closed(data: SitingData, model: CompiledModel) -> bool:
                 and np.array_equal(tc[model.haul.src], ic[model.haul.dst]))
 
 
+def module_knapsack(model: CompiledModel, sites: np.ndarray, need: float, m_max: int
+                    ) -> np.ndarray:
+    r"""``phi[m]`` for ``m = 0..m_max``: the least fixed cost of ``m`` new incinerator
+    modules, at most one per site of ``sites`` (existing sites are skipped), whose
+    capacity is at least ``need`` t/d (``inf`` when none is). Whole t/d, rounded so that
+    ``phi`` never exceeds the true value: capacities up, the need down."""
+    inc = model.incinerator
+    new = [int(k) for k in np.asarray(sites).tolist() if not inc.existing[k] and inc.usable[k]]
+    u_max = int(min(max(np.floor(need - 1e-6 * max(1.0, abs(need))), 0.0), 100_000))
+    dp = np.full((m_max + 1, u_max + 1), np.inf)
+    dp[0, 0] = 0.0
+    for k in new:
+        nxt = dp.copy()
+        for o in np.flatnonzero(inc.opt_site == k).tolist():
+            cu = int(min(np.ceil(inc.opt_cap[o] - 1e-9), u_max))
+            moved = dp[:-1] + float(inc.opt_fixed[o])
+            nxt[1:, cu:] = np.minimum(nxt[1:, cu:], moved[:, :u_max + 1 - cu])
+            if cu > 0:
+                nxt[1:, u_max] = np.minimum(nxt[1:, u_max],
+                                            moved[:, u_max + 1 - cu:].min(axis=1))
+        dp = nxt
+    return dp[:, u_max]
+
+
 def fixed_cost_targets(data: SitingData, model: CompiledModel, counties: np.ndarray,
                        current: np.ndarray, max_per_county: int = 40) -> np.ndarray:
     r"""Numbers of new incinerators per county that minimise the plant fixed cost alone.
 
     For county :math:`c` with demand :math:`D_c` (less its existing capacity),
     :math:`\Phi_c(m)` is the least fixed cost of :math:`m` new modules at distinct sites
-    of the county whose capacity covers :math:`D_c` (a knapsack over whole t/d); a dynamic
+    of the county whose capacity covers :math:`D_c` (:func:`module_knapsack`); a dynamic
     program then spreads ``current.sum()`` plants so that :math:`\sum_c \Phi_c(m_c)` is
     least. A guide for closed counties (no sharing), where it shows which counties are far
     from a good number: hauls, reach and station capacities are ignored, so the
@@ -309,23 +334,10 @@ def fixed_cost_targets(data: SitingData, model: CompiledModel, counties: np.ndar
     total = int(current.sum())
     phis: list[np.ndarray] = []
     for c in counties.tolist():
-        sites = np.flatnonzero((ic == c) & inc.usable & ~inc.existing)
+        sites = np.flatnonzero(ic == c)
         need = float(demand[c]) - float(inc.existing_cap[(ic == c) & inc.existing].sum())
-        u_max = int(min(np.ceil(max(need, 0.0) - 1e-9), 100_000))
-        m_max = int(min(sites.size, max_per_county))
-        dp = np.full((m_max + 1, u_max + 1), np.inf)
-        dp[0, 0] = 0.0
-        for k in sites.tolist():
-            new = dp.copy()
-            for o in np.flatnonzero(inc.opt_site == k).tolist():
-                cu = int(min(np.floor(inc.opt_cap[o] + 1e-9), u_max))
-                moved = dp[:-1] + float(inc.opt_fixed[o])
-                if cu < u_max + 1:
-                    new[1:, cu:] = np.minimum(new[1:, cu:], moved[:, :u_max + 1 - cu])
-                tail = moved[:, u_max + 1 - cu:].min(axis=1) if cu > 0 else moved[:, u_max]
-                new[1:, u_max] = np.minimum(new[1:, u_max], tail)
-            dp = new
-        phis.append(dp[:, u_max])
+        m_max = min(int(np.sum(inc.usable[sites] & ~inc.existing[sites])), max_per_county)
+        phis.append(module_knapsack(model, sites, need, m_max))
     best = np.full(total + 1, np.inf)
     best[0] = 0.0
     arg = np.zeros((len(phis), total + 1), dtype=np.int64)

@@ -34,6 +34,11 @@ Algorithm
    its plant part as a Lagrangian over every village-to-plant path, solved by subgradient
    steps (:func:`wastenet.siting.splitbound.split_lagrangian`); measured under adjacent
    sharing: 808 M yuan/yr after 150 s, against 786 M from step 3.
+   **4d. County bound** (:mod:`wastenet.siting.countybound`, in place of 4b and 4c when
+   no arc crosses a county border and there is one plant count): the split bound with
+   whole plants, county by county, joined by a dynamic program over the plant count;
+   measured without sharing: 848 M yuan/yr in 60 s with MIPs up to two plants per
+   county, 855 M in 171 s up to four, against 844 M from 4b in 78 s.
 5. The full MIP is solved only if nothing above produced a solution (mid-size models).
 6. **Local search** (:mod:`wastenet.siting.heuristics`): village shifts with exact haul and
    resizing, incinerator downsizing with exact haul, and swap/add/drop interchange for
@@ -64,6 +69,8 @@ from dataclasses import replace
 import numpy as np
 
 from wastenet.errors import InfeasibleError, NoSolutionError
+from wastenet.siting.countybound import applies as county_applies
+from wastenet.siting.countybound import county_bound
 from wastenet.siting.data import SitingData
 from wastenet.siting.echelon import group_search, reallocate_counts
 from wastenet.siting.heuristics import construct, downsize, improve, interchange
@@ -255,10 +262,26 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
             lines.append(f"LP not solved in its limit ({lp.status})")
     else:
         lines.append(f"LP skipped (more than {LP_MAX_ARCS} arcs)")
-    # step 4b: the split bound with the county cover cuts (strong without sharing)
-    # (like the LP, only for models up to LP_MAX_ARCS: measured under adjacent sharing, at
-    # an affordable size its truncated plant lists leave it no better than the Lagrangian)
-    if small:
+    # step 4d: closed counties (no sharing) with one plant count: the county bound
+    # (whole plants county by county); otherwise 4b, the split bound with the county cover
+    # cuts (like the LP, only up to LP_MAX_ARCS: under adjacent sharing, at an affordable
+    # size its truncated plant lists leave it no better than the Lagrangian), or 4c above
+    if county_applies(data, model):
+        start = time.perf_counter()
+        end = None if limit is None else start + SPLIT_SHARE * limit
+        c_tick = ticker(0.3, 0.3, start, end)
+        inc_now = None if best is None else best.total_cost
+        cb = county_bound(data, model, deadline=end, workers=params.threads,
+                          node_limit=None if params.max_iterations is None else 2000,
+                          tick=lambda done, total: c_tick(
+                              inc_now, lb, f"county bound ({done}/{total} programs)"))
+        lines.append("county bound " + (
+            f"{cb.value:.10g} (stations {cb.transfer:.10g}, {cb.counties.size} counties, "
+            f"{cb.n_exact} county MIPs)" if np.isfinite(cb.value) else "not used")
+            + f": {cb.status}, {cb.wall_s:.1f}s")
+        if np.isfinite(cb.value):
+            lb = max(lb, cb.value)
+    elif small:
         split = split_bound(model, groups=data.village_county, max_arcs=SPLIT_MAX_ARCS,
                             time_limit_s=None if limit is None else SPLIT_SHARE * limit)
         lines.append("split bound " + (

@@ -1,0 +1,121 @@
+"""County bound (:mod:`wastenet.siting.countybound`): the dynamic program by hand, the
+bound on a hand-checked instance, and validity against brute-forced optima."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import siting_helpers as H
+
+from wastenet.siting.countybound import _allocate, applies, county_bound
+from wastenet.siting.data import CountTarget
+from wastenet.siting.model import compile_model
+from wastenet.siting.solve import SiteParams, solve
+
+EXACT = SiteParams(time_limit_s=30, method="exact")
+
+
+def _target(sense: str, value: int) -> tuple[str, str, int, np.ndarray, str]:
+    return ("incinerator", sense, value, np.ones(1, bool), "province")
+
+
+def test_allocation_by_hand() -> None:
+    """County A costs 5 / 3 with 1 / 2 plants (none impossible), county B 4 / 1 / 0 with
+    1 / 2 / 3. Exactly 3 plants: (1, 2) = 6 beats (2, 1) = 7; at most 3: still 6; at
+    least 4: (1, 3) = 5; exactly 6: impossible."""
+    tables = [np.array([np.inf, 5.0, 3.0]), np.array([np.inf, 4.0, 1.0, 0.0])]
+    assert _allocate(tables, _target("eq", 3)) == 6.0
+    assert _allocate(tables, _target("le", 3)) == 6.0
+    assert _allocate(tables, _target("ge", 4)) == 3.0
+    assert _allocate(tables, _target("eq", 6)) == np.inf
+    assert _allocate(tables, None) == 3.0
+
+
+def test_county_bound_proves_the_hand_optimum() -> None:
+    """The two closed counties of ``far_from_target`` (4 plants, optimum 242): stations 2,
+    county 0 with one plant 60 + flows 60, county 1 with three 60 + 60; the bound is 242,
+    and the LP alone (no county MIPs) is lower."""
+    data = H.far_from_target()
+    model = compile_model(data)
+    assert applies(data, model)
+    assert H.brute_force(data) == pytest.approx(242.0)
+    cb = county_bound(data, model)
+    assert cb.status == "ok" and cb.transfer == pytest.approx(2.0)
+    assert cb.value == pytest.approx(242.0, rel=1e-6) and cb.value <= 242.0
+    assert cb.table[0][1] == pytest.approx(120.0, rel=1e-6)
+    assert cb.table[1][3] == pytest.approx(120.0, rel=1e-6)
+    lp_only = county_bound(data, model, exact_max=-1)
+    assert lp_only.n_exact == 0 and lp_only.value <= cb.value
+
+
+def test_county_bound_needs_closed_counties_and_one_plant_count() -> None:
+    """Not used with a plant shared across a border, nor without a plant count."""
+    data = H.far_from_target()
+    model = compile_model(data)
+    assert not applies(data, replace(model, counts=()))
+    shared = H.build(H.random_spec(3, n=4, m=3, q=3,
+                                   counts=(CountTarget("incinerator", 1, "eq"),)))
+    smodel = compile_model(shared)
+    crosses = bool((shared.village_county[smodel.collect.src]
+                    != shared.transfer.county[smodel.collect.dst]).any())
+    assert crosses and not applies(shared, smodel)
+
+
+def _closed_spec(seed: int, sense: str) -> H.Spec:
+    """A random tiny instance of two closed counties (every arc inside its county, each
+    county with two villages, a station and two plant sites) and a plant count of 2."""
+    rng = np.random.default_rng(seed)
+    county = [0, 0, 1, 1]
+    demand = [float(x) for x in rng.integers(1, 6, 4)]
+    tr = [H.Site(c, [(6.0, float(rng.integers(5, 20))), (14.0, float(rng.integers(15, 30)))])
+          for c in (0, 1)]
+    inc = [H.Site(c, [(6.0, float(rng.integers(20, 50))), (14.0, float(rng.integers(40, 80)))],
+                  throughput=float(rng.integers(0, 3))) for c in (0, 0, 1, 1)]
+    collect = [(i, county[i], float(rng.integers(1, 6))) for i in range(4)]
+    direct = [(i, k, float(rng.integers(3, 12))) for i in range(4) for k in range(4)
+              if county[i] == inc[k].county and rng.random() < 0.4]
+    haul = [(j, k, float(rng.integers(1, 8))) for j in (0, 1) for k in range(4)
+            if inc[k].county == j]
+    return H.Spec(demand=demand, village_county=county, transfer=tr, incinerator=inc,
+                  collect=collect, direct=direct, haul=haul,
+                  counts=(CountTarget("incinerator", 2 + (sense == "ge"), sense),))
+
+
+@pytest.mark.parametrize("sense", ["eq", "le", "ge"])
+@pytest.mark.parametrize("seed", list(range(40, 52)))
+def test_county_bound_never_exceeds_the_optimum(seed: int, sense: str) -> None:
+    """On random closed instances the county bound is at most the brute-forced optimum
+    (and through the decomposition, the reported bound too)."""
+    data = H.build(_closed_spec(seed, sense))
+    opt = H.brute_force(data)
+    if not np.isfinite(opt):
+        pytest.skip("infeasible draw")
+    model = compile_model(data)
+    assert applies(data, model)
+    cb = county_bound(data, model)
+    assert cb.value <= opt * (1 + 1e-6), (cb.value, opt)
+    res = solve(data, replace(EXACT, method="decomposition", time_limit_s=10))
+    assert res.lower_bound <= opt * (1 + 1e-6)
+    assert any(line.startswith("county bound") for line in res.log), res.log
+
+
+def test_decomposition_reports_the_county_bound() -> None:
+    """The scalable path uses the county bound on closed counties with a plant count and
+    proves the hand optimum of ``far_from_target``."""
+    data = H.far_from_target()
+    res = solve(data, replace(EXACT, method="decomposition"))
+    line = next(x for x in res.log if x.startswith("county bound"))
+    assert line.startswith("county bound 242"), line
+    assert res.total_cost == pytest.approx(242.0) and res.status == "optimal"
+
+
+def test_county_bound_is_deterministic_under_a_node_limit() -> None:
+    """With a node limit instead of time limits, two runs give the same table."""
+    data = H.far_from_target()
+    model = compile_model(data)
+    a = county_bound(data, model, node_limit=50, workers=2)
+    b = county_bound(data, model, node_limit=50, workers=1)
+    assert a.value == b.value
+    assert all(np.array_equal(x, y) for x, y in zip(a.table, b.table, strict=True))

@@ -1,0 +1,326 @@
+r"""County bound: the split bound with whole plants, county by county, when counties share nothing.
+
+Why
+---
+The plant part :math:`B_P` of the split bound (:mod:`wastenet.siting.splitbound`) is an LP:
+fractions of plants may open everywhere, so with one plant's worth of :math:`Z` spread over
+twenty sites every village sits next to a plant. With the province count of plants far
+below what the counties would open on their own, whole plants cost far more (measured on
+liaoning-2025-no-sharing, county 28 with one plant: LP 21.0 M, MIP 28.9 M yuan/yr).
+
+Relaxation
+----------
+When no arc crosses a county border (no sharing on either echelon), the plant part separates
+by county except for the plant count targets. For county :math:`c`, villages
+:math:`I_c`, plant sites :math:`K_c`, let :math:`P_c(m)` be the optimum of the split plant
+program of :math:`c` (every village-to-plant path, :math:`a_{ik}\le Z_k`, capacities, one
+size per site, forced and existing sites, uncovered villages at the penalty) **with binary
+plant variables** and exactly :math:`m` new plants. Any :math:`L_c(m)\le P_c(m)` gives
+
+.. math::
+
+    B_C = B_T + \min\Big\{\sum_c L_c(m_c) :\ \sum_c m_c \;(=,\le,\ge)\; T,\
+        0\le m_c\le |K_c^{new}|\Big\}
+
+by a dynamic program over the counties, where :math:`B_T` is the station bound of the split
+bound (:func:`wastenet.siting.splitbound.transfer_bound`) and :math:`T` the single province-wide plant count target. It is a valid bound: in an
+optimal solution each county's plant and flow cost is at least :math:`P_c(m_c)` at its own
+number of plants :math:`m_c` (path decomposition, as in the split bound), the station fixed
+cost at least :math:`B_T`, and its :math:`m_c` satisfy the count.
+
+:math:`L_c(m)` is the largest of
+
+1. the county's LP (binary plants relaxed, :math:`m` free): at most :math:`P_c(m)` for every
+   :math:`m`;
+2. for :math:`m \le` ``exact_max``, the dual bound of the county MIP at exactly :math:`m`
+   (HiGHS through :func:`wastenet.siting.mip.solve_matrix`, time-limited; ``+inf`` when it
+   proves :math:`m` infeasible);
+3. when no village of the county may stay uncovered, :math:`\Phi_c(m) + \sum_{i\in I_c}
+   w_i \min_k p_{ik}`: the cheapest whole modules of :math:`m` plants that hold the county's
+   waste (:func:`wastenet.siting.echelon.fixed_cost_targets` uses the same knapsack) plus
+   every village's cheapest path.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import coo_matrix
+
+from wastenet.siting.cuts import CoverCut, cover_cuts
+from wastenet.siting.data import SitingData
+from wastenet.siting.mip import MipOptions, solve_matrix
+from wastenet.siting.model import CompiledModel
+from wastenet.siting.splitbound import Paths, path_costs, transfer_bound
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+log = logging.getLogger("wastenet.siting.countybound")
+
+
+@dataclass(frozen=True)
+class CountyBound:
+    """``value`` = ``transfer`` (:math:`B_T`) + ``plants`` (the dynamic program over
+    :math:`L_c`); ``table[c][m]`` = :math:`L_c(m)` per county of ``counties``."""
+
+    value: float
+    transfer: float
+    plants: float
+    counties: IntArray
+    table: list[FloatArray]
+    n_exact: int
+    wall_s: float
+    status: str
+
+
+def applies(data: SitingData, model: CompiledModel) -> bool:
+    """True when the county bound is used: closed counties (no arc crosses a border) and
+    exactly one incinerator count target, over every new usable site (without a count
+    the counties are independent and the split bound's LP already sums their parts)."""
+    from wastenet.siting.echelon import _closed, _single_count
+
+    return (sum(c[0] == "incinerator" for c in model.counts) == 1
+            and _single_count(model) and _closed(data, model))
+
+
+def _county_program(model: CompiledModel, paths: Paths, villages: IntArray,
+                    sites: IntArray, cuts: Sequence[CoverCut] = ()) -> tuple[FloatArray, object, FloatArray, FloatArray,
+                                              NDArray[np.bool_], IntArray]:
+    """The split plant program of one county: ``(cost, A, row_lo, row_hi, integer,
+    z columns)``; the count row is the last row (free: ``[0, inf]``)."""
+    inc = model.incinerator
+    w = model.demand
+    vil, pl, pc, _ = paths
+    in_v = np.zeros(w.shape[0], bool)
+    in_v[villages] = True
+    sel = np.flatnonzero(in_v[vil])
+    a_v, a_k, a_c = vil[sel], pl[sel], pc[sel]
+    v_row = np.full(w.shape[0], -1, dtype=np.int64)
+    v_row[villages] = np.arange(villages.size)
+    new = sites[~inc.existing[sites]]
+    opts = np.flatnonzero(np.isin(inc.opt_site, new))
+    skip = villages[model.can_skip[villages]]
+    na, nz, nu = sel.size, opts.size, skip.size
+    oz, ou = na, na + nz
+    cost = np.concatenate([w[a_v] * a_c, inc.opt_fixed[opts], model.penalty * w[skip]])
+    rows: list[IntArray] = []
+    cols: list[IntArray] = []
+    vals: list[FloatArray] = []
+    lo: list[FloatArray] = []
+    hi: list[FloatArray] = []
+    r = 0
+    # coverage
+    rows += [v_row[a_v], v_row[skip]]
+    cols += [np.arange(na), ou + np.arange(nu)]
+    vals += [np.ones(na), np.ones(nu)]
+    lo.append(np.ones(villages.size))
+    hi.append(np.ones(villages.size))
+    r += villages.size
+    # linking a_ik <= sum_l z_kl for new plants
+    site_of_opt = inc.opt_site[opts]
+    order = np.argsort(site_of_opt, kind="stable")
+    starts = np.searchsorted(site_of_opt[order], np.arange(inc.n_sites + 1))
+    n_opt = np.diff(starts)
+    link = np.flatnonzero(~inc.existing[a_k])
+    link_r = r + np.arange(link.size)
+    reps = n_opt[a_k[link]]
+    first = np.repeat(starts[a_k[link]], reps)
+    within = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
+    rows += [link_r, np.repeat(link_r, reps)]
+    cols += [link, oz + order[first + within]]
+    vals += [np.ones(link.size), -np.ones(int(reps.sum()))]
+    lo.append(np.full(link.size, -np.inf))
+    hi.append(np.zeros(link.size))
+    r += link.size
+    # capacity per plant
+    k_row = np.full(inc.n_sites, -1, dtype=np.int64)
+    k_row[sites] = r + np.arange(sites.size)
+    rows += [k_row[a_k], k_row[site_of_opt]]
+    cols += [np.arange(na), oz + np.arange(nz)]
+    vals += [w[a_v], -inc.opt_cap[opts]]
+    lo.append(np.full(sites.size, -np.inf))
+    hi.append(np.where(inc.existing[sites], inc.existing_cap[sites], 0.0))
+    r += sites.size
+    # one size per new site (forced: exactly one)
+    s_row = np.full(inc.n_sites, -1, dtype=np.int64)
+    s_row[new] = r + np.arange(new.size)
+    rows.append(s_row[site_of_opt])
+    cols.append(oz + np.arange(nz))
+    vals.append(np.ones(nz))
+    lo.append(inc.forced[new].astype(float))
+    hi.append(np.ones(new.size))
+    r += new.size
+    # the county's plant cover cuts (:mod:`wastenet.siting.cuts`): valid for every
+    # integer solution, they tighten the LP of item 1
+    col_of_opt = np.full(inc.opt_site.shape[0], -1, dtype=np.int64)
+    col_of_opt[opts] = oz + np.arange(nz)
+    for cut in cuts:
+        keep = cut.options[col_of_opt[cut.options] >= 0]
+        rows.append(np.full(keep.size, r))
+        cols.append(col_of_opt[keep])
+        vals.append(inc.opt_fixed[keep].astype(float))
+        lo.append(np.full(1, cut.rhs))
+        hi.append(np.full(1, np.inf))
+        r += 1
+    # the count row (last)
+    rows.append(np.full(nz, r))
+    cols.append(oz + np.arange(nz))
+    vals.append(np.ones(nz))
+    lo.append(np.zeros(1))
+    hi.append(np.full(1, np.inf))
+    r += 1
+    n_cols = na + nz + nu
+    a = coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                   shape=(r, n_cols)).tocsr()
+    integer = np.zeros(n_cols, bool)
+    integer[oz:oz + nz] = True
+    return cost, a, np.concatenate(lo), np.concatenate(hi), integer, new
+
+
+def _phi_plus_paths(model: CompiledModel, paths: Paths, villages: IntArray,
+                    sites: IntArray, m_max: int) -> FloatArray:
+    r""":math:`\Phi_c(m) + \sum_i w_i \min_k p_{ik}` for ``m = 0..m_max`` (item 3 of the
+    module docstring; ``-inf`` when a village may stay uncovered)."""
+    from wastenet.siting.echelon import module_knapsack
+
+    inc = model.incinerator
+    w = model.demand
+    if model.can_skip[villages].any():
+        return np.full(m_max + 1, -np.inf)
+    vil, _, pc, rank = paths
+    first = (rank == 0) & np.isin(vil, villages)
+    flows = float((w[vil[first]] * pc[first]).sum())
+    need = float(w[villages].sum()) - float(inc.existing_cap[sites][inc.existing[sites]].sum())
+    return module_knapsack(model, sites, need, m_max) + flows
+
+
+def county_bound(data: SitingData, model: CompiledModel, *, exact_max: int = 4,
+                 sub_time_s: float = 3.0, deadline: float | None = None, workers: int = 1,
+                 node_limit: int | None = None, paths: Paths | None = None,
+                 tick: Callable[[int, int], None] | None = None) -> CountyBound:
+    """:math:`B_C` of the module docstring.
+
+    :math:`B_T` first (with the station cover cuts; a tenth of the time to ``deadline``),
+    then every county's LP and knapsack items, then its MIPs at ``m = 0, 1, ...,
+    exact_max`` plants, all counties at one ``m`` before the next, so that a ``deadline``
+    drops the larger numbers first (they matter least: the counties' costs fall steeply
+    from one plant to three, where the LP is close). ``workers`` programs are solved at a
+    time (threads). With ``node_limit`` the MIPs are limited by nodes instead of
+    ``sub_time_s`` (a deterministic work limit). ``tick(done, total)`` is called after
+    each program."""
+    t0 = time.perf_counter()
+    inc = model.incinerator
+    ic = data.incinerator.county
+    vc = data.village_county
+    paths = path_costs(model) if paths is None else paths
+    counties = np.unique(np.concatenate([ic[inc.usable], vc[model.demand > 0]]))
+    target = next((c for c in model.counts if c[0] == "incinerator"), None)
+    by_county: dict[int, list[CoverCut]] = {}
+    cuts = cover_cuts(model, vc)
+    for cut in cuts:
+        if cut.echelon == "incinerator":
+            by_county.setdefault(int(cut.group), []).append(cut)
+    b_t = transfer_bound(model, [c for c in cuts if c.echelon == "transfer"],
+                         None if deadline is None else max(1.0, 0.1 * (deadline - t0)))
+    programs: dict[int, tuple[FloatArray, object, FloatArray, FloatArray,
+                              NDArray[np.bool_]]] = {}
+    tables: dict[int, FloatArray] = {}
+
+    def first(c: int) -> None:
+        villages = np.flatnonzero((vc == c) & (model.demand > 0))
+        sites = np.flatnonzero((ic == c) & inc.usable)
+        cost, a, lo, hi, integer, new = _county_program(model, paths, villages, sites,
+                                                        by_county.get(c, []))
+        table = np.full(new.size + 1, -np.inf)
+        free = solve_matrix(cost, a, lo, hi, np.zeros(cost.size), np.ones(cost.size),
+                            integer, MipOptions(backend="SCIPY", relax=True))
+        if free.status == "infeasible":
+            table[:] = np.inf
+        elif free.status == "optimal":
+            table[:] = free.objective - 1e-9 * abs(free.objective)
+        tables[c] = np.maximum(table, _phi_plus_paths(model, paths, villages, sites,
+                                                      new.size))
+        programs[c] = (cost, a, lo, hi, integer)
+
+    def exact(job: tuple[int, int]) -> tuple[int, int, float] | None:
+        c, m = job
+        if deadline is not None and time.perf_counter() >= deadline:
+            return None
+        cost, a, lo, hi, integer = programs[c]
+        lo_m, hi_m = lo.copy(), hi.copy()
+        lo_m[-1] = hi_m[-1] = float(m)
+        limit = sub_time_s if deadline is None else min(
+            sub_time_s, max(0.05, deadline - time.perf_counter()))
+        sol = solve_matrix(cost, a, lo_m, hi_m, np.zeros(cost.size), np.ones(cost.size),
+                           integer, MipOptions(backend="SCIPY", mip_gap=1e-6,
+                                               time_limit_s=None if node_limit else limit,
+                                               node_limit=node_limit))
+        if sol.status == "infeasible":
+            return c, m, np.inf
+        return c, m, sol.bound - 1e-9 * abs(sol.bound) if np.isfinite(sol.bound) else -np.inf
+
+    order = counties.tolist()
+    total = len(order)
+    done = 0
+    pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+    try:
+        for _ in (pool.map(first, order) if pool is not None else map(first, order)):
+            done += 1
+            if tick is not None:
+                tick(done, total)
+        jobs = [(c, m) for m in range(exact_max + 1) for c in order
+                if m < tables[c].size and np.isfinite(tables[c][m])]
+        total += len(jobs)
+        n_exact = 0
+        for out in (pool.map(exact, jobs) if pool is not None else map(exact, jobs)):
+            done += 1
+            if tick is not None:
+                tick(done, total)
+            if out is not None:
+                c, m, b = out
+                n_exact += 1
+                tables[c][m] = max(tables[c][m], b)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    table_list = [tables[c] for c in order]
+    plants = _allocate(table_list, target)
+    wall = time.perf_counter() - t0
+    status = ("ok" if np.isfinite(plants) and np.isfinite(b_t) else
+              "station bound not solved" if np.isfinite(plants) else "no allocation")
+    log.info("county bound: stations %.10g + plants %.10g over %d counties (%d exact MIPs) "
+             "in %.1fs", b_t, plants, counties.size, n_exact, wall)
+    return CountyBound(float(b_t + plants), float(b_t), float(plants), counties, table_list,
+                       n_exact, wall, status)
+
+
+def _allocate(tables: list[FloatArray], target: tuple[str, str, int, NDArray[np.bool_], str]
+              | None) -> float:
+    """min sum_c table_c[m_c] subject to the count target on sum_c m_c (DP)."""
+    total_max = sum(t.size - 1 for t in tables)
+    best = np.full(total_max + 1, np.inf)
+    best[0] = 0.0
+    reach = 0
+    for t in tables:
+        nxt = np.full(total_max + 1, np.inf)
+        for m in np.flatnonzero(t < np.inf).tolist():
+            cand = best[:reach + 1] + t[m]
+            nxt[m:m + reach + 1] = np.minimum(nxt[m:m + reach + 1], cand)
+        reach += t.size - 1
+        best = nxt
+    if target is None:
+        return float(best.min())
+    _, sense, value, _, _ = target
+    idx = np.arange(total_max + 1)
+    ok = {"eq": idx == value, "le": idx <= value, "ge": idx >= value}[sense]
+    return float(best[ok].min()) if ok.any() else float("inf")
+
+
+__all__ = ["CountyBound", "applies", "county_bound"]
