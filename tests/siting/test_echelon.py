@@ -332,6 +332,18 @@ def test_reallocation_guided_by_fixed_costs(guide: bool) -> None:
     assert "joined" in res.log[-1]
 
 
+def test_closed_counties_run_on_after_a_small_round() -> None:
+    """Unguided, round 1 gains 20 of 372 (5 %), round 2 the other 110: with min_gain 50 %
+    the rounds still run on for closed counties (their later rounds are cheap), to 242."""
+    data = far_from_target()
+    poor = solve(far_from_target(poor=True), EXACT)
+    model = compile_model(data)
+    res = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=5,
+                            guide=False, min_gain=0.5)
+    assert res.total_cost == pytest.approx(242.0)
+    assert sum("count reallocation round" in line for line in res.log) == 2
+
+
 def test_merge_joins_county_candidates() -> None:
     """Joining the two counties' candidates of the guided shifts gives the same solution
     as solving (1, 3) directly: cost 242, one plant in county 0, three in county 1."""

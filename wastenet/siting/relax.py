@@ -91,14 +91,21 @@ RESTRICTED_MAX_ARCS = 60_000
 #: 2,000 iterations at patience 50 reach 785.4 M against 783.8 M at patience 20)
 LAGRANGE_MAX_ITER = 20_000
 LAGRANGE_PATIENCE = 50
-#: the count reallocation of step 7 stops after a round that gains less than this share
-#: and leaves the time to the group search (measured on the province: a round gains about
-#: 8 % without sharing, 0.1-0.2 % with adjacent sharing, where the group search gains ~1 %)
-REALLOC_MIN_GAIN = 0.002
+#: with sharing, the count reallocation of step 7 stops after a round that gains less
+#: than this share and leaves the time to the group search (measured on liaoning-2025 at
+#: ee3c062: round 1 gains 1.0 %, round 2 0.09 % in about 80 s, while the group search
+#: gained 1.0 % in the time it had at 37b5d59); without sharing the rounds after the
+#: first only re-solve the counties that moved and run on
+REALLOC_MIN_GAIN = 0.02
 #: the split bound keeps at most this many village-to-plant path arcs, and may use this
 #: share of the time limit (measured on liaoning-2025-no-sharing: 91 k arcs, 65 s)
 SPLIT_MAX_ARCS = 100_000
 SPLIT_SHARE = 0.2
+#: share of the time limit for the county bound (step 4d). Measured on
+#: liaoning-2025-no-sharing (600 s, 2 threads): with 120 s it reached 853.6 M, but step 7
+#: then had time for three reallocation rounds (905.9 M); with the split bound failing
+#: after 9 s, five rounds reached 890.5 M. 60 s give 848.4 M (MIPs up to two plants).
+COUNTY_SHARE = 0.1
 #: above ``LP_MAX_ARCS`` the first Lagrangian (step 3) ends at this share of the time
 #: limit: the split Lagrangian (step 4c) bounds such models better (liaoning-2025: 808 M
 #: after 150 s against 786 M; step 3 serves the greedy guidance)
@@ -268,7 +275,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
     # size its truncated plant lists leave it no better than the Lagrangian), or 4c above
     if county_applies(data, model):
         start = time.perf_counter()
-        end = None if limit is None else start + SPLIT_SHARE * limit
+        end = None if limit is None else start + COUNTY_SHARE * limit
         c_tick = ticker(0.3, 0.3, start, end)
         inc_now = None if best is None else best.total_cost
         cb = county_bound(data, model, deadline=end, workers=params.threads,
