@@ -73,6 +73,32 @@ def test_siting_deterministic_under_iteration_limit() -> None:
     assert a["facilities"] == b["facilities"]
 
 
+def test_siting_same_result_with_two_threads() -> None:
+    """On the scalable path with a plant count (so the county bound and step 7 run), two
+    sub-MIPs at a time give the summary of one at a time under a work limit."""
+    sc = Scenario.model_validate({
+        **SMALL, "solver": {**SMALL["solver"], "method": "decomposition"},
+        "policy": {"sharing": "none",
+                   "counts": [{"echelon": "incinerator", "value": 2, "sense": "eq"}]}})
+    a = run_siting(sc, time_limit_s=None, seed=3, max_iterations=50, threads=1)
+    b = run_siting(sc, time_limit_s=None, seed=3, max_iterations=50, threads=2)
+    assert a["summary"]["incinerators_opened"] == 2
+    assert a["summary"]["solver"] == "decomposition"
+    assert a["summary"]["total_cost_yuan_per_year"] == b["summary"]["total_cost_yuan_per_year"]
+    assert a["summary"]["lower_bound_yuan_per_year"] == b["summary"]["lower_bound_yuan_per_year"]
+    assert a["facilities"] == b["facilities"]
+
+
+@pytest.mark.parametrize("bad", ["0", "-2", "two"])
+def test_site_rejects_bad_threads(small_scenario, tmp_path, capsys, bad: str) -> None:
+    """``--threads`` must be a positive integer; the error names the option and value."""
+    with pytest.raises(SystemExit) as exc:
+        main(["site", str(small_scenario), "--out", str(tmp_path), "--threads", bad])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "threads" in err and bad in err
+
+
 def test_compare_reports_saving() -> None:
     """compare() gives b - a differences and the saving of b over a."""
     a = {"scenario": "x", "sharing": "none", "total_cost_yuan_per_year": 100.0,

@@ -667,21 +667,23 @@ def county_groups(data: SitingData, size: int, seed: int) -> list[np.ndarray]:
 def group_search(data: SitingData, model: CompiledModel, res: SitingResult, *,
                  deadline: float, seed: int = 0, size: int = 3, sub_time_s: float = 10.0,
                  max_rounds: int | None = None, backend: str = "SCIP",
-                 tick: Callable[[float], None] | None = None, workers: int = 1
-                 ) -> SitingResult:
+                 tick: Callable[[float], None] | None = None, workers: int = 1,
+                 batch: int = 2) -> SitingResult:
     """Re-optimise the incinerators of groups of nearby counties together
     (:func:`county_groups`; their number of plants kept), so that one larger plant may
     replace several smaller ones across county borders. Stops at ``deadline``, after
     ``max_rounds`` groups, or after a pass over all groups without improvement.
     ``tick(cost)``, when given, is called after every batch with the incumbent's cost.
 
-    The groups are taken ``workers`` at a time (threads), each re-optimised from the same
-    incumbent; the cheapest improvement of a batch is kept (the others are found again on
-    the next pass, from the new incumbent). With ``workers=1`` this is a plain pass."""
+    The groups are taken ``batch`` at a time, each re-optimised from the same incumbent,
+    ``workers`` of them at once (threads); the cheapest improvement of a batch is kept
+    (the others are found again on the next pass, from the new incumbent). The result
+    does not depend on ``workers``."""
     groups = county_groups(data, size, seed)
     county_of = data.incinerator.county
     nodes = None if max_rounds is None else 2000
     workers = max(1, int(workers))
+    batch = max(1, int(batch))
     best = res
     since = done = 0
 
@@ -698,21 +700,21 @@ def group_search(data: SitingData, model: CompiledModel, res: SitingResult, *,
             if time.perf_counter() >= deadline or (max_rounds is not None
                                                    and done >= max_rounds):
                 return best
-            take = workers if max_rounds is None else min(workers, max_rounds - done)
-            batch = [groups[(pos + b) % len(groups)] for b in range(take)]
+            take = batch if max_rounds is None else min(batch, max_rounds - done)
+            chunk = [groups[(pos + b) % len(groups)] for b in range(take)]
             pos = (pos + take) % len(groups)
             base = best
             if pool is None:
-                cands = [run(base, g) for g in batch]
+                cands = [run(base, g) for g in chunk]
             else:
-                cands = list(pool.map(run, [base] * len(batch), batch))
-            done += len(batch)
+                cands = list(pool.map(run, [base] * len(chunk), chunk))
+            done += len(chunk)
             better = min(cands, key=lambda r: r.total_cost)
             if better.total_cost < best.total_cost:
                 log.debug("group search: %.10g -> %.10g", best.total_cost, better.total_cost)
                 best, since = better, 0
             else:
-                since += len(batch)
+                since += len(chunk)
             if tick is not None:
                 tick(best.total_cost)
     finally:
