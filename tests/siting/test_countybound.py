@@ -61,6 +61,8 @@ def test_county_bound_needs_closed_counties_and_one_plant_count() -> None:
     crosses = bool((shared.village_county[smodel.collect.src]
                     != shared.transfer.county[smodel.collect.dst]).any())
     assert crosses and not applies(shared, smodel)
+    one = H.build(replace(H.tiny_county(), counts=(CountTarget("incinerator", 1, "eq"),)))
+    assert not applies(one, compile_model(one))  # a single county: one LP of everything
 
 
 def _closed_spec(seed: int, sense: str) -> H.Spec:

@@ -81,12 +81,20 @@ class CountyBound:
 
 
 def applies(data: SitingData, model: CompiledModel) -> bool:
-    """True when the county bound is used: closed counties (no arc crosses a border) and
-    exactly one incinerator count target, over every new usable site (without a count
-    the counties are independent and the split bound's LP already sums their parts)."""
+    """True when the county bound is used: at least two counties, every village with
+    waste and every usable plant in one of them, closed counties (no arc crosses a
+    border) and exactly one incinerator count target, over every new usable site
+    (without a count the counties are independent and the split bound's LP already sums
+    their parts; with one county, or none as in the classic benchmark files, the bound
+    would be one LP of the whole model)."""
     from wastenet.siting.echelon import _closed, _single_count
 
-    return (sum(c[0] == "incinerator" for c in model.counts) == 1
+    inc = model.incinerator
+    vc = data.village_county[model.demand > 0]
+    ic = data.incinerator.county[inc.usable]
+    real = bool((vc >= 0).all() and (ic >= 0).all())
+    return (real and np.unique(np.concatenate([vc, ic])).size >= 2
+            and sum(c[0] == "incinerator" for c in model.counts) == 1
             and _single_count(model) and _closed(data, model))
 
 
