@@ -148,7 +148,7 @@ def test_reallocation_table_by_hand(workers: int) -> None:
     data, poor = _poor_incumbent()
     model = compile_model(data)
     counties = np.array([0, 1])
-    sets = _shift_sets(data, model, poor, counties, (-1, 0, 1), guide=False)
+    sets = _shift_sets(data, model, poor, counties, (-1, 0, 1), None)
     assert sets == [(0, -1, 1), (0, -1)]
     table = _table(data, model, poor, counties, sets, deadline=float("inf"), seed=0,
                    backend="SCIP", sub_time_s=5.0, nodes=2000, tick=lambda _c: None,

@@ -235,7 +235,7 @@ def county_bound(data: SitingData, model: CompiledModel, *, exact_max: int = 4,
     for cut in cuts:
         if cut.echelon == "incinerator":
             by_county.setdefault(int(cut.group), []).append(cut)
-    b_t = transfer_bound(model, [c for c in cuts if c.echelon == "transfer"],
+    b_t = transfer_bound(model, cuts,  # (it uses the station cuts only)
                          None if deadline is None else max(1.0, 0.1 * (deadline - t0)))
     programs: dict[int, tuple[FloatArray, object, FloatArray, FloatArray,
                               NDArray[np.bool_]]] = {}
@@ -311,24 +311,16 @@ def county_bound(data: SitingData, model: CompiledModel, *, exact_max: int = 4,
 
 def _allocate(tables: list[FloatArray], target: tuple[str, str, int, NDArray[np.bool_], str]
               | None) -> float:
-    """min sum_c table_c[m_c] subject to the count target on sum_c m_c (DP)."""
-    total_max = sum(t.size - 1 for t in tables)
-    best = np.full(total_max + 1, np.inf)
-    best[0] = 0.0
-    reach = 0
-    for t in tables:
-        nxt = np.full(total_max + 1, np.inf)
-        for m in np.flatnonzero(t < np.inf).tolist():
-            cand = best[:reach + 1] + t[m]
-            nxt[m:m + reach + 1] = np.minimum(nxt[m:m + reach + 1], cand)
-        reach += t.size - 1
-        best = nxt
+    """min sum_c table_c[m_c] subject to the count target on sum_c m_c
+    (:func:`wastenet.siting.echelon.allocate`)."""
+    from wastenet.siting.echelon import allocate
+
+    rows = [{m: float(t[m]) for m in np.flatnonzero(t < np.inf).tolist()} for t in tables]
     if target is None:
-        return float(best.min())
+        return allocate(rows, lambda sums: np.ones(sums.shape, bool))[0]
     _, sense, value, _, _ = target
-    idx = np.arange(total_max + 1)
-    ok = {"eq": idx == value, "le": idx <= value, "ge": idx >= value}[sense]
-    return float(best[ok].min()) if ok.any() else float("inf")
+    ops = {"eq": np.equal, "le": np.less_equal, "ge": np.greater_equal}
+    return allocate(rows, lambda sums: ops[sense](sums, value))[0]
 
 
 __all__ = ["CountyBound", "applies", "county_bound"]

@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 
@@ -315,6 +315,40 @@ def module_knapsack(model: CompiledModel, sites: np.ndarray, need: float, m_max:
     return dp[:, u_max]
 
 
+def allocate(rows: Sequence[Mapping[int, float]],
+             accept: Callable[[np.ndarray], np.ndarray]) -> tuple[float, list[int]]:
+    """Choose one key per row (a number of plants, or a shift, with its cost) so that the
+    sum of the keys passes ``accept`` (a mask over an array of candidate sums) at least
+    total cost: a dynamic program over the rows. ``(inf, [])`` when nothing passes. Keys
+    are tried in increasing order, so the result does not depend on how rows were built."""
+    if not rows or any(not row for row in rows):
+        return float("inf"), []
+    mins = [min(row) for row in rows]
+    size = sum(max(row) - m for row, m in zip(rows, mins, strict=True)) + 1
+    dp = np.full(size, np.inf)
+    dp[0] = 0.0  # index = sum of (key - its row's smallest key)
+    choice = np.zeros((len(rows), size), dtype=np.int64)
+    for i, (row, m) in enumerate(zip(rows, mins, strict=True)):
+        nxt = np.full(size, np.inf)
+        for k in sorted(row):
+            cand = np.full(size, np.inf)
+            cand[k - m:] = dp[:size - (k - m)] + row[k]
+            better = cand < nxt
+            nxt[better] = cand[better]
+            choice[i, better] = k
+        dp = nxt
+    ok = np.flatnonzero(accept(np.arange(size) + sum(mins)) & (dp < np.inf))
+    if ok.size == 0:
+        return float("inf"), []
+    pos = int(ok[np.argmin(dp[ok])])
+    value = float(dp[pos])
+    picks = [0] * len(rows)
+    for i in range(len(rows) - 1, -1, -1):
+        picks[i] = int(choice[i, pos])
+        pos -= picks[i] - mins[i]
+    return value, picks
+
+
 def fixed_cost_targets(data: SitingData, model: CompiledModel, counties: np.ndarray,
                        current: np.ndarray, max_per_county: int = 40) -> np.ndarray:
     r"""Numbers of new incinerators per county that minimise the plant fixed cost alone.
@@ -332,49 +366,36 @@ def fixed_cost_targets(data: SitingData, model: CompiledModel, counties: np.ndar
     demand = np.bincount(data.village_county, weights=model.demand,
                          minlength=int(max(counties.max(initial=0), ic.max(initial=0))) + 1)
     total = int(current.sum())
-    phis: list[np.ndarray] = []
+    rows: list[dict[int, float]] = []
     for c in counties.tolist():
         sites = np.flatnonzero(ic == c)
         need = float(demand[c]) - float(inc.existing_cap[(ic == c) & inc.existing].sum())
         m_max = min(int(np.sum(inc.usable[sites] & ~inc.existing[sites])), max_per_county)
-        phis.append(module_knapsack(model, sites, need, m_max))
-    best = np.full(total + 1, np.inf)
-    best[0] = 0.0
-    arg = np.zeros((len(phis), total + 1), dtype=np.int64)
-    for ci, phi in enumerate(phis):
-        nxt = np.full(total + 1, np.inf)
-        for m in np.flatnonzero(np.isfinite(phi)).tolist():
-            if m > total:
-                break
-            cand = np.full(total + 1, np.inf)
-            cand[m:] = best[:total + 1 - m] + phi[m]
-            better = cand < nxt
-            nxt[better] = cand[better]
-            arg[ci, better] = m
-        best = nxt
-    if not np.isfinite(best[total]):
-        return current.copy()
-    out = np.zeros(len(phis), dtype=np.int64)
-    pos = total
-    for ci in range(len(phis) - 1, -1, -1):
-        out[ci] = arg[ci, pos]
-        pos -= int(out[ci])
-    return out
+        phi = module_knapsack(model, sites, need, m_max)
+        rows.append({m: float(phi[m]) for m in np.flatnonzero(np.isfinite(phi)).tolist()})
+    value, picks = allocate(rows, lambda sums: sums == total)
+    return np.array(picks, dtype=np.int64) if np.isfinite(value) else current.copy()
+
+
+def _open_per_county(data: SitingData, model: CompiledModel, res: SitingResult,
+                     counties: np.ndarray) -> np.ndarray:
+    """Number of new incinerators ``res`` opens in each of ``counties``."""
+    ic = data.incinerator.county
+    open_ = (res.incinerator_size >= 0) & ~model.incinerator.existing
+    return np.array([int(np.sum((ic == c) & open_)) for c in counties.tolist()])
 
 
 def _shift_sets(data: SitingData, model: CompiledModel, base: SitingResult,
-                counties: np.ndarray, shifts: tuple[int, ...], guide: bool
+                counties: np.ndarray, shifts: tuple[int, ...], target: np.ndarray | None
                 ) -> list[tuple[int, ...]]:
-    """The shifts tried for each county: ``shifts`` (shift 0 first), plus, with ``guide``,
-    the way to and half-way to :func:`fixed_cost_targets` when that is further away."""
+    """The shifts tried for each county: ``shifts`` (shift 0 first), plus the way to and
+    half-way to ``target`` (:func:`fixed_cost_targets`) when that is further away."""
     ic = data.incinerator.county
     usable = model.incinerator.usable & ~model.incinerator.existing
-    open_ = (base.incinerator_size >= 0) & ~model.incinerator.existing
-    current = np.array([int(np.sum((ic == c) & open_)) for c in counties.tolist()])
+    current = _open_per_county(data, model, base, counties)
     n_max = np.array([int(np.sum((ic == c) & usable)) for c in counties.tolist()])
     extra: list[set[int]] = [set() for _ in counties.tolist()]
-    if guide:
-        target = fixed_cost_targets(data, model, counties, current)
+    if target is not None:
         for ci, t in enumerate((target - current).tolist()):
             if abs(t) >= 2:
                 extra[ci] |= {t, int(np.trunc(t / 2))}
@@ -435,39 +456,10 @@ def _table(data: SitingData, model: CompiledModel, base: SitingResult,
 
 
 def _pick(table: list[dict[int, tuple[float, SitingResult]]]) -> tuple[float, list[int]]:
-    """Dynamic program: one shift per county, summing to zero, least total change
-    (``inf`` and no picks when some county has no entry)."""
-    if any(not row for row in table):
-        return np.inf, []
-    lo = sum(min(row) for row in table)
-    hi = sum(max(row) for row in table)
-    span, start = hi - lo, -lo  # index = running sum of shifts - lo
-    dp = np.full(span + 1, np.inf)
-    dp[start] = 0.0
-    choice = np.zeros((len(table), span + 1), dtype=np.int64)
-    for ci, row in enumerate(table):
-        nxt = np.full(span + 1, np.inf)
-        arg = np.zeros(span + 1, dtype=np.int64)
-        for s, (delta, _) in row.items():
-            shifted = np.full(span + 1, np.inf)
-            if s >= 0:
-                shifted[s:] = dp[:span + 1 - s] + delta
-            else:
-                shifted[:s] = dp[-s:] + delta
-            better = shifted < nxt
-            nxt[better] = shifted[better]
-            arg[better] = s
-        dp = nxt
-        choice[ci] = arg
-    gain = float(dp[start])
-    if not np.isfinite(gain):
-        return np.inf, []
-    picks = [0] * len(table)
-    pos = start
-    for ci in range(len(table) - 1, -1, -1):
-        picks[ci] = int(choice[ci, pos])
-        pos -= picks[ci]
-    return gain, picks
+    """One shift per county, summing to zero, least total change (:func:`allocate`;
+    ``inf`` and no picks when some county has no entry)."""
+    return allocate([{s: d for s, (d, _) in row.items()} for row in table],
+                    lambda sums: sums == 0)
 
 
 def _merge(data: SitingData, model: CompiledModel, base: SitingResult,
@@ -552,10 +544,14 @@ def _reallocate(data: SitingData, model: CompiledModel, res: SitingResult, notes
     # closed counties are independent: a county's row of the table stays valid until the
     # county itself changes, so later rounds only solve the counties that moved
     cache: list[dict[int, tuple[float, SitingResult]] | None] = [None] * counties.size
+    # the guide depends only on the counties and the total, which the rounds keep
+    target = fixed_cost_targets(data, model, counties,
+                                _open_per_county(data, model, res, counties)) \
+        if guide and closed else None
     best = res
     failures = 0
     for rnd in range(20 if max_rounds is None else max_rounds):
-        sets = _shift_sets(data, model, best, counties, shifts, guide and closed)
+        sets = _shift_sets(data, model, best, counties, shifts, target)
         todo = [sets[ci] if cache[ci] is None else () for ci in range(counties.size)]
         table = _table(data, model, best, counties, todo, deadline=deadline, seed=seed,
                        backend=backend, sub_time_s=sub_time_s, nodes=nodes, tick=tick,

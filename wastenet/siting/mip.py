@@ -370,8 +370,9 @@ def _solve_scipy(cost: FloatArray, a_csr: object, row_lo: FloatArray, row_hi: Fl
     bound = float(dual) if dual is not None and np.isfinite(dual) else float("-inf")
     if res.status == 0:
         obj = float(res.fun)
-        return MatrixSolution("optimal", obj, obj if opts.relax else min(obj, bound)
-                              if np.isfinite(bound) else obj, np.asarray(res.x), wall)
+        # an optimum is its own bound (the dual bound may differ by the gap tolerance)
+        bound = min(obj, bound) if not opts.relax and np.isfinite(bound) else obj
+        return MatrixSolution("optimal", obj, bound, np.asarray(res.x), wall)
     if res.status == 2:
         return MatrixSolution("infeasible", float("inf"), float("inf"),
                               np.zeros(cost.shape[0]), wall)

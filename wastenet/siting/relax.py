@@ -53,7 +53,7 @@ Algorithm
    that one plant can replace several across county borders. Both solve ``threads``
    sub-MIPs at a time.
 
-The reported bound is the best valid bound of steps 1, 3, 4, 4b, 4c (or the full MIP's
+The reported bound is the best valid bound of steps 1, 3, 4, 4b, 4c, 4d (or the full MIP's
 best bound in step 5); ``gap = (UB - LB) / UB``. A solution is always returned unless no
 step found one within the limits (then :class:`NoSolutionError`, which does not claim
 infeasibility).
@@ -327,8 +327,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
     report(0.6, None if best is None else best.total_cost, lb, "restricted MIP")
     # the model build is not counted by the solver's own limit: keep a margin for it.
     # One solver thread: on this path ``threads`` is the number of sub-MIPs solved at a
-    # time (steps 4d and 7), and a multi-threaded SCIP search would make the result depend
-    # on it (measured: 14.01 M with 1 thread, 13.97 M with 2 under the same node limit)
+    # time (steps 4d and 7), not the threads of one SCIP search
     opts = MipOptions(backend=params.backend, time_limit_s=None if limit is None
                       else RESTRICTED_SHARE * (left() or 1.0),
                       threads=1, mip_gap=params.mip_gap, seed=params.seed,

@@ -430,8 +430,7 @@ def split_lagrangian(model: CompiledModel, *, groups: IntArray | None, upper_bou
     ``deadline``, the subgradient steps the rest; ``upper_bound`` is an incumbent's
     total cost. ``status`` says how many steps ran."""
     t0 = time.perf_counter()
-    cuts = [] if groups is None else [c for c in cover_cuts(model, groups)
-                                      if c.echelon == "transfer"]
+    cuts = [] if groups is None else cover_cuts(model, groups)  # B_T uses the station cuts
     b_t = transfer_bound(model, cuts, None if deadline is None
                          else max(1.0, 0.1 * (deadline - t0)))
     if not np.isfinite(b_t):
