@@ -23,3 +23,18 @@ def test_highs_solves_whatever_threads_earlier_solves_asked_for(relax: bool) -> 
                            MipOptions(backend="HIGHS", relax=relax, threads=threads))
         assert sol.status == "optimal", threads
         assert sol.objective == pytest.approx(6.0)
+
+
+@pytest.mark.parametrize("backend", ["HIGHS", "SCIP", "CBC"])
+def test_a_start_solution_is_accepted_by_every_backend(backend: str) -> None:
+    """min 3x + 2y + 4z, x + y + z >= 2, binary (optimum 5 at x = y = 1), with the start
+    x = z = 1 (cost 7): every backend returns the optimum. OR-Tools' HiGHS interface
+    crashed the process (segmentation fault) when given a start, so HiGHS now starts
+    cold; the others take it."""
+    a = csr_matrix(np.array([[1.0, 1.0, 1.0]]))
+    sol = solve_matrix(np.array([3.0, 2.0, 4.0]), a, np.array([2.0]), np.array([np.inf]),
+                       np.zeros(3), np.ones(3), np.ones(3, bool), MipOptions(backend=backend),
+                       hint=np.array([1.0, 0.0, 1.0]))
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(5.0)
+    assert np.allclose(sol.x, [1.0, 1.0, 0.0])

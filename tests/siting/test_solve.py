@@ -292,6 +292,33 @@ def test_determinism_under_iteration_limit(method: str) -> None:
     assert check(data, a).ok
 
 
+@pytest.mark.parametrize(("backend", "max_iterations", "expected"), [
+    ("auto", None, "SCIP"), ("auto", 5, "HIGHS"), ("SCIP", 5, "SCIP"), ("HIGHS", None, "HIGHS"),
+    ("CBC", 5, "CBC")])
+def test_auto_backend_is_scip_under_a_time_limit_and_highs_under_a_work_limit(
+        backend: str, max_iterations: int | None, expected: str) -> None:
+    """``backend="auto"`` resolves to SCIP for time-limited runs and to HiGHS (repeatable)
+    for work-limited ones; an explicit backend is kept."""
+    params = SiteParams(backend=backend, max_iterations=max_iterations)  # type: ignore[arg-type]
+    assert params.mip_backend == expected
+
+
+@pytest.mark.parametrize("backend", ["HIGHS", "SCIP"])
+def test_exact_path_with_a_warm_start_on_each_backend(backend: str) -> None:
+    """The exact path hands the heuristic's solution to the MIP as a start; with HiGHS this
+    crashed the process. Both backends reach the same optimum, which the checker accepts."""
+    from wastenet.siting.synthetic import synthetic_province
+
+    data = synthetic_province(20, 8, 3, n_counties=3, n_prefectures=1, seed=3, k_collect=5,
+                              transfer_target=4, incinerator_target=None, width_km=20,
+                              height_km=16)
+    res = solve(data, SiteParams(time_limit_s=60, method="exact", backend=backend))  # type: ignore[arg-type]
+    ref = solve(data, SiteParams(time_limit_s=60, method="exact", backend="CBC"))
+    assert res.status == "optimal" and res.solver.startswith(f"mip-{backend.lower()}")
+    assert res.total_cost == pytest.approx(ref.total_cost, rel=1e-6)
+    assert check(data, res).ok
+
+
 def test_progress_is_reported() -> None:
     """The progress callback sees fractions in [0,1] ending at 1 with the final cost."""
     seen: list[SiteProgress] = []

@@ -860,7 +860,7 @@ def solve_fixing(data: SitingData, model: CompiledModel, params: SiteParams,
             continue
         if rest is not None and rest < 0.5:
             break
-        opts = MipOptions(backend=params.backend, time_limit_s=rest, threads=params.threads,
+        opts = MipOptions(backend=params.mip_backend, time_limit_s=rest, threads=params.threads,
                           mip_gap=params.mip_gap, seed=params.seed,
                           node_limit=params.max_iterations)
         sol = solve_mip(open_mask(model, fx.fix_open), opts, keep_inc_opt=keep_opt,
@@ -868,13 +868,13 @@ def solve_fixing(data: SitingData, model: CompiledModel, params: SiteParams,
                         keep_haul=np.zeros(len(model.haul), dtype=bool),
                         keep_direct=keep_d, hint=best_sol, direct_ub=d_ub)
         nodes += sol.nodes
-        lines.append(f"reduced MIP {params.backend}: {sol.status}, objective "
+        lines.append(f"reduced MIP {params.mip_backend}: {sol.status}, objective "
                      f"{sol.objective:.10g}, bound {sol.bound:.10g}, {sol.nodes} nodes, "
                      f"{sol.wall_s:.2f}s")
         log.info("%s: %s; %s", data.name, lines[-2], lines[-1])
         if sol.status in ("optimal", "feasible") and sol.objective < best_cost:
             best_sol, best_cost = sol, sol.objective
-            solver = f"fixing+mip-{params.backend.lower()}"
+            solver = f"fixing+mip-{params.mip_backend.lower()}"
         if sol.status == "infeasible":
             # no solution costs <= target
             lb = max(lb, target)

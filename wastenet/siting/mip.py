@@ -32,6 +32,11 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 
+#: backends that take a start solution. OR-Tools' HiGHS interface (9.x) crashes the process
+#: (segmentation fault) in ``Solve`` after ``SetHint``, so HiGHS solves start cold.
+HINT_BACKENDS = frozenset({"SCIP", "CBC"})
+
+
 @dataclass(frozen=True)
 class MipOptions:
     """How to solve. ``node_limit`` makes a run deterministic (no wall-clock dependence).
@@ -279,7 +284,7 @@ def solve_mip(
             if o in var:
                 ct.SetCoefficient(var[o], float(ech.opt_fixed[o]))
     objective.SetMinimization()
-    if hint is not None and integer:
+    if hint is not None and integer and backend in HINT_BACKENDS:
         hv_vars: list[pywraplp.Variable] = []
         hv_vals: list[float] = []
         for store, vals in ((yv, hint.y), (zv, hint.z), (xv, hint.x), (dv, hint.d),
@@ -412,7 +417,7 @@ def solve_matrix(cost: FloatArray, a_csr: object, row_lo: FloatArray, row_hi: Fl
         for p in range(int(indptr[r]), int(indptr[r + 1])):
             ct.SetCoefficient(xs[int(indices[p])], float(data[p]))
     obj.SetMinimization()
-    if hint is not None:
+    if hint is not None and backend in HINT_BACKENDS:
         solver.SetHint(xs, [float(v) for v in hint])
     if opts.time_limit_s is not None:
         solver.SetTimeLimit(max(1, int(opts.time_limit_s * 1000)))

@@ -328,7 +328,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
     # the model build is not counted by the solver's own limit: keep a margin for it.
     # One solver thread: on this path ``threads`` is the number of sub-MIPs solved at a
     # time (steps 4d and 7), not the threads of one SCIP search
-    opts = MipOptions(backend=params.backend, time_limit_s=None if limit is None
+    opts = MipOptions(backend=params.mip_backend, time_limit_s=None if limit is None
                       else RESTRICTED_SHARE * (left() or 1.0),
                       threads=1, mip_gap=params.mip_gap, seed=params.seed,
                       node_limit=params.max_iterations)
@@ -385,13 +385,13 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
 
         res = reallocate_counts(data, model, res, seed=params.seed, deadline=end,
                                 max_rounds=params.max_iterations, min_gain=REALLOC_MIN_GAIN,
-                                workers=params.threads,
+                                workers=params.threads, backend=params.mip_backend,
                                 tick=step_progress("re-optimising the incinerators: "
                                                    "count reallocation"))
         res = replace(res, log=(*res.log, f"count reallocation: {res.total_cost:.10g}"))
         res = group_search(data, model, res, seed=params.seed, deadline=end,
                            max_rounds=params.max_iterations, workers=params.threads,
-                           tick=step_progress("re-optimising the incinerators: "
+                           backend=params.mip_backend, tick=step_progress("re-optimising the incinerators: "
                                               "group search"))
         res = replace(res, log=(*res.log, f"incinerator re-optimisation (group search): "
                                           f"{res.total_cost:.10g}"))

@@ -49,7 +49,11 @@ class SiteParams:
     ``time_limit_s``: wall-clock limit (``None``: none). ``max_iterations``: a deterministic
     work limit (MIP nodes for the exact path; iterations of the local search and node limit
     of the restricted MIPs for the decomposition path); with it and without a time limit the
-    result depends only on data, params and seed. ``backend``: MIP solver behind the adapter.
+    result depends only on data, params and seed. ``backend``: MIP solver behind the adapter;
+    ``"auto"`` (:attr:`mip_backend`) is SCIP under a time limit and HiGHS under a work limit
+    (``max_iterations``), because SCIP as built into OR-Tools is not repeatable from run to
+    run even on one thread: the same restricted MIP with a 50-node limit ended at 13 nodes
+    (optimal) or at 50 (a worse solution), while HiGHS gave the same tree every time.
     """
 
     time_limit_s: float | None = 600.0
@@ -58,7 +62,7 @@ class SiteParams:
     max_iterations: int | None = None
     mip_gap: float = 1e-9
     threads: int = 1
-    backend: Literal["SCIP", "HIGHS", "CBC"] = "SCIP"
+    backend: Literal["auto", "SCIP", "HIGHS", "CBC"] = "auto"
 
     def __post_init__(self) -> None:
         if self.time_limit_s is not None and not self.time_limit_s > 0:
@@ -71,8 +75,15 @@ class SiteParams:
             raise ValidationError("mip_gap", self.mip_gap, "must lie in [0, 1)")
         if self.threads < 1:
             raise ValidationError("threads", self.threads, "must be >= 1")
-        if self.backend not in ("SCIP", "HIGHS", "CBC"):
-            raise ValidationError("backend", self.backend, "must be SCIP, HIGHS or CBC")
+        if self.backend not in ("auto", "SCIP", "HIGHS", "CBC"):
+            raise ValidationError("backend", self.backend, "must be auto, SCIP, HIGHS or CBC")
+
+    @property
+    def mip_backend(self) -> str:
+        """The MIP backend to use: ``backend``, with ``"auto"`` resolved (see above)."""
+        if self.backend != "auto":
+            return self.backend
+        return "SCIP" if self.max_iterations is None else "HIGHS"
 
 
 @dataclass(frozen=True)
@@ -177,7 +188,7 @@ def precheck(data: SitingData, model: CompiledModel) -> None:
 
 def diagnose(data: SitingData, model: CompiledModel, params: SiteParams) -> InfeasibleError:
     """Explain a solver's infeasible verdict by solving cheaper relaxations."""
-    opts = MipOptions(backend=params.backend, relax=True, threads=params.threads,
+    opts = MipOptions(backend=params.mip_backend, relax=True, threads=params.threads,
                       seed=params.seed, time_limit_s=params.time_limit_s)
     targets = [f"{t.echelon} {t.sense} {t.value} in "
                f"{'prefecture ' + t.prefecture if t.prefecture else 'province'}"
@@ -415,8 +426,8 @@ def solve(data: SitingData, params: SiteParams | None = None,
         from wastenet.siting.relax import solve_decomposition
 
         return solve_decomposition(data, model, params, report, t0)
-    report(0.01, None, None, f"solving the MIP with {params.backend}")
-    opts = MipOptions(backend=params.backend, time_limit_s=params.time_limit_s,
+    report(0.01, None, None, f"solving the MIP with {params.mip_backend}")
+    opts = MipOptions(backend=params.mip_backend, time_limit_s=params.time_limit_s,
                       threads=params.threads, mip_gap=params.mip_gap, seed=params.seed,
                       node_limit=params.max_iterations)
     from wastenet.siting.heuristics import construct, downsize
@@ -435,9 +446,9 @@ def solve(data: SitingData, params: SiteParams | None = None,
 
         bound = max(bound, path_bound(model))
         res = replace(warm, lower_bound=float(min(bound, warm.total_cost)), status="feasible",
-                      solver=f"mip-{params.backend.lower()}+heuristic", seed=params.seed,
+                      solver=f"mip-{params.mip_backend.lower()}+heuristic", seed=params.seed,
                       elapsed_s=time.perf_counter() - t0, iterations=sol.nodes,
-                      log=(*warm.log, f"MIP {params.backend}: {sol.status}, objective "
+                      log=(*warm.log, f"MIP {params.mip_backend}: {sol.status}, objective "
                            f"{sol.objective:.10g}, bound {sol.bound:.10g}; heuristic kept"))
         report(1.0, res.total_cost, res.lower_bound, "done: feasible")
         return res
@@ -450,9 +461,9 @@ def solve(data: SitingData, params: SiteParams | None = None,
         return solve_decomposition(data, model, replace(params, time_limit_s=left), report, t0)
     status = "optimal" if sol.status == "optimal" else "feasible"
     res = to_result(data, model, sol, lower_bound=sol.bound, status=status,
-                    solver=f"mip-{params.backend.lower()}", seed=params.seed,
+                    solver=f"mip-{params.mip_backend.lower()}", seed=params.seed,
                     elapsed_s=time.perf_counter() - t0, iterations=sol.nodes,
-                    log_lines=(f"MIP {params.backend}: {sol.status}, objective "
+                    log_lines=(f"MIP {params.mip_backend}: {sol.status}, objective "
                                f"{sol.objective:.10g}, bound {sol.bound:.10g}, "
                                f"{sol.nodes} nodes, {sol.wall_s:.2f}s",))
     report(1.0, res.total_cost, res.lower_bound, f"done: {status}")
