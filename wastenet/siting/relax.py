@@ -8,8 +8,8 @@ Algorithm
    only drops capacities and non-negative fixed costs (throughput costs are path costs).
 2. **Greedy construction** (:func:`wastenet.siting.heuristics.construct`): a first
    incumbent, used as the upper bound of the subgradient steps.
-3. **Lagrangian bound** (:mod:`wastenet.siting.lagrange`, 30% of the time limit (10%
-   above ``LP_MAX_ARCS``) or ``max_iterations`` iterations): valid for any multipliers by
+3. **Lagrangian bound** (:mod:`wastenet.siting.lagrange`, 30% of the time limit (3% when
+   step 4c or 4d follows) or ``max_iterations`` iterations): valid for any multipliers by
    weak duality; the frequencies with which sites open in the subproblems guide a second
    construction.
 4. **LP relaxation** (only up to ``LP_MAX_ARCS`` arcs; its pywraplp build alone takes
@@ -104,12 +104,16 @@ SPLIT_SHARE = 0.2
 #: share of the time limit for the county bound (step 4d). Measured on
 #: liaoning-2025-no-sharing (600 s, 2 threads): with 120 s it reached 853.6 M, but step 7
 #: then had time for three reallocation rounds (905.9 M); with the split bound failing
-#: after 9 s, five rounds reached 890.5 M. 60 s give 848.4 M (MIPs up to two plants).
-COUNTY_SHARE = 0.1
-#: above ``LP_MAX_ARCS`` the first Lagrangian (step 3) ends at this share of the time
-#: limit: the split Lagrangian (step 4c) bounds such models better (liaoning-2025: 808 M
-#: after 150 s against 786 M; step 3 serves the greedy guidance)
-LAGRANGE_SHARE_LARGE = 0.1
+#: after 9 s, five rounds reached 890.5 M. 60 s give 848.4 M (MIPs up to two plants); the
+#: 90 s here come out of step 3, which this step makes redundant (below)
+COUNTY_SHARE = 0.15
+#: step 3 (the first Lagrangian) ends at this share of the time limit when a stronger
+#: bound step follows: the split Lagrangian above ``LP_MAX_ARCS`` (step 4c) or the county
+#: bound (step 4d). Measured at b850c65 (600 s): on liaoning-2025 step 3 gave 785.7 M in
+#: 59 s against 807.8 M from step 4c, and its guided construction 1,092.9 M against the
+#: greedy 1,095.7 M; on liaoning-2025-no-sharing 784.3 M in 51 s against 848.3 M from 4d,
+#: and a construction no better than the greedy one. Its bound stays as a fallback.
+LAGRANGE_SHARE_SHORT = 0.03
 #: long steps report their progress at most this often (seconds)
 PROGRESS_EVERY_S = 1.0
 #: share of the time left that the restricted MIP may use
@@ -210,8 +214,10 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
     report(0.02, None if best is None else best.total_cost, lb, "Lagrangian relaxation")
     ub = best.total_cost if best is not None else max(abs(lb) * 2.0, 1.0)
     small = len(model.collect) + len(model.direct) + len(model.haul) <= LP_MAX_ARCS
-    # above the LP size the split Lagrangian (step 4c) gives the bound: this one is short
-    lag_end = None if limit is None else t0 + (0.3 if small else LAGRANGE_SHARE_LARGE) * limit
+    # when step 4c or 4d gives the bound, this one is short
+    county = county_applies(data, model)
+    lag_share = 0.3 if small and not county else LAGRANGE_SHARE_SHORT
+    lag_end = None if limit is None else t0 + lag_share * limit
     last = [time.perf_counter()]
 
     def ticker(first: float, span: float, start: float, stop: float | None
@@ -273,7 +279,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
     # (whole plants county by county); otherwise 4b, the split bound with the county cover
     # cuts (like the LP, only up to LP_MAX_ARCS: under adjacent sharing, at an affordable
     # size its truncated plant lists leave it no better than the Lagrangian), or 4c above
-    if county_applies(data, model):
+    if county:
         start = time.perf_counter()
         end = None if limit is None else start + COUNTY_SHARE * limit
         c_tick = ticker(0.3, 0.3, start, end)
@@ -391,8 +397,8 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
         res = replace(res, log=(*res.log, f"count reallocation: {res.total_cost:.10g}"))
         res = group_search(data, model, res, seed=params.seed, deadline=end,
                            max_rounds=params.max_iterations, workers=params.threads,
-                           backend=params.mip_backend, tick=step_progress("re-optimising the incinerators: "
-                                              "group search"))
+                           backend=params.mip_backend,
+                           tick=step_progress("re-optimising the incinerators: group search"))
         res = replace(res, log=(*res.log, f"incinerator re-optimisation (group search): "
                                           f"{res.total_cost:.10g}"))
     if res.total_cost <= lb * (1 + 1e-9):
