@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
@@ -671,10 +672,11 @@ def group_search(data: SitingData, model: CompiledModel, res: SitingResult, *,
     ``max_rounds`` groups, or after a pass over all groups without improvement.
     ``tick(cost)``, when given, is called after every batch with the incumbent's cost.
 
-    The groups are taken ``batch`` at a time, each re-optimised from the same incumbent,
-    ``workers`` of them at once (threads); the cheapest improvement of a batch is kept
-    (the others are found again on the next pass, from the new incumbent). The result
-    does not depend on ``workers``."""
+    The groups are taken ``batch`` at a time from a queue, each re-optimised from the same
+    incumbent, ``workers`` of them at once (threads); the cheapest improvement of a batch
+    is kept, and the other groups that improved go back to the front of the queue, to be
+    solved again at once from the new incumbent (the rest go to its end). The result does
+    not depend on ``workers``."""
     groups = county_groups(data, size, seed)
     county_of = data.incinerator.county
     nodes = None if max_rounds is None else 2000
@@ -690,27 +692,32 @@ def group_search(data: SitingData, model: CompiledModel, res: SitingResult, *,
             time_limit_s=max(1.0, min(sub_time_s, deadline - time.perf_counter())))
 
     pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+    queue = deque(range(len(groups)))
     try:
-        pos = 0
         while groups and since < len(groups):
             if time.perf_counter() >= deadline or (max_rounds is not None
                                                    and done >= max_rounds):
                 return best
             take = batch if max_rounds is None else min(batch, max_rounds - done)
-            chunk = [groups[(pos + b) % len(groups)] for b in range(take)]
-            pos = (pos + take) % len(groups)
+            chunk = [queue.popleft() for _ in range(min(take, len(queue)))]
             base = best
             if pool is None:
-                cands = [run(base, g) for g in chunk]
+                cands = [run(base, groups[g]) for g in chunk]
             else:
-                cands = list(pool.map(run, [base] * len(chunk), chunk))
+                cands = list(pool.map(run, [base] * len(chunk), [groups[g] for g in chunk]))
             done += len(chunk)
-            better = min(cands, key=lambda r: r.total_cost)
-            if better.total_cost < best.total_cost:
-                log.debug("group search: %.10g -> %.10g", best.total_cost, better.total_cost)
-                best, since = better, 0
+            kept = min(range(len(chunk)), key=lambda b: cands[b].total_cost)
+            if cands[kept].total_cost < best.total_cost:
+                log.debug("group search: %.10g -> %.10g", best.total_cost,
+                          cands[kept].total_cost)
+                best, since = cands[kept], 0
+                again = [g for b, g in enumerate(chunk)
+                         if b != kept and cands[b].total_cost < base.total_cost]
+                queue.extendleft(reversed(again))
+                queue.extend(g for g in chunk if g not in again)
             else:
                 since += len(chunk)
+                queue.extend(chunk)
             if tick is not None:
                 tick(best.total_cost)
     finally:
