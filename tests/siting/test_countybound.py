@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import siting_helpers as H
 
-from wastenet.siting.countybound import _allocate, applies, county_bound
+from wastenet.siting.countybound import _allocate, _next_jobs, applies, county_bound
 from wastenet.siting.data import CountTarget
 from wastenet.siting.model import compile_model
 from wastenet.siting.solve import SiteParams, solve
@@ -26,17 +26,27 @@ def test_allocation_by_hand() -> None:
     1 / 2 / 3. Exactly 3 plants: (1, 2) = 6 beats (2, 1) = 7; at most 3: still 6; at
     least 4: (1, 3) = 5; exactly 6: impossible."""
     tables = [np.array([np.inf, 5.0, 3.0]), np.array([np.inf, 4.0, 1.0, 0.0])]
-    assert _allocate(tables, _target("eq", 3)) == 6.0
-    assert _allocate(tables, _target("le", 3)) == 6.0
-    assert _allocate(tables, _target("ge", 4)) == 3.0
-    assert _allocate(tables, _target("eq", 6)) == np.inf
-    assert _allocate(tables, None) == 3.0
+    assert _allocate(tables, _target("eq", 3)) == (6.0, [1, 2])
+    assert _allocate(tables, _target("le", 3)) == (6.0, [1, 2])
+    assert _allocate(tables, _target("ge", 4)) == (3.0, [2, 3])
+    assert _allocate(tables, _target("eq", 6)) == (np.inf, [])
+    assert _allocate(tables, None)[0] == 3.0
+
+
+def test_next_county_mips_by_hand() -> None:
+    """Picks (1, 2): county 7's pick is solved already, so the round solves county 9 at 2
+    only; nothing above ``exact_max``, nothing known impossible (inf)."""
+    tables = {7: np.array([np.inf, 5.0, 3.0]), 9: np.array([-1.0, 4.0, 1.0, np.inf])}
+    assert _next_jobs([7, 9], [1, 2], tables, {(7, 1)}, None) == [(9, 2)]
+    assert _next_jobs([7, 9], [1, 2], tables, {(7, 1)}, 1) == []
+    assert _next_jobs([7, 9], [1, 2], tables, set(), None) == [(7, 1), (9, 2)]
+    assert _next_jobs([7, 9], [0, 3], tables, set(), None) == []
 
 
 def test_county_bound_proves_the_hand_optimum() -> None:
     """The two closed counties of ``far_from_target`` (4 plants, optimum 242): stations 2,
     county 0 with one plant 60 + flows 60, county 1 with three 60 + 60; the bound is 242,
-    and the LP alone (no county MIPs) is lower."""
+    reached with the MIPs at the picks alone, and the LP alone (no county MIPs) is lower."""
     data = H.far_from_target()
     model = compile_model(data)
     assert applies(data, model)
@@ -46,6 +56,9 @@ def test_county_bound_proves_the_hand_optimum() -> None:
     assert cb.value == pytest.approx(242.0, rel=1e-6) and cb.value <= 242.0
     assert cb.table[0][1] == pytest.approx(120.0, rel=1e-6)
     assert cb.table[1][3] == pytest.approx(120.0, rel=1e-6)
+    # the first round's picks (1 and 3 plants) are where the program stays: two MIPs,
+    # not one per county and number
+    assert cb.n_exact == 2
     lp_only = county_bound(data, model, exact_max=-1)
     assert lp_only.n_exact == 0 and lp_only.value <= cb.value
 

@@ -209,20 +209,28 @@ def _phi_plus_paths(model: CompiledModel, paths: Paths, villages: IntArray,
     return module_knapsack(model, sites, need, m_max) + flows
 
 
-def county_bound(data: SitingData, model: CompiledModel, *, exact_max: int = 4,
+def county_bound(data: SitingData, model: CompiledModel, *, exact_max: int | None = None,
                  sub_time_s: float = 3.0, deadline: float | None = None, workers: int = 1,
                  node_limit: int | None = None, paths: Paths | None = None,
                  tick: Callable[[int, int], None] | None = None) -> CountyBound:
     """:math:`B_C` of the module docstring.
 
     :math:`B_T` first (with the station cover cuts; a tenth of the time to ``deadline``),
-    then every county's LP and knapsack items, then its MIPs at ``m = 0, 1, ...,
-    exact_max`` plants, all counties at one ``m`` before the next, so that a ``deadline``
-    drops the larger numbers first (they matter least: the counties' costs fall steeply
-    from one plant to three, where the LP is close). ``workers`` programs are solved at a
-    time (threads). With ``node_limit`` the MIPs are limited by nodes instead of
-    ``sub_time_s`` (a deterministic work limit). ``tick(done, total)`` is called after
-    each program."""
+    then every county's LP and knapsack items, then county MIPs (at most ``exact_max``
+    plants; ``None``: any number) where they can raise the bound: in rounds, the dynamic
+    program picks one number per county from the current items, and the MIPs are solved
+    at the picks where none has been solved yet. Items only rise, so the bound rises with
+    every round; it stops when every pick is a solved MIP (more MIPs elsewhere cannot
+    change the optimum of the program: the picks keep their value and every other choice
+    only gets dearer), at ``deadline`` or when no MIP is left.
+    ``workers`` programs are solved at a time (threads). With ``node_limit`` the MIPs are
+    limited by nodes instead of ``sub_time_s`` (a deterministic work limit).
+    ``tick(done, total)`` is called after each program (``total`` grows with the rounds).
+
+    Measured on liaoning-2025-no-sharing, 90 s, 2 threads: 854.7 M yuan/yr (112 MIPs in
+    three rounds of 71, 33 and 8), against 850.4 M when the MIPs ran at ``m = 0..4`` for
+    every county in turn (173 MIPs) and 849.3 M when each round also solved the numbers
+    next to the picks (131 MIPs, one round)."""
     t0 = time.perf_counter()
     inc = model.incinerator
     ic = data.incinerator.county
@@ -283,23 +291,33 @@ def county_bound(data: SitingData, model: CompiledModel, *, exact_max: int = 4,
             done += 1
             if tick is not None:
                 tick(done, total)
-        jobs = [(c, m) for m in range(exact_max + 1) for c in order
-                if m < tables[c].size and np.isfinite(tables[c][m])]
-        total += len(jobs)
+        solved: set[tuple[int, int]] = set()
         n_exact = 0
-        for out in (pool.map(exact, jobs) if pool is not None else map(exact, jobs)):
-            done += 1
-            if tick is not None:
-                tick(done, total)
-            if out is not None:
-                c, m, b = out
-                n_exact += 1
-                tables[c][m] = max(tables[c][m], b)
+        while deadline is None or time.perf_counter() < deadline:
+            _, picks = _allocate([tables[c] for c in order], target)
+            if not picks:
+                break
+            jobs = _next_jobs(order, picks, tables, solved, exact_max)
+            if not jobs or all(pk in solved for pk in zip(order, picks, strict=True)):
+                break
+            log.debug("county bound round: %d MIPs (%d picks to solve), program %.10g",
+                      len(jobs), sum(pk not in solved for pk in zip(order, picks, strict=True)),
+                      _allocate([tables[c] for c in order], target)[0])
+            total += len(jobs)
+            solved.update(jobs)
+            for out in (pool.map(exact, jobs) if pool is not None else map(exact, jobs)):
+                done += 1
+                if tick is not None:
+                    tick(done, total)
+                if out is not None:
+                    c, m, b = out
+                    n_exact += 1
+                    tables[c][m] = max(tables[c][m], b)
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
     table_list = [tables[c] for c in order]
-    plants = _allocate(table_list, target)
+    plants, _ = _allocate(table_list, target)
     wall = time.perf_counter() - t0
     status = ("ok" if np.isfinite(plants) and np.isfinite(b_t) else
               "station bound not solved" if np.isfinite(plants) else "no allocation")
@@ -310,17 +328,26 @@ def county_bound(data: SitingData, model: CompiledModel, *, exact_max: int = 4,
 
 
 def _allocate(tables: list[FloatArray], target: tuple[str, str, int, NDArray[np.bool_], str]
-              | None) -> float:
-    """min sum_c table_c[m_c] subject to the count target on sum_c m_c
-    (:func:`wastenet.siting.echelon.allocate`)."""
+              | None) -> tuple[float, list[int]]:
+    """min sum_c table_c[m_c] subject to the count target on sum_c m_c, and the m_c
+    (:func:`wastenet.siting.echelon.allocate`; ``(inf, [])`` when nothing is feasible)."""
     from wastenet.siting.echelon import allocate
 
     rows = [{m: float(t[m]) for m in np.flatnonzero(t < np.inf).tolist()} for t in tables]
     if target is None:
-        return allocate(rows, lambda sums: np.ones(sums.shape, bool))[0]
+        return allocate(rows, lambda sums: np.ones(sums.shape, bool))
     _, sense, value, _, _ = target
     ops = {"eq": np.equal, "le": np.less_equal, "ge": np.greater_equal}
-    return allocate(rows, lambda sums: ops[sense](sums, value))[0]
+    return allocate(rows, lambda sums: ops[sense](sums, value))
+
+
+def _next_jobs(order: list[int], picks: list[int], tables: dict[int, FloatArray],
+               solved: set[tuple[int, int]], exact_max: int | None) -> list[tuple[int, int]]:
+    """The county MIPs of the next round: every county's pick, leaving out what was solved,
+    what is known impossible and what is above ``exact_max``."""
+    return [(c, m) for c, m in zip(order, picks, strict=True)
+            if 0 <= m < tables[c].size and np.isfinite(tables[c][m])
+            and (exact_max is None or m <= exact_max) and (c, m) not in solved]
 
 
 __all__ = ["CountyBound", "applies", "county_bound"]

@@ -36,9 +36,9 @@ Algorithm
    sharing: 808 M yuan/yr after 150 s, against 786 M from step 3.
    **4d. County bound** (:mod:`wastenet.siting.countybound`, in place of 4b and 4c when
    no arc crosses a county border and there is one plant count): the split bound with
-   whole plants, county by county, joined by a dynamic program over the plant count;
-   measured without sharing: 848 M yuan/yr in 60 s with MIPs up to two plants per
-   county, 855 M in 171 s up to four, against 844 M from 4b in 78 s.
+   whole plants, county by county, joined by a dynamic program over the plant count,
+   county MIPs solved where the program picks; measured without sharing: 854.7 M yuan/yr
+   in 90 s, against 844 M from 4b in 78 s.
 5. The full MIP is solved only if nothing above produced a solution (mid-size models).
 6. **Local search** (:mod:`wastenet.siting.heuristics`): village shifts with exact haul and
    resizing, incinerator downsizing with exact haul, and swap/add/drop interchange for
@@ -104,8 +104,9 @@ SPLIT_SHARE = 0.2
 #: share of the time limit for the county bound (step 4d). Measured on
 #: liaoning-2025-no-sharing (600 s, 2 threads): with 120 s it reached 853.6 M, but step 7
 #: then had time for three reallocation rounds (905.9 M); with the split bound failing
-#: after 9 s, five rounds reached 890.5 M. 60 s give 848.4 M (MIPs up to two plants); the
-#: 90 s here come out of step 3, which this step makes redundant (below)
+#: after 9 s, five rounds reached 890.5 M. 60 s gave 848.4 M with the MIPs at 0-4 plants
+#: for every county, 90 s 850.4 M; with the MIPs where the allocation picks, 90 s give
+#: 854.7 M. The 90 s come out of step 3, which this step makes redundant (below)
 COUNTY_SHARE = 0.15
 #: step 3 (the first Lagrangian) ends at this share of the time limit when a stronger
 #: bound step follows: the split Lagrangian above ``LP_MAX_ARCS`` (step 4c) or the county
