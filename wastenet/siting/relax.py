@@ -106,8 +106,9 @@ SPLIT_SHARE = 0.2
 #: then had time for three reallocation rounds (905.9 M); with the split bound failing
 #: after 9 s, five rounds reached 890.5 M. 60 s gave 848.4 M with the MIPs at 0-4 plants
 #: for every county, 90 s 850.4 M; with the MIPs where the allocation picks, 90 s give
-#: 854.7 M. The 90 s come out of step 3, which this step makes redundant (below)
-COUNTY_SHARE = 0.15
+#: 854.7 M and the rounds end at 91 s with 855.1 M (retries with longer limits add 0.2 M
+#: in 30 s more). The time comes out of step 3, which this step makes redundant (below)
+COUNTY_SHARE = 0.17
 #: step 3 (the first Lagrangian) ends at this share of the time limit when a stronger
 #: bound step follows: the split Lagrangian above ``LP_MAX_ARCS`` (step 4c) or the county
 #: bound (step 4d). Measured at b850c65 (600 s): on liaoning-2025 step 3 gave 785.7 M in
