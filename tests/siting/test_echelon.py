@@ -332,6 +332,28 @@ def test_reallocation_guided_by_fixed_costs(guide: bool) -> None:
     assert "joined" in res.log[-1]
 
 
+@pytest.mark.parametrize(("targets", "cost"), [({0: 1, 1: 3}, 242.0), ({0: 3, 1: 1}, 352.0)])
+def test_reallocation_guided_by_given_targets(targets: dict[int, int], cost: float) -> None:
+    """Given targets (the county bound's allocation) replace the fixed-cost guide: towards
+    (1, 3) one round from (3, 1) reaches the optimum 242; towards (3, 1), where it stands,
+    only the +-1 shifts are tried and the round ends at (2, 2), 352."""
+    data = far_from_target()
+    poor = solve(far_from_target(poor=True), EXACT)
+    res = reallocate_counts(data, compile_model(data), poor, deadline=float("inf"),
+                            max_rounds=1, targets=targets)
+    assert check(data, res).ok
+    assert res.total_cost == pytest.approx(cost)
+
+
+def test_county_bound_picks_guide_the_decomposition() -> None:
+    """The county bound reports its allocation, (1, 3) on ``far_from_target``."""
+    from wastenet.siting.countybound import county_bound
+
+    data = far_from_target()
+    cb = county_bound(data, compile_model(data))
+    assert dict(zip(cb.counties.tolist(), cb.picks.tolist(), strict=True)) == {0: 1, 1: 3}
+
+
 def test_closed_counties_run_on_after_a_small_round() -> None:
     """Unguided, round 1 gains 20 of 372 (5 %), round 2 the other 110: with min_gain 50 %
     the rounds still run on for closed counties (their later rounds are cheap), to 242."""

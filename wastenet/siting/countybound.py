@@ -74,7 +74,9 @@ RETRY_MAX = 16.0
 @dataclass(frozen=True)
 class CountyBound:
     """``value`` = ``transfer`` (:math:`B_T`) + ``plants`` (the dynamic program over
-    :math:`L_c`); ``table[c][m]`` = :math:`L_c(m)` per county of ``counties``."""
+    :math:`L_c`); ``table[c][m]`` = :math:`L_c(m)` per county of ``counties``, and
+    ``picks[c]`` the number of new plants the program gives it (empty without an
+    allocation), a guide for :func:`wastenet.siting.echelon.reallocate_counts`."""
 
     value: float
     transfer: float
@@ -84,6 +86,7 @@ class CountyBound:
     n_exact: int
     wall_s: float
     status: str
+    picks: IntArray
 
 
 def applies(data: SitingData, model: CompiledModel) -> bool:
@@ -338,14 +341,14 @@ def county_bound(data: SitingData, model: CompiledModel, *, exact_max: int | Non
         if pool is not None:
             pool.shutdown(wait=True)
     table_list = [tables[c] for c in order]
-    plants, _ = _allocate(table_list, target)
+    plants, picks = _allocate(table_list, target)
     wall = time.perf_counter() - t0
     status = ("ok" if np.isfinite(plants) and np.isfinite(b_t) else
               "station bound not solved" if np.isfinite(plants) else "no allocation")
     log.info("county bound: stations %.10g + plants %.10g over %d counties (%d exact MIPs) "
              "in %.1fs", b_t, plants, counties.size, n_exact, wall)
     return CountyBound(float(b_t + plants), float(b_t), float(plants), counties, table_list,
-                       n_exact, wall, status)
+                       n_exact, wall, status, np.array(picks, dtype=np.int64))
 
 
 def _allocate(tables: list[FloatArray], target: tuple[str, str, int, NDArray[np.bool_], str]

@@ -492,7 +492,8 @@ def reallocate_counts(data: SitingData, model: CompiledModel, res: SitingResult,
                       sub_time_s: float = 5.0, backend: str = "SCIP",
                       max_rounds: int | None = None, min_gain: float = 0.0,
                       tick: Callable[[float], None] | None = None, workers: int = 1,
-                      guide: bool = True) -> SitingResult:
+                      guide: bool = True, targets: Mapping[int, int] | None = None
+                      ) -> SitingResult:
     r"""Move incinerators between counties: an exact step when counties do not share.
 
     For every county :math:`c` and shift :math:`s`, :math:`\Delta_c(s)` is the change of
@@ -501,8 +502,10 @@ def reallocate_counts(data: SitingData, model: CompiledModel, res: SitingResult,
     picks one shift per county with :math:`\sum_c s_c = 0` (so an exact province count
     still holds) and least :math:`\sum_c\Delta_c(s_c)`. The shifts are ``shifts`` and,
     with ``guide`` and closed counties (no arc crosses a border), the way to and half-way
-    to the numbers that minimise the plant fixed cost (:func:`fixed_cost_targets`), so
-    that a county far from a good number gets there in one round.
+    to the numbers that minimise the plant fixed cost (:func:`fixed_cost_targets`), or to
+    ``targets`` (new plants per county id) when given, such as the allocation of the
+    county bound (:mod:`wastenet.siting.countybound`), so that a county far from a good
+    number gets there in one round.
 
     Without sharing the counties' programs are independent, the sum is the exact change,
     and the chosen candidates are joined as they are (checked by
@@ -525,14 +528,15 @@ def reallocate_counts(data: SitingData, model: CompiledModel, res: SitingResult,
     out = _reallocate(data, model, res, notes, deadline=deadline, seed=seed, shifts=shifts,
                       sub_time_s=sub_time_s, backend=backend, max_rounds=max_rounds,
                       min_gain=min_gain, tick=tick or (lambda _cost: None),
-                      workers=max(1, int(workers)), guide=guide)
+                      workers=max(1, int(workers)), guide=guide, targets=targets)
     return replace(out, log=(*out.log, *notes)) if notes else out
 
 
 def _reallocate(data: SitingData, model: CompiledModel, res: SitingResult, notes: list[str],
                 *, deadline: float, seed: int, shifts: tuple[int, ...], sub_time_s: float,
                 backend: str, max_rounds: int | None, min_gain: float,
-                tick: Callable[[float], None], workers: int, guide: bool) -> SitingResult:
+                tick: Callable[[float], None], workers: int, guide: bool,
+                targets: Mapping[int, int] | None) -> SitingResult:
     """The rounds of :func:`reallocate_counts`; appends a line per round to ``notes``."""
     from wastenet.siting.checker import check
 
@@ -546,9 +550,12 @@ def _reallocate(data: SitingData, model: CompiledModel, res: SitingResult, notes
     # county itself changes, so later rounds only solve the counties that moved
     cache: list[dict[int, tuple[float, SitingResult]] | None] = [None] * counties.size
     # the guide depends only on the counties and the total, which the rounds keep
-    target = fixed_cost_targets(data, model, counties,
-                                _open_per_county(data, model, res, counties)) \
-        if guide and closed else None
+    current = _open_per_county(data, model, res, counties)
+    target = None
+    if guide and closed:
+        target = fixed_cost_targets(data, model, counties, current) if targets is None \
+            else np.array([int(targets.get(c, n)) for c, n in
+                           zip(counties.tolist(), current.tolist(), strict=True)])
     best = res
     failures = 0
     for rnd in range(20 if max_rounds is None else max_rounds):

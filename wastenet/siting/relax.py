@@ -281,6 +281,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
     # (whole plants county by county); otherwise 4b, the split bound with the county cover
     # cuts (like the LP, only up to LP_MAX_ARCS: under adjacent sharing, at an affordable
     # size its truncated plant lists leave it no better than the Lagrangian), or 4c above
+    county_picks: dict[int, int] | None = None
     if county:
         start = time.perf_counter()
         end = None if limit is None else start + COUNTY_SHARE * limit
@@ -296,6 +297,8 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
             + f": {cb.status}, {cb.wall_s:.1f}s")
         if np.isfinite(cb.value):
             lb = max(lb, cb.value)
+        if cb.picks.size:
+            county_picks = dict(zip(cb.counties.tolist(), cb.picks.tolist(), strict=True))
     elif small:
         split = split_bound(model, groups=data.village_county, max_arcs=SPLIT_MAX_ARCS,
                             time_limit_s=None if limit is None else SPLIT_SHARE * limit)
@@ -394,6 +397,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
         res = reallocate_counts(data, model, res, seed=params.seed, deadline=end,
                                 max_rounds=params.max_iterations, min_gain=REALLOC_MIN_GAIN,
                                 workers=params.threads, backend=params.mip_backend,
+                                targets=county_picks,
                                 tick=step_progress("re-optimising the incinerators: "
                                                    "count reallocation"))
         res = replace(res, log=(*res.log, f"count reallocation: {res.total_cost:.10g}"))
