@@ -39,9 +39,11 @@ HINT_BACKENDS = frozenset({"SCIP", "CBC"})
 
 @dataclass(frozen=True)
 class MipOptions:
-    """How to solve. ``node_limit`` makes a run deterministic (no wall-clock dependence).
-    ``threads`` applies to SCIP; HiGHS always runs on one thread (see
-    :func:`_specific_params`)."""
+    """How to solve. ``node_limit`` is a work limit (no wall-clock dependence); it makes
+    a run repeatable with HiGHS, not with SCIP as built into OR-Tools, whose searches
+    differ from run to run even on one thread (see
+    :class:`wastenet.siting.solve.SiteParams`). ``threads`` applies to SCIP; HiGHS always
+    runs on one thread (see :func:`_specific_params`)."""
 
     backend: str = "SCIP"
     relax: bool = False
