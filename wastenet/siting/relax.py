@@ -47,8 +47,9 @@ Algorithm
    with incinerator count targets): with the stations and their villages fixed, each
    county's incinerators are re-sited and re-sized exactly by a small MIP, and a dynamic
    program moves incinerators between counties (:func:`reallocate_counts`; without
-   sharing it also tries the numbers that minimise the plant fixed costs, joins the
-   independent counties' solutions at once and re-solves only the counties that moved);
+   sharing it also tries the numbers of plants the county bound's allocation gives (or,
+   without it, those that minimise the plant fixed costs), joins the independent
+   counties' solutions at once and re-solves only the counties that moved);
    then groups of nearby counties are re-optimised together (:func:`group_search`), so
    that one plant can replace several across county borders. Both solve ``threads``
    sub-MIPs at a time.
