@@ -63,6 +63,13 @@ def test_county_bound_proves_the_hand_optimum() -> None:
     assert lp_only.n_exact == 0 and lp_only.value <= cb.value
 
 
+def test_county_bound_picks_guide_the_decomposition() -> None:
+    """The county bound reports its allocation, (1, 3) on ``far_from_target``."""
+    data = H.far_from_target()
+    cb = county_bound(data, compile_model(data))
+    assert dict(zip(cb.counties.tolist(), cb.picks.tolist(), strict=True)) == {0: 1, 1: 3}
+
+
 def test_county_bound_needs_closed_counties_and_one_plant_count() -> None:
     """Not used with a plant shared across a border, nor without a plant count."""
     data = H.far_from_target()

@@ -345,15 +345,6 @@ def test_reallocation_guided_by_given_targets(targets: dict[int, int], cost: flo
     assert res.total_cost == pytest.approx(cost)
 
 
-def test_county_bound_picks_guide_the_decomposition() -> None:
-    """The county bound reports its allocation, (1, 3) on ``far_from_target``."""
-    from wastenet.siting.countybound import county_bound
-
-    data = far_from_target()
-    cb = county_bound(data, compile_model(data))
-    assert dict(zip(cb.counties.tolist(), cb.picks.tolist(), strict=True)) == {0: 1, 1: 3}
-
-
 def test_closed_counties_run_on_after_a_small_round() -> None:
     """Unguided, round 1 gains 20 of 372 (5 %), round 2 the other 110: with min_gain 50 %
     the rounds still run on for closed counties (their later rounds are cheap), to 242."""

@@ -275,14 +275,20 @@ def test_params_are_validated() -> None:
         SiteParams(method="magic")  # type: ignore[arg-type]
 
 
+def _three_counties() -> Any:
+    """A seeded synthetic province: 20 villages, 8 station and 3 plant candidates in three
+    counties, exactly 4 stations."""
+    from wastenet.siting.synthetic import synthetic_province
+
+    return synthetic_province(20, 8, 3, n_counties=3, n_prefectures=1, seed=3, k_collect=5,
+                              transfer_target=4, incinerator_target=None, width_km=20,
+                              height_km=16)
+
+
 @pytest.mark.parametrize("method", ["exact", "decomposition"])
 def test_determinism_under_iteration_limit(method: str) -> None:
     """Same data, params and seed give identical results under a node limit."""
-    from wastenet.siting.synthetic import synthetic_province
-
-    data = synthetic_province(20, 8, 3, n_counties=3, n_prefectures=1, seed=3, k_collect=5,
-                              transfer_target=4, incinerator_target=None, width_km=20,
-                              height_km=16)
+    data = _three_counties()
     params = SiteParams(time_limit_s=None, method=method, max_iterations=5, seed=7)  # type: ignore[arg-type]
     a, b = solve(data, params), solve(data, params)
     for name in ("transfer_size", "incinerator_size", "flow_village", "flow_facility",
@@ -307,11 +313,7 @@ def test_auto_backend_is_scip_under_a_time_limit_and_highs_under_a_work_limit(
 def test_exact_path_with_a_warm_start_on_each_backend(backend: str) -> None:
     """The exact path hands the heuristic's solution to the MIP as a start; with HiGHS this
     crashed the process. Both backends reach the same optimum, which the checker accepts."""
-    from wastenet.siting.synthetic import synthetic_province
-
-    data = synthetic_province(20, 8, 3, n_counties=3, n_prefectures=1, seed=3, k_collect=5,
-                              transfer_target=4, incinerator_target=None, width_km=20,
-                              height_km=16)
+    data = _three_counties()
     res = solve(data, SiteParams(time_limit_s=60, method="exact", backend=backend))  # type: ignore[arg-type]
     ref = solve(data, SiteParams(time_limit_s=60, method="exact", backend="CBC"))
     assert res.status == "optimal" and res.solver.startswith(f"mip-{backend.lower()}")

@@ -23,7 +23,8 @@ plant variables** and exactly :math:`m` new plants. Any :math:`L_c(m)\le P_c(m)`
         0\le m_c\le |K_c^{new}|\Big\}
 
 by a dynamic program over the counties, where :math:`B_T` is the station bound of the split
-bound (:func:`wastenet.siting.splitbound.transfer_bound`) and :math:`T` the single province-wide plant count target. It is a valid bound: in an
+bound (:func:`wastenet.siting.splitbound.transfer_bound`) and :math:`T` the single
+province-wide plant count target. It is a valid bound: in an
 optimal solution each county's plant and flow cost is at least :math:`P_c(m_c)` at its own
 number of plants :math:`m_c` (path decomposition, as in the split bound), the station fixed
 cost at least :math:`B_T`, and its :math:`m_c` satisfy the count.
@@ -32,9 +33,10 @@ cost at least :math:`B_T`, and its :math:`m_c` satisfy the count.
 
 1. the county's LP (binary plants relaxed, :math:`m` free): at most :math:`P_c(m)` for every
    :math:`m`;
-2. for :math:`m \le` ``exact_max``, the dual bound of the county MIP at exactly :math:`m`
-   (HiGHS through :func:`wastenet.siting.mip.solve_matrix`, time-limited; ``+inf`` when it
-   proves :math:`m` infeasible);
+2. where the dynamic program picks :math:`m` (and :math:`m \le` ``exact_max`` if given),
+   the dual bound of the county MIP at exactly :math:`m` (HiGHS through
+   :func:`wastenet.siting.mip.solve_matrix`, time-limited; ``+inf`` when it proves
+   :math:`m` infeasible);
 3. when no village of the county may stay uncovered, :math:`\Phi_c(m) + \sum_{i\in I_c}
    w_i \min_k p_{ik}`: the cheapest whole modules of :math:`m` plants that hold the county's
    waste (:func:`wastenet.siting.echelon.fixed_cost_targets` uses the same knapsack) plus
@@ -108,8 +110,9 @@ def applies(data: SitingData, model: CompiledModel) -> bool:
 
 
 def _county_program(model: CompiledModel, paths: Paths, villages: IntArray,
-                    sites: IntArray, cuts: Sequence[CoverCut] = ()) -> tuple[FloatArray, object, FloatArray, FloatArray,
-                                              NDArray[np.bool_], IntArray]:
+                    sites: IntArray, cuts: Sequence[CoverCut] = ()
+                    ) -> tuple[FloatArray, object, FloatArray, FloatArray,
+                               NDArray[np.bool_], IntArray]:
     """The split plant program of one county: ``(cost, A, row_lo, row_hi, integer,
     z columns)``; the count row is the last row (free: ``[0, inf]``)."""
     inc = model.incinerator
@@ -311,7 +314,7 @@ def county_bound(data: SitingData, model: CompiledModel, *, exact_max: int | Non
         sub_s = sub_time_s
         n_exact = 0
         while deadline is None or time.perf_counter() < deadline:
-            _, picks = _allocate([tables[c] for c in order], target)
+            program, picks = _allocate([tables[c] for c in order], target)
             jobs = _next_jobs(order, picks, tables, final, exact_max) if picks else []
             if not jobs:
                 break
@@ -323,7 +326,7 @@ def county_bound(data: SitingData, model: CompiledModel, *, exact_max: int | Non
                 sub_s *= RETRY_FACTOR
                 continue
             log.debug("county bound round: %d MIPs at %.0f s, program %.10g", len(retry),
-                      sub_s, _allocate([tables[c] for c in order], target)[0])
+                      sub_s, program)
             total += len(retry)
             tried.update((pk, sub_s) for pk in retry)
             runs = [(c, m, sub_s) for c, m in retry]
