@@ -38,3 +38,27 @@ def test_a_start_solution_is_accepted_by_every_backend(backend: str) -> None:
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(5.0)
     assert np.allclose(sol.x, [1.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("backend", ["HIGHS", "SCIP", "CBC"])
+def test_a_partial_start_is_accepted_by_every_backend(backend: str) -> None:
+    """A start whose flows are unknown (``nan``) and whose sites are known: every backend
+    returns the optimum of the instance (162, by brute force in ``test_region``), and
+    the ``nan`` values never reach the solver as numbers."""
+    import siting_helpers as _h
+    from test_region import _no_station_spec
+
+    from wastenet.siting.mip import MipSolution, solve_mip
+    from wastenet.siting.model import compile_model
+
+    model = compile_model(_h.build(_no_station_spec()))
+    tr, inc = model.transfer, model.incinerator
+    nan = np.nan
+    start = MipSolution("feasible", nan, nan, y=np.array([1.0, 1.0, 0.0]),
+                        z=np.ones(inc.opt_site.size), x=np.full(len(model.collect), nan),
+                        d=np.full(len(model.direct), nan), h=np.full(len(model.haul), nan),
+                        u=np.full(model.demand.size, nan), wall_s=0.0, nodes=0)
+    assert tr.opt_site.tolist() == [0, 1, 2]
+    sol = solve_mip(model, MipOptions(backend=backend), hint=start)
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(162.0)

@@ -128,6 +128,8 @@ def solve_mip(
 
     ``direct_ub`` (per direct arc) tightens the upper bounds of the direct-delivery shares
     (default 1); the reduced-cost fixing of :mod:`wastenet.siting.fixing` uses it.
+    ``hint`` is a start; its ``nan`` values are unknown (a partial start, which SCIP
+    completes by a sub-MIP; CBC takes the known values only).
     ``cuts`` are valid fixed-cost cover inequalities (:mod:`wastenet.siting.cuts`) added as
     rows; options left out of a restricted model are 0 in them.
     """
@@ -286,22 +288,29 @@ def solve_mip(
             if o in var:
                 ct.SetCoefficient(var[o], float(ech.opt_fixed[o]))
     objective.SetMinimization()
+    partial = False
     if hint is not None and integer and backend in HINT_BACKENDS:
         hv_vars: list[pywraplp.Variable] = []
         hv_vals: list[float] = []
         for store, vals in ((yv, hint.y), (zv, hint.z), (xv, hint.x), (dv, hint.d),
-                            (hv, hint.h)):
+                            (hv, hint.h), (uv, hint.u)):
             for idx, v in store.items():
+                val = float(vals[idx])
+                if np.isnan(val):  # unknown: a partial start, completed by the solver
+                    partial = True
+                    continue
                 hv_vars.append(v)
-                hv_vals.append(float(vals[idx]))
-        for i, v in uv.items():
-            hv_vars.append(v)
-            hv_vals.append(float(hint.u[i]))
+                hv_vals.append(val)
         solver.SetHint(hv_vars, hv_vals)
     if opts.time_limit_s is not None:
         solver.SetTimeLimit(max(1, int(opts.time_limit_s * 1000)))
     solver.SetNumThreads(max(1, opts.threads))
     params = _specific_params(MipOptions(**{**opts.__dict__, "backend": backend}))
+    if partial and backend == "SCIP":
+        # SCIP completes a partial start by a sub-MIP over its unknown values, by default
+        # only when at most 85 % of them are unknown
+        params = "\n".join(p for p in (params, "heuristics/completesol/maxunknownrate = 1")
+                            if p)
     if params:
         solver.SetSolverSpecificParametersAsString(params)
     mp = pywraplp.MPSolverParameters()

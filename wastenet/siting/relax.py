@@ -50,9 +50,14 @@ Algorithm
    sharing it also tries the numbers of plants the county bound's allocation gives (or,
    without it, those that minimise the plant fixed costs), joins the independent
    counties' solutions at once and re-solves only the counties that moved);
-   then groups of nearby counties are re-optimised together (:func:`group_search`), so
-   that one plant can replace several across county borders. Both solve ``threads``
-   sub-MIPs at a time.
+   without sharing (and with the county bound), new stations then move between
+   counties, one at a time in pairs, where the county bound's table shows a county
+   furthest above its bound or one has many stations
+   (:func:`wastenet.siting.region.move_stations`), and each county's stations and plants
+   are re-solved together at their numbers of new sites
+   (:func:`wastenet.siting.region.reoptimise_counties`); then groups of nearby counties
+   are re-optimised together (:func:`group_search`), so that one plant can replace
+   several across county borders. Each solves ``threads`` sub-MIPs at a time.
 
 The reported bound is the best valid bound of steps 1, 3, 4, 4b, 4c, 4d (or the full MIP's
 best bound in step 5); ``gap = (UB - LB) / UB``. A solution is always returned unless no
@@ -73,11 +78,12 @@ from wastenet.errors import InfeasibleError, NoSolutionError
 from wastenet.siting.countybound import applies as county_applies
 from wastenet.siting.countybound import county_bound
 from wastenet.siting.data import SitingData
-from wastenet.siting.echelon import group_search, reallocate_counts
+from wastenet.siting.echelon import _closed, group_search, reallocate_counts
 from wastenet.siting.heuristics import construct, downsize, improve, interchange
 from wastenet.siting.lagrange import lagrangian_bound
 from wastenet.siting.mip import MipOptions, MipSolution, solve_mip
 from wastenet.siting.model import CompiledModel
+from wastenet.siting.region import move_stations, reoptimise_counties
 from wastenet.siting.result import SitingResult
 from wastenet.siting.splitbound import split_bound, split_lagrangian
 
@@ -117,6 +123,14 @@ COUNTY_SHARE = 0.17
 #: greedy 1,095.7 M; on liaoning-2025-no-sharing 784.3 M in 51 s against 848.3 M from 4d,
 #: and a construction no better than the greedy one. Its bound stays as a fallback.
 LAGRANGE_SHARE_SHORT = 0.03
+#: time limit of each county's MIP in the re-optimisation of both echelons (step 7,
+#: closed counties); measured on liaoning-2025-no-sharing at 10 s: 37 of 71 counties
+#: proven optimal at their numbers of sites, the median county in 4.6 s
+COUNTY_SUB_S = 10.0
+#: closed counties (step 7): the count reallocation ends at this share of the time limit,
+#: the station moves at the next, and the county re-optimisation takes the rest (to 97 %)
+REALLOC_SHARE_CLOSED = 0.68
+STATIONS_SHARE = 0.86
 #: long steps report their progress at most this often (seconds)
 PROGRESS_EVERY_S = 1.0
 #: share of the time left that the restricted MIP may use
@@ -283,6 +297,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
     # cuts (like the LP, only up to LP_MAX_ARCS: under adjacent sharing, at an affordable
     # size its truncated plant lists leave it no better than the Lagrangian), or 4c above
     county_picks: dict[int, int] | None = None
+    county_table: dict[int, np.ndarray] | None = None
     if county:
         start = time.perf_counter()
         end = None if limit is None else start + COUNTY_SHARE * limit
@@ -300,6 +315,8 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
             lb = max(lb, cb.value)
         if cb.picks.size:
             county_picks = dict(zip(cb.counties.tolist(), cb.picks.tolist(), strict=True))
+        if np.isfinite(cb.value):
+            county_table = {int(c): cb.table[ci] for ci, c in enumerate(cb.counties.tolist())}
     elif small:
         split = split_bound(model, groups=data.village_county, max_arcs=SPLIT_MAX_ARCS,
                             time_limit_s=None if limit is None else SPLIT_SHARE * limit)
@@ -388,6 +405,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
     res = interchange(data, model, res, max_passes=params.max_iterations or 200,
                       deadline=ls_end)
     if moves:
+        closed = _closed(data, model)
         report(0.9, res.total_cost, lb, "re-optimising the incinerators")
         end = float("inf") if limit is None else t0 + 0.97 * limit
         step_tick = ticker(0.9, 0.09, time.perf_counter(), None if limit is None else end)
@@ -395,13 +413,33 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
         def step_progress(message: str) -> Callable[[float], None]:
             return lambda cost: step_tick(cost, lb, message)
 
-        res = reallocate_counts(data, model, res, seed=params.seed, deadline=end,
+        # closed counties: the reallocation leaves time to the station moves and the
+        # county re-optimisation (they need the county bound's table)
+        moves_too = closed and county_table is not None
+        realloc_end = end if limit is None or not moves_too else min(
+            end, t0 + REALLOC_SHARE_CLOSED * limit)
+        res = reallocate_counts(data, model, res, seed=params.seed, deadline=realloc_end,
                                 max_rounds=params.max_iterations, min_gain=REALLOC_MIN_GAIN,
                                 workers=params.threads, backend=params.mip_backend,
                                 targets=county_picks,
                                 tick=step_progress("re-optimising the incinerators: "
                                                    "count reallocation"))
         res = replace(res, log=(*res.log, f"count reallocation: {res.total_cost:.10g}"))
+        nodes = None if params.max_iterations is None else 2000
+        if moves_too and county_table is not None:
+            res = move_stations(
+                data, model, res, county_table, seed=params.seed, sub_time_s=COUNTY_SUB_S,
+                deadline=end if limit is None else min(end, t0 + STATIONS_SHARE * limit),
+                backend=params.mip_backend, workers=params.threads, node_limit=nodes,
+                tick=step_progress("moving stations between counties"))
+            res = replace(res, log=(*res.log, f"station moves: {res.total_cost:.10g}"))
+        if closed:
+            res = reoptimise_counties(
+                data, model, res, deadline=end, seed=params.seed, sub_time_s=COUNTY_SUB_S,
+                backend=params.mip_backend, workers=params.threads, node_limit=nodes,
+                tick=step_progress("re-optimising both echelons county by county"))
+            res = replace(res, log=(*res.log, f"county re-optimisation (both echelons): "
+                                              f"{res.total_cost:.10g}"))
         res = group_search(data, model, res, seed=params.seed, deadline=end,
                            max_rounds=params.max_iterations, workers=params.threads,
                            backend=params.mip_backend,

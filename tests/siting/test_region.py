@@ -1,0 +1,239 @@
+"""Re-optimisation of both echelons inside a closed region (wastenet.siting.region)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import siting_helpers as _h
+
+from wastenet.siting.checker import check
+from wastenet.siting.data import CountTarget, SiteStatus, SitingData
+from wastenet.siting.model import compile_model
+from wastenet.siting.region import (
+    _objective,
+    closed_region,
+    region_counts,
+    reoptimise_counties,
+    solve_region,
+    submodel,
+)
+from wastenet.siting.result import SitingResult
+from wastenet.siting.solve import SiteParams, hint_from_result, solve
+from wastenet.siting.synthetic import synthetic_province
+
+Site, Spec, brute_force, build = _h.Site, _h.Spec, _h.brute_force, _h.build
+
+EXACT = SiteParams(time_limit_s=30, method="exact")
+
+
+def _spec(t1_status: int = SiteStatus.FREE, shared: bool = False) -> Spec:
+    """County 0: villages 0 and 1 (10 t/d each), stations T0 (1 from village 0, 4 from
+    village 1) and T1 (1 from both); county 1: village 2 (10 t/d) and station T2. One plant
+    per county (50 each). Exactly 2 stations and 2 plants, so county 0 gets one station.
+
+    Optimum: T1 and T2, collection 10 + 10 + 10, haul 20 + 10, stations 2, plants 100:
+    162. With T1 excluded the best is T0: collection 10 + 40 + 10, so 192. With ``shared``
+    village 2 may also go to T1 (cost 1) and T2 is excluded, with exactly one station."""
+    return Spec(
+        demand=[10.0, 10.0, 10.0], village_county=[0, 0, 1],
+        transfer=[Site(0, [(30.0, 1.0)]), Site(0, [(30.0, 1.0)], status=t1_status),
+                  Site(1, [(30.0, 1.0)],
+                       status=SiteStatus.EXCLUDED if shared else SiteStatus.FREE)],
+        incinerator=[Site(0, [(30.0, 50.0)]), Site(1, [(10.0, 50.0)])],
+        collect=[(0, 0, 1.0), (1, 0, 4.0), (0, 1, 1.0), (1, 1, 1.0), (2, 2, 1.0)]
+        + ([(2, 1, 1.0)] if shared else []),
+        haul=[(0, 0, 1.0), (1, 0, 1.0), (2, 1, 1.0)],
+        counts=(CountTarget("transfer", 1 if shared else 2, "eq"),
+                CountTarget("incinerator", 1 if shared else 2, "eq")),
+    )
+
+
+def _poor() -> tuple[SitingData, SitingResult]:
+    """The instance above and its best solution with T1 excluded (192)."""
+    data = build(_spec())
+    poor = solve(build(_spec(SiteStatus.EXCLUDED)), EXACT)
+    assert poor.total_cost == pytest.approx(192.0)
+    assert check(data, poor).ok
+    return data, poor
+
+
+def test_instance_optimum_by_brute_force() -> None:
+    """The hand-computed optimum of the instance is 162."""
+    assert brute_force(build(_spec())) == pytest.approx(162.0)
+
+
+def test_county_reoptimisation_moves_a_station() -> None:
+    """Re-solving county 0 on its own moves its one station from T0 to T1 (192 -> 162, the
+    optimum); the plant step alone cannot, as it keeps the stations."""
+    data, poor = _poor()
+    out = reoptimise_counties(data, compile_model(data), poor, deadline=float("inf"))
+    assert out.total_cost == pytest.approx(162.0)
+    assert out.transfer_size.tolist() == [-1, 0, 0]
+    assert check(data, out).ok
+
+
+def test_region_objective_is_the_regional_part_of_the_cost() -> None:
+    """With every county closed, the regional objectives at the incumbent's values sum to
+    its total cost (the separability the join relies on)."""
+    data, poor = _poor()
+    model = compile_model(data)
+    hint = hint_from_result(model, poor)
+    total = 0.0
+    for c in (0, 1):
+        reg = closed_region(data, model, poor, np.array([c]))
+        assert reg is not None
+        sub = submodel(model, *reg, region_counts(model, poor, reg[1], reg[2]))
+        total += _objective(sub.model, sub.restrict(hint))
+    assert total == pytest.approx(poor.total_cost)
+
+
+def test_region_counts_keep_the_incumbents_numbers() -> None:
+    """Each count target becomes an equality at the incumbent's number of new sites in
+    the region, plus the shift asked for."""
+    data, poor = _poor()
+    model = compile_model(data)
+    reg = closed_region(data, model, poor, np.array([0]))
+    assert reg is not None
+    counts = region_counts(model, poor, reg[1], reg[2], {"incinerator": 1})
+    assert [(e, s, v) for e, s, v, _, _ in counts] == [("transfer", "eq", 1),
+                                                      ("incinerator", "eq", 2)]
+    assert counts[0][3].tolist() == [True, True, False]
+
+
+def test_region_not_closed_is_left_alone() -> None:
+    """When a flow crosses the region's border (village 2 of county 1 collected to T1 of
+    county 0), the region is not re-solved and the incumbent comes back unchanged."""
+    data = build(_spec(shared=True))
+    model = compile_model(data)
+    res = solve(data, EXACT)
+    assert res.transfer_size.tolist() == [-1, 0, -1]
+    assert closed_region(data, model, res, np.array([0])) is None
+    out = solve_region(data, model, res, hint_from_result(model, res), np.array([1]),
+                       time_limit_s=10)
+    assert out.status == "not closed" and out.delta == float("inf")
+    assert reoptimise_counties(data, model, res, deadline=float("inf")) is res
+
+
+def _province() -> SitingData:
+    """A seeded synthetic province without sharing: 120 villages in four counties."""
+    return synthetic_province(120, 24, 8, n_counties=4, n_prefectures=1, seed=5,
+                              policy="none", k_collect=6, transfer_target=8,
+                              incinerator_target=4, width_km=60, height_km=40)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_county_reoptimisation_keeps_counts_and_never_worsens(workers: int) -> None:
+    """On a synthetic province without sharing, from the greedy construction: the result
+    is feasible, cheaper (stations move), keeps each county's numbers of new stations and plants, and
+    does not depend on the number of workers (node-limited MIPs)."""
+    from wastenet.siting.heuristics import construct
+
+    data = _province()
+    model = compile_model(data)
+    start = construct(data, model)
+    out = reoptimise_counties(data, model, start, deadline=float("inf"), workers=workers,
+                              node_limit=2000, backend="HIGHS")
+    ref = reoptimise_counties(data, model, start, deadline=float("inf"), workers=1,
+                              node_limit=2000, backend="HIGHS")
+    assert check(data, out).ok
+    assert out.total_cost < start.total_cost
+    assert np.any(out.transfer_size != start.transfer_size)
+    assert out.total_cost == ref.total_cost
+    assert np.array_equal(out.transfer_size, ref.transfer_size)
+    for a, b, county in ((out.transfer_size, start.transfer_size, data.transfer.county),
+                         (out.incinerator_size, start.incinerator_size,
+                          data.incinerator.county)):
+        for c in range(4):
+            assert np.sum((a >= 0) & (county == c)) == np.sum((b >= 0) & (county == c))
+
+
+def _no_station_spec(t0_status: int = SiteStatus.FREE) -> Spec:
+    """County 0: village 0 (10 t/d), 10 per tonne directly to its plant, or 1 to station
+    T0 and 1 on to the plant. County 1: villages 1 and 2 (10 t/d each), stations T1 and
+    T2, each 1 from both villages and 1 from the plant. One plant per county (50 each),
+    exactly 2 stations and 2 plants.
+
+    Optimum: T0 and one of T1, T2: stations 2, plants 100, county 0 10 + 10, county 1
+    20 + 20: 162. With T0 excluded, T1 and T2 open and village 0 goes directly: 242."""
+    return Spec(
+        demand=[10.0, 10.0, 10.0], village_county=[0, 1, 1],
+        transfer=[Site(0, [(30.0, 1.0)], status=t0_status), Site(1, [(30.0, 1.0)]),
+                  Site(1, [(30.0, 1.0)])],
+        incinerator=[Site(0, [(10.0, 50.0)]), Site(1, [(20.0, 50.0)])],
+        collect=[(0, 0, 1.0), (1, 1, 1.0), (2, 1, 1.0), (1, 2, 1.0), (2, 2, 1.0)],
+        direct=[(0, 0, 10.0)],
+        haul=[(0, 0, 1.0), (1, 1, 1.0), (2, 1, 1.0)],
+        counts=(CountTarget("transfer", 2, "eq"), CountTarget("incinerator", 2, "eq")),
+    )
+
+
+def test_station_moves_to_a_county_without_one() -> None:
+    """County 0 has no station in the incumbent (242); one station moves there from
+    county 1, where the second station saves nothing: the optimum, 162. The station
+    counts per county change, the province's does not; re-solving each county at its
+    own numbers cannot find this."""
+    from wastenet.siting.countybound import county_bound
+    from wastenet.siting.region import move_stations
+
+    data = build(_no_station_spec())
+    assert brute_force(data) == pytest.approx(162.0)
+    poor = solve(build(_no_station_spec(SiteStatus.EXCLUDED)), EXACT)
+    assert poor.total_cost == pytest.approx(242.0) and check(data, poor).ok
+    model = compile_model(data)
+    assert reoptimise_counties(data, model, poor, deadline=float("inf")).total_cost \
+        == pytest.approx(242.0)
+    cb = county_bound(data, model)
+    table = {int(c): cb.table[ci] for ci, c in enumerate(cb.counties.tolist())}
+    out = move_stations(data, model, poor, table, deadline=float("inf"))
+    assert out.total_cost == pytest.approx(162.0) and check(data, out).ok
+    assert out.transfer_size[0] == 0 and int(np.sum(out.transfer_size >= 0)) == 2
+
+
+def test_station_moves_keep_an_optimal_solution() -> None:
+    """From the optimum nothing moves (every pair of shifts costs more or the same)."""
+    from wastenet.siting.countybound import county_bound
+    from wastenet.siting.region import move_stations
+
+    data = build(_no_station_spec())
+    model = compile_model(data)
+    best = solve(data, EXACT)
+    cb = county_bound(data, model)
+    table = {int(c): cb.table[ci] for ci, c in enumerate(cb.counties.tolist())}
+    out = move_stations(data, model, best, table, deadline=float("inf"))
+    assert out is best
+
+
+def test_spare_station_opens_the_cheapest_closed_site() -> None:
+    """One station more without a MIP: the cheapest closed site of the county opens and
+    nothing is sent to it; joined, the result is feasible and dearer by that fixed cost,
+    with one station more in the county."""
+    from wastenet.siting.heuristics import construct
+    from wastenet.siting.region import join, spare_station
+
+    data = _province()
+    model = compile_model(data)
+    start = construct(data, model)
+    hint = hint_from_result(model, start)
+    out = spare_station(data, model, start, hint, np.array([2]))
+    closed = (start.transfer_size < 0) & (data.transfer.county == 2) & model.transfer.usable
+    fixed = data.transfer.size_fixed_cost[closed, 0]
+    assert out.delta == pytest.approx(float(fixed.min()))
+    joined = join(data, model, start, hint, [out])
+    assert joined.total_cost == pytest.approx(start.total_cost + out.delta)
+    in_2 = data.transfer.county == 2
+    assert np.sum((joined.transfer_size >= 0) & in_2) == np.sum((start.transfer_size >= 0)
+                                                                 & in_2) + 1
+
+
+def test_decomposition_moves_stations_and_reoptimises_counties() -> None:
+    """Without sharing the scalable path runs the station moves and the county
+    re-optimisation after the count reallocation (work-limited, so repeatable), and the
+    checker accepts what it returns."""
+    data = _province()
+    params = SiteParams(time_limit_s=None, method="decomposition", max_iterations=5)
+    res = solve(data, params)
+    assert any(line.startswith("station moves: ") for line in res.log)
+    assert any(line.startswith("county re-optimisation (both echelons): ") for line in res.log)
+    assert check(data, res).ok
+    again = solve(data, params)
+    assert again.total_cost == res.total_cost
