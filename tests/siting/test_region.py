@@ -237,3 +237,42 @@ def test_decomposition_moves_stations_and_reoptimises_counties() -> None:
     assert check(data, res).ok
     again = solve(data, params)
     assert again.total_cost == res.total_cost
+
+
+def test_a_village_without_waste_stays_covered() -> None:
+    """A village with no waste in county 0 (arcs to T0 and T1) is part of the region: when
+    the station moves from T0 to T1 it moves along, so the result stays feasible (every
+    village must be covered) and reaches the optimum, 162."""
+    spec = _spec()
+    spec.demand.append(0.0)
+    spec.village_county.append(0)
+    spec.collect += [(3, 0, 1.0), (3, 1, 1.0)]
+    data = build(spec)
+    excl = _spec(SiteStatus.EXCLUDED)
+    excl.demand.append(0.0)
+    excl.village_county.append(0)
+    excl.collect += [(3, 0, 1.0), (3, 1, 1.0)]
+    poor = solve(build(excl), EXACT)
+    assert poor.total_cost == pytest.approx(192.0)
+    out = reoptimise_counties(data, compile_model(data), poor, deadline=float("inf"))
+    assert out.total_cost == pytest.approx(162.0)
+    assert check(data, out).ok
+
+
+def test_station_moves_need_one_province_wide_station_target() -> None:
+    """With the station count set per prefecture (county 0 in P1, county 1 in P2), a
+    station may not move from one county to the other: nothing moves."""
+    from wastenet.siting.countybound import county_bound
+    from wastenet.siting.region import move_stations
+
+    spec = _no_station_spec()
+    spec.county_prefecture = ("P1", "P2")
+    spec.counts = (CountTarget("transfer", 0, "eq", prefecture="P1"),
+                   CountTarget("transfer", 2, "eq", prefecture="P2"),
+                   CountTarget("incinerator", 2, "eq"))
+    data = build(spec)
+    model = compile_model(data)
+    poor = solve(build(_no_station_spec(SiteStatus.EXCLUDED)), EXACT)
+    assert check(data, poor).ok
+    table = {0: np.array([np.inf, 70.0]), 1: np.array([np.inf, 90.0])}
+    assert move_stations(data, model, poor, table, deadline=float("inf")) is poor

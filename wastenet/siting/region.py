@@ -6,7 +6,7 @@ put them; this step re-sites the stations *and* the plants of a region together.
 
 Neighbourhood
 -------------
-A region is a set of counties :math:`G`. Let :math:`V_G` be its villages with waste,
+A region is a set of counties :math:`G`. Let :math:`V_G` be its villages,
 :math:`J_G` and :math:`K_G` its usable transfer and incinerator sites. The region is
 *closed in the incumbent* when no flow crosses its border: every village of
 :math:`V_G` is collected to a station of :math:`J_G` or delivered to a plant of
@@ -169,7 +169,7 @@ def closed_region(data: SitingData, model: CompiledModel, res: SitingResult,
         return None
     if np.any(tin[res.haul_transfer] != kin[res.haul_incinerator]):
         return None
-    villages = np.flatnonzero(vin & (model.demand > 0))
+    villages = np.flatnonzero(vin)  # zero demand too: every village must be covered
     tr_sites = np.flatnonzero(tin & model.transfer.usable)
     inc_sites = np.flatnonzero(kin & model.incinerator.usable)
     return villages, tr_sites, inc_sites
@@ -426,9 +426,9 @@ def move_stations(data: SitingData, model: CompiledModel, res: SitingResult,
     from wastenet.siting.echelon import allocate
     from wastenet.siting.solve import hint_from_result
 
-    if not any(e == "transfer" for e, *_ in model.counts):
-        return res
-    if len([c for c in model.counts if c[0] == "transfer"]) != 1:
+    tr = model.transfer
+    targets = [m for e, _s, _v, m, _l in model.counts if e == "transfer"]
+    if len(targets) != 1 or not targets[0][tr.usable & ~tr.existing].all():
         return res  # one province-wide station target only (zero-sum shifts keep it)
     counties = np.array(sorted(table), dtype=np.int64)
     ic = data.incinerator.county
