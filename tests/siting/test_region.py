@@ -262,7 +262,6 @@ def test_a_village_without_waste_stays_covered() -> None:
 def test_station_moves_need_one_province_wide_station_target() -> None:
     """With the station count set per prefecture (county 0 in P1, county 1 in P2), a
     station may not move from one county to the other: nothing moves."""
-    from wastenet.siting.countybound import county_bound
     from wastenet.siting.region import move_stations
 
     spec = _no_station_spec()
