@@ -128,8 +128,8 @@ def solve_mip(
 
     ``direct_ub`` (per direct arc) tightens the upper bounds of the direct-delivery shares
     (default 1); the reduced-cost fixing of :mod:`wastenet.siting.fixing` uses it.
-    ``hint`` is a start; its ``nan`` values are unknown (a partial start, which SCIP
-    completes by a sub-MIP; CBC takes the known values only).
+    ``hint`` is a start; its ``nan`` values are unknown (a partial start: only the known
+    values are handed over, and SCIP completes them by a sub-MIP).
     ``cuts`` are valid fixed-cost cover inequalities (:mod:`wastenet.siting.cuts`) added as
     rows; options left out of a restricted model are 0 in them.
     """
