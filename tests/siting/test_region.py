@@ -275,3 +275,20 @@ def test_station_moves_need_one_province_wide_station_target() -> None:
     assert check(data, poor).ok
     table = {0: np.array([np.inf, 70.0]), 1: np.array([np.inf, 90.0])}
     assert move_stations(data, model, poor, table, deadline=float("inf")) is poor
+
+
+def test_station_moves_stop_after_max_rounds() -> None:
+    """``max_rounds=0`` does no round (the incumbent comes back); one round is enough for
+    the hand instance's optimum."""
+    from wastenet.siting.countybound import county_bound
+    from wastenet.siting.region import move_stations
+
+    data = build(_no_station_spec())
+    model = compile_model(data)
+    poor = solve(build(_no_station_spec(SiteStatus.EXCLUDED)), EXACT)
+    cb = county_bound(data, model)
+    table = {int(c): cb.table[ci] for ci, c in enumerate(cb.counties.tolist())}
+    assert move_stations(data, model, poor, table, deadline=float("inf"),
+                         max_rounds=0) is poor
+    one = move_stations(data, model, poor, table, deadline=float("inf"), max_rounds=1)
+    assert one.total_cost == pytest.approx(162.0)

@@ -401,6 +401,7 @@ def move_stations(data: SitingData, model: CompiledModel, res: SitingResult,
                   table: dict[int, np.ndarray], *, deadline: float, seed: int = 0,
                   sub_time_s: float = 10.0, backend: str = "SCIP", workers: int = 1,
                   node_limit: int | None = None, n_up: int = 6, n_down: int = 12,
+                  max_rounds: int | None = None,
                   tick: Callable[[float], None] | None = None) -> SitingResult:
     r"""Move new transfer stations between closed counties (no sharing), exactly.
 
@@ -415,8 +416,8 @@ def move_stations(data: SitingData, model: CompiledModel, res: SitingResult,
     :func:`wastenet.siting.echelon.reallocate_counts`, a dynamic program picks shifts
     summing to zero at least total change, and the chosen regions are joined. The station
     count targets hold because the shifts sum to zero (one province-wide target); the
-    plant counts do not move. Repeats while a round gains and time is left; returns the
-    cheapest solution seen.
+    plant counts do not move. Repeats while a round gains, time is left and fewer than
+    ``max_rounds`` rounds ran; returns the cheapest solution seen.
 
     Measured on liaoning-2025-no-sharing after the rest of step 7: county 63 (新邱区, three
     villages, 1.4 t/d) had no station, so its villages went directly to a 100 t/d plant
@@ -433,7 +434,9 @@ def move_stations(data: SitingData, model: CompiledModel, res: SitingResult,
     counties = np.array(sorted(table), dtype=np.int64)
     ic = data.incinerator.county
     best = res
-    while time.perf_counter() < deadline:
+    rounds = 0
+    while time.perf_counter() < deadline and (max_rounds is None or rounds < max_rounds):
+        rounds += 1
         hint = hint_from_result(model, best)
         rest, n_st = _regional_parts(data, model, best, hint, counties)
         m_now = np.array([int(np.sum((best.incinerator_size >= 0) & (ic == c)
