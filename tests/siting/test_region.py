@@ -182,8 +182,7 @@ def test_station_moves_to_a_county_without_one() -> None:
     model = compile_model(data)
     assert reoptimise_counties(data, model, poor, deadline=float("inf")).total_cost \
         == pytest.approx(242.0)
-    cb = county_bound(data, model)
-    table = {int(c): cb.table[ci] for ci, c in enumerate(cb.counties.tolist())}
+    table = county_bound(data, model).by_county()
     out = move_stations(data, model, poor, table, deadline=float("inf"))
     assert out.total_cost == pytest.approx(162.0) and check(data, out).ok
     assert out.transfer_size[0] == 0 and int(np.sum(out.transfer_size >= 0)) == 2
@@ -197,8 +196,7 @@ def test_station_moves_keep_an_optimal_solution() -> None:
     data = build(_no_station_spec())
     model = compile_model(data)
     best = solve(data, EXACT)
-    cb = county_bound(data, model)
-    table = {int(c): cb.table[ci] for ci, c in enumerate(cb.counties.tolist())}
+    table = county_bound(data, model).by_county()
     out = move_stations(data, model, best, table, deadline=float("inf"))
     assert out is best
 
@@ -243,16 +241,14 @@ def test_a_village_without_waste_stays_covered() -> None:
     """A village with no waste in county 0 (arcs to T0 and T1) is part of the region: when
     the station moves from T0 to T1 it moves along, so the result stays feasible (every
     village must be covered) and reaches the optimum, 162."""
-    spec = _spec()
-    spec.demand.append(0.0)
-    spec.village_county.append(0)
-    spec.collect += [(3, 0, 1.0), (3, 1, 1.0)]
-    data = build(spec)
-    excl = _spec(SiteStatus.EXCLUDED)
-    excl.demand.append(0.0)
-    excl.village_county.append(0)
-    excl.collect += [(3, 0, 1.0), (3, 1, 1.0)]
-    poor = solve(build(excl), EXACT)
+    def with_empty_village(spec: Spec) -> SitingData:
+        spec.demand.append(0.0)
+        spec.village_county.append(0)
+        spec.collect += [(3, 0, 1.0), (3, 1, 1.0)]
+        return build(spec)
+
+    data = with_empty_village(_spec())
+    poor = solve(with_empty_village(_spec(SiteStatus.EXCLUDED)), EXACT)
     assert poor.total_cost == pytest.approx(192.0)
     out = reoptimise_counties(data, compile_model(data), poor, deadline=float("inf"))
     assert out.total_cost == pytest.approx(162.0)
@@ -286,8 +282,7 @@ def test_station_moves_stop_after_max_rounds() -> None:
     data = build(_no_station_spec())
     model = compile_model(data)
     poor = solve(build(_no_station_spec(SiteStatus.EXCLUDED)), EXACT)
-    cb = county_bound(data, model)
-    table = {int(c): cb.table[ci] for ci, c in enumerate(cb.counties.tolist())}
+    table = county_bound(data, model).by_county()
     assert move_stations(data, model, poor, table, deadline=float("inf"),
                          max_rounds=0) is poor
     one = move_stations(data, model, poor, table, deadline=float("inf"), max_rounds=1)

@@ -90,6 +90,10 @@ class CountyBound:
     status: str
     picks: IntArray
 
+    def by_county(self) -> dict[int, FloatArray]:
+        """``table`` keyed by county id: :math:`L_c(m)` for ``m = 0, 1, ...``."""
+        return {int(c): row for c, row in zip(self.counties.tolist(), self.table, strict=True)}
+
 
 def applies(data: SitingData, model: CompiledModel) -> bool:
     """True when the county bound is used: at least two counties, every village with

@@ -202,7 +202,6 @@ class RegionSolve:
     """The outcome of one regional MIP: ``delta`` the change of cost (yuan/yr, negative
     is better; ``inf`` when it found no solution), ``status`` the MIP's."""
 
-    counties: IntArray
     delta: float
     status: str
     wall_s: float
@@ -219,7 +218,7 @@ def solve_region(data: SitingData, model: CompiledModel, res: SitingResult,
     t0 = time.perf_counter()
     reg = closed_region(data, model, res, counties)
     if reg is None:
-        return RegionSolve(counties, float("inf"), "not closed", 0.0, None, None)
+        return RegionSolve(float("inf"), "not closed", 0.0, None, None)
     villages, tr_sites, inc_sites = reg
     sub = submodel(model, villages, tr_sites, inc_sites,
                    region_counts(model, res, tr_sites, inc_sites, shift))
@@ -230,8 +229,17 @@ def solve_region(data: SitingData, model: CompiledModel, res: SitingResult,
                     hint=_shifted_start(sub.model, start, shift or {}))
     wall = time.perf_counter() - t0
     if sol.status not in ("optimal", "feasible"):
-        return RegionSolve(counties, float("inf"), sol.status, wall, sub, None)
-    return RegionSolve(counties, sol.objective - before, sol.status, wall, sub, sol)
+        return RegionSolve(float("inf"), sol.status, wall, sub, None)
+    return RegionSolve(sol.objective - before, sol.status, wall, sub, sol)
+
+
+def _station_state(model: CompiledModel, y: np.ndarray) -> tuple[BoolArray, BoolArray]:
+    """``(counted, open)`` per station site of a (sub-)model at the option values ``y``:
+    the sites every station count target counts, and the sites open."""
+    tr = model.transfer
+    masks = [m for e, _s, _v, m, _l in model.counts if e == "transfer"]
+    counted = np.logical_and.reduce(masks) if masks else ~tr.existing
+    return counted, np.bincount(tr.opt_site, weights=y, minlength=tr.n_sites) > 0.5
 
 
 def _shifted_start(model: CompiledModel, start: MipSolution, shift: dict[str, int]
@@ -241,51 +249,47 @@ def _shifted_start(model: CompiledModel, start: MipSolution, shift: dict[str, in
     start we tried, measured on the province): one station fewer, the new station with
     the least inflow closed and the flows left unknown (a partial start, which the
     solver completes with the best flows for these sites)."""
-    if not shift or set(shift) != {"transfer"}:
-        return None if shift else start
+    if not shift:
+        return start
+    if shift != {"transfer": -1}:
+        return None
     tr = model.transfer
-    masks = [m for e, _s, _v, m, _l in model.counts if e == "transfer"]
-    allowed = np.logical_and.reduce(masks) if masks else ~tr.existing
-    is_open = np.bincount(tr.opt_site, weights=start.y, minlength=tr.n_sites) > 0.5
+    counted, is_open = _station_state(model, start.y)
+    load = np.bincount(model.collect.dst, weights=start.x * model.demand[model.collect.src],
+                       minlength=tr.n_sites)
+    sites = np.flatnonzero(counted & is_open & ~tr.forced)
+    if sites.size == 0:
+        return None
     y = start.y.copy()
-    if shift["transfer"] == -1:
-        load = np.bincount(model.collect.dst, weights=start.x * model.demand[model.collect.src],
-                           minlength=tr.n_sites)
-        sites = np.flatnonzero(allowed & is_open & ~tr.forced)
-        if sites.size == 0:
-            return None
-        j = sites[np.argmin(load[sites])]
-        y[tr.opt_site == j] = 0.0
-        nan = np.nan
-        return replace(start, y=y, x=np.full_like(start.x, nan),
-                       d=np.full_like(start.d, nan), h=np.full_like(start.h, nan),
-                       u=np.full_like(start.u, nan))
-    return None
+    y[tr.opt_site == sites[np.argmin(load[sites])]] = 0.0
+    nan = np.nan
+    return replace(start, y=y, x=np.full_like(start.x, nan), d=np.full_like(start.d, nan),
+                   h=np.full_like(start.h, nan), u=np.full_like(start.u, nan))
 
 
 def spare_station(data: SitingData, model: CompiledModel, res: SitingResult,
-                  hint: MipSolution, counties: IntArray) -> RegionSolve:
+                  hint: MipSolution, counties: IntArray,
+                  region: tuple[IntArray, IntArray, IntArray] | None = None) -> RegionSolve:
     """One station more in a closed region without a MIP: the closed new site with the
     cheapest size opened, nothing sent to it (feasible; it costs that size's fixed cost).
     With an exact station count this is how a station freed elsewhere can be placed
-    when no county gains from one more."""
-    reg = closed_region(data, model, res, counties)
+    when no county gains from one more. ``region`` is :func:`closed_region` of the
+    counties when already known."""
+    reg = closed_region(data, model, res, counties) if region is None else region
     if reg is None:
-        return RegionSolve(counties, float("inf"), "not closed", 0.0, None, None)
+        return RegionSolve(float("inf"), "not closed", 0.0, None, None)
     sub = submodel(model, *reg, region_counts(model, res, reg[1], reg[2],
                                               {"transfer": 1}))
     start = sub.restrict(hint)
     tr = sub.model.transfer
-    masks = [m for e, _s, _v, m, _l in sub.model.counts if e == "transfer"]
-    allowed = np.logical_and.reduce(masks) if masks else ~tr.existing
-    is_open = np.bincount(tr.opt_site, weights=start.y, minlength=tr.n_sites) > 0.5
-    cand = np.flatnonzero((allowed & ~is_open & tr.usable)[tr.opt_site])
+    counted, is_open = _station_state(sub.model, start.y)
+    cand = np.flatnonzero((counted & ~is_open & tr.usable)[tr.opt_site])
     if cand.size == 0:
-        return RegionSolve(counties, float("inf"), "infeasible", 0.0, sub, None)
+        return RegionSolve(float("inf"), "infeasible", 0.0, sub, None)
     o = int(cand[np.argmin(tr.opt_fixed[cand])])
     y = start.y.copy()
     y[o] = 1.0
-    return RegionSolve(counties, float(tr.opt_fixed[o]), "feasible", 0.0, sub,
+    return RegionSolve(float(tr.opt_fixed[o]), "feasible", 0.0, sub,
                        replace(start, y=y))
 
 
@@ -338,7 +342,7 @@ def reoptimise_counties(data: SitingData, model: CompiledModel, res: SitingResul
     hint = hint_from_result(model, res)
     ids = (np.unique(data.village_county[data.village_county >= 0]) if counties is None
            else np.asarray(counties, dtype=np.int64))
-    gained = [0.0]
+    gained = 0.0
 
     def run(c: int) -> RegionSolve | None:
         left = deadline - time.perf_counter()
@@ -351,13 +355,14 @@ def reoptimise_counties(data: SitingData, model: CompiledModel, res: SitingResul
     parts: list[RegionSolve] = []
 
     def record(r: RegionSolve | None) -> None:
+        nonlocal gained
         if r is None:
             return
         if r.delta < -1e-9 * max(1.0, abs(res.total_cost)):
             parts.append(r)
-            gained[0] += r.delta
+            gained += r.delta
         if tick is not None:
-            tick(res.total_cost + gained[0])
+            tick(res.total_cost + gained)
 
     if workers <= 1:
         for c in ids.tolist():
@@ -378,15 +383,22 @@ def reoptimise_counties(data: SitingData, model: CompiledModel, res: SitingResul
     return res
 
 
+Region = tuple[IntArray, IntArray, IntArray]
+
+
 def _regional_parts(data: SitingData, model: CompiledModel, res: SitingResult,
-                    hint: MipSolution, counties: IntArray) -> tuple[np.ndarray, np.ndarray]:
-    """Per county: the cost of its region at ``res`` without the station fixed costs, and
-    its number of new stations (``nan`` and 0 where the county is not closed)."""
+                    hint: MipSolution, counties: IntArray
+                    ) -> tuple[np.ndarray, np.ndarray, list[Region | None]]:
+    """Per county: the cost of its region at ``res`` without the station fixed costs, its
+    number of new stations (``nan`` and 0 where the county is not closed) and its
+    :func:`closed_region`."""
     tr = model.transfer
     rest = np.full(counties.size, np.nan)
     n_st = np.zeros(counties.size, dtype=np.int64)
+    regions: list[Region | None] = []
     for ci, c in enumerate(counties.tolist()):
         reg = closed_region(data, model, res, np.array([c]))
+        regions.append(reg)
         if reg is None:
             continue
         sub = submodel(model, *reg, ())
@@ -394,7 +406,7 @@ def _regional_parts(data: SitingData, model: CompiledModel, res: SitingResult,
         rest[ci] = _objective(sub.model, start) - float(np.dot(sub.model.transfer.opt_fixed,
                                                                start.y))
         n_st[ci] = int(np.sum((res.transfer_size[reg[1]] >= 0) & ~tr.existing[reg[1]]))
-    return rest, n_st
+    return rest, n_st, regions
 
 
 def move_stations(data: SitingData, model: CompiledModel, res: SitingResult,
@@ -424,7 +436,7 @@ def move_stations(data: SitingData, model: CompiledModel, res: SitingResult,
     (6.7 M yuan/yr) where one station and a 10 t/d plant cost 0.9 M in the bound.
     """
     from wastenet.siting.checker import check
-    from wastenet.siting.echelon import allocate
+    from wastenet.siting.echelon import _open_per_county, allocate
     from wastenet.siting.solve import hint_from_result
 
     tr = model.transfer
@@ -432,15 +444,13 @@ def move_stations(data: SitingData, model: CompiledModel, res: SitingResult,
     if len(targets) != 1 or not targets[0][tr.usable & ~tr.existing].all():
         return res  # one province-wide station target only (zero-sum shifts keep it)
     counties = np.array(sorted(table), dtype=np.int64)
-    ic = data.incinerator.county
     best = res
     rounds = 0
     while time.perf_counter() < deadline and (max_rounds is None or rounds < max_rounds):
         rounds += 1
         hint = hint_from_result(model, best)
-        rest, n_st = _regional_parts(data, model, best, hint, counties)
-        m_now = np.array([int(np.sum((best.incinerator_size >= 0) & (ic == c)
-                                     & ~model.incinerator.existing)) for c in counties.tolist()])
+        rest, n_st, regions = _regional_parts(data, model, best, hint, counties)
+        m_now = _open_per_county(data, model, best, counties)
         low = np.array([table[c][m] if m < table[c].size else np.nan
                         for c, m in zip(counties.tolist(), m_now.tolist(), strict=True)])
         excess = np.where(np.isfinite(rest) & np.isfinite(low), rest - low, -np.inf)
@@ -468,7 +478,7 @@ def move_stations(data: SitingData, model: CompiledModel, res: SitingResult,
         rows: list[dict[int, float]] = [{0: 0.0} for _ in range(counties.size)]
         found: dict[tuple[int, int], RegionSolve] = {}
         for ci, c in enumerate(counties.tolist()):
-            spare = spare_station(data, model, best, hint, np.array([c]))
+            spare = spare_station(data, model, best, hint, np.array([c]), regions[ci])
             if np.isfinite(spare.delta):
                 rows[ci][1] = spare.delta
                 found[(ci, 1)] = spare
@@ -478,9 +488,10 @@ def move_stations(data: SitingData, model: CompiledModel, res: SitingResult,
                 found[job] = out
             if tick is not None:
                 tick(best.total_cost)
-        log.debug("station moves: %s", {(int(counties[ci]), sh): (round(o.delta), o.status,
-                                                                  round(o.wall_s, 1))
-                                        for (ci, sh), o in found.items()})
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("station moves: %s", {(int(counties[ci]), sh): (round(o.delta), o.status,
+                                                                      round(o.wall_s, 1))
+                                            for (ci, sh), o in found.items()})
         value, picks = allocate(rows, lambda sums: sums == 0)
         chosen = [found[(ci, s)] for ci, s in enumerate(picks) if s != 0]
         if not chosen or value >= -1e-9 * abs(best.total_cost):

@@ -320,7 +320,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
         if cb.picks.size:
             county_picks = dict(zip(cb.counties.tolist(), cb.picks.tolist(), strict=True))
         if np.isfinite(cb.value):
-            county_table = {int(c): cb.table[ci] for ci, c in enumerate(cb.counties.tolist())}
+            county_table = cb.by_county()
     elif small:
         split = split_bound(model, groups=data.village_county, max_arcs=SPLIT_MAX_ARCS,
                             time_limit_s=None if limit is None else SPLIT_SHARE * limit)
@@ -418,9 +418,9 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
             return lambda cost: step_tick(cost, lb, message)
 
         # closed counties: the reallocation leaves time to the station moves and the
-        # county re-optimisation (they need the county bound's table)
-        moves_too = closed and county_table is not None
-        realloc_end = end if limit is None or not moves_too else min(
+        # county re-optimisation (the moves need the county bound's table)
+        table = county_table if closed else None
+        realloc_end = end if limit is None or table is None else min(
             end, t0 + REALLOC_SHARE_CLOSED * limit)
         res = reallocate_counts(data, model, res, seed=params.seed, deadline=realloc_end,
                                 max_rounds=params.max_iterations, min_gain=REALLOC_MIN_GAIN,
@@ -430,9 +430,9 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
                                                    "count reallocation"))
         res = replace(res, log=(*res.log, f"count reallocation: {res.total_cost:.10g}"))
         nodes = None if params.max_iterations is None else 2000
-        if moves_too and county_table is not None:
+        if table is not None:
             res = move_stations(
-                data, model, res, county_table, seed=params.seed, sub_time_s=COUNTY_SUB_S,
+                data, model, res, table, seed=params.seed, sub_time_s=COUNTY_SUB_S,
                 deadline=end if limit is None else min(end, t0 + STATIONS_SHARE * limit),
                 backend=params.mip_backend, workers=params.threads, node_limit=nodes,
                 max_rounds=None if limit is None else STATION_ROUNDS,
