@@ -119,7 +119,7 @@ def test_reallocate_counts_moves_an_incinerator_between_counties() -> None:
     """The dynamic program moves one plant from county 1 to county 0: 282 -> 212."""
     data, poor = _poor_incumbent()
     model = compile_model(data)
-    res = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=5)
+    res = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=5, node_limit=2000)
     rep = check(data, res)
     assert rep.ok, rep.violations
     assert res.total_cost == pytest.approx(212.0)
@@ -131,8 +131,8 @@ def test_reallocate_counts_is_deterministic() -> None:
     """Under a round limit (node-limited sub-MIPs) two runs give identical results."""
     data, poor = _poor_incumbent()
     model = compile_model(data)
-    a = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=3)
-    b = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=3)
+    a = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=3, node_limit=2000)
+    b = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=3, node_limit=2000)
     assert a.total_cost == b.total_cost
     assert np.array_equal(a.incinerator_size, b.incinerator_size)
     assert np.array_equal(a.haul_t_per_day, b.haul_t_per_day)
@@ -198,8 +198,8 @@ def test_reallocate_counts_same_result_with_threads() -> None:
     """Two sub-MIPs at a time give exactly the result of one at a time (round limit)."""
     data, poor = _poor_incumbent()
     model = compile_model(data)
-    a = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=3, workers=1)
-    b = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=3, workers=2)
+    a = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=3, node_limit=2000, workers=1)
+    b = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=3, node_limit=2000, workers=2)
     assert a.total_cost == b.total_cost == pytest.approx(212.0)
     assert np.array_equal(a.incinerator_size, b.incinerator_size)
     assert np.array_equal(a.haul_t_per_day, b.haul_t_per_day)
@@ -266,7 +266,7 @@ def test_group_search_merges_plants_across_a_border(workers: int) -> None:
     poor = solve(_shared_plant(SiteStatus.EXCLUDED), EXACT)
     assert poor.total_cost == pytest.approx(142.0)
     model = compile_model(data)
-    alone = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=3,
+    alone = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=3, node_limit=2000,
                               workers=workers)
     assert alone.total_cost == pytest.approx(142.0)
     res = group_search(data, model, poor, deadline=float("inf"), max_rounds=10,
@@ -324,7 +324,7 @@ def test_reallocation_guided_by_fixed_costs(guide: bool) -> None:
     poor = solve(far_from_target(poor=True), EXACT)
     assert poor.total_cost == pytest.approx(372.0)
     model = compile_model(data)
-    res = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=1,
+    res = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=1, node_limit=2000,
                             guide=guide)
     rep = check(data, res)
     assert rep.ok, rep.violations
@@ -340,7 +340,7 @@ def test_reallocation_guided_by_given_targets(targets: dict[int, int], cost: flo
     data = far_from_target()
     poor = solve(far_from_target(poor=True), EXACT)
     res = reallocate_counts(data, compile_model(data), poor, deadline=float("inf"),
-                            max_rounds=1, targets=targets)
+                            max_rounds=1, node_limit=2000, targets=targets)
     assert check(data, res).ok
     assert res.total_cost == pytest.approx(cost)
 
@@ -351,7 +351,7 @@ def test_closed_counties_run_on_after_a_small_round() -> None:
     data = far_from_target()
     poor = solve(far_from_target(poor=True), EXACT)
     model = compile_model(data)
-    res = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=5,
+    res = reallocate_counts(data, model, poor, deadline=float("inf"), max_rounds=5, node_limit=2000,
                             guide=False, min_gain=0.5)
     assert res.total_cost == pytest.approx(242.0)
     assert sum("count reallocation round" in line for line in res.log) == 2

@@ -173,7 +173,7 @@ def test_station_moves_to_a_county_without_one() -> None:
     counts per county change, the province's does not; re-solving each county at its
     own numbers cannot find this."""
     from wastenet.siting.countybound import county_bound
-    from wastenet.siting.region import move_stations
+    from wastenet.siting.region import move_sites
 
     data = build(_no_station_spec())
     assert brute_force(data) == pytest.approx(162.0)
@@ -183,7 +183,7 @@ def test_station_moves_to_a_county_without_one() -> None:
     assert reoptimise_counties(data, model, poor, deadline=float("inf")).total_cost \
         == pytest.approx(242.0)
     table = county_bound(data, model).by_county()
-    out = move_stations(data, model, poor, table, deadline=float("inf"))
+    out = move_sites(data, model, poor, table, deadline=float("inf"))
     assert out.total_cost == pytest.approx(162.0) and check(data, out).ok
     assert out.transfer_size[0] == 0 and int(np.sum(out.transfer_size >= 0)) == 2
 
@@ -191,28 +191,28 @@ def test_station_moves_to_a_county_without_one() -> None:
 def test_station_moves_keep_an_optimal_solution() -> None:
     """From the optimum nothing moves (every pair of shifts costs more or the same)."""
     from wastenet.siting.countybound import county_bound
-    from wastenet.siting.region import move_stations
+    from wastenet.siting.region import move_sites
 
     data = build(_no_station_spec())
     model = compile_model(data)
     best = solve(data, EXACT)
     table = county_bound(data, model).by_county()
-    out = move_stations(data, model, best, table, deadline=float("inf"))
+    out = move_sites(data, model, best, table, deadline=float("inf"))
     assert out is best
 
 
-def test_spare_station_opens_the_cheapest_closed_site() -> None:
+def test_spare_site_opens_the_cheapest_closed_site() -> None:
     """One station more without a MIP: the cheapest closed site of the county opens and
     nothing is sent to it; joined, the result is feasible and dearer by that fixed cost,
     with one station more in the county."""
     from wastenet.siting.heuristics import construct
-    from wastenet.siting.region import join, spare_station
+    from wastenet.siting.region import join, spare_site
 
     data = _province()
     model = compile_model(data)
     start = construct(data, model)
     hint = hint_from_result(model, start)
-    out = spare_station(data, model, start, hint, np.array([2]))
+    out = spare_site(data, model, start, hint, np.array([2]))
     closed = (start.transfer_size < 0) & (data.transfer.county == 2) & model.transfer.usable
     fixed = data.transfer.size_fixed_cost[closed, 0]
     assert out.delta == pytest.approx(float(fixed.min()))
@@ -224,12 +224,13 @@ def test_spare_station_opens_the_cheapest_closed_site() -> None:
 
 
 def test_decomposition_moves_stations_and_reoptimises_counties() -> None:
-    """Without sharing the scalable path runs the station moves and the county
+    """Without sharing the scalable path runs the plant and station moves and the county
     re-optimisation after the count reallocation (work-limited, so repeatable), and the
     checker accepts what it returns."""
     data = _province()
     params = SiteParams(time_limit_s=None, method="decomposition", max_iterations=5)
     res = solve(data, params)
+    assert any(line.startswith("plant moves: ") for line in res.log)
     assert any(line.startswith("station moves: ") for line in res.log)
     assert any(line.startswith("county re-optimisation (both echelons): ") for line in res.log)
     assert check(data, res).ok
@@ -258,7 +259,7 @@ def test_a_village_without_waste_stays_covered() -> None:
 def test_station_moves_need_one_province_wide_station_target() -> None:
     """With the station count set per prefecture (county 0 in P1, county 1 in P2), a
     station may not move from one county to the other: nothing moves."""
-    from wastenet.siting.region import move_stations
+    from wastenet.siting.region import move_sites
 
     spec = _no_station_spec()
     spec.county_prefecture = ("P1", "P2")
@@ -270,20 +271,91 @@ def test_station_moves_need_one_province_wide_station_target() -> None:
     poor = solve(build(_no_station_spec(SiteStatus.EXCLUDED)), EXACT)
     assert check(data, poor).ok
     table = {0: np.array([np.inf, 70.0]), 1: np.array([np.inf, 90.0])}
-    assert move_stations(data, model, poor, table, deadline=float("inf")) is poor
+    assert move_sites(data, model, poor, table, deadline=float("inf")) is poor
 
 
 def test_station_moves_stop_after_max_rounds() -> None:
     """``max_rounds=0`` does no round (the incumbent comes back); one round is enough for
     the hand instance's optimum."""
     from wastenet.siting.countybound import county_bound
-    from wastenet.siting.region import move_stations
+    from wastenet.siting.region import move_sites
 
     data = build(_no_station_spec())
     model = compile_model(data)
     poor = solve(build(_no_station_spec(SiteStatus.EXCLUDED)), EXACT)
     table = county_bound(data, model).by_county()
-    assert move_stations(data, model, poor, table, deadline=float("inf"),
+    assert move_sites(data, model, poor, table, deadline=float("inf"),
                          max_rounds=0) is poor
-    one = move_stations(data, model, poor, table, deadline=float("inf"), max_rounds=1)
+    one = move_sites(data, model, poor, table, deadline=float("inf"), max_rounds=1)
     assert one.total_cost == pytest.approx(162.0)
+
+
+def _plant_spec(county_0_status: int = SiteStatus.FREE) -> Spec:
+    """No stations; direct delivery only. County 0: village 0 (10 t/d), plants K0 and K1
+    (cost 1 each). County 1: villages 1 and 2 (10 t/d each), plants K2 (1 from village 1,
+    10 from village 2) and K3 (the other way round). Plants 30 t/d at 50; exactly three.
+
+    Optimum: K0, K2, K3 (or K1 for K0): 150 + 10 + 10 + 10 = 180. With K0 and K1 forced
+    open the best is K0, K1, K2 (or K3): 150 + 10 + 10 + 100 = 270."""
+    big = [(30.0, 50.0)]
+    return Spec(
+        demand=[10.0, 10.0, 10.0], village_county=[0, 1, 1], transfer=[],
+        incinerator=[Site(0, big, status=county_0_status),
+                     Site(0, big, status=county_0_status), Site(1, big), Site(1, big)],
+        direct=[(0, 0, 1.0), (0, 1, 1.0), (1, 2, 1.0), (1, 3, 10.0), (2, 3, 1.0),
+                (2, 2, 10.0)],
+        county_prefecture=("P1", "P1"),
+        counts=(CountTarget("incinerator", 3, "eq"),),
+    )
+
+
+def test_plant_moves_between_counties() -> None:
+    """The incumbent has two plants in county 0 (270); the county bound's program gives
+    county 0 one plant and county 1 two, and one plant moves: the optimum, 180.
+    Re-solving each county at its own number of plants cannot find this."""
+    from wastenet.siting.countybound import county_bound
+    from wastenet.siting.region import move_sites
+
+    data = build(_plant_spec())
+    assert brute_force(data) == pytest.approx(180.0)
+    poor = solve(build(_plant_spec(SiteStatus.FORCED)), EXACT)
+    assert poor.total_cost == pytest.approx(270.0) and check(data, poor).ok
+    model = compile_model(data)
+    assert reoptimise_counties(data, model, poor, deadline=float("inf")).total_cost \
+        == pytest.approx(270.0)
+    cb = county_bound(data, model)
+    picks = dict(zip(cb.counties.tolist(), cb.picks.tolist(), strict=True))
+    assert picks == {0: 1, 1: 2}
+    out = move_sites(data, model, poor, cb.by_county(), deadline=float("inf"),
+                     echelon="incinerator", picks=picks)
+    assert out.total_cost == pytest.approx(180.0) and check(data, out).ok
+    assert list(out.incinerator_size[2:] >= 0) == [True, True]
+    assert int(np.sum(out.incinerator_size[:2] >= 0)) == 1
+
+
+def test_partial_start_for_one_plant_fewer() -> None:
+    """One plant fewer in county 0 of the incumbent above: the start closes the plant
+    with the least inflow (the one that receives nothing), leaves the other open plant's
+    size and every flow unknown. With plants more only the stations are known."""
+    from wastenet.siting.region import _shifted_start
+
+    data = build(_plant_spec())
+    model = compile_model(data)
+    poor = solve(build(_plant_spec(SiteStatus.FORCED)), EXACT)
+    hint = hint_from_result(model, poor)
+    reg = closed_region(data, model, poor, np.array([0]))
+    assert reg is not None
+    sub = submodel(model, *reg, region_counts(model, poor, reg[1], reg[2],
+                                              {"incinerator": -1}))
+    start = sub.restrict(hint)
+    out = _shifted_start(sub.model, start, {"incinerator": -1})
+    assert out is not None
+    load = [float(np.sum(poor.flow_fraction[poor.flow_direct & (poor.flow_facility == k)]))
+            for k in (0, 1)]
+    idle, used = (0, 1) if load[0] < load[1] else (1, 0)
+    opt_site = sub.model.incinerator.opt_site
+    assert np.all(out.z[opt_site == int(np.flatnonzero(sub.inc_sites == idle)[0])] == 0.0)
+    assert np.all(np.isnan(out.z[opt_site == int(np.flatnonzero(sub.inc_sites == used)[0])]))
+    assert np.all(np.isnan(out.d))
+    more = _shifted_start(sub.model, start, {"incinerator": 1})
+    assert more is not None and np.all(np.isnan(more.z)) and np.array_equal(more.y, start.y)

@@ -492,8 +492,8 @@ def reallocate_counts(data: SitingData, model: CompiledModel, res: SitingResult,
                       sub_time_s: float = 5.0, backend: str = "SCIP",
                       max_rounds: int | None = None, min_gain: float = 0.0,
                       tick: Callable[[float], None] | None = None, workers: int = 1,
-                      guide: bool = True, targets: Mapping[int, int] | None = None
-                      ) -> SitingResult:
+                      guide: bool = True, targets: Mapping[int, int] | None = None,
+                      node_limit: int | None = None) -> SitingResult:
     r"""Move incinerators between counties: an exact step when counties do not share.
 
     For every county :math:`c` and shift :math:`s`, :math:`\Delta_c(s)` is the change of
@@ -514,8 +514,9 @@ def reallocate_counts(data: SitingData, model: CompiledModel, res: SitingResult,
     only if it ends up cheaper (otherwise the next round starts again from the incumbent).
     Repeats until no improving allocation is found, two rounds in a row fail, a round
     gains less than ``min_gain`` (relative; not with closed counties, where a round after
-    the first solves only the counties that moved), ``deadline``, or ``max_rounds`` rounds (a
-    deterministic work limit; each sub-MIP is then limited by nodes, not time).
+    the first solves only the counties that moved), ``deadline``, or ``max_rounds`` rounds.
+    With ``node_limit`` each sub-MIP is limited by nodes, not time (with ``max_rounds``,
+    a deterministic work limit).
     ``tick(cost)``, when given, is called after every sub-MIP with the best cost known
     (progress reporting).
 
@@ -528,7 +529,8 @@ def reallocate_counts(data: SitingData, model: CompiledModel, res: SitingResult,
     out = _reallocate(data, model, res, notes, deadline=deadline, seed=seed, shifts=shifts,
                       sub_time_s=sub_time_s, backend=backend, max_rounds=max_rounds,
                       min_gain=min_gain, tick=tick or (lambda _cost: None),
-                      workers=max(1, int(workers)), guide=guide, targets=targets)
+                      workers=max(1, int(workers)), guide=guide, targets=targets,
+                      nodes=node_limit)
     return replace(out, log=(*out.log, *notes)) if notes else out
 
 
@@ -536,7 +538,7 @@ def _reallocate(data: SitingData, model: CompiledModel, res: SitingResult, notes
                 *, deadline: float, seed: int, shifts: tuple[int, ...], sub_time_s: float,
                 backend: str, max_rounds: int | None, min_gain: float,
                 tick: Callable[[float], None], workers: int, guide: bool,
-                targets: Mapping[int, int] | None) -> SitingResult:
+                targets: Mapping[int, int] | None, nodes: int | None) -> SitingResult:
     """The rounds of :func:`reallocate_counts`; appends a line per round to ``notes``."""
     from wastenet.siting.checker import check
 
@@ -544,7 +546,6 @@ def _reallocate(data: SitingData, model: CompiledModel, res: SitingResult, notes
         return res
     county_of = data.incinerator.county
     counties = np.unique(county_of[county_of >= 0])
-    nodes = None if max_rounds is None else 2000
     closed = _closed(data, model)
     # closed counties are independent: a county's row of the table stays valid until the
     # county itself changes, so later rounds only solve the counties that moved
