@@ -130,22 +130,22 @@ LAGRANGE_SHARE_SHORT = 0.03
 #: proven optimal at their numbers of sites, the median county in 4.6 s
 COUNTY_SUB_S = 10.0
 #: closed counties (step 7): the count reallocation runs ``REALLOC_ROUNDS_CLOSED`` rounds
-#: under a time limit and ends at this share of it at the latest, the plant moves at the
-#: next, the station moves at the next, and the county re-optimisation takes the rest (to
-#: 97 %). Measured on liaoning-2025-no-sharing (600 s): reallocation round 1 took the
-#: incumbent from 1,156.0 M to 915.4 M in 152 s, round 2 to 909.1 M in 76 s; from the
-#: finished run (889.8 M), plant moves gained 10.1 M in their first round (72 s)
+#: under a time limit and ends at this share of it at the latest; then rounds of plant
+#: moves and station moves alternate, while a pair of them gains, up to the next share,
+#: and the county re-optimisation takes the rest (to 97 %). Measured on
+#: liaoning-2025-no-sharing (600 s): reallocation round 1 took the incumbent from
+#: 1,156.0 M to 915-922 M in about 150 s, round 2 to 909.1 M in 76 s. After round 1, two
+#: plant-move rounds, one station-move round and the county re-optimisation gained
+#: 35.9 M (916.4 -> 880.5 M); plant, station, plant moves and the re-optimisation
+#: 38.5 M (921.8 -> 883.3 M: -21.2, -14.7, -1.6, -1.0 M)
 REALLOC_SHARE_CLOSED = 0.6
 REALLOC_ROUNDS_CLOSED = 1
-PLANTS_SHARE = 0.78
 STATIONS_SHARE = 0.88
-#: station-move rounds under a time limit: on liaoning-2025-no-sharing the second round
-#: gained 951 and 1,373 yuan/yr in two runs (about 34 s each, after 7.7 M and 16.2 M from
-#: the first), time the county re-optimisation uses better
-STATION_ROUNDS = 1
 #: plant moves (step 7, closed counties): counties tried with a plant more and with one
-#: fewer in each round
+#: fewer in each round; stations: counties tried with one more, and with one fewer
 PLANT_MOVES = 6
+STATION_UP = 6
+STATION_DOWN = 12
 #: long steps report their progress at most this often (seconds)
 PROGRESS_EVERY_S = 1.0
 #: share of the time left that the restricted MIP may use
@@ -446,21 +446,23 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
                                                    "count reallocation"))
         res = replace(res, log=(*res.log, f"count reallocation: {res.total_cost:.10g}"))
         if table is not None:
-            res = move_sites(
-                data, model, res, table, echelon="incinerator", picks=county_picks,
-                seed=params.seed, sub_time_s=COUNTY_SUB_S,
-                deadline=end if limit is None else min(end, t0 + PLANTS_SHARE * limit),
-                backend=params.mip_backend, workers=params.threads, node_limit=nodes,
-                n_up=PLANT_MOVES, n_down=PLANT_MOVES,
-                tick=step_progress("moving plants between counties"))
-            res = replace(res, log=(*res.log, f"plant moves: {res.total_cost:.10g}"))
-            res = move_sites(
-                data, model, res, table, seed=params.seed, sub_time_s=COUNTY_SUB_S,
-                deadline=end if limit is None else min(end, t0 + STATIONS_SHARE * limit),
-                backend=params.mip_backend, workers=params.threads, node_limit=nodes,
-                max_rounds=None if limit is None else STATION_ROUNDS,
-                tick=step_progress("moving stations between counties"))
-            res = replace(res, log=(*res.log, f"station moves: {res.total_cost:.10g}"))
+            moves_end = end if limit is None else min(end, t0 + STATIONS_SHARE * limit)
+            while True:
+                before = res.total_cost
+                for echelon, what in (("incinerator", "plant"), ("transfer", "station")):
+                    plants = echelon == "incinerator"
+                    res = move_sites(
+                        data, model, res, table, echelon=echelon,
+                        picks=county_picks if plants else None, seed=params.seed,
+                        sub_time_s=COUNTY_SUB_S, deadline=moves_end,
+                        backend=params.mip_backend, workers=params.threads,
+                        node_limit=nodes, max_rounds=1,
+                        n_up=PLANT_MOVES if plants else STATION_UP,
+                        n_down=PLANT_MOVES if plants else STATION_DOWN,
+                        tick=step_progress(f"moving {what}s between counties"))
+                    res = replace(res, log=(*res.log, f"{what} moves: {res.total_cost:.10g}"))
+                if res.total_cost >= before or time.perf_counter() >= moves_end:
+                    break
         if closed:
             res = reoptimise_counties(
                 data, model, res, deadline=end, seed=params.seed, sub_time_s=COUNTY_SUB_S,
