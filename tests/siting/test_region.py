@@ -8,7 +8,7 @@ import siting_helpers as _h
 
 from wastenet.siting.checker import check
 from wastenet.siting.data import CountTarget, SiteStatus, SitingData
-from wastenet.siting.model import compile_model
+from wastenet.siting.model import CompiledModel, compile_model
 from wastenet.siting.region import (
     _objective,
     closed_region,
@@ -167,6 +167,22 @@ def _no_station_spec(t0_status: int = SiteStatus.FREE) -> Spec:
     )
 
 
+def _stuck(spec: Spec, poor_spec: Spec, optimum: float, poor_cost: float
+           ) -> tuple[SitingData, CompiledModel, SitingResult]:
+    """``(data, model, poor)``: the instance of ``spec`` (whose optimum, by brute force,
+    is ``optimum``) and the exact optimum of ``poor_spec`` (``poor_cost``), a feasible
+    solution of it that re-solving each county at its own numbers of sites cannot
+    improve."""
+    data = build(spec)
+    assert brute_force(data) == pytest.approx(optimum)
+    poor = solve(build(poor_spec), EXACT)
+    assert poor.total_cost == pytest.approx(poor_cost) and check(data, poor).ok
+    model = compile_model(data)
+    assert reoptimise_counties(data, model, poor, deadline=float("inf")).total_cost \
+        == pytest.approx(poor_cost)
+    return data, model, poor
+
+
 def test_station_moves_to_a_county_without_one() -> None:
     """County 0 has no station in the incumbent (242); one station moves there from
     county 1, where the second station saves nothing: the optimum, 162. The station
@@ -175,13 +191,8 @@ def test_station_moves_to_a_county_without_one() -> None:
     from wastenet.siting.countybound import county_bound
     from wastenet.siting.region import move_sites
 
-    data = build(_no_station_spec())
-    assert brute_force(data) == pytest.approx(162.0)
-    poor = solve(build(_no_station_spec(SiteStatus.EXCLUDED)), EXACT)
-    assert poor.total_cost == pytest.approx(242.0) and check(data, poor).ok
-    model = compile_model(data)
-    assert reoptimise_counties(data, model, poor, deadline=float("inf")).total_cost \
-        == pytest.approx(242.0)
+    data, model, poor = _stuck(_no_station_spec(), _no_station_spec(SiteStatus.EXCLUDED),
+                               162.0, 242.0)
     table = county_bound(data, model).by_county()
     out = move_sites(data, model, poor, table, deadline=float("inf"))
     assert out.total_cost == pytest.approx(162.0) and check(data, out).ok
@@ -316,13 +327,7 @@ def test_plant_moves_between_counties() -> None:
     from wastenet.siting.countybound import county_bound
     from wastenet.siting.region import move_sites
 
-    data = build(_plant_spec())
-    assert brute_force(data) == pytest.approx(180.0)
-    poor = solve(build(_plant_spec(SiteStatus.FORCED)), EXACT)
-    assert poor.total_cost == pytest.approx(270.0) and check(data, poor).ok
-    model = compile_model(data)
-    assert reoptimise_counties(data, model, poor, deadline=float("inf")).total_cost \
-        == pytest.approx(270.0)
+    data, model, poor = _stuck(_plant_spec(), _plant_spec(SiteStatus.FORCED), 180.0, 270.0)
     cb = county_bound(data, model)
     picks = dict(zip(cb.counties.tolist(), cb.picks.tolist(), strict=True))
     assert picks == {0: 1, 1: 2}

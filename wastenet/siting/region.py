@@ -268,6 +268,8 @@ def _shifted_start(model: CompiledModel, start: MipSolution, shift: dict[str, in
     if len(shift) != 1:
         return None
     echelon, k = next(iter(shift.items()))
+    if k == 0:
+        return start
     nan = np.nan
     w = model.demand
     flows = replace(start, x=np.full_like(start.x, nan), d=np.full_like(start.d, nan),
