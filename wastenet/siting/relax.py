@@ -428,8 +428,8 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
         def step_progress(message: str) -> Callable[[float], None]:
             return lambda cost: step_tick(cost, lb, message)
 
-        # closed counties: the reallocation leaves time to the station moves and the
-        # county re-optimisation (the moves need the county bound's table)
+        # closed counties: the reallocation leaves time to the plant and station moves
+        # and the county re-optimisation (the moves need the county bound's table)
         table = county_table if closed else None
         realloc_end = end if limit is None or table is None else min(
             end, t0 + REALLOC_SHARE_CLOSED * limit)
