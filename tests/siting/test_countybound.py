@@ -9,8 +9,15 @@ import numpy as np
 import pytest
 import siting_helpers as H
 
-from wastenet.siting.countybound import _allocate, _next_jobs, applies, county_bound
-from wastenet.siting.data import CountTarget
+from wastenet.siting.countybound import (
+    _allocate,
+    _next_jobs,
+    applies,
+    county_bound,
+    station_floor,
+    station_items,
+)
+from wastenet.siting.data import CountTarget, SiteStatus
 from wastenet.siting.model import compile_model
 from wastenet.siting.solve import SiteParams, solve
 
@@ -141,3 +148,99 @@ def test_county_bound_is_deterministic_under_a_node_limit() -> None:
     b = county_bound(data, model, node_limit=50, workers=1)
     assert a.value == b.value
     assert all(np.array_equal(x, y) for x, y in zip(a.table, b.table, strict=True))
+
+
+def _busy_station_spec() -> H.Spec:
+    """County 0: villages 0 and 1 (4 t/d each) next to station T0 (collection 1) and far
+    from T1 (50); county 1: village 2 (0.1 t/d) and T2. Stations 5 t/d at 1 or 10 t/d at
+    20; exactly three; one 30 t/d plant per county at 50, exactly two; hauls 1.
+
+    Optimum: T0 at 10 t/d, T1 and T2 small: 20 + 1 + 1 + 100 + collection 8.1 + haul
+    8.1 = 138.2. The split bound's stations (3 at 5 t/d hold the 8.1 t/d) and paths
+    through any station give 3 + 100 + 16.2 = 119.2; with every station of county 0 open
+    its two villages still need a large T0 (or 400 more to collect): 138.2."""
+    small_big = [(5.0, 1.0), (10.0, 20.0)]
+    return H.Spec(
+        demand=[4.0, 4.0, 0.1], village_county=[0, 0, 1],
+        transfer=[H.Site(0, small_big), H.Site(0, small_big), H.Site(1, small_big)],
+        incinerator=[H.Site(0, [(30.0, 50.0)]), H.Site(1, [(30.0, 50.0)])],
+        collect=[(0, 0, 1.0), (1, 0, 1.0), (0, 1, 50.0), (1, 1, 50.0), (2, 2, 1.0)],
+        haul=[(0, 0, 1.0), (1, 0, 1.0), (2, 1, 1.0)], county_prefecture=("P1", "P1"),
+        counts=(CountTarget("transfer", 3, "eq"), CountTarget("incinerator", 2, "eq")))
+
+
+def test_station_items_prove_a_busy_station() -> None:
+    """The county bound stops at 119.2 on the instance above; the all-open county MIPs
+    raise it to the optimum, 138.2, over the station floor of three small stations."""
+    data = H.build(_busy_station_spec())
+    assert H.brute_force(data) == pytest.approx(138.2)
+    model = compile_model(data)
+    cb = county_bound(data, model)
+    assert cb.value == pytest.approx(119.2)
+    assert station_floor(model) == pytest.approx(3.0)
+    out = station_items(data, model, cb, deadline=float("inf"))
+    assert out.value == pytest.approx(138.2) and out.transfer == pytest.approx(3.0)
+    assert out.value <= 138.2 * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("sense", ["eq", "le", "ge"])
+def test_station_floor_by_hand(sense: str) -> None:
+    """Three stations at 1 each: exactly or at least three cost 3, at most three 0; a
+    forced site counts even under "le"; a target on part of the sites gives no floor."""
+    spec = _busy_station_spec()
+    spec.counts = (CountTarget("transfer", 3, sense), CountTarget("incinerator", 2, "eq"))
+    model = compile_model(H.build(spec))
+    assert station_floor(model) == pytest.approx(0.0 if sense == "le" else 3.0)
+    spec.transfer[1] = H.Site(0, [(5.0, 1.0), (10.0, 20.0)], status=SiteStatus.FORCED)
+    assert station_floor(compile_model(H.build(spec))) == pytest.approx(
+        1.0 if sense == "le" else 3.0)
+    spec.counts = (CountTarget("transfer", 1, "eq", prefecture="P1"),
+                   CountTarget("incinerator", 2, "eq"))
+    spec.county_prefecture = ("P1", "P2")
+    assert np.isnan(station_floor(compile_model(H.build(spec))))
+
+
+def _closed_station_spec(seed: int) -> H.Spec:
+    """A random tiny instance of two closed counties, each with two villages, two
+    stations (two sizes) and two plant sites; exactly three stations and two plants."""
+    rng = np.random.default_rng(seed)
+    county = [0, 0, 1, 1]
+    demand = [float(x) for x in rng.integers(1, 6, 4)]
+    tr = [H.Site(c, [(float(rng.integers(3, 7)), float(rng.integers(2, 10))),
+                     (14.0, float(rng.integers(15, 30)))]) for c in (0, 0, 1, 1)]
+    inc = [H.Site(c, [(6.0, float(rng.integers(20, 50))), (14.0, float(rng.integers(40, 80)))])
+           for c in (0, 0, 1, 1)]
+    collect = [(i, j, float(rng.integers(1, 9))) for i in range(4) for j in range(4)
+               if county[i] == tr[j].county]
+    haul = [(j, k, float(rng.integers(1, 8))) for j in range(4) for k in range(4)
+            if inc[k].county == tr[j].county]
+    return H.Spec(demand=demand, village_county=county, transfer=tr, incinerator=inc,
+                  collect=collect, haul=haul, county_prefecture=("P1", "P1"),
+                  counts=(CountTarget("transfer", 3, "eq"), CountTarget("incinerator", 2, "eq")))
+
+
+@pytest.mark.parametrize("seed", list(range(60, 70)))
+def test_station_items_never_exceed_the_optimum(seed: int) -> None:
+    """On random closed instances with a station count, the bound raised by the all-open
+    county MIPs is at most the brute-forced optimum, and never below the county bound."""
+    data = H.build(_closed_station_spec(seed))
+    opt = H.brute_force(data)
+    if not np.isfinite(opt):
+        pytest.skip("infeasible draw")
+    model = compile_model(data)
+    cb = county_bound(data, model)
+    out = station_items(data, model, cb, deadline=float("inf"))
+    assert cb.value <= out.value <= opt * (1 + 1e-6), (cb.value, out.value, opt)
+
+
+def test_decomposition_raises_the_county_bound_with_station_items() -> None:
+    """A work-limited run of the scalable path raises the county bound on the busy-station
+    instance with the all-open county MIPs and proves the optimum, 138.2."""
+    data = H.build(_busy_station_spec())
+    res = solve(data, SiteParams(time_limit_s=None, method="decomposition",
+                                 max_iterations=5))
+    assert any(line.startswith("county bound 119.2") for line in res.log), res.log
+    items = next(line for line in res.log if line.startswith("station items "))
+    assert float(items.split()[2]) == pytest.approx(138.2), items
+    assert res.lower_bound == pytest.approx(138.2)
+    assert res.total_cost == pytest.approx(138.2)
