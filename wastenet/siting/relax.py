@@ -343,7 +343,9 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
                 data, model, cb, workers=params.threads, sub_time_s=COUNTY_SUB_S,
                 deadline=float("inf") if limit is None
                 else s_start + STATION_ITEMS_SHARE * limit,
-                node_limit=None if params.max_iterations is None else 2000)
+                node_limit=None if params.max_iterations is None else 2000,
+                tick=lambda done, total: c_tick(
+                    inc_now, lb, f"county bound: station items ({done}/{total} MIPs)"))
             lines.append(f"station items {raised.value:.10g} (stations {raised.transfer:.10g})"
                          f" in {time.perf_counter() - s_start:.1f}s")
             cb = raised
