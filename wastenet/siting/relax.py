@@ -38,10 +38,9 @@ Algorithm
    no arc crosses a county border and there is one plant count): the split bound with
    whole plants, county by county, joined by a dynamic program over the plant count,
    county MIPs solved where the program picks; measured without sharing: 854.7 M yuan/yr
-   in 90 s, against 844 M from 4b in 78 s. With a long enough time limit (or none), the
-   program's items are then raised by county MIPs with every station open, which bound
-   a county at any number of stations
-   (:func:`wastenet.siting.countybound.station_items`).
+   in 90 s, against 844 M from 4b in 78 s. Without a time limit the program's items are
+   then raised by county MIPs with every station open, which bound a county at any
+   number of stations (:func:`wastenet.siting.countybound.station_items`).
 5. The full MIP is solved only if nothing above produced a solution (mid-size models).
 6. **Local search** (:mod:`wastenet.siting.heuristics`): village shifts with exact haul and
    resizing, incinerator downsizing with exact haul, and swap/add/drop interchange for
@@ -121,14 +120,11 @@ SPLIT_SHARE = 0.2
 #: 854.7 M and the rounds end at 91 s with 855.1 M (retries with longer limits add 0.2 M
 #: in 30 s more). The time comes out of step 3, which this step makes redundant (below)
 COUNTY_SHARE = 0.17
-#: step 4d, then: the county bound raised by county MIPs with every station open
-#: (:func:`wastenet.siting.countybound.station_items`), given this share of the time
-#: limit when the limit is at least the next value (and always in work-limited runs).
-#: Measured on liaoning-2025-no-sharing: 200 s of 10 s MIPs (82, 2 threads) raised
-#: 855.4 M to 858.0 M, more time than a 600 s run can take from step 7 (where 60-80 s
-#: gain 2-20 M); not measured with longer limits
-STATION_ITEMS_SHARE = 0.15
-STATION_ITEMS_MIN_LIMIT_S = 1200.0
+#: step 4d, then, only without a time limit: the county bound raised by county MIPs with
+#: every station open (:func:`wastenet.siting.countybound.station_items`). Measured on
+#: liaoning-2025-no-sharing, 2 threads: at 1,200 s, 180 s of them raised 857.96 M to
+#: 859.18 M, but the run ended at 876.9 M / 2.02 % against 874.6 M / 858.0 M / 1.90 %
+#: without them; at 600 s, 200 s gave +2.6 M, more than the run can take from step 7
 #: step 3 (the first Lagrangian) ends at this share of the time limit when a stronger
 #: bound step follows: the split Lagrangian above ``LP_MAX_ARCS`` (step 4c) or the county
 #: bound (step 4d). Measured at b850c65 (600 s): on liaoning-2025 step 3 gave 785.7 M in
@@ -337,13 +333,11 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
             f"{cb.value:.10g} (stations {cb.transfer:.10g}, {cb.counties.size} counties, "
             f"{cb.n_exact} county MIPs)" if np.isfinite(cb.value) else "not used")
             + f": {cb.status}, {cb.wall_s:.1f}s")
-        if np.isfinite(cb.value) and (limit is None or limit >= STATION_ITEMS_MIN_LIMIT_S):
+        if np.isfinite(cb.value) and limit is None:
             s_start = time.perf_counter()
             raised = station_items(
                 data, model, cb, workers=params.threads, sub_time_s=COUNTY_SUB_S,
-                deadline=float("inf") if limit is None
-                else s_start + STATION_ITEMS_SHARE * limit,
-                node_limit=None if params.max_iterations is None else 2000,
+                deadline=float("inf"), node_limit=None if params.max_iterations is None else 2000,
                 tick=lambda done, total: c_tick(
                     inc_now, lb, f"county bound: station items ({done}/{total} MIPs)"))
             lines.append(f"station items {raised.value:.10g} (stations {raised.transfer:.10g})"
