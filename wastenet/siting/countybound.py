@@ -381,51 +381,43 @@ def _next_jobs(order: list[int], picks: list[int], tables: dict[int, FloatArray]
             and (exact_max is None or m <= exact_max) and (c, m) not in final]
 
 
-
-
 def station_floor(model: CompiledModel) -> float:
     r""":math:`B_T' = \min \sum_j F^{min}_j y_j` over the new usable stations :math:`j`
     (:math:`F^{min}_j` its cheapest size) subject to the single station count target and
     the forced sites (no capacity rows: every size above the cheapest is paid in
     :math:`W_c`, :func:`station_items`); ``nan`` when there is not exactly one station
     target over every new usable site, ``inf`` when the target cannot be met."""
+    from wastenet.siting.echelon import _province_target
+
     tr = model.transfer
-    targets = [c for c in model.counts if c[0] == "transfer"]
-    new = tr.usable & ~tr.existing
-    if len(targets) != 1 or not targets[0][3][new].all():
+    target = _province_target(model, "transfer")
+    if target is None:
         return float("nan")
-    f_min = np.full(tr.n_sites, np.inf)
-    np.minimum.at(f_min, tr.opt_site, tr.opt_fixed)
+    new = tr.usable & ~tr.existing
+    f_min = tr.cheapest_fixed()
     forced = new & tr.forced
     rest = np.sort(f_min[new & ~forced])
-    _, sense, value, _, _ = targets[0]
+    _, sense, value, _, _ = target
     need = 0 if sense == "le" else max(0, int(value) - int(forced.sum()))
     if need > rest.size or (sense == "le" and int(forced.sum()) > value):
         return float("inf")
     return float(f_min[forced].sum() + rest[:need].sum())
 
 
-def _all_open(data: SitingData, model: CompiledModel, county: int, m: int
-              ) -> tuple[CompiledModel, float]:
-    """The county's sub-model with every new usable station open and exactly ``m`` new
-    plants, and :math:`\\sum_{j\\in J_c} F^{min}_j` (the offset of :math:`W_c`)."""
-    from wastenet.siting.region import submodel
+def _all_open(data: SitingData, model: CompiledModel, county: int, m: int,
+              f_min: FloatArray) -> tuple[CompiledModel, float]:
+    r"""The county's sub-model with every new usable station open and exactly ``m`` new
+    plants, and :math:`\sum_{j\in J_c} F^{min}_j` (the offset of :math:`W_c`; ``f_min``
+    is :meth:`~wastenet.siting.model.Echelon.cheapest_fixed` of the stations)."""
+    from wastenet.siting.region import region_sites, region_targets, submodel
 
-    tr, inc = model.transfer, model.incinerator
-    villages = np.flatnonzero(data.village_county == county)
-    tr_in = (data.transfer.county == county) & tr.usable
-    inc_in = (data.incinerator.county == county) & inc.usable
-    counts = []
-    for e, _sense, _value, mask, label in model.counts:
-        here = (tr_in if e == "transfer" else inc_in) & mask
-        ech = tr if e == "transfer" else inc
-        n = int(np.sum(here & ~ech.existing)) if e == "transfer" else m
-        counts.append((e, "eq", n, here, label))
-    sub = submodel(model, villages, np.flatnonzero(tr_in), np.flatnonzero(inc_in),
-                   tuple(counts))
-    f_min = np.full(tr.n_sites, np.inf)
-    np.minimum.at(f_min, tr.opt_site, tr.opt_fixed)
-    return sub.model, float(f_min[tr_in & ~tr.existing].sum())
+    tr = model.transfer
+    villages, tr_sites, inc_sites = region_sites(data, model, np.array([county]))
+    new = tr_sites[~tr.existing[tr_sites]]
+    counts = tuple((e, "eq", int(np.sum(here[new])) if e == "transfer" else m, here, label)
+                   for e, here, label in region_targets(model, tr_sites, inc_sites))
+    sub = submodel(model, villages, tr_sites, inc_sites, counts)
+    return sub.model, float(f_min[new].sum())
 
 
 def station_items(data: SitingData, model: CompiledModel, cb: CountyBound, *,
@@ -463,6 +455,7 @@ def station_items(data: SitingData, model: CompiledModel, cb: CountyBound, *,
     target = next((c for c in model.counts if c[0] == "incinerator"), None)
     if not np.isfinite(floor) or cb.status != "ok":
         return cb
+    f_min = model.transfer.cheapest_fixed()
     order = cb.counties.tolist()
     tables = [t.copy() for t in cb.table]
     solved: set[tuple[int, int]] = set()
@@ -472,7 +465,7 @@ def station_items(data: SitingData, model: CompiledModel, cb: CountyBound, *,
         left = deadline - time.perf_counter()
         if left < 0.5:
             return None
-        sub, offset = _all_open(data, model, order[ci], m)
+        sub, offset = _all_open(data, model, order[ci], m, f_min)
         sol = solve_mip(sub, MipOptions(backend=backend, mip_gap=1e-6, node_limit=node_limit,
                                         time_limit_s=None if node_limit else
                                         min(sub_time_s, left)))

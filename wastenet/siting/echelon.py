@@ -275,12 +275,21 @@ def reoptimise_incinerators(data: SitingData, model: CompiledModel, res: SitingR
     return res
 
 
+def _province_target(model: CompiledModel, echelon: str = "incinerator"
+                     ) -> tuple[str, str, int, np.ndarray, str] | None:
+    """The count target of ``echelon`` when there is exactly one and it counts every new
+    usable site (a province-wide target), else None."""
+    ech = model.echelon(echelon)
+    counts = [c for c in model.counts if c[0] == echelon]
+    if len(counts) == 1 and bool(counts[0][3][ech.usable & ~ech.existing].all()):
+        return counts[0]
+    return None
+
+
 def _single_count(model: CompiledModel) -> bool:
     """True when the incinerator count targets are one province-wide target (or none)."""
-    inc_counts = [c for c in model.counts if c[0] == "incinerator"]
-    return len(inc_counts) <= 1 and all(bool(c[3][~model.incinerator.existing
-                                                    & model.incinerator.usable].all())
-                                        for c in inc_counts)
+    return (_province_target(model) is not None
+            or not any(c[0] == "incinerator" for c in model.counts))
 
 
 def _closed(data: SitingData, model: CompiledModel) -> bool:

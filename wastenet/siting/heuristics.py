@@ -207,7 +207,7 @@ def _select(model: CompiledModel, echelon: str, score: np.ndarray, need: float,
     met, until the open capacity covers ``need`` x 1.05, and (with LP values) every site the
     LP opens at >= 0.5 -- never breaking an ``eq``/``le`` target.
     """
-    ech = model.transfer if echelon == "transfer" else model.incinerator
+    ech = model.echelon(echelon)
     targets = [(sense, value, mask) for e, sense, value, mask, _ in model.counts
                if e == echelon]
     has_opt = np.zeros(ech.n_sites, dtype=bool)

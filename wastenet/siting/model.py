@@ -95,6 +95,13 @@ class Echelon:
     def n_sites(self) -> int:
         return int(self.existing.shape[0])
 
+    def cheapest_fixed(self) -> FloatArray:
+        """Per site, the fixed cost of its cheapest size (``inf`` for a site without
+        options: existing or excluded)."""
+        out = np.full(self.n_sites, np.inf)
+        np.minimum.at(out, self.opt_site, self.opt_fixed)
+        return out
+
 
 @dataclass(frozen=True, eq=False)
 class CompiledArcs:
@@ -127,6 +134,10 @@ class CompiledModel:
     haul: CompiledArcs
     #: (echelon, sense, value, new-site mask, region label) per count target
     counts: tuple[tuple[str, str, int, BoolArray, str], ...]
+
+    def echelon(self, name: str) -> Echelon:
+        """``transfer`` or ``incinerator`` by name (as in ``counts``)."""
+        return self.transfer if name == "transfer" else self.incinerator
 
 
 def _echelon(data: SitingData, sites: Sites) -> Echelon:

@@ -157,10 +157,20 @@ def submodel(model: CompiledModel, villages: IntArray, tr_sites: IntArray,
     return SubModel(sub, v, ts, ks, tr_opts, inc_opts, ca, da, ha)
 
 
+def region_sites(data: SitingData, model: CompiledModel, counties: IntArray
+                 ) -> tuple[IntArray, IntArray, IntArray]:
+    """``(villages, transfer sites, incinerator sites)`` of the counties: every village
+    (zero demand too: every village must be covered) and the usable sites."""
+    return (np.flatnonzero(np.isin(data.village_county, counties)),
+            np.flatnonzero(np.isin(data.transfer.county, counties) & model.transfer.usable),
+            np.flatnonzero(np.isin(data.incinerator.county, counties)
+                           & model.incinerator.usable))
+
+
 def closed_region(data: SitingData, model: CompiledModel, res: SitingResult,
                   counties: IntArray) -> tuple[IntArray, IntArray, IntArray] | None:
-    """``(villages, transfer sites, incinerator sites)`` of the counties, or None when the
-    region is not closed in ``res`` (module docstring)."""
+    """:func:`region_sites` of the counties, or None when the region is not closed in
+    ``res`` (module docstring)."""
     vin = np.isin(data.village_county, counties)
     tin = np.isin(data.transfer.county, counties)
     kin = np.isin(data.incinerator.county, counties)
@@ -172,10 +182,7 @@ def closed_region(data: SitingData, model: CompiledModel, res: SitingResult,
         return None
     if np.any(tin[res.haul_transfer] != kin[res.haul_incinerator]):
         return None
-    villages = np.flatnonzero(vin)  # zero demand too: every village must be covered
-    tr_sites = np.flatnonzero(tin & model.transfer.usable)
-    inc_sites = np.flatnonzero(kin & model.incinerator.usable)
-    return villages, tr_sites, inc_sites
+    return region_sites(data, model, counties)
 
 
 def region_counts(model: CompiledModel, res: SitingResult, tr_sites: IntArray,
@@ -184,20 +191,37 @@ def region_counts(model: CompiledModel, res: SitingResult, tr_sites: IntArray,
     """The count targets of a region: each target of ``model`` that reaches into the
     region becomes an equality at the incumbent's number of new sites there, plus
     ``shift[echelon]`` on the targets of that echelon (module docstring)."""
-    out = []
     shift = shift or {}
-    for e, _sense, _value, mask, label in model.counts:
-        ech = model.transfer if e == "transfer" else model.incinerator
+    out = []
+    for e, here, label in region_targets(model, tr_sites, inc_sites):
         size = res.transfer_size if e == "transfer" else res.incinerator_size
-        sites = tr_sites if e == "transfer" else inc_sites
-        here = np.zeros(ech.n_sites, dtype=bool)
-        here[sites] = True
-        here &= mask
-        if not here.any():
-            continue
         n_open = int(np.sum(here & (size >= 0)))
         out.append((e, "eq", n_open + int(shift.get(e, 0)), here, label))
     return tuple(out)
+
+
+def region_targets(model: CompiledModel, tr_sites: IntArray, inc_sites: IntArray
+                   ) -> list[tuple[str, BoolArray, str]]:
+    """``(echelon, sites of the target in the region, label)`` for each count target of
+    ``model`` that reaches into the region (masks over the global sites)."""
+    out = []
+    for e, _sense, _value, mask, label in model.counts:
+        here = np.zeros(model.echelon(e).n_sites, dtype=bool)
+        here[tr_sites if e == "transfer" else inc_sites] = True
+        here &= mask
+        if here.any():
+            out.append((e, here, label))
+    return out
+
+
+def _values(sol: MipSolution, echelon: str) -> np.ndarray:
+    """The option values of ``echelon`` in ``sol`` (``y`` or ``z``)."""
+    return sol.y if echelon == "transfer" else sol.z
+
+
+def _with_values(sol: MipSolution, echelon: str, values: np.ndarray) -> MipSolution:
+    """``sol`` with the option values of ``echelon`` replaced."""
+    return replace(sol, y=values) if echelon == "transfer" else replace(sol, z=values)
 
 
 @dataclass(frozen=True)
@@ -241,7 +265,7 @@ def _site_state(model: CompiledModel, echelon: str, values: np.ndarray
     """``(counted, open)`` per site of ``echelon`` of a (sub-)model at the option values
     ``values`` (``y`` or ``z``): the sites every count target of that echelon counts, and
     the sites open."""
-    ech = model.transfer if echelon == "transfer" else model.incinerator
+    ech = model.echelon(echelon)
     masks = [m for e, _s, _v, m, _l in model.counts if e == echelon]
     counted = np.logical_and.reduce(masks) if masks else ~ech.existing
     return counted, np.bincount(ech.opt_site, weights=values, minlength=ech.n_sites) > 0.5
@@ -274,16 +298,15 @@ def _shifted_start(model: CompiledModel, start: MipSolution, shift: dict[str, in
     w = model.demand
     flows = replace(start, x=np.full_like(start.x, nan), d=np.full_like(start.d, nan),
                     h=np.full_like(start.h, nan), u=np.full_like(start.u, nan))
+    ech, values = model.echelon(echelon), _values(start, echelon)
     if echelon == "transfer":
         if k != -1:
             return None
-        ech, values = model.transfer, start.y
         load = np.bincount(model.collect.dst, weights=start.x * w[model.collect.src],
                            minlength=ech.n_sites)
     else:
         if k > 0:
             return replace(flows, z=np.full_like(start.z, nan))
-        ech, values = model.incinerator, start.z
         load = (np.bincount(model.haul.dst, weights=start.h, minlength=ech.n_sites)
                 + np.bincount(model.direct.dst, weights=start.d * w[model.direct.src],
                               minlength=ech.n_sites))
@@ -296,7 +319,7 @@ def _shifted_start(model: CompiledModel, start: MipSolution, shift: dict[str, in
         values[is_open[ech.opt_site]] = nan
     shut = sites[np.argsort(load[sites], kind="stable")[:-k]]
     values[np.isin(ech.opt_site, shut)] = 0.0
-    return replace(flows, y=values) if echelon == "transfer" else replace(flows, z=values)
+    return _with_values(flows, echelon, values)
 
 
 def spare_site(data: SitingData, model: CompiledModel, res: SitingResult,
@@ -313,8 +336,7 @@ def spare_site(data: SitingData, model: CompiledModel, res: SitingResult,
         return RegionSolve(float("inf"), "not closed", 0.0, None, None)
     sub = submodel(model, *reg, region_counts(model, res, reg[1], reg[2], {echelon: 1}))
     start = sub.restrict(hint)
-    ech = sub.model.transfer if echelon == "transfer" else sub.model.incinerator
-    values = start.y if echelon == "transfer" else start.z
+    ech, values = sub.model.echelon(echelon), _values(start, echelon)
     counted, is_open = _site_state(sub.model, echelon, values)
     cand = np.flatnonzero((counted & ~is_open & ech.usable)[ech.opt_site])
     if cand.size == 0:
@@ -322,8 +344,8 @@ def spare_site(data: SitingData, model: CompiledModel, res: SitingResult,
     o = int(cand[np.argmin(ech.opt_fixed[cand])])
     values = values.copy()
     values[o] = 1.0
-    sol = replace(start, y=values) if echelon == "transfer" else replace(start, z=values)
-    return RegionSolve(float(ech.opt_fixed[o]), "feasible", 0.0, sub, sol)
+    return RegionSolve(float(ech.opt_fixed[o]), "feasible", 0.0, sub,
+                       _with_values(start, echelon, values))
 
 
 def _objective(model: CompiledModel, sol: MipSolution) -> float:
@@ -474,12 +496,10 @@ def move_sites(data: SitingData, model: CompiledModel, res: SitingResult,
     (6.7 M yuan/yr) where one station and a 10 t/d plant cost 0.9 M in the bound.
     """
     from wastenet.siting.checker import check
-    from wastenet.siting.echelon import _open_per_county, allocate
+    from wastenet.siting.echelon import _open_per_county, _province_target, allocate
     from wastenet.siting.solve import hint_from_result
 
-    ech = model.transfer if echelon == "transfer" else model.incinerator
-    targets = [m for e, _s, _v, m, _l in model.counts if e == echelon]
-    if len(targets) != 1 or not targets[0][ech.usable & ~ech.existing].all():
+    if _province_target(model, echelon) is None:
         return res  # one province-wide target only (zero-sum shifts keep it)
     counties = np.array(sorted(table), dtype=np.int64)
     best = res

@@ -135,7 +135,7 @@ def precheck(data: SitingData, model: CompiledModel) -> None:
     if reasons:
         raise InfeasibleError(f"{len(lost)} village(s) cannot be covered", reasons)
     for echelon, sense, value, mask, where in model.counts:
-        ech = model.transfer if echelon == "transfer" else model.incinerator
+        ech = model.echelon(echelon)
         forced = int(np.sum(mask & ech.forced & ech.usable))
         avail = int(np.sum(mask & ech.usable))
         label = f"count target {echelon} {sense} {value} in {where}"
