@@ -12,12 +12,11 @@ from wastenet.siting.heuristics import construct
 from wastenet.siting.model import compile_model
 from wastenet.siting.openregion import (
     compatible,
-    join_open,
     open_region,
     reoptimise_open,
     solve_open_region,
 )
-from wastenet.siting.region import _objective, closed_region, region_counts, submodel
+from wastenet.siting.region import _objective, closed_region, join, region_counts, submodel
 from wastenet.siting.result import SitingResult
 from wastenet.siting.solve import SiteParams, hint_from_result, solve
 from wastenet.siting.synthetic import synthetic_province
@@ -79,7 +78,7 @@ def test_border_flow_is_frozen_and_the_station_moves() -> None:
     out = solve_open_region(model, hint, data.transfer.county == 0,
                             data.incinerator.county == 0, time_limit_s=10)
     assert out.delta == pytest.approx(-30.0)
-    joined = join_open(data, model, poor, hint, [out])
+    joined = join(data, model, poor, hint, [out])
     assert joined.total_cost == pytest.approx(112.0)
     assert joined.transfer_size.tolist() == [-1, 0, 0]
     assert check(data, joined).ok
@@ -137,7 +136,7 @@ def test_each_region_change_is_exactly_its_predicted_delta(seed: int) -> None:
         out = solve_open_region(model, hint, tr_in, inc_in, time_limit_s=30,
                                 node_limit=2000, backend="HIGHS")
         assert out.sol is not None and out.delta <= 1e-6 * start.total_cost
-        joined = join_open(data, model, start, hint, [out])
+        joined = join(data, model, start, hint, [out])
         rep = check(data, joined)
         assert rep.ok, rep.violations[:3]
         assert joined.total_cost == pytest.approx(start.total_cost + out.delta, rel=1e-9)

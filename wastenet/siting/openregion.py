@@ -68,7 +68,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -76,7 +76,14 @@ from numpy.typing import NDArray
 from wastenet.siting.data import SitingData
 from wastenet.siting.mip import MipOptions, MipSolution, solve_mip
 from wastenet.siting.model import CompiledArcs, CompiledModel, Echelon
-from wastenet.siting.region import _index, _objective, region_targets
+from wastenet.siting.region import (
+    RegionSolve,
+    SubModel,
+    _index,
+    _objective,
+    join,
+    region_targets,
+)
 from wastenet.siting.result import SitingResult
 
 IntArray = NDArray[np.int64]
@@ -87,51 +94,6 @@ log = logging.getLogger("wastenet.siting.openregion")
 
 #: flows and rooms at or below this (t/d) count as none
 TOL_T = 1e-9
-
-
-@dataclass(frozen=True, eq=False)
-class OpenRegion:
-    """The sub-problem of a region (module docstring) and how its indices map back.
-
-    ``villages`` are the global ids of the sub-model's first villages (the pseudo-villages
-    follow); ``tr_sites`` and ``inc_sites`` the global ids of its sites (sorted, the
-    outside ones included); ``tr_opts``, ``inc_opts``, ``direct`` and ``haul`` the global
-    ids of its options and arcs; ``collect`` that of each collection arc, ``-1`` for the
-    pseudo-villages' arcs."""
-
-    model: CompiledModel
-    villages: IntArray
-    tr_sites: IntArray
-    inc_sites: IntArray
-    tr_opts: IntArray
-    inc_opts: IntArray
-    collect: IntArray
-    direct: IntArray
-    haul: IntArray
-
-    def restrict(self, sol: MipSolution) -> MipSolution:
-        """The incumbent's values on the sub-problem (each pseudo-village sends all its
-        waste to its station)."""
-        real = self.collect >= 0
-        x = np.ones(self.collect.size)
-        x[real] = sol.x[self.collect[real]]
-        u = np.zeros(self.model.demand.shape[0])
-        u[:self.villages.size] = sol.u[self.villages]
-        return replace(sol, y=sol.y[self.tr_opts], z=sol.z[self.inc_opts], x=x,
-                       d=sol.d[self.direct], h=sol.h[self.haul], u=u)
-
-    def scatter(self, full: MipSolution, sub: MipSolution) -> MipSolution:
-        """``full`` with the values of ``sub`` put in (pseudo ones dropped)."""
-        def put(a: np.ndarray, idx: IntArray, v: np.ndarray) -> np.ndarray:
-            out = a.copy()
-            out[idx] = v
-            return out
-        real = self.collect >= 0
-        return replace(full, y=put(full.y, self.tr_opts, sub.y),
-                       z=put(full.z, self.inc_opts, sub.z),
-                       x=put(full.x, self.collect[real], sub.x[real]),
-                       d=put(full.d, self.direct, sub.d), h=put(full.h, self.haul, sub.h),
-                       u=put(full.u, self.villages, sub.u[:self.villages.size]))
 
 
 def _part(ech: Echelon, sites: IntArray, outside: BoolArray, cap: FloatArray
@@ -162,7 +124,7 @@ def _arcs(arcs: CompiledArcs, keep: BoolArray, src: IntArray, dst: IntArray
 
 
 def open_region(model: CompiledModel, hint: MipSolution, tr_in: BoolArray,
-                inc_in: BoolArray) -> OpenRegion | None:
+                inc_in: BoolArray) -> SubModel | None:
     """The sub-problem of the region whose transfer and incinerator sites are marked by
     ``tr_in`` and ``inc_in``, at the incumbent's values ``hint`` (module docstring);
     ``None`` when a village it serves is also served outside it."""
@@ -226,11 +188,11 @@ def open_region(model: CompiledModel, hint: MipSolution, tr_in: BoolArray,
                                            np.zeros(outs.size, dtype=bool)]),
                   transfer=sub_tr, incinerator=sub_inc, collect=collect, direct=direct,
                   haul=haul, counts=tuple(counts))
-    return OpenRegion(sub, villages, tr_sites, inc_sites, tr_opts, inc_opts,
+    return SubModel(sub, villages, tr_sites, inc_sites, tr_opts, inc_opts,
                       np.concatenate([ca, -np.ones(outs.size, dtype=np.int64)]), da, ha)
 
 
-def compatible(a: OpenRegion, b: OpenRegion) -> bool:
+def compatible(a: SubModel, b: SubModel) -> bool:
     """Whether the changes of two regions solved from the same incumbent may be joined
     (disjoint stations, plants and villages; module docstring)."""
     return not (np.intersect1d(a.tr_sites, b.tr_sites).size
@@ -238,27 +200,15 @@ def compatible(a: OpenRegion, b: OpenRegion) -> bool:
                 or np.intersect1d(a.villages, b.villages).size)
 
 
-@dataclass(frozen=True)
-class OpenSolve:
-    """The outcome of one regional MIP: ``delta`` the change of cost (yuan/yr, negative is
-    better; ``inf`` without a solution or when the region is not used)."""
-
-    delta: float
-    status: str
-    wall_s: float
-    region: OpenRegion | None
-    sol: MipSolution | None
-
-
 def solve_open_region(model: CompiledModel, hint: MipSolution, tr_in: BoolArray,
                       inc_in: BoolArray, *, time_limit_s: float, seed: int = 0,
-                      backend: str = "SCIP", node_limit: int | None = None) -> OpenSolve:
+                      backend: str = "SCIP", node_limit: int | None = None) -> RegionSolve:
     """Solve the sub-problem of a region from the incumbent ``hint`` (its full-model
-    values). Changes nothing; :func:`join_open` applies the outcome."""
+    values). Changes nothing; :func:`wastenet.siting.region.join` applies the outcome."""
     t0 = time.perf_counter()
     reg = open_region(model, hint, tr_in, inc_in)
     if reg is None:
-        return OpenSolve(float("inf"), "split village", 0.0, None, None)
+        return RegionSolve(float("inf"), "split village", 0.0, None, None)
     start = reg.restrict(hint)
     before = _objective(reg.model, start)
     sol = solve_mip(reg.model, MipOptions(backend=backend, time_limit_s=time_limit_s,
@@ -266,24 +216,8 @@ def solve_open_region(model: CompiledModel, hint: MipSolution, tr_in: BoolArray,
                     hint=start)
     wall = time.perf_counter() - t0
     if sol.status not in ("optimal", "feasible"):
-        return OpenSolve(float("inf"), sol.status, wall, reg, None)
-    return OpenSolve(sol.objective - before, sol.status, wall, reg, sol)
-
-
-def join_open(data: SitingData, model: CompiledModel, res: SitingResult, hint: MipSolution,
-              parts: Sequence[OpenSolve]) -> SitingResult:
-    """``res`` (whose values are ``hint``) with the solutions of pairwise
-    :func:`compatible` regions put in, priced afresh."""
-    from wastenet.siting.solve import to_result
-
-    full = hint
-    for p in parts:
-        assert p.region is not None and p.sol is not None
-        full = p.region.scatter(full, p.sol)
-    out = to_result(data, model, full, lower_bound=res.lower_bound, status=res.status,
-                    solver=res.solver, seed=res.seed, elapsed_s=res.elapsed_s,
-                    iterations=res.iterations + 1, log_lines=res.log)
-    return replace(out, meta=dict(res.meta))
+        return RegionSolve(float("inf"), sol.status, wall, reg, None)
+    return RegionSolve(sol.objective - before, sol.status, wall, reg, sol)
 
 
 def reoptimise_open(data: SitingData, model: CompiledModel, res: SitingResult, *,
@@ -310,7 +244,7 @@ def reoptimise_open(data: SitingData, model: CompiledModel, res: SitingResult, *
     improved = 0
     pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
 
-    def run(g: IntArray) -> OpenSolve | None:
+    def run(g: IntArray) -> RegionSolve | None:
         left = deadline - time.perf_counter()
         if left < 0.5:
             return None
@@ -330,16 +264,16 @@ def reoptimise_open(data: SitingData, model: CompiledModel, res: SitingResult, *
                 if o is not None:
                     log.debug("open region %s: %s, delta %.6g, %.1fs", g.tolist(), o.status,
                               o.delta, o.wall_s)
-            gains = sorted((o for o in outs if o is not None and o.region is not None
+            gains = sorted((o for o in outs if o is not None and o.sub is not None
                             and o.delta < -1e-9 * max(1.0, abs(best.total_cost))),
                            key=lambda o: o.delta)
-            taken: list[OpenSolve] = []
+            taken: list[RegionSolve] = []
             for o in gains:
-                if all(compatible(o.region, t.region) for t in taken  # type: ignore[arg-type]
+                if all(compatible(o.sub, t.sub) for t in taken  # type: ignore[arg-type]
                        ):
                     taken.append(o)
             if taken:
-                cand = join_open(data, model, best, hint, taken)
+                cand = join(data, model, best, hint, taken)
                 if cand.total_cost < best.total_cost and check(data, cand).ok:
                     best = cand
                     hint = hint_from_result(model, best)
@@ -358,5 +292,4 @@ def reoptimise_open(data: SitingData, model: CompiledModel, res: SitingResult, *
     return best
 
 
-__all__ = ["OpenRegion", "OpenSolve", "compatible", "join_open", "open_region",
-           "reoptimise_open", "solve_open_region"]
+__all__ = ["compatible", "open_region", "reoptimise_open", "solve_open_region"]

@@ -77,7 +77,9 @@ log = logging.getLogger("wastenet.siting.region")
 class SubModel:
     """A :class:`CompiledModel` on a subset, with the global index of each of its
     villages, sites, options and arcs (``villages[i]`` is the global id of local village
-    ``i``, and so on)."""
+    ``i``, and so on). A sub-model of :mod:`wastenet.siting.openregion` also has
+    pseudo-villages after the real ones (not in ``villages``), whose collection arcs
+    have the global id ``-1`` and carry all their waste in every solution."""
 
     model: CompiledModel
     villages: IntArray
@@ -91,9 +93,13 @@ class SubModel:
 
     def restrict(self, sol: MipSolution) -> MipSolution:
         """The values of a full-model solution on this subset (a warm start)."""
-        return replace(sol, y=sol.y[self.tr_opts], z=sol.z[self.inc_opts],
-                       x=sol.x[self.collect], d=sol.d[self.direct], h=sol.h[self.haul],
-                       u=sol.u[self.villages])
+        real = self.collect >= 0
+        x = np.ones(self.collect.size)
+        x[real] = sol.x[self.collect[real]]
+        u = np.zeros(self.model.demand.shape[0])
+        u[:self.villages.size] = sol.u[self.villages]
+        return replace(sol, y=sol.y[self.tr_opts], z=sol.z[self.inc_opts], x=x,
+                       d=sol.d[self.direct], h=sol.h[self.haul], u=u)
 
     def scatter(self, full: MipSolution, sub: MipSolution) -> MipSolution:
         """``full`` with this subset's values replaced by those of ``sub``."""
@@ -101,10 +107,12 @@ class SubModel:
             out = a.copy()
             out[idx] = v
             return out
+        real = self.collect >= 0
         return replace(full, y=put(full.y, self.tr_opts, sub.y),
                        z=put(full.z, self.inc_opts, sub.z),
-                       x=put(full.x, self.collect, sub.x), d=put(full.d, self.direct, sub.d),
-                       h=put(full.h, self.haul, sub.h), u=put(full.u, self.villages, sub.u))
+                       x=put(full.x, self.collect[real], sub.x[real]),
+                       d=put(full.d, self.direct, sub.d), h=put(full.h, self.haul, sub.h),
+                       u=put(full.u, self.villages, sub.u[:self.villages.size]))
 
 
 def _index(n: int, keep: IntArray) -> IntArray:
@@ -361,8 +369,9 @@ def _objective(model: CompiledModel, sol: MipSolution) -> float:
 
 def join(data: SitingData, model: CompiledModel, res: SitingResult, hint: MipSolution,
          parts: Sequence[RegionSolve]) -> SitingResult:
-    """``res`` with the solutions of disjoint closed regions put in (each as solved
-    against ``res``), priced afresh."""
+    """``res`` with the solutions of disjoint closed regions (or compatible open ones,
+    :func:`wastenet.siting.openregion.compatible`) put in, each as solved against
+    ``res``, priced afresh."""
     from wastenet.siting.solve import to_result
 
     full = hint
