@@ -59,12 +59,12 @@ Algorithm
    bound, or a county has many sites (:func:`wastenet.siting.region.move_sites`), and
    each county's stations and plants are re-solved together at their numbers of new
    sites
-   (:func:`wastenet.siting.region.reoptimise_counties`); with sharing, where flows cross
-   the county borders, each county's stations and plants are re-solved with its border
-   flows frozen, in passes while one gains
-   (:func:`wastenet.siting.openregion.reoptimise_open`); then groups of nearby counties
+   (:func:`wastenet.siting.region.reoptimise_counties`); then groups of nearby counties
    are re-optimised together (:func:`group_search`), so that one plant can replace
-   several across county borders. Each solves ``threads`` sub-MIPs at a time.
+   several across county borders. With sharing, where flows cross the county borders,
+   passes that re-solve each county's stations and plants with its border flows frozen
+   (:func:`wastenet.siting.openregion.reoptimise_open`) alternate with segments of the
+   group search while a pair gains. Each solves ``threads`` sub-MIPs at a time.
 
 The reported bound is the best valid bound of steps 1, 3, 4, 4b, 4c, 4d (or the full MIP's
 best bound in step 5); ``gap = (UB - LB) / UB``. A solution is always returned unless no
@@ -157,13 +157,16 @@ STATIONS_SHARE = 0.88
 PLANT_MOVES = 6
 STATION_UP = 6
 STATION_DOWN = 12
-#: with sharing (counties not closed, step 7): after the count reallocation, passes of
-#: the open-region re-optimisation (each county alone, its border flows frozen) run while
-#: one gains, up to this share of the limit; the group search takes the rest. Measured on
-#: liaoning-2025 from the 600 s result at 0b68bcd (835.0 M, 2 threads, 10 s per county):
-#: pass 1 -6.9 M in 130 s (40 of 71 counties improved, most MIPs solved in under 1 s),
-#: pass 2 -2.2 M in 158 s
-OPEN_SHARE = 0.8
+#: with sharing (counties not closed, step 7): after the count reallocation, a pass of the
+#: open-region re-optimisation (each county alone, its border flows frozen, at most
+#: ``OPEN_SUB_S`` per county under a time limit) and a segment of the group search (this share of the
+#: limit) alternate while a pair gains. Measured on liaoning-2025 from the 600 s result
+#: at 0b68bcd (835.0 M, 2 threads): a pass at 10 s per county gained 6.9 M in 130 s (the
+#: 14 counties stopped by the limit took 142 of the 169 s of MIPs and gave 3.1 M of the
+#: 7.8 M), a pass at 2 s 4.4 M in 51 s, and a second pass at 2 s 0.6 M; in the run
+#: with one 10 s pass before the group search, the group search then gained 7.0 M in 92 s
+OPEN_SUB_S = 2.0
+GROUP_SEGMENT_SHARE = 0.1
 #: long steps report their progress at most this often (seconds)
 PROGRESS_EVERY_S = 1.0
 #: share of the time left that the restricted MIP may use
@@ -491,20 +494,6 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
                     res = replace(res, log=(*res.log, f"{what} moves: {res.total_cost:.10g}"))
                 if res.total_cost >= before or time.perf_counter() >= moves_end:
                     break
-        if not closed and model.single_source:
-            # sharing: the counties are not closed, so their borders are frozen instead
-            open_end = end if limit is None else min(end, t0 + OPEN_SHARE * limit)
-            while time.perf_counter() < open_end:
-                before = res.total_cost
-                res = reoptimise_open(
-                    data, model, res, deadline=open_end, seed=params.seed,
-                    sub_time_s=COUNTY_SUB_S, backend=params.mip_backend,
-                    workers=params.threads, node_limit=nodes,
-                    tick=step_progress("re-optimising both echelons county by county"))
-                res = replace(res, log=(*res.log, f"open-region re-optimisation (both "
-                                                  f"echelons): {res.total_cost:.10g}"))
-                if res.total_cost >= before:
-                    break
         if closed:
             res = reoptimise_counties(
                 data, model, res, deadline=end, seed=params.seed, sub_time_s=COUNTY_SUB_S,
@@ -512,12 +501,35 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
                 tick=step_progress("re-optimising both echelons county by county"))
             res = replace(res, log=(*res.log, f"county re-optimisation (both echelons): "
                                               f"{res.total_cost:.10g}"))
-        res = group_search(data, model, res, seed=params.seed, deadline=end,
-                           max_rounds=params.max_iterations, workers=params.threads,
-                           backend=params.mip_backend,
-                           tick=step_progress("re-optimising the incinerators: group search"))
-        res = replace(res, log=(*res.log, f"incinerator re-optimisation (group search): "
-                                          f"{res.total_cost:.10g}"))
+        # with sharing the counties are not closed: a pass of the open-region
+        # re-optimisation (border flows frozen) and a segment of the group search alternate
+        # while a pair gains
+        sharing = not closed and model.single_source
+        segment = 0
+        while True:
+            before = res.total_cost
+            if sharing:
+                res = reoptimise_open(
+                    data, model, res, deadline=end, seed=params.seed,
+                    sub_time_s=COUNTY_SUB_S if limit is None else OPEN_SUB_S,
+                    backend=params.mip_backend, workers=params.threads, node_limit=nodes,
+                    tick=step_progress("re-optimising both echelons county by county"))
+                res = replace(res, log=(*res.log, f"open-region re-optimisation (both "
+                                                  f"echelons): {res.total_cost:.10g}"))
+            seg_end = end if limit is None or not sharing else min(
+                end, time.perf_counter() + GROUP_SEGMENT_SHARE * limit)
+            # each segment takes the groups in another seeded order (the first groups of
+            # the last order were just re-solved)
+            res = group_search(data, model, res, seed=params.seed + segment, deadline=seg_end,
+                               max_rounds=params.max_iterations, workers=params.threads,
+                               backend=params.mip_backend,
+                               tick=step_progress("re-optimising the incinerators: "
+                                                  "group search"))
+            res = replace(res, log=(*res.log, f"incinerator re-optimisation (group search):"
+                                              f" {res.total_cost:.10g}"))
+            if not sharing or res.total_cost >= before or time.perf_counter() >= end:
+                break
+            segment += 1
     if res.total_cost <= lb * (1 + 1e-9):
         res = replace(res, status="optimal")
     res = replace(res, elapsed_s=time.perf_counter() - t0)
