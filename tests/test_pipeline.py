@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from wastenet.cli import main
 from wastenet.pipeline import compare, run_siting
 from wastenet.scenario.schema import Scenario
 
-SMALL = {
+SMALL: dict[str, Any] = {
     "name": "faku-small",
     "data": {"counties": ["210124"], "villages_total": 2000, "seed": 11},
     "candidates": {"transfer": {"extra_per_county": 4}},

@@ -4,6 +4,7 @@ bound on a hand-checked instance, and validity against brute-forced optima."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from wastenet.siting.model import compile_model
 from wastenet.siting.solve import SiteParams, solve
 
 EXACT = SiteParams(time_limit_s=30, method="exact")
+Sense = Literal["eq", "le", "ge"]
 
 
 def _target(sense: str, value: int) -> tuple[str, str, int, np.ndarray, str]:
@@ -92,7 +94,7 @@ def test_county_bound_needs_closed_counties_and_one_plant_count() -> None:
     assert not applies(one, compile_model(one))  # a single county: one LP of everything
 
 
-def _closed_spec(seed: int, sense: str) -> H.Spec:
+def _closed_spec(seed: int, sense: Sense) -> H.Spec:
     """A random tiny instance of two closed counties (every arc inside its county, each
     county with two villages, a station and two plant sites) and a plant count of 2."""
     rng = np.random.default_rng(seed)
@@ -114,7 +116,7 @@ def _closed_spec(seed: int, sense: str) -> H.Spec:
 
 @pytest.mark.parametrize("sense", ["eq", "le", "ge"])
 @pytest.mark.parametrize("seed", list(range(40, 52)))
-def test_county_bound_never_exceeds_the_optimum(seed: int, sense: str) -> None:
+def test_county_bound_never_exceeds_the_optimum(seed: int, sense: Sense) -> None:
     """On random closed instances the county bound is at most the brute-forced optimum
     (and through the decomposition, the reported bound too)."""
     data = H.build(_closed_spec(seed, sense))
@@ -184,7 +186,7 @@ def test_station_items_prove_a_busy_station() -> None:
 
 
 @pytest.mark.parametrize("sense", ["eq", "le", "ge"])
-def test_station_floor_by_hand(sense: str) -> None:
+def test_station_floor_by_hand(sense: Sense) -> None:
     """Three stations at 1 each: exactly or at least three cost 3, at most three 0; a
     forced site counts even under "le"; a target on part of the sites gives no floor."""
     spec = _busy_station_spec()

@@ -180,7 +180,7 @@ def test_reallocation_table_keeps_cheaper_county_layouts(workers: int) -> None:
                                    hint_from_result(model, best).h)
     assert worse.total_cost == pytest.approx(282.0) and check(data, worse).ok
     counties = np.array([0, 1])
-    sets = [(0,), (0,)]
+    sets: list[tuple[int, ...]] = [(0,), (0,)]
     table = _table(data, model, worse, counties, sets, deadline=float("inf"), seed=0,
                    backend="SCIP", sub_time_s=5.0, nodes=2000, tick=lambda _c: None,
                    workers=workers)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import siting_helpers as _h
+from siting_helpers import Site, Spec, brute_force, build
 
 from wastenet.siting.checker import check
 from wastenet.siting.data import CountTarget, SiteStatus, SitingData
@@ -20,8 +20,6 @@ from wastenet.siting.region import (
 from wastenet.siting.result import SitingResult
 from wastenet.siting.solve import SiteParams, hint_from_result, solve
 from wastenet.siting.synthetic import synthetic_province
-
-Site, Spec, brute_force, build = _h.Site, _h.Spec, _h.brute_force, _h.build
 
 EXACT = SiteParams(time_limit_s=30, method="exact")
 
@@ -131,6 +129,7 @@ def test_county_reoptimisation_keeps_counts_and_never_worsens(workers: int) -> N
     data = _province()
     model = compile_model(data)
     start = construct(data, model)
+    assert start is not None
     out = reoptimise_counties(data, model, start, deadline=float("inf"), workers=workers,
                               node_limit=2000, backend="HIGHS")
     ref = reoptimise_counties(data, model, start, deadline=float("inf"), workers=1,
@@ -222,6 +221,7 @@ def test_spare_site_opens_the_cheapest_closed_site() -> None:
     data = _province()
     model = compile_model(data)
     start = construct(data, model)
+    assert start is not None
     hint = hint_from_result(model, start)
     out = spare_site(data, model, start, hint, np.array([2]))
     closed = (start.transfer_size < 0) & (data.transfer.county == 2) & model.transfer.usable
