@@ -285,6 +285,16 @@ def _three_counties() -> Any:
                               height_km=16)
 
 
+@pytest.mark.parametrize("policy", ["adjacent", "None", ""])
+def test_synthetic_province_rejects_an_unknown_policy(policy: str) -> None:
+    """The synthetic generator knows none, prefecture and free; any other policy is an
+    error naming the field, not a silent fallback to free."""
+    from wastenet.siting.synthetic import synthetic_province
+
+    with pytest.raises(ValidationError, match="policy"):
+        synthetic_province(20, 8, 3, n_counties=3, policy=policy)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("method", ["exact", "decomposition"])
 def test_determinism_under_iteration_limit(method: str) -> None:
     """Same data, params and seed give identical results under a node limit."""

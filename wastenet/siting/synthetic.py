@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 from scipy.spatial import cKDTree
 
+from wastenet.errors import ValidationError
 from wastenet.siting.data import Arcs, CountTarget, Sites, SiteStatus, SitingData
 
 Policy = Literal["none", "prefecture", "free"]
@@ -86,6 +87,8 @@ def synthetic_province(
     height_km: float = 450.0,
 ) -> SitingData:
     """Return a seeded synthetic province; the defaults mimic the Liaoning problem size."""
+    if policy not in ("none", "prefecture", "free"):
+        raise ValidationError("policy", policy, "must be 'none', 'prefecture' or 'free'")
     rng = np.random.default_rng(seed)
     size = np.array([width_km, height_km])
     seats = rng.random((n_counties, 2)) * size
