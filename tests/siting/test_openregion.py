@@ -210,3 +210,21 @@ def test_decomposition_reoptimises_open_regions_with_sharing() -> None:
     assert check(data, res).ok
     again = solve(data, params)
     assert again.total_cost == res.total_cost
+
+
+def test_a_pass_the_checker_rejects_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checker runs once at the end of a pass; if it rejected the joined solution,
+    the pass would return the incumbent unchanged (a safety net: joins are feasible by
+    construction)."""
+    import wastenet.siting.checker as checker
+
+    data, poor = _poor()
+    ok = checker.check
+
+    def reject(d: SitingData, r: SitingResult) -> object:
+        rep = ok(d, r)
+        return type("Rejected", (), {"ok": False, "violations": ["forced"],
+                                     "total_cost": rep.total_cost})()
+
+    monkeypatch.setattr(checker, "check", reject)
+    assert reoptimise_open(data, compile_model(data), poor, deadline=float("inf")) is poor
