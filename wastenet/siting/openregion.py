@@ -75,12 +75,16 @@ from numpy.typing import NDArray
 
 from wastenet.siting.data import SitingData
 from wastenet.siting.mip import MipOptions, MipSolution, solve_mip
-from wastenet.siting.model import CompiledArcs, CompiledModel, Echelon
+from wastenet.siting.model import CompiledArcs, CompiledModel
 from wastenet.siting.region import (
     RegionSolve,
     SubModel,
     _index,
     _objective,
+    _site_state,
+    _sub_arcs,
+    _sub_echelon,
+    _values,
     join,
     region_targets,
 )
@@ -88,39 +92,11 @@ from wastenet.siting.result import SitingResult
 
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
-FloatArray = NDArray[np.float64]
 
 log = logging.getLogger("wastenet.siting.openregion")
 
 #: flows and rooms at or below this (t/d) count as none
 TOL_T = 1e-9
-
-
-def _part(ech: Echelon, sites: IntArray, outside: BoolArray, cap: FloatArray
-          ) -> tuple[Echelon, IntArray]:
-    """``ech`` on ``sites`` (sorted global ids), the ``outside`` ones made existing at
-    ``cap`` (no options, not forced)."""
-    local = _index(ech.n_sites, sites[~outside])
-    opts = np.flatnonzero(local[ech.opt_site] >= 0)
-    at = _index(ech.n_sites, sites)
-    existing = ech.existing[sites] | outside
-    ex_cap = np.where(outside, cap, ech.existing_cap[sites])
-    return Echelon(
-        opt_site=at[ech.opt_site[opts]], opt_size=ech.opt_size[opts],
-        opt_cap=ech.opt_cap[opts], opt_fixed=ech.opt_fixed[opts], existing=existing,
-        existing_cap=ex_cap, forced=ech.forced[sites] & ~outside,
-        usable=ech.usable[sites] | outside,
-        max_cap=np.where(outside, cap, ech.max_cap[sites]),
-        throughput=ech.throughput[sites],
-        prefecture=tuple(ech.prefecture[s] for s in sites.tolist()),
-    ), opts
-
-
-def _arcs(arcs: CompiledArcs, keep: BoolArray, src: IntArray, dst: IntArray
-          ) -> tuple[CompiledArcs, IntArray]:
-    idx = np.flatnonzero(keep)
-    return CompiledArcs(src[arcs.src[idx]], dst[arcs.dst[idx]], arcs.cost[idx],
-                        arcs.unit[idx]), idx
 
 
 def open_region(model: CompiledModel, hint: MipSolution, tr_in: BoolArray,
@@ -159,12 +135,12 @@ def open_region(model: CompiledModel, hint: MipSolution, tr_in: BoolArray,
     k_out = ~inc_in & reach & (room > TOL_T)
     tr_sites = np.flatnonzero(tr_in | j_out)
     inc_sites = np.flatnonzero(inc_in | k_out)
-    sub_tr, tr_opts = _part(tr, tr_sites, j_out[tr_sites], into[tr_sites])
-    sub_inc, inc_opts = _part(inc, inc_sites, k_out[inc_sites], room[inc_sites])
+    sub_tr, tr_opts = _sub_echelon(tr, tr_sites, j_out[tr_sites], into[tr_sites])
+    sub_inc, inc_opts = _sub_echelon(inc, inc_sites, k_out[inc_sites], room[inc_sites])
     lv = _index(n, villages)
     lt = _index(tr.n_sites, tr_sites)
     lk = _index(inc.n_sites, inc_sites)
-    reg_c, ca = _arcs(col, free[col.src] & tr_in[col.dst], lv, lt)
+    reg_c, ca = _sub_arcs(col, lv, lt, free[col.src] & tr_in[col.dst])
     outs = np.flatnonzero(j_out)
     pseudo_v = villages.size + np.arange(outs.size)
     zero = np.zeros(outs.size)
@@ -172,15 +148,13 @@ def open_region(model: CompiledModel, hint: MipSolution, tr_in: BoolArray,
                            np.concatenate([reg_c.dst, lt[outs]]),
                            np.concatenate([reg_c.cost, zero]),
                            np.concatenate([reg_c.unit, zero]))
-    direct, da = _arcs(dr, free[dr.src] & (inc_in | k_out)[dr.dst], lv, lk)
-    haul, ha = _arcs(hl, (tr_in[hl.src] & (inc_in | k_out)[hl.dst])
-                     | (j_out[hl.src] & inc_in[hl.dst]), lt, lk)
+    direct, da = _sub_arcs(dr, lv, lk, free[dr.src] & (inc_in | k_out)[dr.dst])
+    haul, ha = _sub_arcs(hl, lt, lk, (tr_in[hl.src] & (inc_in | k_out)[hl.dst])
+                         | (j_out[hl.src] & inc_in[hl.dst]))
     counts = []
     for e, here, label in region_targets(model, np.flatnonzero(tr_in),
                                          np.flatnonzero(inc_in)):
-        ech = model.echelon(e)
-        values = hint.y if e == "transfer" else hint.z
-        is_open = np.bincount(ech.opt_site, weights=values, minlength=ech.n_sites) > 0.5
+        is_open = _site_state(model, e, _values(hint, e))[1]
         sites = tr_sites if e == "transfer" else inc_sites
         counts.append((e, "eq", int(np.sum(here & is_open)), here[sites], label))
     sub = replace(model, demand=np.concatenate([w[villages], into[outs]]),

@@ -121,23 +121,35 @@ def _index(n: int, keep: IntArray) -> IntArray:
     return out
 
 
-def _sub_echelon(ech: Echelon, sites: IntArray) -> tuple[Echelon, IntArray]:
+def _sub_echelon(ech: Echelon, sites: IntArray, outside: BoolArray | None = None,
+                 cap: np.ndarray | None = None) -> tuple[Echelon, IntArray]:
+    """``ech`` on ``sites`` (sorted global ids) and the global ids of its options; the
+    sites marked ``outside`` (with ``cap``) become existing at that capacity, without
+    options and not forced (the frozen border of :mod:`wastenet.siting.openregion`)."""
+    out = np.zeros(sites.size, dtype=bool) if outside is None else outside
+    room = np.zeros(sites.size) if cap is None else cap
     local = _index(ech.n_sites, sites)
-    opts = np.flatnonzero(local[ech.opt_site] >= 0)
+    opts = np.flatnonzero(_index(ech.n_sites, sites[~out])[ech.opt_site] >= 0)
     return Echelon(
         opt_site=local[ech.opt_site[opts]], opt_size=ech.opt_size[opts],
         opt_cap=ech.opt_cap[opts], opt_fixed=ech.opt_fixed[opts],
-        existing=ech.existing[sites], existing_cap=ech.existing_cap[sites],
-        forced=ech.forced[sites], usable=ech.usable[sites], max_cap=ech.max_cap[sites],
+        existing=ech.existing[sites] | out,
+        existing_cap=np.where(out, room, ech.existing_cap[sites]),
+        forced=ech.forced[sites] & ~out, usable=ech.usable[sites] | out,
+        max_cap=np.where(out, room, ech.max_cap[sites]),
         throughput=ech.throughput[sites],
         prefecture=tuple(ech.prefecture[s] for s in sites.tolist()),
     ), opts
 
 
-def _sub_arcs(arcs: CompiledArcs, src: IntArray, dst: IntArray) -> tuple[CompiledArcs, IntArray]:
-    keep = np.flatnonzero((src[arcs.src] >= 0) & (dst[arcs.dst] >= 0))
-    return CompiledArcs(src[arcs.src[keep]], dst[arcs.dst[keep]], arcs.cost[keep],
-                        arcs.unit[keep]), keep
+def _sub_arcs(arcs: CompiledArcs, src: IntArray, dst: IntArray,
+              keep: BoolArray | None = None) -> tuple[CompiledArcs, IntArray]:
+    """The arcs whose ends are both in the subset (local ids ``src``, ``dst``; -1 outside
+    it), or those marked ``keep``, renumbered; and their global ids."""
+    idx = np.flatnonzero((src[arcs.src] >= 0) & (dst[arcs.dst] >= 0) if keep is None
+                         else keep)
+    return CompiledArcs(src[arcs.src[idx]], dst[arcs.dst[idx]], arcs.cost[idx],
+                        arcs.unit[idx]), idx
 
 
 def submodel(model: CompiledModel, villages: IntArray, tr_sites: IntArray,
