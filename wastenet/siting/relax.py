@@ -334,6 +334,8 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
     # size its truncated plant lists leave it no better than the Lagrangian), or 4c above
     county_picks: dict[int, int] | None = None
     county_table: dict[int, np.ndarray] | None = None
+    # the two parts of a split or county bound, for the gap anatomy (wastenet.siting.anatomy)
+    parts: dict[str, float] | None = None
     if county:
         start = time.perf_counter()
         end = None if limit is None else start + COUNTY_SHARE * limit
@@ -347,7 +349,8 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
             f"{cb.value:.10g} (stations {cb.transfer:.10g}, {cb.counties.size} counties, "
             f"{cb.n_exact} county MIPs)" if np.isfinite(cb.value) else "not used")
             + f": {cb.status}, {cb.wall_s:.1f}s")
-        if np.isfinite(cb.value) and limit is None:
+        with_items = np.isfinite(cb.value) and limit is None
+        if with_items:
             s_start = time.perf_counter()
             raised = station_items(
                 data, model, cb, workers=params.threads, sub_time_s=COUNTY_SUB_S,
@@ -358,6 +361,8 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
                          f" in {time.perf_counter() - s_start:.1f}s")
             cb = raised
         if np.isfinite(cb.value):
+            if cb.value > lb and not with_items:
+                parts = {"transfer": cb.transfer, "plants": cb.plants}
             lb = max(lb, cb.value)
         if cb.picks.size:
             county_picks = dict(zip(cb.counties.tolist(), cb.picks.tolist(), strict=True))
@@ -371,6 +376,8 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
             if np.isfinite(split.value) else "not used") + f": {split.status}, "
             f"{split.wall_s:.1f}s")
         if np.isfinite(split.value):
+            if split.value > lb:
+                parts = {"transfer": split.transfer, "plants": split.plants}
             lb = max(lb, split.value)
     else:
         # step 4c: the same split, its plant part by subgradient steps over every path
@@ -390,6 +397,8 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
             f"{split.status})" if np.isfinite(split.value) else f"not used: {split.status}")
             + f", {split.wall_s:.1f}s")
         if np.isfinite(split.value):
+            if split.value > lb:
+                parts = {"transfer": split.transfer, "plants": split.plants}
             lb = max(lb, split.value)
     if masks is None and lag.iterations > 0:
         lag_masks = reduce_by_values(model, lag.y_freq, lag.z_freq, threshold=0.2)
@@ -532,6 +541,9 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
             segment += 1
     if res.total_cost <= lb * (1 + 1e-9):
         res = replace(res, status="optimal")
+    if parts is not None and parts["transfer"] + parts["plants"] \
+            >= res.lower_bound * (1 - 1e-12):
+        res = replace(res, meta={**res.meta, "bound_parts": parts})
     res = replace(res, elapsed_s=time.perf_counter() - t0)
     report(1.0, res.total_cost, res.lower_bound, f"done: gap {res.gap:.4%}")
     return res
