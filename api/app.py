@@ -27,6 +27,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.db.session import make_engine, migrate
@@ -34,6 +35,7 @@ from api.db.store import Store
 from api.jobs import JobManager
 from api.metrics import Metrics
 from api.routes import counties, ops, route_plans, runs, scenarios
+from api.routes import map as map_page
 from api.scenario_input import InputError
 from api.settings import Settings
 
@@ -250,8 +252,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.store = None
     app.state.jobs = None
-    for module in (scenarios, runs, route_plans, counties, ops):
+    for module in (scenarios, runs, route_plans, counties, ops, map_page):
         app.include_router(module.router)
+    app.include_router(map_page.page_router)  # GET /map, not in the OpenAPI document
+    app.mount("/static", StaticFiles(directory=map_page.STATIC_DIR), name="static")
     _install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

