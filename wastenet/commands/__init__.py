@@ -11,6 +11,7 @@ COMMAND_MODULES = (
     "compare",
     "solve",
     "plan_routes",
+    "plan_province",
     "serve",
     "keys",
 )

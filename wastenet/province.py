@@ -1,0 +1,343 @@
+"""Province-wide route planning: one county-day per work unit, on any executor.
+
+Planning the collection routes of Liaoning's rural counties is embarrassingly parallel:
+every county-day is an independent routing problem (its own depot, fleet, villages and
+assigned facilities). This module cuts the province into such work units and runs them
+on whatever :class:`concurrent.futures.Executor` the caller hands in.
+
+Design
+------
+* :class:`CountyDay` is a frozen, picklable work unit holding everything a worker needs
+  and nothing global: the validated :class:`~wastenet.scenario.schema.Scenario` (a frozen
+  pydantic model, which pickles as it is), the part of the siting output that county
+  needs (:func:`county_siting`: its villages' assignment rows and the facilities they
+  name), the county adcode, the date and the solver settings (time limit, seed, solution
+  limit) and export coordinate system. Nothing is read from files or module state in
+  the worker, except files the scenario itself names (``data.villages_file``,
+  ``data.distance_matrix_file``): those paths are absolute after
+  :func:`~wastenet.scenario.schema.load_scenario`, and must exist at the same path on
+  every machine of a cluster.
+* :func:`plan_unit` is a pure top-level function (so process pools and Dask workers can
+  import it by name) that calls :func:`wastenet.pipeline.run_route_plan` and returns a
+  :class:`CountyOutcome`: plain data (strings, numbers, the JSON-able plan dict and the
+  export texts), so it pickles back to the parent whatever happened. Domain errors
+  (:class:`~wastenet.errors.WastenetError` subclasses) become ``status="failed"`` with
+  their message; they are turned into strings in the worker, because the domain
+  exceptions' keyword-carrying constructors do not survive unpickling. Anything else is a
+  bug and propagates. A county with no village due that day (low collection frequencies)
+  is ``status="idle"``, not a failure. The plan is then re-checked by the independent
+  route-plan checker (:func:`wastenet.routing.checker.check`) on the same county-day data,
+  rebuilt in the worker, and the KPIs are read from the plan dict.
+* :func:`plan_province` submits every unit to the executor and collects the results with
+  :func:`concurrent.futures.as_completed` (so a progress callback sees each county as it
+  finishes), but returns them in the units' order: the output never depends on which
+  worker finished first. ``executor=None`` runs the units here, one after the other.
+  A Dask cluster is reached through ``distributed.Client(address).get_executor()``, which
+  *is* a ``concurrent.futures.Executor``; this module therefore never imports Dask.
+* :func:`province_summary` turns the outcomes into per-county rows and province totals
+  (the totals are sums of the rounded row values, so a CSV of the rows adds up).
+
+Determinism: each unit carries its own seed. OR-Tools under a time limit stops wherever
+the clock says, so only ``solution_limit`` (a work limit) makes plans reproducible
+across runs, machines and executors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import multiprocessing
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+from wastenet.errors import ValidationError, WastenetError
+from wastenet.scenario.schema import Scenario
+
+log = logging.getLogger("wastenet.province")
+
+STATUSES = ("ok", "idle", "failed")
+CRS_CHOICES = ("wgs84", "gcj02")
+
+#: columns of a per-county row (:func:`province_summary`, ``province.csv``)
+ROW_FIELDS = ("county", "county_name", "date", "status", "stops", "vehicles",
+              "distance_km", "duration_h", "tonnes", "tonne_km", "cost_yuan",
+              "check_ok", "message")
+#: numeric columns summed into the province totals, with their rounding (decimals)
+SUM_FIELDS: dict[str, int] = {"stops": 0, "vehicles": 0, "distance_km": 3,
+                              "duration_h": 3, "tonnes": 3, "tonne_km": 3,
+                              "cost_yuan": 2}
+
+ProgressCallback = Callable[["CountyOutcome"], None]
+
+
+# ---------------------------------------------------------------------------------------
+# work unit
+# ---------------------------------------------------------------------------------------
+
+def assigned_counties(siting: Mapping[str, Any]) -> list[str]:
+    """Adcodes of the counties with villages assigned in a siting output, sorted."""
+    return sorted({str(a["county"]) for a in siting.get("assignments", ())
+                   if a.get("county")})
+
+
+def county_siting(siting: Mapping[str, Any], county: str) -> dict[str, Any]:
+    """The part of a siting output (:func:`~wastenet.pipeline.run_siting` or
+    ``load_siting_dir``) that routing ``county`` reads: the assignment rows of its
+    villages, in their order, and the facilities those rows name.
+
+    Rows without a ``county`` column are kept (they might belong to it), so the
+    restriction never changes a plan; it only keeps the work unit small.
+    """
+    rows = [a for a in siting.get("assignments", ())
+            if not a.get("county") or str(a["county"]) == county]
+    used = {str(a["facility_id"]) for a in rows}
+    feats = [f for f in siting.get("facilities", {}).get("features", ())
+             if str(f.get("properties", {}).get("id")) in used]
+    return {"facilities": {"type": "FeatureCollection", "features": feats},
+            "assignments": rows}
+
+
+@dataclass(frozen=True)
+class CountyDay:
+    """One county-day to plan: everything a worker needs, nothing global.
+
+    ``siting`` is a siting output dict (``facilities`` GeoJSON and ``assignments``
+    rows), ideally restricted with :func:`county_siting` (see :func:`make_units`).
+    ``time_limit_s`` / ``seed`` of ``None`` mean the scenario's values.
+    """
+
+    scenario: Scenario
+    siting: Mapping[str, Any]
+    county: str
+    date: str
+    time_limit_s: float | None = None
+    seed: int | None = None
+    solution_limit: int | None = None
+    crs: str = "wgs84"
+
+    def __post_init__(self) -> None:
+        try:
+            dt.date.fromisoformat(self.date)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError("date", self.date, "must be YYYY-MM-DD") from exc
+        if self.crs not in CRS_CHOICES:
+            raise ValidationError("crs", self.crs, f"must be one of {', '.join(CRS_CHOICES)}")
+        if self.time_limit_s is not None and not self.time_limit_s > 0:
+            raise ValidationError("time_limit_s", self.time_limit_s, "must be > 0")
+        if self.solution_limit is not None and self.solution_limit < 1:
+            raise ValidationError("solution_limit", self.solution_limit, "must be >= 1")
+
+
+def make_units(scenario: Scenario, siting: Mapping[str, Any], counties: Sequence[str],
+               date: str, *, time_limit_s: float | None = None, seed: int | None = None,
+               solution_limit: int | None = None, crs: str = "wgs84") -> list[CountyDay]:
+    """One :class:`CountyDay` per county (in the given order), each carrying only its
+    county's part of ``siting``."""
+    return [CountyDay(scenario=scenario, siting=county_siting(siting, c), county=c,
+                      date=date, time_limit_s=time_limit_s, seed=seed,
+                      solution_limit=solution_limit, crs=crs)
+            for c in counties]
+
+
+# ---------------------------------------------------------------------------------------
+# outcome
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CountyOutcome:
+    """What a worker sends back for one :class:`CountyDay` (plain, picklable data).
+
+    ``status`` is ``"ok"`` (``plan`` and ``exports`` set), ``"idle"`` (no village due
+    that day) or ``"failed"`` (``message`` says why, naming the county). KPIs are read
+    from the plan: ``duration_s`` is the sum of the routes' paid shifts, ``tonnes`` the
+    waste collected (first load dimension). ``check_ok`` says whether the independent
+    route-plan checker accepts the plan (``None`` when there is no plan);
+    ``violations`` lists the first of its complaints. ``elapsed_s`` is the unit's wall
+    time in the worker (not reproducible; leave it out of comparisons).
+    """
+
+    county: str
+    date: str
+    status: str
+    county_name: str = ""
+    message: str | None = None
+    error_type: str | None = None
+    plan: dict[str, Any] | None = None
+    exports: dict[str, str] = field(default_factory=dict)
+    stops: int = 0
+    vehicles: int = 0
+    distance_m: float = 0.0
+    duration_s: float = 0.0
+    tonnes: float = 0.0
+    tonne_km: float = 0.0
+    cost_yuan: float = 0.0
+    check_ok: bool | None = None
+    violations: tuple[str, ...] = ()
+    elapsed_s: float = 0.0
+
+    def row(self) -> dict[str, Any]:
+        """The per-county row of :func:`province_summary` (``ROW_FIELDS``); the numeric
+        columns are ``None`` for a failed county (unknown, not zero)."""
+        values = {"stops": self.stops, "vehicles": self.vehicles,
+                  "distance_km": self.distance_m / 1000.0,
+                  "duration_h": self.duration_s / 3600.0, "tonnes": self.tonnes,
+                  "tonne_km": self.tonne_km, "cost_yuan": self.cost_yuan}
+        failed = self.status == "failed"
+        return {
+            "county": self.county, "county_name": self.county_name, "date": self.date,
+            "status": self.status,
+            **{k: None if failed else round(values[k], nd) if nd else int(values[k])
+               for k, nd in SUM_FIELDS.items()},
+            "check_ok": self.check_ok, "message": self.message or "",
+        }
+
+
+def _county_name(county: str) -> str:
+    from wastenet.data import liaoning
+
+    if county in liaoning.county_index():
+        return liaoning.get_county(county).name
+    return ""
+
+
+def _check_plan(unit: CountyDay, plan_dict: Mapping[str, Any]) -> tuple[bool, tuple[str, ...]]:
+    """Run the independent checker on the plan, against the county-day data rebuilt
+    from the unit (the same deterministic compile :func:`run_route_plan` did)."""
+    from wastenet.routing.build import build_routing_data
+    from wastenet.routing.checker import check
+    from wastenet.routing.exports import plan_from_dict
+    from wastenet.scenario.network import build_network
+
+    facilities = [dict(f["properties"], lon=f["geometry"]["coordinates"][0],
+                       lat=f["geometry"]["coordinates"][1])
+                  for f in unit.siting["facilities"]["features"]]
+    data = build_routing_data(build_network(unit.scenario), unit.siting["assignments"],
+                              facilities, unit.county, unit.date)
+    report = check(data, plan_from_dict(plan_dict))
+    return report.ok, tuple(report.violations[:20])
+
+
+def _tonnes(plan: Mapping[str, Any]) -> float:
+    dims = list(plan.get("load_dims") or ["t"])
+    k = dims.index("t") if "t" in dims else 0
+    return float(sum(float(r["load_total"][k] or 0.0) for r in plan.get("routes", ())
+                     if len(r.get("load_total", ())) > k))
+
+
+def plan_unit(unit: CountyDay) -> CountyOutcome:
+    """Plan one county-day (in whatever process runs it) and check the plan.
+
+    Domain errors give ``status="failed"`` (or ``"idle"`` when no village is due that
+    day); other exceptions propagate.
+    """
+    from wastenet.pipeline import run_route_plan
+
+    t0 = time.perf_counter()
+    name = _county_name(unit.county)
+    try:
+        res = run_route_plan(unit.scenario, unit.siting, unit.county, unit.date,
+                             time_limit_s=unit.time_limit_s, seed=unit.seed, crs=unit.crs,
+                             solution_limit=unit.solution_limit)
+        plan = res["plan"]
+        check_ok, violations = _check_plan(unit, plan)
+    except WastenetError as exc:
+        # the date was validated by CountyDay, so a "date" error means nothing is due
+        idle = isinstance(exc, ValidationError) and exc.field == "date"
+        return CountyOutcome(
+            county=unit.county, date=unit.date, status="idle" if idle else "failed",
+            county_name=name, message=f"county {unit.county} on {unit.date}: {exc}",
+            error_type=type(exc).__name__, elapsed_s=time.perf_counter() - t0)
+    return CountyOutcome(
+        county=unit.county, date=unit.date, status="ok", county_name=name, plan=plan,
+        exports=dict(res["exports"]), stops=int(plan["data"]["n_stops"]),
+        vehicles=int(plan["vehicles"]), distance_m=float(plan["distance_m"] or 0.0),
+        duration_s=float(plan["duration_s"] or 0.0), tonnes=_tonnes(plan),
+        tonne_km=float(plan["tonne_km"] or 0.0), cost_yuan=float(plan["cost_yuan"] or 0.0),
+        check_ok=check_ok, violations=violations, elapsed_s=time.perf_counter() - t0)
+
+
+# ---------------------------------------------------------------------------------------
+# running and summing
+# ---------------------------------------------------------------------------------------
+
+def local_executor(max_workers: int) -> ProcessPoolExecutor:
+    """A process pool whose workers start fresh ("forkserver", else "spawn"), never forked
+    from a parent that may hold OR-Tools or BLAS threads."""
+    if max_workers < 1:
+        raise ValidationError("workers", max_workers, "must be >= 1")
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    return ProcessPoolExecutor(max_workers=max_workers, mp_context=ctx)
+
+
+def _note(outcome: CountyOutcome, progress: ProgressCallback | None) -> None:
+    if outcome.status == "failed":
+        log.warning("%s", outcome.message)
+    elif outcome.check_ok is False:
+        log.warning("county %s on %s: the route-plan checker rejects the plan: %s",
+                    outcome.county, outcome.date, "; ".join(outcome.violations[:5]))
+    else:
+        log.debug("county %s on %s: %s", outcome.county, outcome.date, outcome.status)
+    if progress is not None:
+        progress(outcome)
+
+
+def plan_province(units: Sequence[CountyDay], *, executor: Executor | None = None,
+                  progress: ProgressCallback | None = None) -> list[CountyOutcome]:
+    """Plan every unit; results in the units' order, whatever the completion order.
+
+    ``executor``: any :class:`concurrent.futures.Executor` (a process pool from
+    :func:`local_executor`, ``distributed.Client(address).get_executor()``...); ``None``
+    plans the units here, one after the other. ``progress`` is called with each outcome
+    as it arrives (completion order). Failures are logged as warnings on
+    ``wastenet.province``. If a unit raises a non-domain exception, the units not yet
+    started are cancelled and the exception propagates.
+    """
+    if executor is None:
+        out = []
+        for unit in units:
+            outcome = plan_unit(unit)
+            _note(outcome, progress)
+            out.append(outcome)
+        return out
+    results: list[CountyOutcome | None] = [None] * len(units)
+    futures: dict[Future[CountyOutcome], int] = {}
+    try:
+        for i, unit in enumerate(units):
+            futures[executor.submit(plan_unit, unit)] = i
+        for fut in as_completed(futures):
+            outcome = fut.result()
+            results[futures[fut]] = outcome
+            _note(outcome, progress)
+    finally:
+        for fut in futures:
+            fut.cancel()
+    return [r for r in results if r is not None]
+
+
+def province_summary(outcomes: Sequence[CountyOutcome]) -> dict[str, Any]:
+    """Per-county rows (``ROW_FIELDS``, in the outcomes' order) and province totals.
+
+    ``totals`` holds the sums of the rows' rounded numeric columns (``SUM_FIELDS``; idle
+    counties count zero, failed ones are left out), the number of counties by status and of plans the
+    checker rejects; ``failed`` lists ``{county, message}`` of the failed counties.
+    """
+    rows = [o.row() for o in outcomes]
+    totals: dict[str, Any] = {}
+    for k, nd in SUM_FIELDS.items():
+        total = sum(r[k] for r in rows if r[k] is not None)
+        totals[k] = round(total, nd) if nd else int(total)
+    totals["counties"] = len(rows)
+    for status in STATUSES:
+        totals[f"counties_{status}"] = sum(1 for o in outcomes if o.status == status)
+    totals["plans_rejected_by_checker"] = sum(1 for o in outcomes if o.check_ok is False)
+    return {
+        "dates": sorted({o.date for o in outcomes}),
+        "counties": rows,
+        "totals": totals,
+        "failed": [{"county": o.county, "message": o.message} for o in outcomes
+                   if o.status == "failed"],
+    }
