@@ -9,7 +9,8 @@ from siting_helpers import Site, Spec, brute_force, build
 from wastenet.siting.checker import check
 from wastenet.siting.data import CountTarget, SiteStatus, SitingData
 from wastenet.siting.heuristics import construct
-from wastenet.siting.model import compile_model
+from wastenet.siting.mip import MipOptions, MipSolution
+from wastenet.siting.model import CompiledModel, compile_model
 from wastenet.siting.openregion import (
     compatible,
     open_region,
@@ -228,3 +229,29 @@ def test_a_pass_the_checker_rejects_is_dropped(monkeypatch: pytest.MonkeyPatch) 
 
     monkeypatch.setattr(checker, "check", reject)
     assert reoptimise_open(data, compile_model(data), poor, deadline=float("inf")) is poor
+
+
+@pytest.mark.parametrize("node_limit,expected", [(2000, None), (None, 7.0)])
+def test_a_node_limit_is_not_cut_short_by_the_clock(
+        monkeypatch: pytest.MonkeyPatch, node_limit: int | None, expected: float | None
+) -> None:
+    """With a node limit (the deterministic work limit of repeatable runs) a region's MIP
+    gets no time limit, so a loaded machine cannot change a work-limited result; without
+    one it gets the time limit given. Either way the station moves (-30)."""
+    import wastenet.siting.openregion as mod
+
+    seen: list[float | None] = []
+    real = mod.solve_mip
+
+    def spy(sub: CompiledModel, opts: MipOptions, **kw: object) -> MipSolution:
+        seen.append(opts.time_limit_s)
+        return real(sub, opts, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mod, "solve_mip", spy)
+    data, poor = _poor()
+    model = compile_model(data)
+    out = solve_open_region(model, hint_from_result(model, poor), data.transfer.county == 0,
+                            data.incinerator.county == 0, time_limit_s=7.0,
+                            node_limit=node_limit, backend="HIGHS")
+    assert seen == [expected]
+    assert out.delta == pytest.approx(-30.0)

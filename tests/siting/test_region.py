@@ -8,6 +8,7 @@ from siting_helpers import Site, Spec, brute_force, build
 
 from wastenet.siting.checker import check
 from wastenet.siting.data import CountTarget, SiteStatus, SitingData
+from wastenet.siting.mip import MipOptions, MipSolution
 from wastenet.siting.model import CompiledModel, compile_model
 from wastenet.siting.region import (
     _objective,
@@ -364,3 +365,30 @@ def test_partial_start_for_one_plant_fewer() -> None:
     assert np.all(np.isnan(out.d))
     more = _shifted_start(sub.model, start, {"incinerator": 1})
     assert more is not None and np.all(np.isnan(more.z)) and np.array_equal(more.y, start.y)
+
+
+@pytest.mark.parametrize("node_limit,expected", [(2000, None), (None, 7.0)])
+def test_a_node_limit_is_not_cut_short_by_the_clock(
+        monkeypatch: pytest.MonkeyPatch, node_limit: int | None, expected: float | None
+) -> None:
+    """With a node limit (the deterministic work limit of repeatable runs) a county's MIP
+    gets no time limit, so a loaded machine cannot change a work-limited result (the
+    scalable path's determinism test once failed on this under load: the MIP needed 8 s
+    of its 10 s); without one it gets the time limit given. Either way county 0 reaches
+    its optimum (192 -> 162)."""
+    import wastenet.siting.region as mod
+
+    seen: list[float | None] = []
+    real = mod.solve_mip
+
+    def spy(sub: CompiledModel, opts: MipOptions, **kw: object) -> MipSolution:
+        seen.append(opts.time_limit_s)
+        return real(sub, opts, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mod, "solve_mip", spy)
+    data, poor = _poor()
+    model = compile_model(data)
+    out = solve_region(data, model, poor, hint_from_result(model, poor), np.array([0]),
+                       time_limit_s=7.0, node_limit=node_limit, backend="HIGHS")
+    assert seen == [expected]
+    assert out.delta == pytest.approx(-30.0)

@@ -178,15 +178,18 @@ def solve_open_region(model: CompiledModel, hint: MipSolution, tr_in: BoolArray,
                       inc_in: BoolArray, *, time_limit_s: float, seed: int = 0,
                       backend: str = "SCIP", node_limit: int | None = None) -> RegionSolve:
     """Solve the sub-problem of a region from the incumbent ``hint`` (its full-model
-    values). Changes nothing; :func:`wastenet.siting.region.join` applies the outcome."""
+    values). Changes nothing; :func:`wastenet.siting.region.join` applies the outcome.
+    ``time_limit_s`` applies only without ``node_limit``."""
     t0 = time.perf_counter()
     reg = open_region(model, hint, tr_in, inc_in)
     if reg is None:
         return RegionSolve(float("inf"), "split village", 0.0, None, None)
     start = reg.restrict(hint)
     before = _objective(reg.model, start)
-    sol = solve_mip(reg.model, MipOptions(backend=backend, time_limit_s=time_limit_s,
-                                          seed=seed, node_limit=node_limit, mip_gap=1e-6),
+    sol = solve_mip(reg.model, MipOptions(
+        backend=backend, seed=seed, node_limit=node_limit, mip_gap=1e-6,
+        # a node limit is a deterministic work limit: the clock must not cut it short
+        time_limit_s=None if node_limit is not None else time_limit_s),
                     hint=start)
     wall = time.perf_counter() - t0
     if sol.status not in ("optimal", "feasible"):

@@ -261,7 +261,8 @@ def solve_region(data: SitingData, model: CompiledModel, res: SitingResult,
                  seed: int = 0, backend: str = "SCIP", node_limit: int | None = None,
                  shift: dict[str, int] | None = None) -> RegionSolve:
     """Solve the sub-problem of ``counties`` from the incumbent ``res`` (whose full-model
-    values are ``hint``). Does not change anything; :func:`join` applies the outcome."""
+    values are ``hint``). Does not change anything; :func:`join` applies the outcome.
+    ``time_limit_s`` applies only without ``node_limit``."""
     t0 = time.perf_counter()
     reg = closed_region(data, model, res, counties)
     if reg is None:
@@ -271,8 +272,10 @@ def solve_region(data: SitingData, model: CompiledModel, res: SitingResult,
                    region_counts(model, res, tr_sites, inc_sites, shift))
     start = sub.restrict(hint)
     before = _objective(sub.model, start)
-    sol = solve_mip(sub.model, MipOptions(backend=backend, time_limit_s=time_limit_s,
-                                          seed=seed, node_limit=node_limit, mip_gap=1e-6),
+    sol = solve_mip(sub.model, MipOptions(
+        backend=backend, seed=seed, node_limit=node_limit, mip_gap=1e-6,
+        # a node limit is a deterministic work limit: the clock must not cut it short
+        time_limit_s=None if node_limit is not None else time_limit_s),
                     hint=_shifted_start(sub.model, start, shift or {}))
     wall = time.perf_counter() - t0
     if sol.status not in ("optimal", "feasible"):
@@ -406,7 +409,7 @@ def reoptimise_counties(data: SitingData, model: CompiledModel, res: SitingResul
     numbers of new sites kept), ``workers`` at a time, and join every improvement; return
     the cheaper of the join and ``res``. Counties are taken in id order; those not reached
     by ``deadline`` stay as they are. With ``node_limit`` each MIP is limited by nodes
-    (a deterministic work limit) as well as by ``sub_time_s``. ``tick(cost)``, when given,
+    (a deterministic work limit) instead of ``sub_time_s``. ``tick(cost)``, when given,
     is called after every MIP with the cost the join would have so far.
 
     Measured on liaoning-2025-no-sharing after step 7 of the scalable path (892.8 M
