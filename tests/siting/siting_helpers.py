@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linprog
@@ -275,3 +276,17 @@ def far_from_target(poor: bool = False) -> SitingData:
         counts=(CountTarget("incinerator", 4, "eq"),),
     )
     return build(spec)
+
+
+def spy_time_limits(monkeypatch: Any, module: Any) -> list[float | None]:
+    """Record the time limit of every MIP that ``module`` solves through its
+    ``solve_mip`` (the MIPs still run); returns the list it appends to."""
+    seen: list[float | None] = []
+    real = module.solve_mip
+
+    def spy(sub: Any, opts: Any, **kw: Any) -> Any:
+        seen.append(opts.time_limit_s)
+        return real(sub, opts, **kw)
+
+    monkeypatch.setattr(module, "solve_mip", spy)
+    return seen

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from siting_helpers import Site, Spec, brute_force, build
+from siting_helpers import Site, Spec, brute_force, build, spy_time_limits
 
 from wastenet.siting.checker import check
 from wastenet.siting.data import CountTarget, SiteStatus, SitingData
 from wastenet.siting.heuristics import construct
-from wastenet.siting.mip import MipOptions, MipSolution
-from wastenet.siting.model import CompiledModel, compile_model
+from wastenet.siting.model import compile_model
 from wastenet.siting.openregion import (
     compatible,
     open_region,
@@ -240,14 +239,7 @@ def test_a_node_limit_is_not_cut_short_by_the_clock(
     one it gets the time limit given. Either way the station moves (-30)."""
     import wastenet.siting.openregion as mod
 
-    seen: list[float | None] = []
-    real = mod.solve_mip
-
-    def spy(sub: CompiledModel, opts: MipOptions, **kw: object) -> MipSolution:
-        seen.append(opts.time_limit_s)
-        return real(sub, opts, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(mod, "solve_mip", spy)
+    seen = spy_time_limits(monkeypatch, mod)
     data, poor = _poor()
     model = compile_model(data)
     out = solve_open_region(model, hint_from_result(model, poor), data.transfer.county == 0,

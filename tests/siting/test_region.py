@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from siting_helpers import Site, Spec, brute_force, build
+from siting_helpers import Site, Spec, brute_force, build, spy_time_limits
 
 from wastenet.siting.checker import check
 from wastenet.siting.data import CountTarget, SiteStatus, SitingData
-from wastenet.siting.mip import MipOptions, MipSolution
 from wastenet.siting.model import CompiledModel, compile_model
 from wastenet.siting.region import (
     _objective,
@@ -378,14 +377,7 @@ def test_a_node_limit_is_not_cut_short_by_the_clock(
     its optimum (192 -> 162)."""
     import wastenet.siting.region as mod
 
-    seen: list[float | None] = []
-    real = mod.solve_mip
-
-    def spy(sub: CompiledModel, opts: MipOptions, **kw: object) -> MipSolution:
-        seen.append(opts.time_limit_s)
-        return real(sub, opts, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(mod, "solve_mip", spy)
+    seen = spy_time_limits(monkeypatch, mod)
     data, poor = _poor()
     model = compile_model(data)
     out = solve_region(data, model, poor, hint_from_result(model, poor), np.array([0]),

@@ -26,6 +26,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
+from wastenet.commands.site import csv_cell, positive_int
 from wastenet.errors import ValidationError
 from wastenet.routing.exports import FILE_NAMES
 
@@ -35,16 +36,6 @@ log = logging.getLogger("wastenet.province")
 DASK_CONNECT_TIMEOUT_S = 10.0
 PROVINCE_FORMAT = "wastenet.province-plan"
 PROVINCE_FORMAT_VERSION = 1
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
-    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -64,12 +55,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--scheduler", default="local",
                    help="'local' (a process pool, default) or a Dask scheduler address, "
                    "e.g. tcp://10.0.0.5:8786")
-    p.add_argument("--workers", type=_positive_int, default=None,
+    p.add_argument("--workers", type=positive_int("workers"), default=None,
                    help="local pool processes (default: the number of CPUs)")
     p.add_argument("--time-limit", type=float, default=None,
                    help="seconds per county (default: scenario)")
     p.add_argument("--seed", type=int, default=None, help="solver seed (default: scenario)")
-    p.add_argument("--solution-limit", type=_positive_int, default=None,
+    p.add_argument("--solution-limit", type=positive_int("solution-limit"), default=None,
                    help="stop each county after this many improving solutions "
                    "(a work limit: reproducible plans)")
     p.add_argument("--crs", choices=("wgs84", "gcj02"), default="wgs84")
@@ -138,14 +129,6 @@ def open_executor(scheduler: str, workers: int | None, n_units: int) -> Iterator
         yield ex
 
 
-def _cell(x: object) -> str:
-    if x is None:
-        return ""
-    if isinstance(x, bool):
-        return "true" if x else "false"
-    return str(x)
-
-
 def province_csv(summary: dict[str, Any]) -> str:
     """CSV text: one row per county, then a ``total`` row (caller adds the UTF-8 BOM)."""
     from wastenet.province import ROW_FIELDS, SUM_FIELDS
@@ -154,14 +137,14 @@ def province_csv(summary: dict[str, Any]) -> str:
     w = csv.DictWriter(buf, fieldnames=ROW_FIELDS, lineterminator="\n")
     w.writeheader()
     for r in summary["counties"]:
-        w.writerow({k: _cell(r[k]) for k in ROW_FIELDS})
+        w.writerow({k: csv_cell(r[k]) for k in ROW_FIELDS})
     t = summary["totals"]
     total = {k: "" for k in ROW_FIELDS}
     total.update({"county": "total", "county_name": "全省合计",
                   "date": ",".join(summary["dates"]),
                   "status": f"ok {t['counties_ok']}, idle {t['counties_idle']}, "
                             f"failed {t['counties_failed']}"})
-    total.update({k: _cell(t[k]) for k in SUM_FIELDS})
+    total.update({k: csv_cell(t[k]) for k in SUM_FIELDS})
     w.writerow(total)
     return buf.getvalue()
 

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,23 +28,27 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--seed", type=int, default=None, help="solver seed (default: scenario)")
     p.add_argument("--max-iterations", type=int, default=None,
                    help="deterministic work limit (for reproducible runs)")
-    p.add_argument("--threads", type=_threads, default=None,
+    p.add_argument("--threads", type=positive_int("threads"), default=None,
                    help="sub-problems solved at a time (default: scenario, 1)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
 
 
-def _threads(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"threads: {text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"threads: {value} must be >= 1")
-    return value
+def positive_int(option: str) -> Callable[[str], int]:
+    """An argparse ``type`` for an integer >= 1; errors name ``option`` and the value."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option}: {text!r} is not an integer") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{option}: {value} must be >= 1")
+        return value
+    return parse
 
 
-def _cell(x: object) -> str:
+def csv_cell(x: object) -> str:
+    """A CSV cell: empty for None, ``true``/``false`` for booleans, else ``str``."""
     if x is None:
         return ""
     if isinstance(x, bool):
@@ -59,8 +64,8 @@ def assignments_csv(rows: list[dict[str, Any]], *, synthetic: bool,
     it: ``synthetic`` (``true``/``false``: the villages are generated, not surveyed),
     ``data_seed`` (the seed the villages were generated with; empty for user data) and
     ``solver_seed``."""
-    prov = {"synthetic": _cell(bool(synthetic)), "data_seed": _cell(data_seed),
-            "solver_seed": _cell(solver_seed)}
+    prov = {"synthetic": csv_cell(bool(synthetic)), "data_seed": csv_cell(data_seed),
+            "solver_seed": csv_cell(solver_seed)}
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=ASSIGNMENT_FIELDS, lineterminator="\n",
                        extrasaction="ignore")
