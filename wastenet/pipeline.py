@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from wastenet.scenario.schema import Scenario
 from wastenet.siting.build import build_siting_data
 from wastenet.siting.data import SitingData
 from wastenet.siting.result import SitingResult
+
+if TYPE_CHECKING:
+    from wastenet.routing.data import RoutingData
 
 log = logging.getLogger("wastenet.pipeline")
 
@@ -185,20 +188,33 @@ def run_siting(scenario: Scenario, *, time_limit_s: float | None = None,
     }
 
 
-def run_route_plan(scenario: Scenario, siting: Mapping[str, Any], county: str, date: str, *,
-                   time_limit_s: float | None = None, seed: int | None = None,
-                   progress: ProgressCallback | None = None, crs: str = "wgs84",
-                   solution_limit: int | None = None) -> dict[str, Any]:
-    """Plan the collection routes of ``county`` on ``date`` from a siting output."""
+def route_plan_data(scenario: Scenario, siting: Mapping[str, Any], county: str,
+                    date: str) -> RoutingData:
+    """The routing data of ``county`` on ``date`` from a siting output: what
+    :func:`run_route_plan` solves, and what the route-plan checker checks its plan
+    against."""
     from wastenet.routing.build import build_routing_data
-    from wastenet.routing.exports import plan_to_dict, render_all
-    from wastenet.routing.solve import RouteParams, solve
 
     network = build_network(scenario)
     facilities = [dict(f["properties"], lon=f["geometry"]["coordinates"][0],
                        lat=f["geometry"]["coordinates"][1])
                   for f in siting["facilities"]["features"]]
-    data = build_routing_data(network, siting["assignments"], facilities, county, date)
+    return build_routing_data(network, siting["assignments"], facilities, county, date)
+
+
+def run_route_plan(scenario: Scenario, siting: Mapping[str, Any], county: str, date: str, *,
+                   time_limit_s: float | None = None, seed: int | None = None,
+                   progress: ProgressCallback | None = None, crs: str = "wgs84",
+                   solution_limit: int | None = None,
+                   data: RoutingData | None = None) -> dict[str, Any]:
+    """Plan the collection routes of ``county`` on ``date`` from a siting output;
+    ``data``, when the caller has it already, is :func:`route_plan_data` of the same
+    arguments."""
+    from wastenet.routing.exports import plan_to_dict, render_all
+    from wastenet.routing.solve import RouteParams, solve
+
+    if data is None:
+        data = route_plan_data(scenario, siting, county, date)
     if progress is not None:
         progress({"fraction": 0.0, "elapsed_s": 0.0, "message":
                   f"routing {data.n_stops} stops", "incumbent": None, "lower_bound": None})

@@ -25,9 +25,10 @@ Design
   their message; they are turned into strings in the worker, because the domain
   exceptions' keyword-carrying constructors do not survive unpickling. Anything else is a
   bug and propagates. A county with no village due that day (low collection frequencies)
-  is ``status="idle"``, not a failure. The plan is then re-checked by the independent
-  route-plan checker (:func:`wastenet.routing.checker.check`) on the same county-day data,
-  rebuilt in the worker, and the KPIs are read from the plan dict.
+  is ``status="idle"``, not a failure. The plan is then checked by the independent
+  route-plan checker (:func:`wastenet.routing.checker.check`) against the county-day data
+  it was solved on (:func:`wastenet.pipeline.route_plan_data`, built once per unit), and
+  the KPIs are read from the plan dict.
 * :func:`plan_province` submits every unit to the executor and collects the results with
   :func:`concurrent.futures.as_completed` (so a progress callback sees each county as it
   finishes), but returns them in the units' order: the output never depends on which
@@ -203,23 +204,6 @@ def _county_name(county: str) -> str:
     return ""
 
 
-def _check_plan(unit: CountyDay, plan_dict: Mapping[str, Any]) -> tuple[bool, tuple[str, ...]]:
-    """Run the independent checker on the plan, against the county-day data rebuilt
-    from the unit (the same deterministic compile :func:`run_route_plan` did)."""
-    from wastenet.routing.build import build_routing_data
-    from wastenet.routing.checker import check
-    from wastenet.routing.exports import plan_from_dict
-    from wastenet.scenario.network import build_network
-
-    facilities = [dict(f["properties"], lon=f["geometry"]["coordinates"][0],
-                       lat=f["geometry"]["coordinates"][1])
-                  for f in unit.siting["facilities"]["features"]]
-    data = build_routing_data(build_network(unit.scenario), unit.siting["assignments"],
-                              facilities, unit.county, unit.date)
-    report = check(data, plan_from_dict(plan_dict))
-    return report.ok, tuple(report.violations[:20])
-
-
 def _tonnes(plan: Mapping[str, Any]) -> float:
     dims = list(plan.get("load_dims") or ["t"])
     k = dims.index("t") if "t" in dims else 0
@@ -233,16 +217,21 @@ def plan_unit(unit: CountyDay) -> CountyOutcome:
     Domain errors give ``status="failed"`` (or ``"idle"`` when no village is due that
     day); other exceptions propagate.
     """
-    from wastenet.pipeline import run_route_plan
+    from wastenet.pipeline import route_plan_data, run_route_plan
+    from wastenet.routing.checker import check
+    from wastenet.routing.exports import plan_from_dict
 
     t0 = time.perf_counter()
     name = _county_name(unit.county)
     try:
+        data = route_plan_data(unit.scenario, unit.siting, unit.county, unit.date)
         res = run_route_plan(unit.scenario, unit.siting, unit.county, unit.date,
                              time_limit_s=unit.time_limit_s, seed=unit.seed, crs=unit.crs,
-                             solution_limit=unit.solution_limit)
+                             solution_limit=unit.solution_limit, data=data)
         plan = res["plan"]
-        check_ok, violations = _check_plan(unit, plan)
+        # the independent checker, on the plan as sent back (its dict form)
+        report = check(data, plan_from_dict(plan))
+        check_ok, violations = report.ok, tuple(report.violations[:20])
     except WastenetError as exc:
         # the date was validated by CountyDay, so a "date" error means nothing is due
         idle = isinstance(exc, ValidationError) and exc.field == "date"

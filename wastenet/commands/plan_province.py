@@ -28,7 +28,6 @@ from typing import Any
 
 from wastenet.commands.site import csv_cell, positive_int
 from wastenet.errors import ValidationError
-from wastenet.routing.exports import FILE_NAMES
 
 log = logging.getLogger("wastenet.province")
 
@@ -149,18 +148,10 @@ def province_csv(summary: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def write_exports(target: Path, exports: dict[str, str]) -> None:
-    """Write one county's exports as ``plan-routes`` does (the CSV with a BOM)."""
-    target.mkdir(parents=True, exist_ok=True)
-    for key, text in exports.items():
-        enc = "utf-8-sig" if key == "csv" else "utf-8"
-        (target / FILE_NAMES[key]).write_text(text.lstrip("\ufeff"), encoding=enc)
-
-
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from wastenet.commands.plan_routes import load_siting_dir
+    from wastenet.commands.plan_routes import load_siting_dir, write_exports
     from wastenet.province import (
         CountyOutcome,
         assigned_counties,

@@ -45,6 +45,15 @@ def load_siting_dir(d: str) -> dict[str, Any]:
     return {"summary": summary, "facilities": facilities, "assignments": assignments}
 
 
+def write_exports(target: Path, exports: dict[str, str]) -> None:
+    """Write one county-day's exports into ``target`` (``FILE_NAMES``; the CSV with a
+    UTF-8 BOM so that Excel reads the Chinese names)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for key, text in exports.items():
+        enc = "utf-8-sig" if key == "csv" else "utf-8"
+        (target / FILE_NAMES[key]).write_text(text.lstrip("\ufeff"), encoding=enc)
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -68,10 +77,7 @@ def run(args: argparse.Namespace) -> int:
                 continue
             raise
         target = out / day.isoformat() if args.week else out
-        target.mkdir(parents=True, exist_ok=True)
-        for key, text in res["exports"].items():
-            enc = "utf-8-sig" if key == "csv" else "utf-8"
-            (target / FILE_NAMES[key]).write_text(text.lstrip("\ufeff"), encoding=enc)
+        write_exports(target, res["exports"])
         plan = res["plan"]
         totals = plan.get("totals", plan)
         print(f"{args.county} {day}: {totals.get('vehicles')} vehicles, "

@@ -334,7 +334,8 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
     # size its truncated plant lists leave it no better than the Lagrangian), or 4c above
     county_picks: dict[int, int] | None = None
     county_table: dict[int, np.ndarray] | None = None
-    # the two parts of a split or county bound, for the gap anatomy (wastenet.siting.anatomy)
+    # the two parts of a split or county bound, for the gap anatomy (wastenet.siting.anatomy);
+    # kept in the result only if they add up to the bound it reports
     parts: dict[str, float] | None = None
     if county:
         start = time.perf_counter()
@@ -361,7 +362,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
                          f" in {time.perf_counter() - s_start:.1f}s")
             cb = raised
         if np.isfinite(cb.value):
-            if cb.value > lb and not with_items:
+            if not with_items:
                 parts = {"transfer": cb.transfer, "plants": cb.plants}
             lb = max(lb, cb.value)
         if cb.picks.size:
@@ -376,8 +377,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
             if np.isfinite(split.value) else "not used") + f": {split.status}, "
             f"{split.wall_s:.1f}s")
         if np.isfinite(split.value):
-            if split.value > lb:
-                parts = {"transfer": split.transfer, "plants": split.plants}
+            parts = {"transfer": split.transfer, "plants": split.plants}
             lb = max(lb, split.value)
     else:
         # step 4c: the same split, its plant part by subgradient steps over every path
@@ -397,8 +397,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
             f"{split.status})" if np.isfinite(split.value) else f"not used: {split.status}")
             + f", {split.wall_s:.1f}s")
         if np.isfinite(split.value):
-            if split.value > lb:
-                parts = {"transfer": split.transfer, "plants": split.plants}
+            parts = {"transfer": split.transfer, "plants": split.plants}
             lb = max(lb, split.value)
     if masks is None and lag.iterations > 0:
         lag_masks = reduce_by_values(model, lag.y_freq, lag.z_freq, threshold=0.2)
