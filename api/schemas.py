@@ -116,6 +116,48 @@ class RunOut(BaseModel):
         "finished_at": None, "solve_seconds": None}]})
 
 
+class RunSummaryBrief(BaseModel):
+    """Headline figures of a succeeded siting run, from its stored summary."""
+
+    total_cost_yuan_per_year: float | None = None
+    gap: float | None = Field(None, description="relative gap to the lower bound (0.05 = 5 %)")
+
+
+class RunBrief(BaseModel):
+    """One run in a list: what it is, where it stands, and its headline figures."""
+
+    id: str
+    kind: RunKind
+    scenario_id: str
+    scenario_name: str | None = Field(None, description="the name of the run's scenario")
+    status: RunStatus
+    county: str | None = Field(None, description="route-plan runs: the county planned")
+    date: str | None = Field(None, description="route-plan runs: the day planned")
+    created_at: str
+    finished_at: str | None = None
+    progress: Progress
+    summary: RunSummaryBrief | None = Field(
+        None, description="succeeded siting runs: total cost and gap (else null)")
+
+
+class RunPage(BaseModel):
+    items: list[RunBrief]
+    total: int
+    limit: int
+    offset: int
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [{"id": "8e1f0c2d3b4a59687766554433221100", "kind": "siting",
+                   "scenario_id": "3f2c9d0e8b7a4c1d9e0f1a2b3c4d5e6f", "scenario_name": "faku",
+                   "status": "succeeded", "county": None, "date": None,
+                   "created_at": "2026-11-28T21:00:00+00:00",
+                   "finished_at": "2026-11-28T21:00:41+00:00",
+                   "progress": {"fraction": 1.0, "incumbent": 14732143.7,
+                                "lower_bound": 13869626.7, "elapsed_s": 35.2,
+                                "message": "done"},
+                   "summary": {"total_cost_yuan_per_year": 14732143.7, "gap": 0.0585}}],
+        "total": 1, "limit": 50, "offset": 0}]})
+
+
 class ResultOut(BaseModel):
     run_id: str
     schema_version: int

@@ -38,6 +38,8 @@ RESULT_SCHEMA_VERSION = 1
 ROUTE_PLAN_SCHEMA_VERSION = 1
 
 RUN_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+#: ``sleep`` is internal: the tests queue it to exercise the job manager.
+RUN_KINDS = ("siting", "route_plan", "sleep")
 TERMINAL_STATUSES = ("succeeded", "failed", "cancelled")
 
 

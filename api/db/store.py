@@ -18,12 +18,12 @@ import hmac
 import math
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, text, update
+from sqlalchemy import ColumnElement, Engine, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,6 +42,8 @@ from api.db.models import (
 )
 
 ROLES = ("engineer", "county", "admin")
+#: The members of a siting summary that :meth:`Store.result_headlines` reads by default.
+HEADLINE_KEYS = ("total_cost_yuan_per_year", "gap")
 KEY_PREFIX = "wn"
 
 
@@ -207,18 +209,55 @@ class Store:
         with self.session() as s:
             return s.get(RunRow, run_id)
 
-    def list_runs(self, *, scenario_id: str | None = None, limit: int = 50,
-                  offset: int = 0) -> tuple[list[RunRow], int]:
+    def list_runs(self, *, scenario_id: str | None = None, status: str | None = None,
+                  kind: str | None = None, counties: Collection[str] | None = None,
+                  limit: int = 50, offset: int = 0) -> tuple[list[RunRow], int]:
+        """One page of runs, newest first (ties broken by id), and how many match.
+
+        ``scenario_id``, ``status`` and ``kind`` filter by equality. ``counties`` is a
+        county key's scope: only route-plan runs of those counties match (none when it is
+        empty), as :func:`api.routes.common.check_run_access` allows one by one."""
+        if _impossible_id(scenario_id, status, kind):
+            return [], 0
+        conds: list[ColumnElement[bool]] = []
+        if scenario_id is not None:
+            conds.append(RunRow.scenario_id == scenario_id)
+        if status is not None:
+            conds.append(RunRow.status == status)
+        if kind is not None:
+            conds.append(RunRow.kind == kind)
+        if counties is not None:
+            conds.append(RunRow.kind == "route_plan")
+            conds.append(RunRow.county.in_(sorted(counties)))
         with self.session() as s:
-            q = select(RunRow)
-            cq = select(func.count()).select_from(RunRow)
-            if scenario_id is not None:
-                q = q.where(RunRow.scenario_id == scenario_id)
-                cq = cq.where(RunRow.scenario_id == scenario_id)
-            total = s.scalar(cq) or 0
-            rows = s.scalars(q.order_by(RunRow.created_at, RunRow.id).limit(limit)
-                             .offset(offset)).all()
+            total = s.scalar(select(func.count()).select_from(RunRow).where(*conds)) or 0
+            rows = s.scalars(select(RunRow).where(*conds)
+                             .order_by(RunRow.created_at.desc(), RunRow.id.desc())
+                             .limit(limit).offset(offset)).all()
             return list(rows), int(total)
+
+    def scenario_names(self, scenario_ids: Collection[str]) -> dict[str, str]:
+        """``{scenario id: name}`` of the given scenarios (unknown ids are left out)."""
+        ids = sorted(set(scenario_ids))
+        if not ids:
+            return {}
+        with self.session() as s:
+            return {str(i): str(n) for i, n in s.execute(
+                select(ScenarioRow.id, ScenarioRow.name).where(ScenarioRow.id.in_(ids))).all()}
+
+    def result_headlines(self, run_ids: Collection[str],
+                         keys: Sequence[str] = HEADLINE_KEYS) -> dict[str, dict[str, Any]]:
+        """``{run id: {key: value}}``: the members ``keys`` of the stored summaries of the
+        given runs, read inside the database (SQLAlchemy's JSON index operator, on SQLite
+        and PostgreSQL alike): neither the whole summary nor the facilities and
+        assignments are loaded. A member the summary lacks comes back as None."""
+        ids = sorted(set(run_ids))
+        if not ids or not keys:
+            return {}
+        cols = [ResultRow.summary[k] for k in keys]
+        with self.session() as s:
+            return {str(row[0]): dict(zip(keys, row[1:], strict=True)) for row in s.execute(
+                select(ResultRow.run_id, *cols).where(ResultRow.run_id.in_(ids))).all()}
 
     def runs_with_status(self, status: str) -> list[RunRow]:
         with self.session() as s:

@@ -23,13 +23,17 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {c: {"model": ErrorOut, "description": text.get(c, "Error")} for c in codes}
 
 
+def progress_of(run: RunRow) -> Progress:
+    """The run's progress, limited to the documented keys."""
+    return Progress(**{k: v for k, v in (run.progress or {}).items() if k in PROGRESS_KEYS})
+
+
 def run_out(run: RunRow) -> RunOut:
-    prog = {k: v for k, v in (run.progress or {}).items() if k in PROGRESS_KEYS}
     return RunOut(
         id=run.id, kind=run.kind,  # type: ignore[arg-type]
         scenario_id=run.scenario_id, parent_run_id=run.parent_run_id,
         county=run.county, date=run.plan_date, status=run.status,  # type: ignore[arg-type]
-        attempts=run.attempts, last_error=run.last_error, progress=Progress(**prog),
+        attempts=run.attempts, last_error=run.last_error, progress=progress_of(run),
         params=dict(run.params or {}), created_at=utc_iso(run.created_at) or "",
         started_at=utc_iso(run.started_at), finished_at=utc_iso(run.finished_at),
         solve_seconds=run.solve_seconds,

@@ -1,16 +1,20 @@
-"""``/v1/runs``: status and progress, cancellation, results, comparison."""
+"""``/v1/runs``: the list of runs, status and progress, cancellation, results,
+comparison."""
 
 from __future__ import annotations
 
 import importlib
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 
+from api.db.models import RUN_KINDS, RUN_STATUSES
+from api.db.store import utc_iso
 from api.deps import AnyPrincipal, Engineer, JobsDep, StoreDep
-from api.routes.common import check_run_access, errors, run_out
-from api.schemas import ResultOut, RunOut
+from api.routes.common import check_run_access, errors, progress_of, run_out
+from api.schemas import ResultOut, RunBrief, RunOut, RunPage, RunSummaryBrief
 
 router = APIRouter(prefix="/v1", tags=["runs"])
 
@@ -20,6 +24,64 @@ def _get_run(store: StoreDep, run_id: str) -> Any:
     if run is None:
         raise HTTPException(404, f"no run with id {run_id!r}")
     return run
+
+
+def _one_of(field: str, value: str | None, allowed: tuple[str, ...]) -> None:
+    """422 naming the query parameter and its value when ``value`` is not allowed."""
+    if value is not None and value not in allowed:
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise HTTPException(422, [{"loc": ["query", field], "type": "enum",
+                                   "msg": f"{field}={shown!r} is not one of: "
+                                   f"{', '.join(allowed)}"}])
+
+
+def _number(value: Any) -> float | None:
+    """A finite number read from a stored summary, else None (never a validation error)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+@router.get("/runs", response_model=RunPage, responses=errors(401, 403, 422))
+async def list_runs(
+        principal: AnyPrincipal, store: StoreDep,
+        scenario_id: Annotated[str | None, Query(max_length=64,
+                                                 description="only runs of this scenario")] = None,
+        status: Annotated[str | None, Query(
+            description=f"only runs in this status: {', '.join(RUN_STATUSES)}",
+            json_schema_extra={"enum": list(RUN_STATUSES)})] = None,
+        kind: Annotated[str | None, Query(
+            description=f"only runs of this kind: {', '.join(RUN_KINDS)}",
+            json_schema_extra={"enum": list(RUN_KINDS)})] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> RunPage:
+    """Runs, newest first, one page at a time, optionally of one scenario, status or kind.
+    A succeeded siting run carries its total cost and gap. A county key lists only the
+    route-plan runs of its own counties (the runs it may read one by one)."""
+    _one_of("status", status, RUN_STATUSES)
+    _one_of("kind", kind, RUN_KINDS)
+    counties = None if principal.role in ("admin", "engineer") else principal.counties
+
+    def work() -> RunPage:
+        rows, total = store.list_runs(scenario_id=scenario_id, status=status, kind=kind,
+                                      counties=counties, limit=limit, offset=offset)
+        names = store.scenario_names([r.scenario_id for r in rows])
+        heads = store.result_headlines([r.id for r in rows
+                                        if r.kind == "siting" and r.status == "succeeded"])
+        items = []
+        for r in rows:
+            head = heads.get(r.id)
+            summary = None if head is None else RunSummaryBrief(
+                total_cost_yuan_per_year=_number(head.get("total_cost_yuan_per_year")),
+                gap=_number(head.get("gap")))
+            items.append(RunBrief(
+                id=r.id, kind=r.kind, scenario_id=r.scenario_id,  # type: ignore[arg-type]
+                scenario_name=names.get(r.scenario_id), status=r.status,  # type: ignore[arg-type]
+                county=r.county, date=r.plan_date, created_at=utc_iso(r.created_at) or "",
+                finished_at=utc_iso(r.finished_at), progress=progress_of(r), summary=summary))
+        return RunPage(items=items, total=total, limit=limit, offset=offset)
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/runs/{run_id}", response_model=RunOut, responses=errors(401, 403, 404, 422))

@@ -14,11 +14,14 @@
 
   const ENDPOINTS = Object.freeze({
     counties: '/v1/counties.geojson',
+    runs: '/v1/runs',
     result: '/v1/runs/{run_id}/result',
     routePlan: '/v1/route-plans/{county}/{date}',
   });
 
   const KEY_STORAGE = 'wastenet.apiKey';
+  // The run picker lists the newest succeeded siting runs (older ones: enter the id).
+  const RUN_PICKER_QUERY = Object.freeze({ kind: 'siting', status: 'succeeded', limit: 50 });
   const KIND = Object.freeze({
     transfer: { label: '中转站 transfer station', color: '#f08c00', stroke: '#8a4b00' },
     incinerator: { label: '焚烧厂 incinerator', color: '#c2255c', stroke: '#6b0f30' },
@@ -376,6 +379,59 @@
     list.append(el('option', { value: runId }));
   }
 
+  /** Local date and time (minutes) of an ISO timestamp, or '' when there is none. */
+  function when(iso) {
+    const d = iso ? new Date(iso) : null;
+    if (!d || Number.isNaN(d.getTime())) return '';
+    const pad = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+      `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  }
+
+  /** One line per run in the picker: scenario, finish time, cost, gap, short id. */
+  function runLabel(run) {
+    const s = run.summary || {};
+    const parts = [run.scenario_name || String(run.scenario_id || '').slice(0, 8),
+      when(run.finished_at || run.created_at)];
+    if (s.total_cost_yuan_per_year !== null && s.total_cost_yuan_per_year !== undefined) {
+      parts.push(num(s.total_cost_yuan_per_year, 0, '元/年'));
+    }
+    if (s.gap !== null && s.gap !== undefined) parts.push(`gap ${percent(s.gap)}`);
+    parts.push(String(run.id).slice(0, 8));
+    return parts.filter(Boolean).join(' · ');
+  }
+
+  /** Select the picker's entry of ``runId`` (none when the list does not hold it). */
+  function syncPicker(runId) {
+    const pick = $('run-pick');
+    pick.value = [...pick.options].some((o) => o.value === runId) ? runId : '';
+  }
+
+  /** Fill the run picker from GET /v1/runs: succeeded siting runs, newest first. */
+  async function loadRunList() {
+    $('runs-state').textContent = '正在加载 loading…';
+    let page;
+    try {
+      page = await apiGet(apiUrl(ENDPOINTS.runs, {}, RUN_PICKER_QUERY), '运行列表 run list');
+    } catch (err) {
+      $('runs-state').textContent = '列表不可用 — list not available';
+      throw err;
+    }
+    if (!page || !Array.isArray(page.items)) throw new Error('the run list has no items');
+    const pick = $('run-pick');
+    pick.replaceChildren(el('option', { value: '' }, '— 选择运行 pick a run —'));
+    for (const run of page.items) {
+      pick.append(el('option', { value: run.id, title: run.id }, runLabel(run)));
+      rememberRun(run.id);
+    }
+    syncPicker($('run-id').value.trim());
+    const total = Number(page.total) || 0;
+    let note = `最新 ${page.items.length} 个，共 ${total} 个 — newest ${page.items.length} of ${total}`;
+    if (total === 0) note = '没有已完成的选址运行 — no succeeded siting runs (visible to this key)';
+    else if (total > page.items.length) note += '; 更早的请输入编号 — enter an older one by id';
+    $('runs-state').textContent = note;
+  }
+
   function updateUrl() {
     const params = new URLSearchParams();
     const pairs = [['run', $('run-id').value.trim()], ['county', $('plan-county').value.trim()],
@@ -410,6 +466,7 @@
       ['地图上设施 facilities shown', num(n)],
     ]);
     rememberRun(runId);
+    syncPicker(runId);
     updateUrl();
     fitTo(facilityLayer.getBounds(), { maxZoom: 11 }, 0.15);
     setStatus('ok', `运行 run ${runId}: ${n} 个设施 facilities`);
@@ -420,6 +477,7 @@
     facilityLayer.clearLayers();
     facilityKinds = new Set();
     fillSummary($('run-summary'), []);
+    syncPicker('');
     renderLegend();
   }
 
@@ -554,6 +612,7 @@
     showKeyState();
     setStatus('ok', value ? '密钥已保存 — key saved for this tab' : '密钥已清除 — key removed');
     if (!countiesLoaded) loadAll();
+    else busy($('run-form'), loadRunList); // another key may see other runs
   });
   $('key-clear').addEventListener('click', () => {
     $('api-key').value = '';
@@ -569,6 +628,17 @@
       return;
     }
     busy($('run-form'), () => loadRun(runId));
+  });
+  $('run-pick').addEventListener('change', () => {
+    const runId = $('run-pick').value;
+    if (!runId) return;
+    $('run-id').value = runId;
+    busy($('run-form'), () => loadRun(runId));
+  });
+  $('runs-refresh').addEventListener('click', () => {
+    busy($('run-form'), loadRunList).then((ok) => {
+      if (ok) setStatus('ok', `运行列表已更新 — run list refreshed: ${$('runs-state').textContent}`);
+    });
   });
   $('run-clear').addEventListener('click', () => {
     clearRun();
@@ -598,6 +668,7 @@
     if (!await busy($('key-form'), loadCounties)) return;
     const todo = pending;
     pending = { run: '', county: '', date: '', planRun: '' };
+    await busy($('run-form'), loadRunList);
     if (todo.run) await busy($('run-form'), () => loadRun(todo.run));
     if (todo.county && todo.date) {
       await busy($('plan-form'), () => loadPlan(todo.county, todo.date, todo.planRun));
