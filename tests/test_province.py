@@ -337,6 +337,31 @@ def test_cli_failed_county_exits_1_after_writing_the_rest(cli_inputs, tmp_path,
     assert any("has no villages" in r.getMessage() for r in logged)
 
 
+@pytest.mark.parametrize("user_file", [False, True])
+def test_cli_failed_county_removes_an_earlier_runs_exports(cli_inputs, tmp_path, caplog,
+                                                           user_file) -> None:
+    """Exports an earlier run left for a county that fails now are removed (they would pass
+    for this day's plan), with a warning naming them; a file that is not an export stays,
+    and so does its folder; the folder goes when nothing else is in it."""
+    scenario, siting = cli_inputs
+    out = tmp_path / "out"
+    old = out / "211224"
+    old.mkdir(parents=True)
+    for name in (FILE_NAMES["json"], FILE_NAMES["csv"]):
+        (old / name).write_text("from an earlier day", encoding="utf-8")
+    if user_file:
+        (old / "notes.txt").write_text("mine", encoding="utf-8")
+    assert _cli(scenario, siting, out, "--counties", f"{FAKU},211224") == 1
+    assert (out / FAKU / "plan.json").is_file()
+    if user_file:
+        assert sorted(p.name for p in old.iterdir()) == ["notes.txt"]
+    else:
+        assert not old.exists()
+    warned = [r.getMessage() for r in caplog.records
+              if r.name == "wastenet.province" and r.levelname == "WARNING"]
+    assert any("211224" in m and "plan.json" in m and "routes.csv" in m for m in warned)
+
+
 @pytest.mark.parametrize(("extra", "named"), [
     (["--date", "2026-13-01"], "2026-13-01"),
     (["--counties", f"{FAKU},999999"], "999999"),

@@ -151,7 +151,7 @@ def province_csv(summary: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from wastenet.commands.plan_routes import load_siting_dir, write_exports
+    from wastenet.commands.plan_routes import clear_exports, load_siting_dir, write_exports
     from wastenet.province import (
         CountyOutcome,
         assigned_counties,
@@ -182,6 +182,11 @@ def run(args: argparse.Namespace) -> int:
     def progress(o: CountyOutcome) -> None:
         if o.status == "ok":  # written as they arrive: a crash later loses nothing
             write_exports(out / o.county, o.exports)
+        else:  # an earlier run's files must not pass for this day's plan
+            stale = clear_exports(out / o.county)
+            if stale:
+                log.warning("%s: removed %s of an earlier run (this run: %s)", o.county,
+                            ", ".join(stale), o.status)
         bar.set_postfix_str(f"{o.county} {o.status}")
         bar.update(1)
 

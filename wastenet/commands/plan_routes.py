@@ -54,6 +54,20 @@ def write_exports(target: Path, exports: dict[str, str]) -> None:
         (target / FILE_NAMES[key]).write_text(text.lstrip("\ufeff"), encoding=enc)
 
 
+def clear_exports(target: Path) -> list[str]:
+    """Remove the export files (``FILE_NAMES``) an earlier run left in ``target``, and the
+    folder if that leaves it empty; other files are kept. Returns the names removed."""
+    removed = []
+    for name in FILE_NAMES.values():
+        path = target / name
+        if path.is_file():
+            path.unlink()
+            removed.append(name)
+    if target.is_dir() and not any(target.iterdir()):
+        target.rmdir()
+    return removed
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
