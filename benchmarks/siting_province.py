@@ -9,6 +9,13 @@ and the saving from sharing.
 Targets (issue 3): each run <= 10 min on 2 cores, gap <= 1 %, peak RSS <= 4 GiB.
 
     .venv/bin/python benchmarks/siting_province.py [--time-limit 600] [--seed 0] [--threads 2]
+        [--repeat 3]
+
+``--repeat N`` runs each scenario N times with the same seed. Under a wall-clock limit the
+search does not repeat exactly (how many sub-MIPs finish in time varies), and one run's gap
+can differ from the next by a percentage point; the report then shows the run with the
+median gap in its main table, every run in a table of its own, and says a target is met
+only when every run meets it.
 
 ``--threads`` is the number of sub-MIPs the scalable path solves at a time (default 2: the
 target is "on 2 cores"); BLAS is held to one thread (``OPENBLAS_NUM_THREADS=1``), because
@@ -61,34 +68,72 @@ open(out, "w").write(json.dumps(summary, ensure_ascii=False, indent=2))
 """
 
 
+def headline(r: dict) -> dict:
+    """The figures of one run that the table of runs shows."""
+    return {k: r.get(k) for k in ("run", "total_cost_yuan_per_year",
+                                  "lower_bound_yuan_per_year", "gap", "wall_s",
+                                  "peak_rss_mib", "checker_ok")}
+
+
+def median_run(done: list[dict]) -> dict:
+    """The run with the median gap (the lower of the two middle ones for an even count)."""
+    ranked = sorted(done, key=lambda r: (r["gap"], r.get("run", 0)))
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def meets(r: dict) -> bool:
+    """Issue 3's targets for one run: gap <= 1 %, <= 10 min (5 % slack for the process),
+    peak RSS <= 4 GiB, and the checker's approval."""
+    return bool(r["gap"] <= 0.01 and r["wall_s"] <= 600 * 1.05 and r["peak_rss_mib"] <= 4096
+                and r["checker_ok"])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--time-limit", type=float, default=600.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "siting_province"))
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs per scenario (same seed); the report shows the median run")
     ap.add_argument("--report-only", action="store_true",
                     help="rewrite the report from the per-scenario JSON files of an earlier run")
     args = ap.parse_args()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=ROOT).stdout.strip() or "unknown"
-    results = {}
+    if args.repeat < 1:
+        ap.error(f"--repeat must be >= 1, got {args.repeat}")
+    results: dict[str, dict] = {}
+    runs: dict[str, list[dict]] = {}
     for name in SCENARIOS:
         tmp = Path(args.out + f".{name}.json")
+        every = Path(args.out + f".{name}.runs.json")
         if args.report_only:
             results[name] = json.loads(tmp.read_text(encoding="utf-8"))
+            runs[name] = (json.loads(every.read_text(encoding="utf-8")) if every.is_file()
+                          else [headline(results[name])])
             commit = results[name].get("engine_commit", commit)
             continue
-        t0 = time.time()
-        subprocess.run([sys.executable, "-c", CHILD, str(ROOT / "scenarios" / f"{name}.toml"),
-                        str(args.time_limit), str(args.seed), str(tmp), str(args.threads)],
-                       check=True, cwd=ROOT, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
-        results[name] = json.loads(tmp.read_text(encoding="utf-8"))
-        results[name]["process_wall_s"] = time.time() - t0
-        results[name]["engine_commit"] = commit
+        done = []
+        for r in range(args.repeat):
+            t0 = time.time()
+            subprocess.run([sys.executable, "-c", CHILD,
+                            str(ROOT / "scenarios" / f"{name}.toml"), str(args.time_limit),
+                            str(args.seed), str(tmp), str(args.threads)],
+                           check=True, cwd=ROOT, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+            one = json.loads(tmp.read_text(encoding="utf-8"))
+            one["process_wall_s"] = time.time() - t0
+            one["engine_commit"] = commit
+            one["run"] = r + 1
+            done.append(one)
+            print(f"{name}: run {r + 1} of {args.repeat} done in {time.time() - t0:.0f} s, "
+                  f"gap {one['gap']:.2%}", file=sys.stderr)
+        results[name] = median_run(done)
+        runs[name] = [headline(one) for one in done]
         tmp.write_text(json.dumps(results[name], ensure_ascii=False, indent=2),
                        encoding="utf-8")
-        print(f"{name}: done in {time.time() - t0:.0f} s", file=sys.stderr)
+        every.write_text(json.dumps(runs[name], ensure_ascii=False, indent=2),
+                         encoding="utf-8")
     share, alone = results[SCENARIOS[0]], results[SCENARIOS[1]]
     saving = alone["total_cost_yuan_per_year"] - share["total_cost_yuan_per_year"]
     # A saving certified by the bounds: no-sharing LB minus sharing UB (may be negative).
@@ -99,7 +144,10 @@ def main() -> int:
         f"Time limit {args.time_limit:.0f} s per run, seed {args.seed}, {args.threads} "
         f"threads (sub-MIPs at a time; BLAS 1 thread), engine {commit}, each "
         "run in a fresh process on the shared 2-core machine (times are noisy). Villages are "
-        "synthetic (seeded); the scenarios are greenfield.",
+        "synthetic (seeded); the scenarios are greenfield."
+        + (f" Each scenario ran {len(runs[SCENARIOS[0]])} times with the same seed; the "
+           "table shows the run with the median gap, and every run is listed below."
+           if len(runs[SCENARIOS[0]]) > 1 else ""),
         "",
         "| measure | adjacent sharing | no sharing | target |",
         "|---|---|---|---|",
@@ -153,18 +201,38 @@ def main() -> int:
             cells = [f"{a[key]:,.0f} ({a[key] / a['upper']:.2%})" for a in anat if a]
             lines.append(f"| {label} | {' | '.join(cells)} |")
         lines.append("")
+    if any(len(v) > 1 for v in runs.values()):
+        lines += ["**Every run** (same seed; the spread comes from the wall-clock limit):", "",
+                  "| scenario | run | cost (yuan/yr) | lower bound | gap | wall (s) | "
+                  "peak RSS (MiB) | checker |", "|---|---|---|---|---|---|---|---|"]
+        for name in SCENARIOS:
+            for h in runs[name]:
+                lines.append(f"| {name} | {h['run']} | {h['total_cost_yuan_per_year']:,.0f} | "
+                             f"{h['lower_bound_yuan_per_year']:,.0f} | {h['gap']:.2%} | "
+                             f"{h['wall_s']:.0f} | {h['peak_rss_mib']:,.0f} | "
+                             f"{h['checker_ok']} |")
+        best_ub = min(h["total_cost_yuan_per_year"] for h in runs[SCENARIOS[0]])
+        best_lb = max(h["lower_bound_yuan_per_year"] for h in runs[SCENARIOS[1]])
+        gaps = {name: sorted(h["gap"] for h in runs[name]) for name in SCENARIOS}
+        lines += ["", "Gap over the runs, min / median / max: " + "; ".join(
+            f"`{name}` {g[0]:.2%} / {g[(len(g) - 1) // 2]:.2%} / {g[-1]:.2%}"
+            for name, g in gaps.items()) + ". Every run's bound is valid and every run's "
+            "solution is feasible, so across the runs sharing saves at least "
+            f"{best_lb - best_ub:,.0f} yuan/yr (the best no-sharing bound minus the best "
+            "sharing cost).", ""]
     for name in SCENARIOS:
         log_lines = results[name].get("solver_log")
         if log_lines:
-            lines += [f"Solver steps, `{name}`:", "", "```", *log_lines, "```", ""]
-    met = all(r["gap"] <= 0.01 and r["wall_s"] <= 600 * 1.05 and r["peak_rss_mib"] <= 4096
-              and r["checker_ok"] for r in results.values())
+            lines += [f"Solver steps, `{name}` (the median run):" if len(runs[name]) > 1
+                      else f"Solver steps, `{name}`:", "", "```", *log_lines, "```", ""]
+    met = all(meets(h) for v in runs.values() for h in v)
     lines.append(f"All targets met: **{'yes' if met else 'no'}**.")
     lines.append("")
     Path(args.out + ".md").write_text("\n".join(lines), encoding="utf-8")
     Path(args.out + ".json").write_text(json.dumps({"time_limit_s": args.time_limit,
                                                     "seed": args.seed,
                                                     "threads": args.threads, "results": results,
+                                                    "runs": runs,
                                                     "saving_yuan_per_year": saving,
                                                     "certified_saving_yuan_per_year": certified,
                                                     "met": met}, ensure_ascii=False, indent=2),
