@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import csr_matrix
+from scipy.sparse import csr_matrix, vstack
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -45,7 +45,7 @@ from wastenet.siting.build import build_siting_data  # noqa: E402
 from wastenet.siting.mip import MipOptions, solve_mip  # noqa: E402
 from wastenet.siting.model import CompiledModel, compile_model  # noqa: E402
 from wastenet.siting.region import region_sites, submodel  # noqa: E402
-from wastenet.siting.splitbound import split_bound  # noqa: E402
+from wastenet.siting.splitbound import _Rows, split_bound  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "liaoning-2025.toml"
 #: scipy.optimize.milp's status codes
@@ -85,8 +85,11 @@ def _expand(owner: np.ndarray, opt_site: np.ndarray, n_sites: int
     return entry, order[np.repeat(start[owner], reps) + within]
 
 
-def path_program(m: CompiledModel) -> tuple[np.ndarray, csr_matrix, np.ndarray, np.ndarray,
-                                             slice, slice]:
+#: ``(cost, A, lo, hi, y columns, z columns)`` of :func:`path_program`
+Program = tuple[np.ndarray, csr_matrix, np.ndarray, np.ndarray, slice, slice]
+
+
+def path_program(m: CompiledModel) -> Program:
     """The path program of the module docstring: ``(cost, A, lo, hi, y columns,
     z columns)``, every column in [0, 1]."""
     w = m.demand
@@ -142,26 +145,23 @@ def path_program(m: CompiledModel) -> tuple[np.ndarray, csr_matrix, np.ndarray, 
     block(inc.n_sites, [(t_k, paths, w[t_i]), (dr.dst, direct, w[dr.src]),
                         (inc.opt_site, c_z + np.arange(nz), -inc.opt_cap)],
           np.full(inc.n_sites, -np.inf), inc.existing_cap.astype(float))
-    for ech, c0 in ((tr, c_y), (inc, c_z)):
-        n_opt = ech.opt_site.size
-        block(ech.n_sites, [(ech.opt_site, c0 + np.arange(n_opt), np.ones(n_opt))],
-              (ech.forced & ~ech.existing).astype(float), np.ones(ech.n_sites))
-    for echelon, sense, value, mask, _label in m.counts:
-        ech, c0 = (tr, c_y) if echelon == "transfer" else (inc, c_z)
-        sel = np.flatnonzero(mask[ech.opt_site])
-        block(1, [(np.zeros(sel.size, dtype=np.int64), c0 + sel, np.ones(sel.size))],
-              np.array([value if sense in ("eq", "ge") else -np.inf], float),
-              np.array([value if sense in ("eq", "le") else np.inf], float))
-    a = csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                   shape=(r, cost.size))
+    small = _Rows()  # one size per site and the counts, as the split bound states them
+    for name, ech, c0 in (("transfer", tr, c_y), ("incinerator", inc, c_z)):
+        opt_cols = c0 + np.arange(ech.opt_site.size)
+        small.one_size(ech, opt_cols)
+        small.counts(ech, m, name, opt_cols)
+    a = vstack([csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                           shape=(r, cost.size)), small.matrix(cost.size)]).tocsr()
+    lo.append(np.array(small.lo))
+    hi.append(np.array(small.hi))
     return (cost, a, np.concatenate(lo), np.concatenate(hi), slice(c_y, c_z),
             slice(c_z, cost.size))
 
 
-def solve_path(m: CompiledModel, integer: str, time_limit: float) -> dict:
+def solve_path(program: Program, integer: str, time_limit: float) -> dict:
     """The path program with ``integer`` in ``{"", "stations", "plants", "both"}`` binary
     (HiGHS through scipy): value, dual bound, status and seconds."""
-    cost, a, lo, hi, ys, zs = path_program(m)
+    cost, a, lo, hi, ys, zs = program
     kind = np.zeros(cost.size)
     if integer in ("stations", "both"):
         kind[ys] = 1
@@ -200,9 +200,10 @@ def main() -> int:
         info["model_lp"] = {"bound": lp.objective, "seconds": time.perf_counter() - t0}
         sb = split_bound(sub, cuts=[], max_arcs=10**8)
         info["split_bound"] = {"bound": sb.value, "seconds": sb.wall_s}
-        info["path_lp"] = solve_path(sub, "", args.program_time)
+        program = path_program(sub)
+        info["path_lp"] = solve_path(program, "", args.program_time)
         for integer in args.integer:
-            info[f"path_{integer}"] = solve_path(sub, integer, args.program_time)
+            info[f"path_{integer}"] = solve_path(program, integer, args.program_time)
             print(f"{pref}: path {integer}: {info[f'path_{integer}']}", file=sys.stderr)
         t0 = time.perf_counter()
         mip = solve_mip(sub, MipOptions(backend="SCIP", time_limit_s=args.mip_time))
