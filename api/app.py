@@ -144,12 +144,35 @@ class MetricsMiddleware:
                                          time.perf_counter() - start)
 
 
-def _located(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+#: longest offending value quoted back in a 422 message (longer ones are cut, marked "...")
+SHOWN_VALUE_CHARS = 80
+
+
+def _shown(value: Any) -> str | None:
+    """``repr`` of an offending scalar for a message, ``None`` for values not worth
+    quoting (containers, the whole body of a missing field, objects)."""
+    if isinstance(value, bool | int | float | str):
+        text = repr(value)
+        if len(text) > SHOWN_VALUE_CHARS:
+            text = text[:SHOWN_VALUE_CHARS - 3] + "..."
+        return text
+    return None
+
+
+def _located(items: list[dict[str, Any]], *, name_value: bool = False
+             ) -> list[dict[str, Any]]:
+    """The 422 items: ``loc``, ``msg``, ``type``. With ``name_value`` (framework
+    validation errors) a message about a scalar input is prefixed with ``field=value: ``,
+    so that it names both, as the domain errors do."""
     out = []
     for e in items:
         loc = [x if isinstance(x, int) else str(x) for x in e.get("loc", ())]
-        out.append({"loc": loc, "msg": str(e.get("msg", "invalid")),
-                    "type": str(e.get("type", "value_error"))})
+        msg = str(e.get("msg", "invalid"))
+        shown = _shown(e.get("input")) if name_value and "input" in e else None
+        field = ".".join(str(x) for x in loc[1:])
+        if shown is not None and field and e.get("type") != "missing":
+            msg = f"{field}={shown}: {msg}"
+        out.append({"loc": loc, "msg": msg, "type": str(e.get("type", "value_error"))})
     return out
 
 
@@ -158,8 +181,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:
-        # ``input``/``ctx`` are dropped: they may hold NaN or objects JSON cannot carry.
-        return JSONResponse({"detail": _located(list(exc.errors()))}, status_code=422)
+        # ``input``/``ctx`` are not passed on as fields (they may hold NaN or objects JSON
+        # cannot carry); a scalar input is quoted in the message instead.
+        return JSONResponse({"detail": _located(list(exc.errors()), name_value=True)},
+                            status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(req: Request, exc: StarletteHTTPException) -> Response:

@@ -310,19 +310,22 @@ def test_unsupported_content_type_is_415(client: TestClient) -> None:
     assert r.status_code == 415
 
 
-@pytest.mark.parametrize(("body", "loc"), [
-    ({"time_limit_s": 99999}, ["body", "time_limit_s"]),
-    ({"time_limit_s": -1}, ["body", "time_limit_s"]),
-    ({"seed": "x"}, ["body", "seed"]),
-    ({"seed": 1, "extra": 1}, ["body", "extra"]),
+@pytest.mark.parametrize(("body", "loc", "needle"), [
+    ({"time_limit_s": 99999}, ["body", "time_limit_s"], "99999"),
+    ({"time_limit_s": -1}, ["body", "time_limit_s"], "time_limit_s=-1: "),
+    ({"seed": "x"}, ["body", "seed"], "seed='x': "),
+    ({"seed": 2**31}, ["body", "seed"], "seed=2147483648: "),
+    ({"seed": 1, "extra": 1}, ["body", "extra"], "extra=1: "),
+    ({"seed": "y" * 200}, ["body", "seed"], "seed='" + "y" * 76 + "...: "),
 ])
 def test_bad_run_requests_are_422(client: TestClient, body: dict[str, Any],
-                                  loc: list[str]) -> None:
-    """Run parameters out of range or of the wrong type: 422 naming the field."""
+                                  loc: list[str], needle: str) -> None:
+    """Run parameters out of range or of the wrong type: 422 naming the field and, in
+    its message, the offending value (a long one cut to 80 characters)."""
     sid = client.post("/v1/scenarios", json={"name": "x"}).json()["id"]
     r = client.post(f"/v1/scenarios/{sid}/runs", json=body)
     assert r.status_code == 422
-    assert any(d["loc"] == loc for d in r.json()["detail"]), r.json()
+    assert any(d["loc"] == loc and needle in d["msg"] for d in r.json()["detail"]), r.json()
 
 
 def test_nan_in_run_request_is_422(client: TestClient) -> None:

@@ -232,10 +232,10 @@ def test_odd_summaries_give_null_figures_not_500(
 
 # ----------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize(("query", "field", "needle"), [
-    ("limit=0", "limit", "greater than or equal to 1"),
-    ("limit=501", "limit", "less than or equal to 500"),
-    ("offset=-1", "offset", "greater than or equal to 0"),
-    ("limit=ten", "limit", "integer"),
+    ("limit=0", "limit", "limit='0': Input should be greater than or equal to 1"),
+    ("limit=501", "limit", "limit='501': Input should be less than or equal to 500"),
+    ("offset=-1", "offset", "offset='-1': Input should be greater than or equal to 0"),
+    ("limit=ten", "limit", "limit='ten': Input should be a valid integer"),
     ("status=bogus", "status", "status='bogus' is not one of: queued, running"),
     ("status=SUCCEEDED", "status", "status='SUCCEEDED'"),
     ("status=", "status", "status='' is not one of"),
