@@ -56,6 +56,7 @@ class Base(DeclarativeBase):
 
 class ScenarioRow(Base):
     __tablename__ = "scenarios"
+    __table_args__ = (Index("ix_scenarios_created", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
@@ -71,6 +72,7 @@ class RunRow(Base):
     __table_args__ = (
         Index("ix_runs_status_created", "status", "created_at"),
         Index("ix_runs_scenario", "scenario_id"),
+        Index("ix_runs_created", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

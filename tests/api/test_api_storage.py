@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select, text
+from sqlalchemy import event, inspect, select, text
 
 from api.db.models import RESULT_SCHEMA_VERSION, ApiKeyRow, Base
 from api.db.session import migrate
@@ -31,7 +32,7 @@ def test_migrations_match_models_and_are_idempotent(store: Store) -> None:
     assert diff == []
     assert {"scenarios", "runs", "results", "route_plans", "route_plan_exports", "api_keys",
             "idempotency_keys"} <= tables
-    assert version == "0002"
+    assert version == "0003"
 
 
 def test_scenarios_round_trip_and_paging(store: Store) -> None:
@@ -298,3 +299,45 @@ def test_migration_0002_moves_exports_and_downgrades(db_url: str) -> None:
         assert data == {"gpx": "<gpx/>", "csv": "a,b"}
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(("call", "index"), [
+    (lambda st: st.list_runs(limit=5), "ix_runs_created"),
+    (lambda st: st.list_scenarios(limit=5, offset=0), "ix_scenarios_created"),
+])
+def test_list_pages_read_their_index_in_order(store: Store, call: Any, index: str) -> None:
+    """The newest-first run list and the oldest-first scenario list are served by an index
+    on ``(created_at, id)``, not by sorting the table: the page query's plan names the
+    index and no sort step (PostgreSQL is asked with sorting disabled, since on a table
+    this small it would rightly prefer a sort)."""
+    sid = _scenario(store)
+    for _ in range(3):
+        store.create_run(kind="sleep", scenario_id=sid, params={})
+    seen: list[tuple[str, Any]] = []
+
+    def grab(_conn: Any, _cur: Any, statement: str, parameters: Any, _ctx: Any,
+             _many: bool) -> None:
+        if "ORDER BY" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", grab)
+    try:
+        call(store)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", grab)
+    assert len(seen) == 1, seen
+    statement, parameters = seen[0]
+    with store.engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        cur = raw.cursor()
+        if store.engine.dialect.name == "sqlite":
+            cur.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+            plan = " / ".join(str(row[-1]) for row in cur.fetchall())
+            assert index in plan and "TEMP B-TREE" not in plan, plan
+        else:
+            cur.execute("SET enable_sort = off")
+            cur.execute("EXPLAIN " + statement, parameters)
+            plan = " / ".join(str(row[0]) for row in cur.fetchall())
+            assert index in plan and "Sort" not in plan, plan
+        cur.close()
