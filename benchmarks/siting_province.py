@@ -17,6 +17,13 @@ can differ from the next by a percentage point; the report then shows the run wi
 median gap in its main table, every run in a table of its own, and says a target is met
 only when every run meets it.
 
+**The peer** (``--no-peer`` skips it): the same compiled model as one plain MIP, solved by
+HiGHS through the engine's OR-Tools adapter (``wastenet.siting.mip.solve_mip``: the
+documented formulation with strong linking, no start, no decomposition), with the same time
+limit, once per scenario, in a fresh process of its own. OR-Tools runs HiGHS on one thread.
+A solution it finds goes through the independent checker like the engine's. The report
+gives the ratios engine/peer of cost and lower bound measured in the same invocation.
+
 ``--threads`` is the number of sub-MIPs the scalable path solves at a time (default 2: the
 target is "on 2 cores"); BLAS is held to one thread (``OPENBLAS_NUM_THREADS=1``), because
 its spinning second thread only takes a core from the solver.
@@ -68,6 +75,83 @@ open(out, "w").write(json.dumps(summary, ensure_ascii=False, indent=2))
 """
 
 
+PEER = r"""
+import json, math, resource, sys, time
+from wastenet.scenario.schema import load_scenario
+from wastenet.scenario.network import build_network
+from wastenet.siting.build import build_siting_data
+from wastenet.siting.checker import check
+from wastenet.siting.mip import MipOptions, solve_mip
+from wastenet.siting.model import compile_model
+from wastenet.siting.solve import to_result
+path, limit, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+t0 = time.perf_counter()
+data = build_siting_data(build_network(load_scenario(path)))
+model = compile_model(data)
+t_build = time.perf_counter() - t0
+sol = solve_mip(model, MipOptions(backend="HIGHS", time_limit_s=limit))
+rec = {"backend": "HiGHS (OR-Tools, 1 thread)", "status": sol.status,
+       "objective": sol.objective if math.isfinite(sol.objective) else None,
+       "bound": sol.bound if math.isfinite(sol.bound) else None,
+       "nodes": sol.nodes, "solve_s": sol.wall_s, "build_s": t_build,
+       "checker_ok": None}
+if sol.status in ("optimal", "feasible"):
+    res = to_result(data, model, sol, lower_bound=sol.bound, status=sol.status,
+                    solver="peer-highs", seed=0, elapsed_s=sol.wall_s)
+    rep = check(data, res)
+    rec.update(checker_ok=rep.ok, checker_total_cost=rep.total_cost,
+               checker_violations=rep.violations[:10])
+rec["wall_s"] = time.perf_counter() - t0
+rec["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+open(out, "w").write(json.dumps(rec, indent=2))
+"""
+
+
+def run_peer(name: str, limit: float, out: Path) -> dict:
+    """The plain-MIP peer on one scenario, in a fresh process (module docstring)."""
+    subprocess.run([sys.executable, "-c", PEER, str(ROOT / "scenarios" / f"{name}.toml"),
+                    str(limit), str(out)], check=True, cwd=ROOT,
+                   env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    rec: dict = json.loads(out.read_text(encoding="utf-8"))
+    return rec
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    """``a / b``, or ``None`` when either is missing or ``b`` is not positive."""
+    if a is None or b is None or not b > 0:
+        return None
+    return a / b
+
+
+def peer_lines(results: dict[str, dict], peers: dict[str, dict]) -> list[str]:
+    """The report's peer table: the engine's median run beside the peer, with ratios."""
+
+    def money(v: float | None) -> str:
+        return "none" if v is None else f"{v:,.0f}"
+
+    lines = ["**Peer, measured in the same invocation**: the same model as one plain MIP, "
+             "HiGHS through the engine's OR-Tools adapter, no start, the same time limit, "
+             "one thread (the engine: its median run).", "",
+             "| scenario | engine cost | engine bound | peer status | peer cost | peer bound "
+             "| peer wall (s) | peer peak RSS (MiB) | cost engine/peer | bound engine/peer |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name in SCENARIOS:
+        e, p = results[name], peers.get(name)
+        if p is None:
+            continue
+        c_r = ratio(e["total_cost_yuan_per_year"], p.get("objective"))
+        b_r = ratio(e["lower_bound_yuan_per_year"], p.get("bound"))
+        lines.append(
+            f"| {name} | {money(e['total_cost_yuan_per_year'])} | "
+            f"{money(e['lower_bound_yuan_per_year'])} | {p['status']}"
+            + ("" if p.get("checker_ok") is None else f" (checker ok: {p['checker_ok']})")
+            + f" | {money(p.get('objective'))} | {money(p.get('bound'))} | "
+            f"{p['wall_s']:.0f} | {p['peak_rss_mib']:,.0f} | "
+            f"{'-' if c_r is None else f'{c_r:.4f}'} | {'-' if b_r is None else f'{b_r:.4f}'} |")
+    lines += ["", "A ratio is `-` where the peer has no solution or no finite bound.", ""]
+    return lines
+
+
 def headline(r: dict) -> dict:
     """The figures of one run that the table of runs shows."""
     return {k: r.get(k) for k in ("run", "total_cost_yuan_per_year",
@@ -96,6 +180,7 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "siting_province"))
     ap.add_argument("--repeat", type=int, default=1,
                     help="runs per scenario (same seed); the report shows the median run")
+    ap.add_argument("--no-peer", action="store_true", help="skip the plain-MIP peer")
     ap.add_argument("--report-only", action="store_true",
                     help="rewrite the report from the per-scenario JSON files of an earlier run")
     args = ap.parse_args()
@@ -105,15 +190,26 @@ def main() -> int:
         ap.error(f"--repeat must be >= 1, got {args.repeat}")
     results: dict[str, dict] = {}
     runs: dict[str, list[dict]] = {}
+    peers: dict[str, dict] = {}
     for name in SCENARIOS:
         tmp = Path(args.out + f".{name}.json")
         every = Path(args.out + f".{name}.runs.json")
+        peer_file = Path(args.out + f".{name}.peer.json")
         if args.report_only:
             results[name] = json.loads(tmp.read_text(encoding="utf-8"))
             runs[name] = (json.loads(every.read_text(encoding="utf-8")) if every.is_file()
                           else [headline(results[name])])
+            if peer_file.is_file():
+                peers[name] = json.loads(peer_file.read_text(encoding="utf-8"))
             commit = results[name].get("engine_commit", commit)
             continue
+        if not args.no_peer:
+            t0 = time.time()
+            peers[name] = run_peer(name, args.time_limit, peer_file)
+            print(f"{name}: peer done in {time.time() - t0:.0f} s, {peers[name]['status']}",
+                  file=sys.stderr)
+        elif peer_file.is_file():
+            peer_file.unlink()  # an earlier invocation's peer is not this one's
         done = []
         for r in range(args.repeat):
             t0 = time.time()
@@ -201,6 +297,8 @@ def main() -> int:
             cells = [f"{a[key]:,.0f} ({a[key] / a['upper']:.2%})" for a in anat if a]
             lines.append(f"| {label} | {' | '.join(cells)} |")
         lines.append("")
+    if peers:
+        lines += peer_lines(results, peers)
     if any(len(v) > 1 for v in runs.values()):
         lines += ["**Every run** (same seed; the spread comes from the wall-clock limit):", "",
                   "| scenario | run | cost (yuan/yr) | lower bound | gap | wall (s) | "
@@ -232,7 +330,7 @@ def main() -> int:
     Path(args.out + ".json").write_text(json.dumps({"time_limit_s": args.time_limit,
                                                     "seed": args.seed,
                                                     "threads": args.threads, "results": results,
-                                                    "runs": runs,
+                                                    "runs": runs, "peers": peers,
                                                     "saving_yuan_per_year": saving,
                                                     "certified_saving_yuan_per_year": certified,
                                                     "met": met}, ensure_ascii=False, indent=2),
