@@ -15,8 +15,13 @@ Design
 * Worker death: the slot is respawned and the run follows the re-queue rule of
   :meth:`api.db.store.Store.worker_died` (back to ``queued`` while ``attempts <
   max_attempts``, else ``failed`` with the reason). The service stays up.
-* On start, runs left ``running`` by a previous process count as a worker death, and
-  queued runs simply get claimed: nothing is lost across restarts.
+* Several instances may share one database (PostgreSQL): each claims runs under its
+  ``instance_id`` and renews their leases every quarter of ``run_lease_s``; every state
+  change it makes is conditional on the run still being its own
+  (:mod:`api.db.store`). On start, and at each renewal, an instance takes back the runs
+  whose lease ran out (their instance died or stalled) as a worker death; on start also
+  every run of its own id, left by its previous process. Queued runs simply get claimed:
+  nothing is lost across restarts.
 
 Task kinds: ``siting`` (``wastenet.pipeline.run_siting``), ``route_plan``
 (``wastenet.pipeline.run_route_plan``) and ``sleep``, an internal kind the tests use to
@@ -166,12 +171,16 @@ class JobManager:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
+        self.instance_id = settings.instance_id
+        self._next_lease = 0.0
 
     # lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
-        recovered = self.store.recover_interrupted(self.settings.max_attempts)
+        recovered = self.store.recover_interrupted(
+            self.settings.max_attempts, instance_id=self.instance_id,
+            lease_s=self.settings.run_lease_s)
         for run_id, status in recovered.items():
-            log.warning("run %s was running when the service stopped: now %s", run_id, status)
+            log.warning("run %s was running when its service stopped: now %s", run_id, status)
         for slot in self._slots:
             self._spawn(slot)
         self._thread = threading.Thread(target=self._loop, name="wastenet-jobs", daemon=True)
@@ -189,7 +198,8 @@ class JobManager:
             self._kill(slot, graceful=True)
         if unfinished:
             try:
-                self.store.requeue_unfinished([r for r in unfinished if r is not None])
+                self.store.requeue_unfinished([r for r in unfinished if r is not None],
+                                              self.instance_id)
             except Exception:  # pragma: no cover - database gone at shutdown
                 log.exception("could not re-queue runs at shutdown")
         log.info("job manager stopped")
@@ -256,12 +266,26 @@ class JobManager:
                 while self._wake_r.poll():
                     self._wake_r.recv_bytes()
 
+    def _leases(self, now: float) -> None:
+        """Every quarter of ``run_lease_s``: renew this instance's runs' leases, and take
+        back the runs of instances whose leases ran out."""
+        if now < self._next_lease:
+            return
+        self._next_lease = now + self.settings.run_lease_s / 4.0
+        mine = [s.run_id for s in self._slots if s.run_id is not None]
+        self.store.heartbeat(self.instance_id, mine)
+        for run_id, status in self.store.recover_interrupted(
+                self.settings.max_attempts, lease_s=self.settings.run_lease_s).items():
+            log.warning("run %s: its instance stopped renewing its lease: now %s", run_id,
+                        status)
+
     def _tick(self) -> None:
         if self._stop.is_set():
             return
         now = time.monotonic()
         for slot in self._slots:
             self._drain(slot)
+        self._leases(now)
         cancel_ids: set[str] | None = None
         for slot in self._slots:
             if slot.proc is None:
@@ -282,7 +306,8 @@ class JobManager:
                 self._on_cancel(slot)
                 continue
             if slot.pending_progress is not None and now - slot.last_flush >= 0.5:
-                self.store.update_progress(slot.run_id, slot.pending_progress)
+                self.store.update_progress(slot.run_id, slot.pending_progress,
+                                           self.instance_id)
                 slot.pending_progress = None
                 slot.last_flush = now
         for slot in self._slots:
@@ -308,28 +333,36 @@ class JobManager:
             slot.pending_progress = msg[2]
             return
         seconds = float(msg[3])
+        me = self.instance_id
         if slot.pending_progress is not None:
-            self.store.update_progress(run_id, slot.pending_progress)
+            self.store.update_progress(run_id, slot.pending_progress, me)
             slot.pending_progress = None
         if kind == "done":
             try:
                 if slot.kind == "siting":
-                    self.store.finish_siting(run_id, msg[2], seconds)
+                    stored = self.store.finish_siting(run_id, msg[2], seconds, me)
                 elif slot.kind == "route_plan":
-                    self.store.finish_route_plan(run_id, msg[2], seconds)
+                    stored = self.store.finish_route_plan(run_id, msg[2], seconds,
+                                                          me) is not None
                 else:
-                    self.store.finish_other(run_id, "succeeded", None, seconds)
+                    stored = self.store.finish_other(run_id, "succeeded", None, seconds, me)
                 status = "succeeded"
             except Exception as exc:  # an unstorable output fails the run, not the manager
                 log.exception("run %s: could not store its output", run_id)
-                self.store.finish_other(run_id, "failed", "internal error: could not store "
-                                        f"the output: {type(exc).__name__}: {exc}", seconds)
+                stored = self.store.finish_other(
+                    run_id, "failed", "internal error: could not store the output: "
+                    f"{type(exc).__name__}: {exc}", seconds, me)
                 status = "failed"
         else:
-            self.store.finish_other(run_id, "failed", str(msg[2]), seconds)
+            stored = self.store.finish_other(run_id, "failed", str(msg[2]), seconds, me)
             status = "failed"
-        log.info("run %s (%s) %s after %.1f s", run_id, slot.kind, status, seconds)
-        self.metrics.observe_solve(slot.kind, status, seconds)
+        if stored:
+            log.info("run %s (%s) %s after %.1f s", run_id, slot.kind, status, seconds)
+            self.metrics.observe_solve(slot.kind, status, seconds)
+        else:
+            log.warning("run %s (%s) ended here (%s) after %.1f s, but another instance took "
+                        "it back after its lease ran out: its outcome is not stored",
+                        run_id, slot.kind, status, seconds)
         slot.run_id = None
         slot.pending_progress = None
 
@@ -341,7 +374,8 @@ class JobManager:
         self._kill(slot)
         if run_id is not None:
             status = self.store.worker_died(
-                run_id, f"worker process {pid} died (exit code {code})", self.settings.max_attempts)
+                run_id, f"worker process {pid} died (exit code {code})",
+                self.settings.max_attempts, self.instance_id)
             log.warning("worker %s died (exit code %s) running %s: run now %s",
                         pid, code, run_id, status)
         else:
@@ -352,11 +386,11 @@ class JobManager:
         run_id, limit = slot.run_id, slot.extra.get("time_limit_s")
         seconds = time.monotonic() - slot.started
         self._kill(slot)
-        if run_id is not None:
-            self.store.finish_other(
+        if run_id is not None and self.store.finish_other(
                 run_id, "failed",
                 f"killed after {seconds:.0f} s: exceeded its time limit of {limit} s "
-                f"by more than the {self.settings.kill_grace_s} s grace", seconds)
+                f"by more than the {self.settings.kill_grace_s} s grace", seconds,
+                self.instance_id):
             self.metrics.observe_solve(slot.kind, "failed", seconds)
         self._spawn(slot)
 
@@ -364,21 +398,22 @@ class JobManager:
         run_id = slot.run_id
         seconds = time.monotonic() - slot.started
         self._kill(slot)
-        if run_id is not None:
-            self.store.finish_other(run_id, "cancelled", "cancelled while running", seconds)
+        if run_id is not None and self.store.finish_other(
+                run_id, "cancelled", "cancelled while running", seconds, self.instance_id):
             log.info("run %s cancelled", run_id)
         self._spawn(slot)
 
     def _dispatch(self, slot: _Slot) -> bool:
         """Claim the oldest queued run for ``slot``; False when the queue is empty."""
         assert slot.proc is not None and slot.conn is not None
-        run = self.store.claim_next(pid=slot.proc.pid)
+        run = self.store.claim_next(pid=slot.proc.pid, instance_id=self.instance_id)
         if run is None:
             return False
         try:
             task = self._task_for(run)
         except Exception as exc:
-            self.store.finish_other(run.id, "failed", f"could not prepare the run: {exc}", None)
+            self.store.finish_other(run.id, "failed", f"could not prepare the run: {exc}", None,
+                                    self.instance_id)
             return True
         slot.run_id, slot.kind = run.id, run.kind
         slot.started = slot.last_flush = time.monotonic()

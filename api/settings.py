@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 from pathlib import Path
 
 from pydantic import Field
@@ -17,6 +18,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "wastenet"
+
+
+def _default_instance_id() -> str:
+    return (socket.gethostname() or "wastenet")[:64]
 
 
 class Settings(BaseSettings):
@@ -53,6 +58,16 @@ class Settings(BaseSettings):
     kill_grace_s: float = Field(default=30.0, ge=0,
                                 description="a run is killed this long after its time limit")
     poll_interval_s: float = Field(default=0.2, gt=0, description="job manager tick")
+    instance_id: str = Field(
+        default_factory=_default_instance_id, min_length=1, max_length=64,
+        description="this instance's name on the runs it claims (default: the host name). "
+        "Instances sharing one database need distinct ids; an instance that starts again "
+        "under its old id takes its interrupted runs back at once")
+    run_lease_s: float = Field(
+        default=60.0, gt=0,
+        description="a running run whose instance has not renewed its lease for this long "
+        "is taken back by any instance on the database (a worker death: re-queued or "
+        "failed); each instance renews its runs' leases every quarter of this")
     start_workers: bool = Field(default=True, description="run the job manager (tests)")
     migrate_on_start: bool = Field(default=True, description="apply Alembic migrations")
 

@@ -89,6 +89,10 @@ class RunRow(Base):
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     owner_key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     worker_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: the service instance running it (``Settings.instance_id``) and its last lease renewal
+    instance_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                          nullable=True)
     solve_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -9,6 +9,18 @@ Run life cycle (the re-queue rule)
 ``succeeded`` / ``failed`` / ``cancelled``. When the worker dies, the run goes back to
 ``queued`` with ``last_error`` set while ``attempts < max_attempts``; otherwise it
 becomes ``failed`` with the reason.
+
+Several service instances on one database (leases)
+--------------------------------------------------
+A claim records the claiming instance (``instance_id``) and a lease time
+(``heartbeat_at``), which that instance renews while the run is in one of its workers
+(:meth:`Store.heartbeat`). Every state change an instance makes to a run it claimed
+(progress, finishing, a worker death, a re-queue at shutdown) is conditional on the run
+still being its own and running, so an instance that lost a run (its lease ran out while it
+was stalled, and another instance took the run back) cannot overwrite what came after.
+:meth:`Store.recover_interrupted` takes back the runs whose lease ran out, and, for an
+instance starting under an id it had before, every run of that id at once: none of them can
+still be running.
 """
 
 from __future__ import annotations
@@ -20,7 +32,7 @@ import secrets
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, delete, func, select, text, update
@@ -272,16 +284,20 @@ class Store:
                 out[str(status)] = int(n)
             return out
 
-    def claim_next(self, pid: int | None = None) -> RunRow | None:
-        """Move the oldest queued run to ``running`` (``attempts += 1``) and return it.
-        The conditional update makes the claim atomic between competing claimers."""
+    def claim_next(self, pid: int | None = None, instance_id: str | None = None
+                   ) -> RunRow | None:
+        """Move the oldest queued run to ``running`` (``attempts += 1``) for the service
+        instance ``instance_id``, with a fresh lease, and return it. The conditional
+        update makes the claim atomic between competing claimers."""
         with self.session() as s, s.begin():
             for run_id in s.scalars(select(RunRow.id).where(RunRow.status == "queued")
                                     .order_by(RunRow.created_at, RunRow.id).limit(5)).all():
+                now = utcnow()
                 res = s.execute(
                     update(RunRow).where(RunRow.id == run_id, RunRow.status == "queued")
                     .values(status="running", attempts=RunRow.attempts + 1,
-                            started_at=utcnow(), worker_pid=pid, progress={})
+                            started_at=now, worker_pid=pid, progress={},
+                            instance_id=instance_id, heartbeat_at=now)
                 )
                 if res.rowcount == 1:  # type: ignore[attr-defined]
                     return s.get(RunRow, run_id)
@@ -291,10 +307,25 @@ class Store:
         with self.session() as s, s.begin():
             s.execute(update(RunRow).where(RunRow.id == run_id).values(worker_pid=pid))
 
-    def update_progress(self, run_id: str, progress: dict[str, Any]) -> None:
+    def heartbeat(self, instance_id: str, run_ids: Collection[str]) -> int:
+        """Renew the lease of the given runs that are still running for ``instance_id``;
+        returns how many were renewed."""
+        if not run_ids:
+            return 0
         with self.session() as s, s.begin():
-            s.execute(update(RunRow).where(RunRow.id == run_id, RunRow.status == "running")
-                      .values(progress=json_safe(progress)))
+            res = s.execute(update(RunRow).where(
+                RunRow.id.in_(sorted(run_ids)), RunRow.status == "running",
+                RunRow.instance_id == instance_id).values(heartbeat_at=utcnow()))
+            return int(res.rowcount)  # type: ignore[attr-defined]
+
+    def update_progress(self, run_id: str, progress: dict[str, Any],
+                        instance_id: str | None = None) -> None:
+        """Store a running run's progress (only while ``instance_id``'s, when given)."""
+        conds = [RunRow.id == run_id, RunRow.status == "running"]
+        if instance_id is not None:
+            conds.append(RunRow.instance_id == instance_id)
+        with self.session() as s, s.begin():
+            s.execute(update(RunRow).where(*conds).values(progress=json_safe(progress)))
 
     def request_cancel(self, run_id: str) -> RunRow | None:
         """Cancel a queued run at once; flag a running one for the job manager."""
@@ -311,6 +342,16 @@ class Store:
             return set(s.scalars(select(RunRow.id).where(
                 RunRow.status == "running", RunRow.cancel_requested.is_(True))).all())
 
+    @staticmethod
+    def _mine(s: Session, run_id: str, instance_id: str | None) -> RunRow | None:
+        """The run, locked for this transaction (PostgreSQL), when it exists and, with
+        ``instance_id``, is still running for that instance; else ``None``."""
+        run = s.get(RunRow, run_id, with_for_update=instance_id is not None)
+        if run is None or (instance_id is not None and (
+                run.status != "running" or run.instance_id != instance_id)):
+            return None
+        return run
+
     def _finish(self, s: Session, run_id: str, status: str, *, error: str | None,
                 seconds: float | None) -> None:
         run = s.get(RunRow, run_id)
@@ -323,21 +364,32 @@ class Store:
         if status == "succeeded":
             run.progress = {**(run.progress or {}), "fraction": 1.0}
 
-    def finish_siting(self, run_id: str, result: dict[str, Any], seconds: float) -> None:
-        """Store a siting result and mark the run succeeded, in one transaction."""
+    def finish_siting(self, run_id: str, result: dict[str, Any], seconds: float,
+                      instance_id: str | None = None) -> bool:
+        """Store a siting result and mark the run succeeded, in one transaction; with
+        ``instance_id``, only while the run is still running for it (else ``False``)."""
         with self.session() as s, s.begin():
+            if self._mine(s, run_id, instance_id) is None:
+                return False
             s.merge(ResultRow(run_id=run_id, schema_version=RESULT_SCHEMA_VERSION,
                               summary=json_safe(result.get("summary", {})),
                               facilities=json_safe(result.get("facilities", {})),
                               assignments=json_safe(result.get("assignments", [])),
                               created_at=utcnow()))
             self._finish(s, run_id, "succeeded", error=None, seconds=seconds)
+            return True
 
-    def finish_route_plan(self, run_id: str, output: dict[str, Any], seconds: float) -> str:
-        """Store a route plan, publish it for its county-day, mark the run succeeded."""
+    def finish_route_plan(self, run_id: str, output: dict[str, Any], seconds: float,
+                          instance_id: str | None = None) -> str | None:
+        """Store a route plan, publish it for its county-day, mark the run succeeded;
+        returns the plan id. With ``instance_id``, only while the run is still running for
+        it (else ``None``, and nothing is stored)."""
         with self.session() as s, s.begin():
-            run = s.get(RunRow, run_id)
+            run = s.get(RunRow, run_id) if instance_id is None else self._mine(
+                s, run_id, instance_id)
             if run is None:
+                if instance_id is not None:
+                    return None
                 raise KeyError(run_id)
             county, day = str(run.county), str(run.plan_date)
             s.execute(update(RoutePlanRow)
@@ -357,17 +409,36 @@ class Store:
             return plan_id
 
     def finish_other(self, run_id: str, status: str, error: str | None,
-                     seconds: float | None) -> None:
-        """Mark a run ``failed``, ``cancelled`` or (for kinds without output) succeeded."""
+                     seconds: float | None, instance_id: str | None = None) -> bool:
+        """Mark a run ``failed``, ``cancelled`` or (for kinds without output) succeeded;
+        with ``instance_id``, only while it is still running for it (else ``False``)."""
         with self.session() as s, s.begin():
+            if self._mine(s, run_id, instance_id) is None and instance_id is not None:
+                return False
             self._finish(s, run_id, status, error=error, seconds=seconds)
+            return True
 
-    def worker_died(self, run_id: str, reason: str, max_attempts: int) -> str:
-        """Apply the re-queue rule to a run whose worker died; return its new status."""
+    def worker_died(self, run_id: str, reason: str, max_attempts: int,
+                    instance_id: str | None = None, *, stale_before: datetime | None = None,
+                    or_instance: str | None = None) -> str:
+        """Apply the re-queue rule to a run whose worker died; return its new status.
+
+        With ``instance_id``, only to a run still running for that instance. With
+        ``stale_before`` (a lease take-back), only when the run's lease was last renewed
+        before it, or never, or the run belongs to ``or_instance``; checked under a row
+        lock on PostgreSQL, so that of two instances taking a run back only one does."""
         with self.session() as s, s.begin():
-            run = s.get(RunRow, run_id)
+            locked = instance_id is not None or stale_before is not None
+            run = s.get(RunRow, run_id, with_for_update=locked)
             if run is None or run.status != "running":
                 return run.status if run is not None else "missing"
+            if instance_id is not None and run.instance_id != instance_id:
+                return "taken over"
+            if stale_before is not None:
+                beat = as_utc(run.heartbeat_at)
+                if not (beat is None or beat < stale_before
+                        or (or_instance is not None and run.instance_id == or_instance)):
+                    return "running"
             if run.cancel_requested:
                 self._finish(s, run_id, "cancelled", error="cancelled while running",
                              seconds=None)
@@ -380,27 +451,49 @@ class Store:
             run.last_error = f"{reason}; attempt {run.attempts} of {max_attempts}, re-queued"
             run.worker_pid = None
             run.started_at = None
+            run.instance_id = run.heartbeat_at = None
             return "queued"
 
-    def recover_interrupted(self, max_attempts: int) -> dict[str, str]:
-        """On start: runs left ``running`` by a previous process count as a worker death."""
+    def recover_interrupted(self, max_attempts: int, *, instance_id: str | None = None,
+                            lease_s: float | None = None) -> dict[str, str]:
+        """Runs left ``running`` by a service that is gone count as a worker death.
+
+        Without ``lease_s`` (one instance per database): every running run. With it: the
+        runs whose lease was last renewed more than ``lease_s`` ago (or never), and every
+        run of ``instance_id``, the caller starting again under its old id. Returns
+        ``{run id: new status}`` of the runs taken back."""
         out: dict[str, str] = {}
+        cutoff = None if lease_s is None else utcnow() - timedelta(seconds=lease_s)
         for run in self.runs_with_status("running"):
-            out[run.id] = self.worker_died(
-                run.id, "the service stopped while this run was running", max_attempts)
+            beat = as_utc(run.heartbeat_at)
+            if cutoff is not None and not (beat is None or beat < cutoff or (
+                    instance_id is not None and run.instance_id == instance_id)):
+                continue
+            why = ("the service stopped while this run was running" if cutoff is None
+                   or run.instance_id == instance_id else
+                   f"its service instance {run.instance_id!r} stopped renewing its lease "
+                   f"(last {utc_iso(beat) or 'never'})")
+            status = self.worker_died(run.id, why, max_attempts, stale_before=cutoff,
+                                      or_instance=instance_id)
+            if status != "running":
+                out[run.id] = status
         return out
 
-    def requeue_unfinished(self, run_ids: Sequence[str]) -> None:
-        """On a graceful shutdown: put running runs back without charging an attempt."""
+    def requeue_unfinished(self, run_ids: Sequence[str],
+                           instance_id: str | None = None) -> None:
+        """On a graceful shutdown: put running runs back without charging an attempt
+        (with ``instance_id``, only those still running for it)."""
         with self.session() as s, s.begin():
             for run_id in run_ids:
                 run = s.get(RunRow, run_id)
-                if run is None or run.status != "running":
+                if run is None or run.status != "running" or (
+                        instance_id is not None and run.instance_id != instance_id):
                     continue
                 run.status = "queued"
                 run.attempts = max(run.attempts - 1, 0)
                 run.worker_pid = None
                 run.started_at = None
+                run.instance_id = run.heartbeat_at = None
                 run.last_error = "interrupted by a service shutdown; re-queued"
 
     # -------------------------------------------------------------------- results

@@ -32,7 +32,7 @@ def test_migrations_match_models_and_are_idempotent(store: Store) -> None:
     assert diff == []
     assert {"scenarios", "runs", "results", "route_plans", "route_plan_exports", "api_keys",
             "idempotency_keys"} <= tables
-    assert version == "0003"
+    assert version == "0004"
 
 
 def test_scenarios_round_trip_and_paging(store: Store) -> None:
