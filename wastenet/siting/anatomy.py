@@ -46,6 +46,7 @@ from numpy.typing import NDArray
 
 from wastenet.errors import ValidationError
 from wastenet.siting.model import CompiledModel
+from wastenet.siting.ragged import expand
 from wastenet.siting.result import SitingResult
 from wastenet.siting.splitbound import path_costs
 
@@ -101,10 +102,8 @@ def plant_shares(model: CompiledModel, res: SitingResult
     start = np.searchsorted(h_src, np.arange(n_tr))
     stop = np.searchsorted(h_src, np.arange(n_tr), side="right")
     st = res.flow_facility[via]
-    per = (stop - start)[st]
-    rep = np.repeat(via, per)
-    offs = np.arange(rep.shape[0]) - np.repeat(np.cumsum(per) - per, per)
-    h = order[np.repeat(start[st], per) + offs]
+    owner, idx = expand(start[st], (stop - start)[st])
+    rep, h = via[owner], order[idx]
     share_h = res.haul_t_per_day[h] / out_t[res.haul_transfer[h]]
     vil = np.concatenate([res.flow_village[direct], res.flow_village[rep]])
     pl = np.concatenate([res.flow_facility[direct], res.haul_incinerator[h]])

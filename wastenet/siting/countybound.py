@@ -59,6 +59,7 @@ from wastenet.siting.cuts import CoverCut, cover_cuts
 from wastenet.siting.data import SitingData
 from wastenet.siting.mip import MipOptions, solve_matrix, solve_mip
 from wastenet.siting.model import CompiledModel
+from wastenet.siting.ragged import expand
 from wastenet.siting.splitbound import Paths, path_costs, transfer_bound
 
 FloatArray = NDArray[np.float64]
@@ -154,12 +155,10 @@ def _county_program(model: CompiledModel, paths: Paths, villages: IntArray,
     n_opt = np.diff(starts)
     link = np.flatnonzero(~inc.existing[a_k])
     link_r = r + np.arange(link.size)
-    reps = n_opt[a_k[link]]
-    first = np.repeat(starts[a_k[link]], reps)
-    within = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
-    rows += [link_r, np.repeat(link_r, reps)]
-    cols += [link, oz + order[first + within]]
-    vals += [np.ones(link.size), -np.ones(int(reps.sum()))]
+    owner, idx = expand(starts[a_k[link]], n_opt[a_k[link]])
+    rows += [link_r, link_r[owner]]
+    cols += [link, oz + order[idx]]
+    vals += [np.ones(link.size), -np.ones(idx.size)]
     lo.append(np.full(link.size, -np.inf))
     hi.append(np.zeros(link.size))
     r += link.size

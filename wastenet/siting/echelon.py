@@ -65,6 +65,7 @@ from scipy.sparse import coo_matrix
 from wastenet.siting.data import SitingData
 from wastenet.siting.mip import MipOptions, solve_matrix
 from wastenet.siting.model import CompiledModel
+from wastenet.siting.ragged import expand
 from wastenet.siting.result import SitingResult
 
 log = logging.getLogger("wastenet.siting.echelon")
@@ -207,10 +208,8 @@ def reoptimise_incinerators(data: SitingData, model: CompiledModel, res: SitingR
     add(link_r[ld.size:], oh + lh, np.ones(lh.size))
     k_of = np.concatenate([model.direct.dst[da][ld], model.haul.dst[ha][lh]])
     scale = np.concatenate([np.ones(ld.size), qbar[model.haul.src[ha][lh]]])
-    reps = n_opt[k_of]
-    first = np.repeat(starts[k_of], reps)
-    within = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
-    add(np.repeat(link_r, reps), oz + order[first + within], -np.repeat(scale, reps))
+    owner, idx = expand(starts[k_of], n_opt[k_of])
+    add(link_r[owner], oz + order[idx], -scale[owner])
     lo.append(np.full(n_link, -np.inf))
     hi.append(np.zeros(n_link))
     r += n_link

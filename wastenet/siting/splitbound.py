@@ -80,6 +80,7 @@ from wastenet.siting.cuts import CoverCut, cover_cuts
 from wastenet.siting.lagrange import _fill, _knapsack, _select
 from wastenet.siting.mip import MipOptions, solve_matrix
 from wastenet.siting.model import CompiledModel, Echelon
+from wastenet.siting.ragged import expand
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -117,10 +118,7 @@ def path_costs(model: CompiledModel) -> tuple[IntArray, IntArray, FloatArray, In
     h_src = haul.src[order]
     start = np.searchsorted(h_src, np.arange(model.transfer.n_sites))
     stop = np.searchsorted(h_src, np.arange(model.transfer.n_sites), side="right")
-    per = (stop - start)[col.dst]
-    rep = np.repeat(np.arange(len(col)), per)
-    offs = np.arange(rep.shape[0]) - np.repeat(np.cumsum(per) - per, per)
-    hidx = start[col.dst][rep] + offs
+    rep, hidx = expand(start[col.dst], (stop - start)[col.dst])
     src = np.concatenate([col.src[rep], dirc.src])
     dst = np.concatenate([h_dst[hidx], dirc.dst])
     cost = np.concatenate([col.cost[rep] + h_cost[hidx], dirc.cost])
