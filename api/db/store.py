@@ -470,7 +470,7 @@ class Store:
                     instance_id is not None and run.instance_id == instance_id)):
                 continue
             why = ("the service stopped while this run was running" if cutoff is None
-                   or run.instance_id == instance_id else
+                   or run.instance_id is None or run.instance_id == instance_id else
                    f"its service instance {run.instance_id!r} stopped renewing its lease "
                    f"(last {utc_iso(beat) or 'never'})")
             status = self.worker_died(run.id, why, max_attempts, stale_before=cutoff,

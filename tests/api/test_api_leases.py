@@ -82,6 +82,17 @@ def test_recover_with_leases(store: Store, age_s: float, caller: str, taken: boo
         assert got == {} and run.status == "running" and run.instance_id == "a"
 
 
+def test_runs_claimed_before_leases_are_taken_back(store: Store) -> None:
+    """A run left running by a service from before leases (no instance, no lease time)
+    is taken back by any instance, with the plain reason."""
+    rid = _run(store)
+    store.claim_next()
+    assert store.recover_interrupted(2, instance_id="b", lease_s=60.0) == {rid: "queued"}
+    run = store.get_run(rid)
+    assert run is not None and run.last_error is not None
+    assert run.last_error.startswith("the service stopped while this run was running")
+
+
 def test_recover_without_leases_takes_every_running_run(store: Store) -> None:
     """Without ``lease_s`` (one instance per database) every running run is taken back,
     whoever claimed it and however fresh its lease."""
