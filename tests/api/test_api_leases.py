@@ -87,6 +87,8 @@ def test_runs_claimed_before_leases_are_taken_back(store: Store) -> None:
     is taken back by any instance, with the plain reason."""
     rid = _run(store)
     store.claim_next()
+    with store.session() as s, s.begin():  # what migration 0004 leaves on such a run
+        s.execute(update(RunRow).where(RunRow.id == rid).values(heartbeat_at=None))
     assert store.recover_interrupted(2, instance_id="b", lease_s=60.0) == {rid: "queued"}
     run = store.get_run(rid)
     assert run is not None and run.last_error is not None
