@@ -1,5 +1,5 @@
-"""Several service instances on one database: run leases (store level on SQLite and
-PostgreSQL, and two live apps with real worker processes on one SQLite file)."""
+"""Several service instances on one database: run leases, at the store level and with live
+apps and real worker processes, each on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -134,11 +134,14 @@ def _queue_sleep(app: Any, seconds: float) -> str:
 
 
 def test_a_second_instance_leaves_the_firsts_runs_alone(
-        settings_factory: Callable[..., Settings]) -> None:
-    """Two live apps on one database: starting b while a runs a job neither re-queues nor
-    steals it (a finishes it with one attempt), and b serves the next run."""
-    app_a = create_app(settings_factory(start_workers=True, instance_id="a", run_lease_s=4.0))
-    app_b = create_app(settings_factory(start_workers=True, instance_id="b", run_lease_s=4.0))
+        settings_factory: Callable[..., Settings], db_url: str) -> None:
+    """Two live apps on one database (SQLite, PostgreSQL): starting b while a runs a job
+    neither re-queues nor steals it (a finishes it with one attempt), and b serves the
+    next run."""
+    app_a = create_app(settings_factory(start_workers=True, instance_id="a", run_lease_s=4.0,
+                                        database_url=db_url))
+    app_b = create_app(settings_factory(start_workers=True, instance_id="b", run_lease_s=4.0,
+                                        database_url=db_url))
     with TestClient(app_a):
         first = _queue_sleep(app_a, 6.0)
         wait_for(lambda: app_a.state.jobs.worker_pids().get(first), 60, what="a to start")
@@ -154,10 +157,12 @@ def test_a_second_instance_leaves_the_firsts_runs_alone(
 
 
 def test_a_live_instance_takes_back_a_dead_instances_run(
-        settings_factory: Callable[..., Settings]) -> None:
+        settings_factory: Callable[..., Settings], db_url: str) -> None:
     """A run claimed by an instance that died (its lease is never renewed) is taken back
-    by a live instance once the lease runs out, and then solved there."""
-    settings = settings_factory(start_workers=True, instance_id="live", run_lease_s=2.0)
+    by a live instance once the lease runs out, and then solved there (SQLite,
+    PostgreSQL)."""
+    settings = settings_factory(start_workers=True, instance_id="live", run_lease_s=2.0,
+                                database_url=db_url)
     engine = make_engine(settings.resolved_database_url())
     migrate(engine)
     rid = _run(Store(engine), 0.2)  # claimed by the ghost before the live app starts
