@@ -108,11 +108,23 @@ open(out, "w").write(json.dumps(rec, indent=2))
 
 
 def run_peer(name: str, limit: float, out: Path) -> dict:
-    """The plain-MIP peer on one scenario, in a fresh process (module docstring)."""
-    subprocess.run([sys.executable, "-c", PEER, str(ROOT / "scenarios" / f"{name}.toml"),
-                    str(limit), str(out)], check=True, cwd=ROOT,
-                   env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
-    rec: dict = json.loads(out.read_text(encoding="utf-8"))
+    """The plain-MIP peer on one scenario, in a fresh process (module docstring). A peer
+    process that dies (out of memory, a solver crash) is recorded as such, with its exit
+    code and wall time, instead of ending the benchmark."""
+    t0 = time.time()
+    if out.is_file():
+        out.unlink()
+    proc = subprocess.run([sys.executable, "-c", PEER,
+                           str(ROOT / "scenarios" / f"{name}.toml"), str(limit), str(out)],
+                          cwd=ROOT, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    if proc.returncode != 0 or not out.is_file():
+        rec: dict = {"backend": "HiGHS (OR-Tools, 1 thread)",
+                     "status": f"crashed (exit code {proc.returncode})", "objective": None,
+                     "bound": None, "checker_ok": None, "wall_s": time.time() - t0,
+                     "peak_rss_mib": None}
+        out.write_text(json.dumps(rec, indent=2), encoding="utf-8")
+        return rec
+    rec = json.loads(out.read_text(encoding="utf-8"))
     return rec
 
 
@@ -146,7 +158,8 @@ def peer_lines(results: dict[str, dict], peers: dict[str, dict]) -> list[str]:
             f"{money(e['lower_bound_yuan_per_year'])} | {p['status']}"
             + ("" if p.get("checker_ok") is None else f" (checker ok: {p['checker_ok']})")
             + f" | {money(p.get('objective'))} | {money(p.get('bound'))} | "
-            f"{p['wall_s']:.0f} | {p['peak_rss_mib']:,.0f} | "
+            f"{p['wall_s']:.0f} | "
+            f"{'-' if p.get('peak_rss_mib') is None else format(p['peak_rss_mib'], ',.0f')} | "
             f"{'-' if c_r is None else f'{c_r:.4f}'} | {'-' if b_r is None else f'{b_r:.4f}'} |")
     lines += ["", "A ratio is `-` where the peer has no solution or no finite bound.", ""]
     return lines
