@@ -273,7 +273,16 @@ class JobManager:
             return
         self._next_lease = now + self.settings.run_lease_s / 4.0
         mine = [s.run_id for s in self._slots if s.run_id is not None]
-        self.store.heartbeat(self.instance_id, mine)
+        renewed = self.store.heartbeat(self.instance_id, mine)
+        for slot in self._slots:
+            if slot.run_id is not None and slot.run_id not in renewed:
+                # taken back by another instance after this one's lease ran out: its
+                # outcome would not be stored, so stop spending a worker on it
+                log.warning("run %s is no longer this instance's (its lease ran out and "
+                            "another instance took it back): stopping worker %s",
+                            slot.run_id, slot.proc.pid if slot.proc is not None else None)
+                self._kill(slot)
+                self._spawn(slot)
         for run_id, status in self.store.recover_interrupted(
                 self.settings.max_attempts, lease_s=self.settings.run_lease_s).items():
             log.warning("run %s: its instance stopped renewing its lease: now %s", run_id,

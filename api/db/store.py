@@ -307,16 +307,16 @@ class Store:
         with self.session() as s, s.begin():
             s.execute(update(RunRow).where(RunRow.id == run_id).values(worker_pid=pid))
 
-    def heartbeat(self, instance_id: str, run_ids: Collection[str]) -> int:
+    def heartbeat(self, instance_id: str, run_ids: Collection[str]) -> set[str]:
         """Renew the lease of the given runs that are still running for ``instance_id``;
-        returns how many were renewed."""
+        returns the ids renewed (the others are no longer the caller's)."""
         if not run_ids:
-            return 0
+            return set()
+        mine = [RunRow.id.in_(sorted(run_ids)), RunRow.status == "running",
+                RunRow.instance_id == instance_id]
         with self.session() as s, s.begin():
-            res = s.execute(update(RunRow).where(
-                RunRow.id.in_(sorted(run_ids)), RunRow.status == "running",
-                RunRow.instance_id == instance_id).values(heartbeat_at=utcnow()))
-            return int(res.rowcount)  # type: ignore[attr-defined]
+            s.execute(update(RunRow).where(*mine).values(heartbeat_at=utcnow()))
+            return set(s.scalars(select(RunRow.id).where(*mine)).all())
 
     def update_progress(self, run_id: str, progress: dict[str, Any],
                         instance_id: str | None = None) -> None:

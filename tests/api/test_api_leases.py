@@ -49,13 +49,13 @@ def test_heartbeat_renews_only_the_callers_running_runs(store: Store) -> None:
     rid = _run(store)
     store.claim_next(instance_id="a")
     _age(store, rid, 100)
-    assert store.heartbeat("b", [rid]) == 0
+    assert store.heartbeat("b", [rid]) == set()
     old = as_utc(store.get_run(rid).heartbeat_at)  # type: ignore[union-attr]
     assert old is not None and old < utcnow() - timedelta(seconds=90)
-    assert store.heartbeat("a", [rid]) == 1
+    assert store.heartbeat("a", [rid, "gone"]) == {rid}
     new = as_utc(store.get_run(rid).heartbeat_at)  # type: ignore[union-attr]
     assert new is not None and new > utcnow() - timedelta(seconds=10)
-    assert store.heartbeat("a", []) == 0
+    assert store.heartbeat("a", []) == set()
 
 
 @pytest.mark.parametrize(("age_s", "caller", "taken"), [
@@ -176,3 +176,26 @@ def test_a_live_instance_takes_back_a_dead_instances_run(
                         and r.status == "succeeded" and r, 60, what="the ghost's run")
         assert done.instance_id == "live" and done.attempts == 2
         assert "instance 'ghost' stopped renewing its lease" in str(done.last_error)
+
+
+def test_an_instance_stops_the_worker_of_a_run_it_lost(
+        settings_factory: Callable[..., Settings]) -> None:
+    """When a run an instance is solving turns out, at a lease renewal, to belong to
+    another instance now, its worker is stopped at once (its outcome would not be stored)
+    and the slot serves the next run; the run's row is left as the other instance has it."""
+    app = create_app(settings_factory(start_workers=True, instance_id="a", run_lease_s=2.0))
+    with TestClient(app):
+        store: Store = app.state.store
+        lost = _queue_sleep(app, 60.0)
+        pid = wait_for(lambda: app.state.jobs.worker_pids().get(lost), 60, what="the run")
+        with store.session() as s, s.begin():  # another instance took it back and claimed it
+            s.execute(update(RunRow).where(RunRow.id == lost)
+                      .values(instance_id="b", heartbeat_at=utcnow() + timedelta(hours=1)))
+        wait_for(lambda: lost not in app.state.jobs.worker_pids(), 30, what="worker stopped")
+        next_run = _queue_sleep(app, 0.2)
+        wait_for(lambda: (r := store.get_run(next_run)) is not None
+                 and r.status == "succeeded", 60, what="the next run")
+        row = store.get_run(lost)
+        assert row is not None and row.status == "running" and row.instance_id == "b"
+        assert row.attempts == 1 and row.last_error is None
+        assert pid not in app.state.jobs.worker_pids().values()
