@@ -18,7 +18,8 @@ Design
 * Several instances may share one database (PostgreSQL): each claims runs under its
   ``instance_id`` and renews their leases every quarter of ``run_lease_s``; every state
   change it makes is conditional on the run still being its own
-  (:mod:`api.db.store`). On start, and at each renewal, an instance takes back the runs
+  (:mod:`api.db.store`), and a run found at a renewal to be another instance's now has its
+  worker stopped. On start, and at each renewal, an instance takes back the runs
   whose lease ran out (their instance died or stalled) as a worker death; on start also
   every run of its own id, left by its previous process. Queued runs simply get claimed:
   nothing is lost across restarts.
