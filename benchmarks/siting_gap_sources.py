@@ -44,6 +44,7 @@ from wastenet.scenario.schema import load_scenario  # noqa: E402
 from wastenet.siting.build import build_siting_data  # noqa: E402
 from wastenet.siting.mip import MipOptions, solve_mip  # noqa: E402
 from wastenet.siting.model import CompiledModel, compile_model  # noqa: E402
+from wastenet.siting.ragged import expand  # noqa: E402
 from wastenet.siting.region import region_sites, submodel  # noqa: E402
 from wastenet.siting.splitbound import _Rows, split_bound  # noqa: E402
 
@@ -79,10 +80,8 @@ def _expand(owner: np.ndarray, opt_site: np.ndarray, n_sites: int
     order = np.argsort(opt_site, kind="stable")
     start = np.searchsorted(opt_site[order], np.arange(n_sites))
     n_opt = np.diff(np.searchsorted(opt_site[order], np.arange(n_sites + 1)))
-    reps = n_opt[owner]
-    entry = np.repeat(np.arange(owner.size), reps)
-    within = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
-    return entry, order[np.repeat(start[owner], reps) + within]
+    entry, idx = expand(start[owner], n_opt[owner])
+    return entry, order[idx]
 
 
 #: ``(cost, A, lo, hi, y columns, z columns)`` of :func:`path_program`
@@ -100,9 +99,7 @@ def path_program(m: CompiledModel) -> Program:
     h_dst, h_cost = haul.dst[order], haul.cost[order]
     start = np.searchsorted(haul.src[order], np.arange(tr.n_sites))
     per = np.diff(np.searchsorted(haul.src[order], np.arange(tr.n_sites + 1)))[col.dst]
-    arc = np.repeat(np.arange(len(col)), per)
-    offs = np.arange(arc.size) - np.repeat(np.cumsum(per) - per, per)
-    hidx = start[col.dst][arc] + offs
+    arc, hidx = expand(start[col.dst], per)
     t_i, t_j, t_k = col.src[arc], col.dst[arc], h_dst[hidx]
     nt, nd = arc.size, len(dr)
     ny, nz = tr.opt_site.size, inc.opt_site.size
