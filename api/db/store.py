@@ -413,7 +413,7 @@ class Store:
         """Mark a run ``failed``, ``cancelled`` or (for kinds without output) succeeded;
         with ``instance_id``, only while it is still running for it (else ``False``)."""
         with self.session() as s, s.begin():
-            if self._mine(s, run_id, instance_id) is None and instance_id is not None:
+            if instance_id is not None and self._mine(s, run_id, instance_id) is None:
                 return False
             self._finish(s, run_id, status, error=error, seconds=seconds)
             return True

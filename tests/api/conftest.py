@@ -99,6 +99,18 @@ def store(db_url: str) -> Iterator[Store]:
     engine.dispose()
 
 
+def queue_sleep(app: Any, seconds: float, **params: Any) -> str:
+    """Queue an internal ``sleep`` run of ``seconds`` (for the job-manager tests, through
+    the store: the kind is not reachable over HTTP) and wake the app's manager."""
+    store: Store = app.state.store
+    sid = store.create_scenario(name="sleepy", source_format="json", body={"name": "sleepy"},
+                                raw_text="{}", owner_key_id=None).id
+    run, _ = store.create_run(kind="sleep", scenario_id=sid,
+                              params={"seconds": seconds, **params})
+    app.state.jobs.wake()
+    return run.id
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05,
              what: str = "condition") -> Any:
     """Poll ``predicate`` until it returns a truthy value (returned) or fail."""

@@ -14,19 +14,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.db.store import Store
 from api.settings import Settings
-from tests.api.conftest import wait_for
-
-
-def _queue_sleep(app: Any, seconds: float, **params: Any) -> str:
-    store: Store = app.state.store
-    sid = store.create_scenario(name="sleepy", source_format="json", body={"name": "sleepy"},
-                                raw_text="{}", owner_key_id=None).id
-    run, _ = store.create_run(kind="sleep", scenario_id=sid,
-                              params={"seconds": seconds, **params})
-    app.state.jobs.wake()
-    return run.id
+from tests.api.conftest import queue_sleep, wait_for
 
 
 def _pid_of(app: Any, run_id: str) -> int:
@@ -42,7 +31,7 @@ def test_sleep_run_succeeds_with_progress(settings_factory: Callable[..., Settin
     """A run goes queued -> running -> succeeded and reports progress from the worker."""
     app = create_app(settings_factory(start_workers=True))
     with TestClient(app) as c:
-        rid = _queue_sleep(app, 1.5)
+        rid = queue_sleep(app, 1.5)
         seen = wait_for(lambda: (c.get(f"/v1/runs/{rid}").json()["progress"]["fraction"] or 0)
                         > 0 and c.get(f"/v1/runs/{rid}").json(), 60, what="progress")
         assert seen["status"] in ("running", "succeeded")
@@ -61,7 +50,7 @@ def test_killed_worker_requeues_once_then_fails(settings_factory: Callable[..., 
     and the pool is whole again."""
     app = create_app(settings_factory(start_workers=True))
     with TestClient(app) as c:
-        rid = _queue_sleep(app, 120)
+        rid = queue_sleep(app, 120)
         pid = _pid_of(app, rid)
         os.kill(pid, signal.SIGKILL)
         second = wait_for(lambda: (j := c.get(f"/v1/runs/{rid}").json())["attempts"] == 2
@@ -86,9 +75,9 @@ def test_first_death_leaves_the_run_queued(settings_factory: Callable[..., Setti
     attempts=1 and last_error until a worker is free."""
     app = create_app(settings_factory(start_workers=True))
     with TestClient(app) as c:
-        victim = _queue_sleep(app, 120)
+        victim = queue_sleep(app, 120)
         pid = _pid_of(app, victim)
-        blocker = _queue_sleep(app, 120)
+        blocker = queue_sleep(app, 120)
         # Move the blocker ahead of the victim in the queue once the victim dies: the
         # queue is oldest-first, so make the victim younger than the blocker.
         with app.state.store.session() as s, s.begin():
@@ -111,7 +100,7 @@ def test_cancel_running_run(settings_factory: Callable[..., Settings]) -> None:
     """DELETE stops a running run: cancelled, its worker replaced, the service ready."""
     app = create_app(settings_factory(start_workers=True))
     with TestClient(app) as c:
-        rid = _queue_sleep(app, 120)
+        rid = queue_sleep(app, 120)
         pid = _pid_of(app, rid)
         r = c.delete(f"/v1/runs/{rid}")
         assert r.status_code == 202
@@ -140,7 +129,7 @@ def test_time_limit_kills_an_overrunning_run(settings_factory: Callable[..., Set
     """A run still going past its time limit plus the grace is killed and failed."""
     app = create_app(settings_factory(start_workers=True, kill_grace_s=0.5))
     with TestClient(app) as c:
-        rid = _queue_sleep(app, 60, time_limit_s=1.0)
+        rid = queue_sleep(app, 60, time_limit_s=1.0)
         j = wait_for(lambda: (j := c.get(f"/v1/runs/{rid}").json())["status"] == "failed"
                      and j, 60, what="time-limit kill")
         assert "exceeded its time limit of 1.0 s" in j["last_error"]
@@ -151,7 +140,7 @@ def test_domain_failure_is_a_failed_run(settings_factory: Callable[..., Settings
     """An InfeasibleError in the worker fails the run with its reason; the worker lives."""
     app = create_app(settings_factory(start_workers=True))
     with TestClient(app) as c:
-        rid = _queue_sleep(app, 0.1, fail="village v9 is out of every station's radius")
+        rid = queue_sleep(app, 0.1, fail="village v9 is out of every station's radius")
         j = wait_for(lambda: (j := c.get(f"/v1/runs/{rid}").json())["status"] == "failed"
                      and j, 60, what="failure")
         assert j["last_error"].startswith("infeasible: sleep task told to fail")
@@ -163,7 +152,7 @@ def test_concurrent_solves_are_capped(settings_factory: Callable[..., Settings])
     """With two workers but a cap of one, never two runs run at once."""
     app = create_app(settings_factory(start_workers=True, workers=2, max_concurrent_solves=1))
     with TestClient(app):
-        ids = [_queue_sleep(app, 0.6) for _ in range(3)]
+        ids = [queue_sleep(app, 0.6) for _ in range(3)]
         peak = 0
 
         def all_done() -> bool:
@@ -185,9 +174,9 @@ def test_restart_keeps_scenarios_and_resumes_queued_runs(
         r = c1.post("/v1/scenarios", json={"name": "keep-me", "data": {"counties": ["210124"]}})
         assert r.status_code == 201
         sid = r.json()["id"]
-        running = _queue_sleep(app1, 3)
+        running = queue_sleep(app1, 3)
         _pid_of(app1, running)
-        queued = _queue_sleep(app1, 0.2)
+        queued = queue_sleep(app1, 0.2)
     app2 = create_app(settings_factory(start_workers=True))
     with TestClient(app2) as c2:
         assert c2.get(f"/v1/scenarios/{sid}").json()["name"] == "keep-me"

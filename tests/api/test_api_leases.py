@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +15,7 @@ from api.db.models import RunRow, utcnow
 from api.db.session import make_engine, migrate
 from api.db.store import Store, as_utc
 from api.settings import Settings
-from tests.api.conftest import wait_for
+from tests.api.conftest import queue_sleep, wait_for
 
 
 def _run(store: Store, seconds: float | None = None) -> str:
@@ -127,12 +126,6 @@ def test_an_instance_that_lost_its_run_cannot_touch_it(store: Store) -> None:
     assert store.get_run(rid).status == "succeeded"  # type: ignore[union-attr]
 
 
-def _queue_sleep(app: Any, seconds: float) -> str:
-    rid = _run(app.state.store, seconds)
-    app.state.jobs.wake()
-    return rid
-
-
 def test_a_second_instance_leaves_the_firsts_runs_alone(
         settings_factory: Callable[..., Settings], db_url: str) -> None:
     """Two live apps on one database (SQLite, PostgreSQL): starting b while a runs a job
@@ -143,11 +136,11 @@ def test_a_second_instance_leaves_the_firsts_runs_alone(
     app_b = create_app(settings_factory(start_workers=True, instance_id="b", run_lease_s=4.0,
                                         database_url=db_url))
     with TestClient(app_a):
-        first = _queue_sleep(app_a, 6.0)
+        first = queue_sleep(app_a, 6.0)
         wait_for(lambda: app_a.state.jobs.worker_pids().get(first), 60, what="a to start")
         with TestClient(app_b):
             wait_for(lambda: app_b.state.jobs.alive(), 60, what="b to start")
-            second = _queue_sleep(app_b, 0.2)
+            second = queue_sleep(app_b, 0.2)
             done = wait_for(lambda: (r := app_b.state.store.get_run(second)).status
                             == "succeeded" and r, 60, what="b's run")
             assert done.instance_id == "b"
@@ -186,13 +179,13 @@ def test_an_instance_stops_the_worker_of_a_run_it_lost(
     app = create_app(settings_factory(start_workers=True, instance_id="a", run_lease_s=2.0))
     with TestClient(app):
         store: Store = app.state.store
-        lost = _queue_sleep(app, 60.0)
+        lost = queue_sleep(app, 60.0)
         pid = wait_for(lambda: app.state.jobs.worker_pids().get(lost), 60, what="the run")
         with store.session() as s, s.begin():  # another instance took it back and claimed it
             s.execute(update(RunRow).where(RunRow.id == lost)
                       .values(instance_id="b", heartbeat_at=utcnow() + timedelta(hours=1)))
         wait_for(lambda: lost not in app.state.jobs.worker_pids(), 30, what="worker stopped")
-        next_run = _queue_sleep(app, 0.2)
+        next_run = queue_sleep(app, 0.2)
         wait_for(lambda: (r := store.get_run(next_run)) is not None
                  and r.status == "succeeded", 60, what="the next run")
         row = store.get_run(lost)
