@@ -6,9 +6,12 @@ coexist in one process.
 
 Error mapping (never a 500 on bad input)
 ----------------------------------------
-* malformed JSON/TOML, wrong types, NaN/Infinity, coordinates outside the province,
-  caps exceeded, :class:`wastenet.errors.ValidationError` and ``DataFormatError`` -> 422
-  with ``detail = [{"loc": [...], "msg": ..., "type": ...}]``;
+* malformed JSON/TOML (integers too long to convert included), wrong types (a boolean is
+  not a number), NaN/Infinity, text UTF-8 cannot encode (lone surrogates), coordinates
+  outside the province, caps exceeded, a selection without villages,
+  :class:`wastenet.errors.ValidationError` and ``DataFormatError`` -> 422 with
+  ``detail = [{"loc": [...], "msg": ..., "type": ...}]``, a message naming the field and,
+  for a scalar, its value (``field=value: ...``);
 * a body above ``max_body_bytes`` -> 413; unknown ids -> 404; wrong key -> 401/403;
 * :class:`wastenet.errors.InfeasibleError` raised by a solve -> the run ``failed`` with
   the reason (the worker catches it; nothing reaches HTTP).
@@ -36,7 +39,7 @@ from api.jobs import JobManager
 from api.metrics import Metrics
 from api.routes import counties, ops, route_plans, runs, scenarios
 from api.routes import map as map_page
-from api.scenario_input import InputError
+from api.scenario_input import InputError, body_parse_problem, escaped
 from api.settings import Settings
 
 log = logging.getLogger("wastenet.api")
@@ -48,8 +51,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 FIRST_KEY_HELP = (
-    "no API key exists and the listener {host!r} is not loopback-only: refusing to run "
-    "open. Create the first admin key with\n    wastenet keys create --role admin\n"
+    "no admin API key exists and the listener {host!r} is not loopback-only: refusing to "
+    "start. Create the first admin key with\n    wastenet keys create --role admin\n"
     "(same WASTENET_DATABASE_URL / WASTENET_DATA_DIR as the server), then start again and "
     "send it as 'Authorization: Bearer <key>'."
 )
@@ -161,17 +164,20 @@ def _shown(value: Any) -> str | None:
 
 def _located(items: list[dict[str, Any]], *, name_value: bool = False
              ) -> list[dict[str, Any]]:
-    """The 422 items: ``loc``, ``msg``, ``type``. With ``name_value`` (framework
-    validation errors) a message about a scalar input is prefixed with ``field=value: ``,
-    so that it names both, as the domain errors do."""
+    """The 422 items: ``loc``, ``msg``, ``type``. With ``name_value`` (validation errors
+    that carry their ``input``) a message about a scalar input is prefixed with
+    ``field=value: ``, so that it names both, as the domain errors do (unless it already
+    does). Text UTF-8 cannot encode (a lone surrogate in a key) is escaped, so that the
+    answer can always be sent."""
     out = []
     for e in items:
-        loc = [x if isinstance(x, int) else str(x) for x in e.get("loc", ())]
-        msg = str(e.get("msg", "invalid"))
+        loc = [x if isinstance(x, int) else escaped(str(x)) for x in e.get("loc", ())]
+        msg = escaped(str(e.get("msg", "invalid")))
         shown = _shown(e.get("input")) if name_value and "input" in e else None
         field = ".".join(str(x) for x in loc[1:])
-        if shown is not None and field and e.get("type") != "missing":
-            msg = f"{field}={shown}: {msg}"
+        if (shown is not None and field and e.get("type") != "missing"
+                and not msg.startswith(f"{field}=") and f" {field}=" not in msg):
+            msg = f"{field}={escaped(shown)}: {msg}"
         out.append({"loc": loc, "msg": msg, "type": str(e.get("type", "value_error"))})
     return out
 
@@ -189,14 +195,17 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(req: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400:  # FastAPI could not parse the body (e.g. not UTF-8 JSON)
+            # the parser's exception is the cause: name the problem, not just "an error"
+            why = body_parse_problem(exc.__cause__)
             return JSONResponse({"detail": [{"loc": ["body"], "type": "json_invalid",
-                                             "msg": f"malformed request body: {exc.detail}"}]},
+                                             "msg": f"malformed request body: {why}"}]},
                                 status_code=422)
         return await http_exception_handler(req, exc)
 
     @app.exception_handler(InputError)
     async def _input_invalid(_req: Request, exc: InputError) -> JSONResponse:
-        return JSONResponse({"detail": _located(exc.items)}, status_code=422)
+        return JSONResponse({"detail": _located(exc.items, name_value=True)},
+                            status_code=422)
 
     @app.exception_handler(ValidationError)
     async def _domain_invalid(_req: Request, exc: ValidationError) -> JSONResponse:
@@ -247,10 +256,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.migrate_on_start:
             migrate(engine)
         store = Store(engine)
+        if not settings.loopback_only() and not store.has_admin_key():
+            # a listener others can reach needs an admin key, not just any key
+            engine.dispose()
+            raise StartupRefused(FIRST_KEY_HELP.format(host=settings.host))
         if not store.has_keys():
-            if not settings.loopback_only():
-                engine.dispose()
-                raise StartupRefused(FIRST_KEY_HELP.format(host=settings.host))
             log.warning("OPEN MODE: no API key exists and the listener %s is loopback-only, "
                         "so every local caller acts as admin. Create keys with "
                         "'wastenet keys create --role admin' to require them.", settings.host)

@@ -10,8 +10,9 @@ A key is sent as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. Roles:
   and reads the route-plan runs of those counties.
 
 When the database holds no live key and the listener is loopback-only, the service runs
-*open*: every caller acts as admin (the start-up log says so). With no key and any
-other listener the app refuses to start (see :func:`api.app.create_app`).
+*open*: every caller acts as admin (the start-up log says so). Any other listener
+refuses to start until a live admin key exists, whatever other keys there are (see
+:func:`api.app.create_app`).
 """
 
 from __future__ import annotations

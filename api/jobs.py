@@ -9,7 +9,8 @@ Design
   of a write cannot corrupt anyone else's channel, and each death is attributed exactly.
 * One manager thread in the server process owns the slots and is the only writer of run
   state changes: it claims queued runs from the database (oldest first), hands them to
-  idle workers, stores progress (throttled), results and failures, enforces the time
+  idle workers, stores progress (throttled: the latest report is held, never dropped,
+  see :class:`ProgressSender`), results and failures, enforces the time
   limit (hard kill ``kill_grace_s`` after it), applies cancellation requests made through
   the API (it terminates the worker), and detects worker deaths.
 * Worker death: the slot is respawned and the run follows the re-queue rule of
@@ -60,10 +61,16 @@ def execute_task(task: dict[str, Any], progress: Callable[[dict[str, Any]], None
     kind = task["kind"]
     if kind == "sleep":
         seconds = float(task["params"].get("seconds", 1.0))
-        steps = max(1, int(seconds / 0.1))
-        for i in range(steps):
-            time.sleep(seconds / steps)
-            progress({"fraction": (i + 1) / steps, "message": "sleeping"})
+        reports = task["params"].get("reports")
+        if reports is not None:  # these progress reports back to back, then silence
+            for report in reports:
+                progress(dict(report))
+            time.sleep(seconds)
+        else:
+            steps = max(1, int(seconds / 0.1))
+            for i in range(steps):
+                time.sleep(seconds / steps)
+                progress({"fraction": (i + 1) / steps, "message": "sleeping"})
         if task["params"].get("fail"):
             from wastenet.errors import InfeasibleError
 
@@ -86,6 +93,73 @@ def execute_task(task: dict[str, Any], progress: Callable[[dict[str, Any]], None
                                        time_limit_s=task.get("time_limit_s"),
                                        seed=task.get("seed"), progress=progress)
     raise ValueError(f"unknown task kind {kind!r}")
+
+
+class ProgressSender:
+    """The worker's progress channel for one task: throttled, but never stale.
+
+    A report arriving less than ``interval_s`` after the previous one sent is held, not
+    dropped; the held report (only the latest) goes out ``interval_s`` after the previous
+    send, from a timer thread, unless a newer report replaces it first. So the manager
+    always has the latest report within ``interval_s``, even when a solver reports twice
+    in quick succession and then computes for a long time. A report with ``fraction`` 1.0
+    goes out at once. Every write to ``conn`` (the final ``done``/``failed`` message
+    included, through :meth:`send`) takes one lock: the timer and the task never write
+    at the same time."""
+
+    def __init__(self, conn: Connection, run_id: str, start: float,
+                 interval_s: float = _PROGRESS_MIN_INTERVAL_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.conn, self.run_id, self.start = conn, run_id, start
+        self.interval_s, self.clock = interval_s, clock
+        self._lock = threading.Lock()
+        self._last_sent = float("-inf")
+        self._pending: dict[str, Any] | None = None
+        self._timer: threading.Timer | None = None
+        self._closed = False
+
+    def __call__(self, p: dict[str, Any]) -> None:
+        now = self.clock()
+        msg = {k: p.get(k) for k in ("fraction", "incumbent", "lower_bound", "message")}
+        msg["elapsed_s"] = round(now - self.start, 3)
+        with self._lock:
+            if self._closed:
+                return
+            wait_s = self._last_sent + self.interval_s - now
+            if wait_s <= 0 or p.get("fraction") == 1.0:
+                self._pending = None
+                self._send_locked(("progress", self.run_id, msg), now)
+                return
+            self._pending = msg
+            if self._timer is None:
+                self._timer = threading.Timer(wait_s, self._flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _send_locked(self, message: tuple[Any, ...], now: float) -> None:
+        with contextlib.suppress(OSError):  # the manager is gone: the worker ends anyway
+            self.conn.send(message)
+        self._last_sent = now
+
+    def _flush(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._pending is not None and not self._closed:
+                msg, self._pending = self._pending, None
+                self._send_locked(("progress", self.run_id, msg), self.clock())
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        """Send the task's final message: the held report first, then ``message``; no
+        report follows it."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._pending is not None and not self._closed:
+                self.conn.send(("progress", self.run_id, self._pending))
+                self._pending = None
+            self._closed = True
+            self.conn.send(message)
 
 
 def limit_native_threads(threads: int) -> None:
@@ -118,31 +192,26 @@ def worker_main(conn: Connection, threads: int = 1) -> None:
             return
         run_id = task["run_id"]
         start = time.monotonic()
-        last_sent = [0.0]
-
-        def progress(p: dict[str, Any], run_id: str = run_id, start: float = start,
-                     last_sent: list[float] = last_sent) -> None:
-            now = time.monotonic()
-            frac = p.get("fraction")
-            if now - last_sent[0] < _PROGRESS_MIN_INTERVAL_S and frac != 1.0:
-                return
-            last_sent[0] = now
-            msg = {k: p.get(k) for k in ("fraction", "incumbent", "lower_bound", "message")}
-            msg["elapsed_s"] = round(now - start, 3)
-            conn.send(("progress", run_id, msg))
-
+        progress = ProgressSender(conn, run_id, start)
         try:
             out = execute_task(task, progress)
-            conn.send(("done", run_id, out, time.monotonic() - start))
+            final: tuple[Any, ...] = ("done", run_id, out, time.monotonic() - start)
         except InfeasibleError as exc:
-            conn.send(("failed", run_id, f"infeasible: {exc}", time.monotonic() - start))
+            final = ("failed", run_id, f"infeasible: {exc}", time.monotonic() - start)
         except WastenetError as exc:
-            conn.send(("failed", run_id, str(exc), time.monotonic() - start))
+            final = ("failed", run_id, str(exc), time.monotonic() - start)
         except Exception as exc:  # a bug in a solver must not kill the worker
             logging.getLogger("wastenet.api.worker").error(
                 "run %s: %s", run_id, traceback.format_exc())
-            conn.send(("failed", run_id, f"internal error: {type(exc).__name__}: {exc}",
-                       time.monotonic() - start))
+            final = ("failed", run_id, f"internal error: {type(exc).__name__}: {exc}",
+                     time.monotonic() - start)
+        try:
+            progress.send(final)
+        except (EOFError, OSError):
+            return  # the manager is gone
+        except Exception as exc:  # an output that cannot be sent (pickled) fails the run
+            conn.send(("failed", run_id, "internal error: could not send the output: "
+                       f"{type(exc).__name__}: {exc}", time.monotonic() - start))
 
 
 # -------------------------------------------------------------------------- server side

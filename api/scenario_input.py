@@ -3,19 +3,25 @@
 Every problem becomes an :class:`InputError` carrying FastAPI-style located items
 (``loc`` starts with ``"body"``), which the app answers with 422. Checks, in order:
 
-1. the body decodes as UTF-8 and parses as JSON or TOML (nesting too deep for the parser is
-   a 422, not a 500); JSON ``NaN``/``Infinity`` are refused at their location;
-2. the top level is an object; the scenario schema validates it;
+1. the body decodes as UTF-8 and parses as JSON or TOML (nesting too deep for the parser,
+   or an integer longer than Python converts, is a 422, not a 500); JSON
+   ``NaN``/``Infinity`` are refused at their location, and so is any string (or key) that
+   cannot be encoded as UTF-8 (a lone surrogate sent as a JSON ``\\ud800`` escape), which
+   could be stored but never sent back;
+2. the top level is an object; the scenario schema validates it (its messages name the
+   field and the offending value);
 3. no field names a file on the server;
 4. every inline coordinate lies in Liaoning (within ``PROVINCE_TOLERANCE_DEG`` of the
    simplified outline) and every county adcode exists;
-5. the counts the scenario will produce stay within the server's caps.
+5. the counts the scenario will produce stay within the server's caps, and it has at least
+   one village (a selection of urban districts alone has none, and could never run).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 import tomllib
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -56,6 +62,81 @@ def _non_finite(obj: Any) -> list[tuple[list[str | int], float]]:
     return out
 
 
+def _unencodable(obj: Any) -> list[tuple[list[str | int], str, str]]:
+    """(location, text, "key" or "value") of every string or object key in a parsed
+    document that cannot be encoded as UTF-8 (lone surrogates), in document order (an
+    explicit stack, as :func:`_non_finite`). A bad key's location ends with the key
+    itself, its surrogates escaped."""
+    out: list[tuple[list[str | int], str, str]] = []
+    stack: list[tuple[list[str | int], Any]] = [([], obj)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            if not _utf8_ok(node):
+                out.append((path, node, "value"))
+        elif isinstance(node, dict):
+            children: list[tuple[list[str | int], Any]] = []
+            for k, v in node.items():
+                key = str(k)
+                if not _utf8_ok(key):
+                    out.append(([*path, escaped(key)], key, "key"))
+                children.append(([*path, escaped(key)], v))
+            stack.extend(reversed(children))
+        elif isinstance(node, list):
+            stack.extend(reversed([([*path, i], v) for i, v in enumerate(node)]))
+    return out
+
+
+def _utf8_ok(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def escaped(text: str) -> str:
+    """``text`` with whatever UTF-8 cannot encode (lone surrogates) written as
+    ``\\udXXXX`` escapes, so that it can be put in a response."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _unicode_problem(text: str) -> str:
+    """Plain words for why ``text`` cannot be encoded as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (f"Input should be valid Unicode text: character {exc.start} is a lone "
+                f"surrogate {text[exc.start]!r}, which cannot be encoded as UTF-8")
+    return "Input should be valid Unicode text"
+
+
+def _cut(text: str, n: int = 80) -> str:
+    return text if len(text) <= n else text[:n - 3] + "..."
+
+
+def too_many_digits(exc: BaseException) -> bool:
+    """Whether ``exc`` is Python refusing to convert a very long integer literal."""
+    return isinstance(exc, ValueError) and "integer string conversion" in str(exc)
+
+
+def digits_message(fmt: str) -> str:
+    """The message for a number longer than Python converts (``fmt``: JSON or TOML)."""
+    return (f"invalid {fmt}: an integer has more than {sys.get_int_max_str_digits()} "
+            "digits, the most this server reads")
+
+
+def body_parse_problem(exc: BaseException | None) -> str:
+    """Plain words for why the framework could not parse a typed endpoint's JSON body."""
+    if exc is not None and too_many_digits(exc):
+        return digits_message("JSON")
+    if isinstance(exc, UnicodeDecodeError):
+        return f"the body is not UTF-8: {exc.reason} at byte {exc.start}"
+    if isinstance(exc, RecursionError):
+        return "invalid JSON: nested too deeply"
+    return "the body could not be parsed as JSON"
+
+
 def _json_constant(x: float) -> str:
     if math.isnan(x):
         return "NaN"
@@ -77,6 +158,9 @@ def parse_body(raw: bytes, content_type: str) -> tuple[dict[str, Any], str, str]
             raise _err([], f"invalid TOML: {exc}", "toml_invalid") from exc
         except RecursionError as exc:  # arrays or inline tables nested thousands deep
             raise _err([], "invalid TOML: nested too deeply", "toml_invalid") from exc
+        except ValueError as exc:  # an integer of more than 4300 digits
+            raise _err([], digits_message("TOML") if too_many_digits(exc) else
+                       f"invalid TOML: {exc}", "toml_invalid") from exc
         fmt = "toml"
     else:
         try:
@@ -86,6 +170,9 @@ def parse_body(raw: bytes, content_type: str) -> tuple[dict[str, Any], str, str]
                        "json_invalid") from exc
         except RecursionError as exc:  # arrays or objects nested thousands deep
             raise _err([], "invalid JSON: nested too deeply", "json_invalid") from exc
+        except ValueError as exc:  # an integer of more than 4300 digits
+            raise _err([], digits_message("JSON") if too_many_digits(exc) else
+                       f"invalid JSON: {exc}", "json_invalid") from exc
         bad = _non_finite(obj)
         if bad:
             raise InputError([{"loc": ["body", *loc],
@@ -93,6 +180,13 @@ def parse_body(raw: bytes, content_type: str) -> tuple[dict[str, Any], str, str]
                                "number (send a finite number)", "type": "json_invalid"}
                               for loc, x in bad[:50]])
         fmt = "json"
+    bad_text = _unencodable(obj)
+    if bad_text:
+        raise InputError([
+            {"loc": ["body", *loc], "msg": f"the object key {_cut(repr(s))}: "
+             f"{_unicode_problem(s)}", "type": "string_unicode"} if what == "key" else
+            {"loc": ["body", *loc], "msg": _unicode_problem(s), "type": "string_unicode",
+             "input": s} for loc, s, what in bad_text[:50]])
     if not isinstance(obj, dict):
         raise _err([], f"the scenario must be an object, not {type(obj).__name__}",
                    "model_type")
@@ -158,7 +252,8 @@ def check_geography(body: dict[str, Any]) -> None:
 
 
 def check_caps(scenario: Any, settings: Settings) -> None:
-    """Villages, candidates and time limits within this server's caps."""
+    """Villages, candidates and time limits within this server's caps, and at least one
+    village (the run would fail at once without one)."""
     items: list[dict[str, Any]] = []
     for name in ("time_limit_s", "routing_time_limit_s"):
         v = float(getattr(scenario.solver, name))
@@ -168,6 +263,16 @@ def check_caps(scenario: Any, settings: Settings) -> None:
                           f"{settings.max_time_limit_s:g} s (WASTENET_MAX_TIME_LIMIT_S)",
                           "type": "less_than_equal"})
     counts = scenario_limits(scenario)
+    if counts["villages"] == 0:
+        from wastenet.errors import ValidationError
+
+        # the same message as the network builder's, which a run would fail with
+        field = "data.counties" if scenario.data.source != "user" else "data.villages"
+        value = scenario.data.counties if scenario.data.source != "user" else []
+        items.append({"loc": ["body", *field.split(".")],
+                      "msg": str(ValidationError(field, value, "the selection contains no "
+                                                 "rural villages")),
+                      "type": "value_error"})
     if counts["villages"] > settings.max_villages:
         items.append({"loc": ["body", "data", "villages_total" if
                               scenario.data.source != "user" else "villages"],
@@ -206,8 +311,9 @@ def validate_scenario(raw: bytes, content_type: str, settings: Settings) -> tupl
     try:
         scenario = Scenario.model_validate(obj)
     except PydanticError as exc:
+        # ``input`` lets the app quote a scalar offending value in the message
         raise InputError([{"loc": ["body", *e.get("loc", ())], "msg": e.get("msg", "invalid"),
-                           "type": e.get("type", "value_error")}
+                           "type": e.get("type", "value_error"), "input": e.get("input")}
                           for e in exc.errors()[:50]]) from exc
     except ValidationError as exc:
         raise _err(exc.field.split("."), str(exc)) from exc

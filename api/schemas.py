@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from api.db.models import RUN_KINDS
 
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-RunKind = Literal["siting", "route_plan", "sleep"]
+#: A run's kind as the API shows it. ``sleep`` (the tests' internal kind) validates, so
+#: that such runs can be read, but the OpenAPI document lists the public kinds only.
+RunKind = Annotated[Literal["siting", "route_plan", "sleep"],
+                    WithJsonSchema({"type": "string", "enum": list(RUN_KINDS)})]
+
+
+def _not_a_bool(value: Any) -> Any:
+    """Refuse ``true``/``false`` where a number is expected (pydantic's lax mode would
+    take them as 1 and 0)."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("number_type", "Input should be a number, not a boolean")
+    return value
+
+
+#: A number field that refuses booleans (see :func:`_not_a_bool`).
+NoBool = BeforeValidator(_not_a_bool)
 
 
 class _In(BaseModel):
@@ -66,10 +84,10 @@ class ScenarioPage(BaseModel):
 class RunCreate(_In):
     """Optional body of ``POST /v1/scenarios/{id}/runs``."""
 
-    time_limit_s: float | None = Field(
+    time_limit_s: Annotated[float | None, NoBool] = Field(
         None, gt=0, description="wall-clock limit; default the scenario's solver.time_limit_s")
-    seed: int | None = Field(None, ge=0, le=2**31 - 1,
-                             description="default the scenario's solver.seed")
+    seed: Annotated[int | None, NoBool] = Field(
+        None, ge=0, le=2**31 - 1, description="default the scenario's solver.seed")
     model_config = ConfigDict(json_schema_extra={"examples": [{"time_limit_s": 60, "seed": 1}]})
 
 
@@ -84,7 +102,9 @@ class Progress(BaseModel):
     fraction: float | None = Field(None, description="0..1 of the work or time budget done")
     incumbent: float | None = Field(None, description="best cost found so far")
     lower_bound: float | None = None
-    elapsed_s: float | None = None
+    elapsed_s: float | None = Field(
+        None, description="seconds since the run started: while it runs, up to the moment "
+        "of reading; once it has finished, at its last progress report")
     message: str | None = None
 
 
@@ -186,8 +206,8 @@ class ResultOut(BaseModel):
 class RoutePlanCreate(_In):
     county: str = Field(pattern=r"^\d{6}$", examples=["210124"])
     date: dt.date = Field(examples=["2026-12-01"])
-    time_limit_s: float | None = Field(None, gt=0)
-    seed: int | None = Field(None, ge=0, le=2**31 - 1)
+    time_limit_s: Annotated[float | None, NoBool] = Field(None, gt=0)
+    seed: Annotated[int | None, NoBool] = Field(None, ge=0, le=2**31 - 1)
     model_config = ConfigDict(json_schema_extra={
         "examples": [{"county": "210124", "date": "2026-12-01"}]})
 

@@ -38,8 +38,11 @@ RESULT_SCHEMA_VERSION = 1
 ROUTE_PLAN_SCHEMA_VERSION = 1
 
 RUN_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-#: ``sleep`` is internal: the tests queue it to exercise the job manager.
-RUN_KINDS = ("siting", "route_plan", "sleep")
+#: The kinds of run the API offers (the ``kind`` filter's values, the documented kinds).
+RUN_KINDS = ("siting", "route_plan")
+#: ``sleep`` is internal: the tests queue it through the store to exercise the job manager;
+#: it cannot be created, filtered on or seen documented through the API.
+INTERNAL_RUN_KINDS = ("sleep",)
 TERMINAL_STATUSES = ("succeeded", "failed", "cancelled")
 
 

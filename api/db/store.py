@@ -35,7 +35,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, delete, func, select, text, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Engine,
+    Text,
+    delete,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -260,13 +271,17 @@ class Store:
     def result_headlines(self, run_ids: Collection[str],
                          keys: Sequence[str] = HEADLINE_KEYS) -> dict[str, dict[str, Any]]:
         """``{run id: {key: value}}``: the members ``keys`` of the stored summaries of the
-        given runs, read inside the database (SQLAlchemy's JSON index operator, on SQLite
-        and PostgreSQL alike): neither the whole summary nor the facilities and
-        assignments are loaded. A member the summary lacks comes back as None."""
+        given runs, read inside the database: neither the whole summary nor the facilities
+        and assignments are loaded. A member the summary lacks comes back as None.
+
+        Each member is read with the ``->`` operator (SQLite 3.38+ and PostgreSQL alike),
+        which returns the member's JSON text as stored, parsed here: a number comes back
+        as the very float stored (SQLAlchemy's JSON index operator would go through
+        SQLite's ``json_extract``, a REAL re-printed with 15 significant digits)."""
         ids = sorted(set(run_ids))
         if not ids or not keys:
             return {}
-        cols = [ResultRow.summary[k] for k in keys]
+        cols = [ResultRow.summary.op("->", return_type=JSON)(literal(k, Text)) for k in keys]
         with self.session() as s:
             return {str(row[0]): dict(zip(keys, row[1:], strict=True)) for row in s.execute(
                 select(ResultRow.run_id, *cols).where(ResultRow.run_id.in_(ids))).all()}
@@ -571,6 +586,14 @@ class Store:
         with self.session() as s:
             return s.scalar(select(func.count()).select_from(ApiKeyRow)
                             .where(ApiKeyRow.revoked_at.is_(None))) != 0
+
+    def has_admin_key(self) -> bool:
+        """Whether a live (unrevoked) ``admin`` key exists: a listener that is not
+        loopback-only may not start without one."""
+        with self.session() as s:
+            return s.scalar(select(func.count()).select_from(ApiKeyRow)
+                            .where(ApiKeyRow.revoked_at.is_(None),
+                                   ApiKeyRow.role == "admin")) != 0
 
     def list_keys(self) -> list[ApiKeyRow]:
         with self.session() as s:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import HTTPException
 
 from api.db.models import RunRow
-from api.db.store import utc_iso
+from api.db.store import as_utc, utc_iso
 from api.deps import Principal
 from api.schemas import ErrorOut, Progress, RunOut
 
@@ -23,9 +24,20 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {c: {"model": ErrorOut, "description": text.get(c, "Error")} for c in codes}
 
 
-def progress_of(run: RunRow) -> Progress:
-    """The run's progress, limited to the documented keys."""
-    return Progress(**{k: v for k, v in (run.progress or {}).items() if k in PROGRESS_KEYS})
+def progress_of(run: RunRow, now: datetime | None = None) -> Progress:
+    """The run's progress, limited to the documented keys. While the run is running,
+    ``elapsed_s`` is the time since it started, up to ``now`` (default: this moment), so
+    that it advances between the worker's reports (never below the last one reported);
+    once the run has finished it is the last one reported."""
+    out = {k: v for k, v in (run.progress or {}).items() if k in PROGRESS_KEYS}
+    started = as_utc(run.started_at)
+    if run.status == "running" and started is not None:
+        since = ((now or datetime.now(UTC)) - started).total_seconds()
+        reported = out.get("elapsed_s")
+        if isinstance(reported, int | float) and not isinstance(reported, bool):
+            since = max(since, float(reported))
+        out["elapsed_s"] = round(max(since, 0.0), 3)
+    return Progress(**out)
 
 
 def run_out(run: RunRow) -> RunOut:

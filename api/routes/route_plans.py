@@ -99,9 +99,15 @@ _DOWNLOAD_CONTENT: dict[str, Any] = {
 }
 
 
+#: The 200 answer's description: what ``Content-Disposition`` each format is sent with.
+DOWNLOAD_DESCRIPTION = (
+    "The plan in the requested format, with a file name in Content-Disposition: sent as "
+    "an attachment (a download), except ``html``, the printable driver sheet, which is "
+    "sent inline so that a browser shows it, ready to print.")
+
+
 @router.get("/route-plans/{county}/{date}",
-            responses={200: {"description": "The plan in the requested format, as an "
-                             "attachment", "content": _DOWNLOAD_CONTENT},
+            responses={200: {"description": DOWNLOAD_DESCRIPTION, "content": _DOWNLOAD_CONTENT},
                        **errors(401, 403, 404, 422)},
             response_class=Response)
 async def get_route_plan(county: Annotated[str, Path(examples=["210124"])],

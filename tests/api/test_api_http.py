@@ -317,11 +317,15 @@ def test_unsupported_content_type_is_415(client: TestClient) -> None:
     ({"seed": 2**31}, ["body", "seed"], "seed=2147483648: "),
     ({"seed": 1, "extra": 1}, ["body", "extra"], "extra=1: "),
     ({"seed": "y" * 200}, ["body", "seed"], "seed='" + "y" * 76 + "...: "),
+    ({"time_limit_s": True}, ["body", "time_limit_s"], "time_limit_s=True: "),
+    ({"time_limit_s": False}, ["body", "time_limit_s"], "time_limit_s=False: "),
+    ({"seed": True}, ["body", "seed"], "seed=True: "),
 ])
 def test_bad_run_requests_are_422(client: TestClient, body: dict[str, Any],
                                   loc: list[str], needle: str) -> None:
-    """Run parameters out of range or of the wrong type: 422 naming the field and, in
-    its message, the offending value (a long one cut to 80 characters)."""
+    """Run parameters out of range or of the wrong type (a boolean is not a number): 422
+    naming the field and, in its message, the offending value (a long one cut to 80
+    characters)."""
     sid = client.post("/v1/scenarios", json={"name": "x"}).json()["id"]
     r = client.post(f"/v1/scenarios/{sid}/runs", json=body)
     assert r.status_code == 422
@@ -396,6 +400,165 @@ def test_undecodable_json_on_typed_endpoint_is_422(client: TestClient) -> None:
     r = client.post(f"/v1/scenarios/{sid}/runs", content=b"\xc0\xaf}\x06\xe9E=7",
                     headers={"Content-Type": "application/json"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body"]
+    assert "not UTF-8" in r.json()["detail"][0]["msg"], r.json()
+
+
+# ------------------------------------------------------- bad input found by the audit
+HUGE_INT = "1" * 4400  # Python converts at most 4300 digits (sys.get_int_max_str_digits)
+
+
+@pytest.mark.parametrize(("body", "ctype", "needle"), [
+    ('{"name": "x", "data": {"seed": ' + HUGE_INT + "}}", "application/json",
+     "invalid JSON: an integer has more than 4300 digits"),
+    ('name = "x"\n[data]\nseed = ' + HUGE_INT + "\n", "application/toml",
+     "invalid TOML: an integer has more than 4300 digits"),
+    ('{"name": "x", "data": {"seed": -' + HUGE_INT + "}}", "application/json",
+     "more than 4300 digits"),
+])
+def test_integer_too_long_to_convert_is_422(client: TestClient, body: str, ctype: str,
+                                            needle: str) -> None:
+    """A scenario holding an integer of more than 4,300 digits (which Python refuses to
+    convert) is a 422 at the body naming the problem, like other unparsable bodies, not
+    a 500; nothing is stored."""
+    r = client.post("/v1/scenarios", content=body, headers={"Content-Type": ctype})
+    assert r.status_code == 422, r.text[:300]
+    detail = r.json()["detail"]
+    assert detail[0]["loc"] == ["body"] and needle in detail[0]["msg"], detail
+    assert client.get("/v1/scenarios").json()["total"] == 0
+
+
+def test_integer_too_long_in_a_run_request_names_the_problem(client: TestClient) -> None:
+    """The same integer in a run request's body is a 422 at the body whose message says
+    what is wrong with it, not just that there was an error parsing it."""
+    sid = client.post("/v1/scenarios", json={"name": "x"}).json()["id"]
+    r = client.post(f"/v1/scenarios/{sid}/runs", content='{"seed": ' + HUGE_INT + "}",
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 422, r.text[:300]
+    detail = r.json()["detail"]
+    assert detail[0]["loc"] == ["body"], detail
+    assert "malformed request body: invalid JSON: an integer has more than 4300 digits" in (
+        detail[0]["msg"]), detail
+
+
+@pytest.mark.parametrize(("body", "loc", "needle"), [
+    ('{"name": "x", "description": "caf\\ud800e"}', ["body", "description"],
+     "description='caf\\ud800e': Input should be valid Unicode text"),
+    ('{"name": "x", "candidates": {"transfer": {"sizes": [{"name": "T\\udfff", '
+     '"capacity_t_per_day": 5, "capex_yuan": 1}]}}}',
+     ["body", "candidates", "transfer", "sizes", 0, "name"], "lone surrogate '\\udfff'"),
+    ('{"name": "x", "candidates": {"transfer": {"exclude": ["a", "\\ud83d"]}}}',
+     ["body", "candidates", "transfer", "exclude", 1], "cannot be encoded as UTF-8"),
+    ('{"name": "x", "bad\\ud800key": 1}', ["body", "bad\\ud800key"],
+     "the object key 'bad\\ud800key'"),
+    ('{"name": "\\ud800"}', ["body", "name"], "name='\\ud800'"),
+])
+def test_lone_surrogates_are_422_at_their_field(client: TestClient, body: str,
+                                                loc: list[Any], needle: str) -> None:
+    """A string (or an object key) anywhere in a scenario that cannot be encoded as
+    UTF-8 (a lone surrogate sent as a JSON escape) is refused at POST with a 422 naming
+    its field, instead of being stored and then failing every read with a 500; nothing
+    is stored, and the list of scenarios still reads."""
+    r = client.post("/v1/scenarios", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert [d["loc"] for d in detail] == [loc], detail
+    assert detail[0]["type"] == "string_unicode" and needle in detail[0]["msg"], detail
+    listed = client.get("/v1/scenarios")
+    assert listed.status_code == 200 and listed.json()["total"] == 0
+
+
+def test_selection_without_rural_villages_is_422(client: TestClient) -> None:
+    """A scenario selecting only urban districts (Heping, 210102, has no rural villages)
+    is refused at POST with the message its runs would fail with, instead of being
+    stored for runs that can only fail; a selection with a rural county is accepted."""
+    r = client.post("/v1/scenarios", json={"name": "urban", "data": {"counties": ["210102"]}})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == [{
+        "loc": ["body", "data", "counties"], "type": "value_error",
+        "msg": "data.counties=['210102']: the selection contains no rural villages"}]
+    mixed = client.post("/v1/scenarios", json={"name": "mixed",
+                                               "data": {"counties": ["210102", "210124"]}})
+    assert mixed.status_code == 201, mixed.text
+
+
+@pytest.mark.parametrize(("body", "loc", "msg"), [
+    ({"name": "x", "data": {"counties": ["210124"]}, "solver": {"time_limit_s": -1}},
+     ["body", "solver", "time_limit_s"], "solver.time_limit_s=-1: Input should be greater than 0"),
+    ({"name": "x", "data": {"seed": "abc"}}, ["body", "data", "seed"],
+     "data.seed='abc': Input should be a valid integer"),
+    ({"name": "x", "data": {"seed": "z" * 200}}, ["body", "data", "seed"],
+     "data.seed='" + "z" * 76 + "...: Input should be a valid integer"),
+    ({"name": "x", "bogus": 1}, ["body", "bogus"], "bogus=1: Extra inputs are not permitted"),
+])
+def test_scenario_messages_name_field_and_value(client: TestClient, body: dict[str, Any],
+                                                loc: list[Any], msg: str) -> None:
+    """Schema errors in a scenario name the field and the offending value, as the other
+    endpoints' validation errors do (a long value cut to 80 characters)."""
+    r = client.post("/v1/scenarios", json=body)
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert detail[0]["loc"] == loc and detail[0]["msg"].startswith(msg), detail
+
+
+def test_missing_scenario_field_message_quotes_no_value(client: TestClient) -> None:
+    """A missing field is named without a value (there is none to quote)."""
+    r = client.post("/v1/scenarios", json={"data": {"counties": ["210124"]}})
+    assert r.status_code == 422
+    assert r.json()["detail"][0] == {"loc": ["body", "name"], "msg": "Field required",
+                                     "type": "missing"}
+
+
+def test_route_plan_request_refuses_booleans_as_numbers(client: TestClient) -> None:
+    """``time_limit_s: true`` in a route-plan request is a 422 naming field and value,
+    not a 1-second plan."""
+    store: Store = client.app.state.store  # type: ignore[attr-defined]
+    siting, _ = _seed_plan(store, "210124")
+    r = client.post(f"/v1/runs/{siting}/route-plans",
+                    json={"county": "210124", "date": "2026-12-02", "time_limit_s": True})
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert detail[0]["loc"] == ["body", "time_limit_s"], detail
+    assert detail[0]["msg"].startswith("time_limit_s=True: "), detail
+
+
+def test_public_listener_needs_an_admin_key(settings_factory: Callable[..., Settings]) -> None:
+    """A listener that is not loopback-only refuses to start while the database holds no
+    live admin key, even with engineer and county keys (or a revoked admin key); with an
+    admin key it starts."""
+    from api.db.session import make_engine, migrate
+
+    settings = settings_factory(host="0.0.0.0")
+    engine = make_engine(settings.resolved_database_url())
+    migrate(engine)
+    store = Store(engine)
+    store.create_key("county", ["210124"])
+    store.create_key("engineer")
+    revoked = store.create_key("admin")
+    store.revoke_key(revoked.key_id)
+    assert store.has_keys() and not store.has_admin_key()
+    with pytest.raises(StartupRefused, match="no admin API key exists"), \
+            TestClient(create_app(settings)):
+        pass
+    admin = store.create_key("admin")
+    assert store.has_admin_key()
+    engine.dispose()
+    with TestClient(create_app(settings)) as c:
+        assert c.get("/v1/scenarios").status_code == 401
+        assert c.get("/v1/scenarios", headers=_auth(admin.token)).status_code == 200
+
+
+def test_download_disposition_matches_its_documentation(client: TestClient) -> None:
+    """The OpenAPI 200 description of a download says what is sent: an attachment for
+    each format except ``html``, the printable sheet, which is sent inline (and is)."""
+    store: Store = client.app.state.store  # type: ignore[attr-defined]
+    _seed_plan(store, "210124")
+    op = client.get("/openapi.json").json()["paths"]["/v1/route-plans/{county}/{date}"]["get"]
+    described = op["responses"]["200"]["description"]
+    assert "attachment" in described and "inline" in described and "html" in described
+    for fmt in ("json", "csv", "geojson", "gpx", "html"):
+        r = client.get(f"/v1/route-plans/210124/2026-12-01?format={fmt}")
+        want = "inline" if fmt == "html" else "attachment"
+        assert r.headers["content-disposition"].startswith(f"{want}; "), (fmt, r.headers)
 
 
 def test_app_on_each_database(db_url: str, settings_factory: Callable[..., Settings]) -> None:

@@ -219,3 +219,82 @@ def test_worker_caps_native_thread_pools() -> None:
         proc.join(30)
         if proc.is_alive():
             proc.kill()
+
+
+def test_latest_progress_is_shown_while_the_solver_is_silent(
+        settings_factory: Callable[..., Settings]) -> None:
+    """A solver step that reports twice in quick succession and then computes silently
+    for a long time: the second report (held by the worker's throttle, not dropped)
+    reaches ``GET /v1/runs/{id}`` within a second or so, and the run's ``elapsed_s``
+    keeps advancing while no report comes."""
+    app = create_app(settings_factory(start_workers=True))
+    with TestClient(app) as c:
+        rid = queue_sleep(app, 60, reports=[
+            {"fraction": 0.0, "message": "checking the problem"},
+            {"fraction": 0.1, "incumbent": 123.0, "message": "Lagrangian relaxation"}])
+        _pid_of(app, rid)
+        j = wait_for(lambda: (j := c.get(f"/v1/runs/{rid}").json())["progress"]["message"]
+                     == "Lagrangian relaxation" and j, 15, what="the second report")
+        assert j["status"] == "running"
+        assert (j["progress"]["fraction"], j["progress"]["incumbent"]) == (0.1, 123.0)
+        first = j["progress"]["elapsed_s"]
+        later = wait_for(lambda: (e := c.get(f"/v1/runs/{rid}").json()["progress"]["elapsed_s"])
+                         >= first + 1.0 and e, 15, what="elapsed_s to advance")
+        assert later >= first + 1.0
+        c.delete(f"/v1/runs/{rid}")
+
+
+class _Pipe:
+    """Stands in for a worker's connection: records what is sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[Any, ...]] = []
+
+    def send(self, msg: tuple[Any, ...]) -> None:
+        self.sent.append(msg)
+
+
+def test_progress_sender_holds_and_flushes_the_latest_report() -> None:
+    """The worker's throttle sends a first report at once, holds reports that come too
+    soon (keeping only the latest) and sends it when the interval is over, without
+    waiting for another report; a final report (fraction 1.0) goes at once, and the
+    run's last message follows any held report."""
+    from api.jobs import ProgressSender
+
+    pipe = _Pipe()
+    sender = ProgressSender(pipe, "r1", 0.0, interval_s=0.3)  # type: ignore[arg-type]
+    sender({"fraction": 0.0, "message": "a"})
+    sender({"fraction": 0.05, "message": "b"})
+    sender({"fraction": 0.1, "message": "c"})
+    assert [m[2]["message"] for m in pipe.sent] == ["a"]
+    wait_for(lambda: len(pipe.sent) == 2, 10, interval=0.01, what="the held report")
+    assert pipe.sent[1][:2] == ("progress", "r1") and pipe.sent[1][2]["message"] == "c"
+    sender({"fraction": 0.5, "message": "d"})
+    sender({"fraction": 1.0, "message": "e"})
+    assert [m[2]["message"] for m in pipe.sent] == ["a", "c", "e"]
+    sender({"fraction": 0.9, "message": "f"})
+    sender.send(("done", "r1", {}, 1.0))
+    assert [m[0] for m in pipe.sent[3:]] == ["progress", "done"]
+    assert pipe.sent[3][2]["message"] == "f"
+    sender({"fraction": 0.95, "message": "too late"})
+    assert len(pipe.sent) == 5
+
+
+def test_elapsed_seconds_advance_while_running() -> None:
+    """The run view's ``elapsed_s`` is the time since the run started while it runs
+    (never less than the last reported), and the reported one once it has finished."""
+    from datetime import UTC, datetime, timedelta
+
+    from api.db.models import RunRow
+    from api.routes.common import progress_of
+
+    t0 = datetime(2026, 11, 28, 21, 0, tzinfo=UTC)
+    run = RunRow(status="running", started_at=t0,
+                 progress={"fraction": 0.0, "elapsed_s": 0.2, "message": "checking"})
+    assert progress_of(run, now=t0 + timedelta(seconds=20)).elapsed_s == 20.0
+    assert progress_of(run, now=t0 + timedelta(seconds=21.5)).elapsed_s == 21.5
+    assert progress_of(run, now=t0 + timedelta(seconds=0.1)).elapsed_s == 0.2
+    run.status = "succeeded"
+    assert progress_of(run, now=t0 + timedelta(seconds=99)).elapsed_s == 0.2
+    queued = RunRow(status="queued", started_at=None, progress={})
+    assert progress_of(queued, now=t0).elapsed_s is None

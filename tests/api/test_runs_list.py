@@ -4,6 +4,7 @@ workers; the store-level test also runs on PostgreSQL when one is configured).""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from api.app import create_app
-from api.db.models import RUN_KINDS, RUN_STATUSES, RunRow
+from api.db.models import INTERNAL_RUN_KINDS, RUN_KINDS, RUN_STATUSES, RunRow
 from api.db.store import Store
 from api.routes.map import STATIC_DIR
 from api.schemas import RunKind, RunStatus
@@ -154,7 +155,6 @@ def test_paging_with_limit_offset_and_total(client: TestClient) -> None:
     ("kind=siting", {"siting_ok", "siting_ok_b", "siting_queued", "siting_running",
                      "siting_failed", "siting_cancelled"}),
     ("kind=route_plan", {"plan_faku", "plan_other"}),
-    ("kind=sleep", set()),
     ("kind=siting&status=succeeded", {"siting_ok", "siting_ok_b"}),
 ])
 def test_status_and_kind_filters(client: TestClient, query: str, labels: set[str]) -> None:
@@ -242,13 +242,15 @@ def test_odd_summaries_give_null_figures_not_500(
     ("status=a%00b", "status", "status='a\\x00b'"),
     ("kind=bogus", "kind", "kind='bogus' is not one of: siting, route_plan"),
     ("kind=route-plan", "kind", "kind='route-plan'"),
+    ("kind=sleep", "kind", "kind='sleep' is not one of: siting, route_plan"),
     ("scenario_id=" + "a" * 65, "scenario_id", "at most 64"),
 ])
 def test_bad_query_is_422_naming_the_field(client: TestClient, query: str, field: str,
                                            needle: str) -> None:
-    """Out-of-range paging, unknown statuses and kinds and over-long ids: 422 whose
-    single problem is located at ``["query", field]`` (an unknown status or kind also
-    names the value and the allowed ones), never a 500."""
+    """Out-of-range paging, unknown statuses and kinds (the tests' internal ``sleep`` kind
+    included) and over-long ids: 422 whose single problem is located at
+    ``["query", field]`` (an unknown status or kind also names the value and the allowed
+    ones), never a 500."""
     r = client.get(f"/v1/runs?{query}")
     assert r.status_code == 422, r.text
     detail = r.json()["detail"]
@@ -325,16 +327,54 @@ def test_store_list_runs_on_each_database(db_url: str,
         assert _ids(c.get("/v1/runs").json()) == mixed["order"]
 
 
+def test_headline_figures_are_the_stored_floats_on_each_database(
+        db_url: str, settings_factory: Callable[..., Settings]) -> None:
+    """The list's total cost and gap are the very floats stored (all 17 significant
+    digits, not a 15-digit re-print), the same as ``/result`` gives, on SQLite and
+    PostgreSQL alike."""
+    gap, cost = 0.08274749371695954, 14732143.712345678
+    assert float(f"{gap:.15g}") != gap and float(f"{cost:.15g}") != cost
+    with TestClient(create_app(settings_factory(database_url=db_url))) as c:
+        store = _store(c)
+        rid = _run(store, _scenario(store), T0, status="succeeded",
+                   summary={"total_cost_yuan_per_year": cost, "gap": gap})
+        assert store.result_headlines([rid]) == {
+            rid: {"total_cost_yuan_per_year": cost, "gap": gap}}
+        listed = c.get("/v1/runs").json()["items"][0]["summary"]
+        result = c.get(f"/v1/runs/{rid}/result").json()["summary"]
+        assert listed == {"total_cost_yuan_per_year": cost, "gap": gap}
+        assert (result["gap"], result["total_cost_yuan_per_year"]) == (gap, cost)
+
+
+def test_internal_sleep_runs_stay_readable(client: TestClient) -> None:
+    """A run of the tests' internal ``sleep`` kind (made through the store) is still
+    listed without a filter and read one by one, though ``kind=sleep`` is refused."""
+    store = _store(client)
+    rid = _run(store, _scenario(store), T0, kind="sleep", status="running")
+    assert _ids(client.get("/v1/runs").json()) == [rid]
+    one = client.get(f"/v1/runs/{rid}")
+    assert one.status_code == 200 and one.json()["kind"] == "sleep"
+    assert client.get("/v1/runs?kind=sleep").status_code == 422
+
+
 def test_openapi_documents_the_list(client: TestClient) -> None:
     """``GET /v1/runs`` is documented with the paging parameters, the ``status`` and
-    ``kind`` values the store uses (the same as the response's literals), and the 401,
-    403 and 422 answers."""
-    assert get_args(RunStatus) == RUN_STATUSES and get_args(RunKind) == RUN_KINDS
-    op = client.get("/openapi.json").json()["paths"]["/v1/runs"]["get"]
+    public ``kind`` values the store uses (the same as the responses' documented kinds:
+    ``siting`` and ``route_plan``, not the tests' internal ``sleep``, which appears
+    nowhere in the document), and the 401, 403 and 422 answers."""
+    assert get_args(RunStatus) == RUN_STATUSES and RUN_KINDS == ("siting", "route_plan")
+    assert set(get_args(get_args(RunKind)[0])) == {*RUN_KINDS, *INTERNAL_RUN_KINDS}
+    doc = client.get("/openapi.json").json()
+    op = doc["paths"]["/v1/runs"]["get"]
     params = {p["name"]: p for p in op["parameters"]}
     assert set(params) == {"scenario_id", "status", "kind", "limit", "offset"}
     assert params["status"]["schema"]["enum"] == list(RUN_STATUSES)
     assert params["kind"]["schema"]["enum"] == list(RUN_KINDS)
+    assert "sleep" not in params["kind"]["description"]
+    for model in ("RunOut", "RunBrief"):
+        assert doc["components"]["schemas"][model]["properties"]["kind"]["enum"] == list(
+            RUN_KINDS), model
+    assert '"sleep"' not in json.dumps(doc)
     assert (params["limit"]["schema"]["minimum"], params["limit"]["schema"]["maximum"],
             params["limit"]["schema"]["default"]) == (1, 500, 50)
     assert params["offset"]["schema"]["minimum"] == 0
