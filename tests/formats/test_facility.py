@@ -323,3 +323,89 @@ def test_real_cap41_reaches_its_optimum(tmp_path: Path) -> None:
     doc = solve_benchmark_file(path, "orlib-cap", time_limit_s=60, out=tmp_path / "c.json")
     assert doc["cost"] == pytest.approx(1040444.375, rel=1e-6)
     assert doc["lower_bound"] <= 1040444.375 * (1 + 1e-6)
+
+
+# ---------------------------------------------------------------------- absurd headers
+
+
+@pytest.mark.parametrize(
+    ("reader", "text", "line", "needle"),
+    [
+        (read_orlib_cap, "1 1000000000000\n5 5\n", 2, "calls for 2000000000002 numbers"),
+        (read_orlib_cap, "1000000000 3\n", 1, "capacity of site 1"),
+        (read_holmberg, "2 1000000000000\n8 100\n11 50\n", 3, "demand of customer 1"),
+        (read_pmed, "4 1000000000000 1\n1 2 3\n", 2, "edge endpoint i of edge 2"),
+    ],
+)
+def test_header_counts_are_checked_against_the_file(tmp_path: Path, reader, text: str,
+                                                    line: int, needle: str) -> None:
+    """A header whose counts call for more numbers than the file holds is refused before
+    anything is allocated (no MemoryError), naming the header's line and the first
+    missing number at the end of the file."""
+    with pytest.raises(DataFormatError) as err:
+        reader(write(tmp_path, "h.txt", text))
+    assert err.value.line == line and needle in str(err.value)
+    assert "the header on line 1" in str(err.value)
+
+
+def test_pmed_refuses_a_distance_matrix_beyond_the_budget(tmp_path: Path) -> None:
+    """A p-median vertex count whose n x n distance matrix exceeds the memory budget is
+    refused on the header line (no MemoryError)."""
+    from wastenet.formats.facility import PMED_MAX_VERTICES
+
+    for n in (1_000_000, PMED_MAX_VERTICES + 1):
+        with pytest.raises(DataFormatError, match="distance matrix") as err:
+            read_pmed(write(tmp_path, "big.txt", f"{n} 1 1\n1 2 3\n"))
+        assert err.value.line == 1
+
+
+def test_solve_benchmark_file_refuses_a_folder_as_out(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder given as ``out`` is refused before the solve, and no stray ``.tmp`` file
+    is left beside it."""
+    import wastenet.siting.solve
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise AssertionError("the solve started before out was checked")
+
+    monkeypatch.setattr(wastenet.siting.solve, "solve", boom)
+    path = write(tmp_path, "cap.txt", TINY_CAP)
+    out = tmp_path / "outdir"
+    out.mkdir()
+    with pytest.raises(ValidationError) as err:
+        solve_benchmark_file(path, "orlib-cap", time_limit_s=5, out=out)
+    assert err.value.field == "out"
+    assert not (tmp_path / "outdir.tmp").exists()
+
+
+def test_solve_benchmark_file_write_error_names_out(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """An OSError while writing ``out`` becomes a ValidationError naming it, and the
+    temporary file is removed."""
+    import os
+
+    from wastenet.formats import facility
+
+    def fail(src: object, dst: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(facility.os, "replace", fail)
+    out = tmp_path / "o.json"
+    with pytest.raises(ValidationError, match="No space left") as err:
+        solve_benchmark_file(write(tmp_path, "cap.txt", TINY_CAP), "orlib-cap", time_limit_s=5,
+                             out=out)
+    assert err.value.field == "out" and err.value.value == str(out)
+    assert not os.path.exists(str(out) + ".tmp") and not out.exists()
+
+
+@pytest.mark.parametrize(("kw", "field"), [({"time_limit_s": 1e30}, "time_limit_s"),
+                                           ({"time_limit_s": float("inf")}, "time_limit_s"),
+                                           ({"time_limit_s": 5, "seed": -5}, "seed")])
+def test_solve_benchmark_file_checks_limit_and_seed(tmp_path: Path, kw: dict[str, float],
+                                                    field: str) -> None:
+    """A time limit beyond a day (1e30, inf) or a negative seed is a ValidationError, not
+    an OverflowError in the MIP backend."""
+    with pytest.raises(ValidationError) as err:
+        solve_benchmark_file(write(tmp_path, "cap.txt", TINY_CAP), "orlib-cap",
+                             out=tmp_path / "o.json", **kw)  # type: ignore[arg-type]
+    assert err.value.field == field

@@ -203,3 +203,22 @@ def test_surplus_extras_near_villages_distinct_and_seeded(province_network, repo
     moved = [k for k, i in enumerate(other.transfer.ids) if i.startswith(f"TX{c}-P")]
     assert len(moved) == len(theirs)
     assert not np.array_equal(other.transfer.lon[moved], again.transfer.lon[theirs])
+
+
+@pytest.mark.parametrize(
+    ("prefecture", "needle"),
+    [("210124", "county adcode"), ("219900", "unknown prefecture"),
+     ("210200", "no transfer candidate")],
+)
+def test_count_prefecture_must_be_a_prefecture_of_the_network(prefecture, needle) -> None:
+    """policy.counts[].prefecture must be a prefecture of the scenario's network: a county
+    code, an unknown code or a prefecture without candidates (Dalian for Faku) is refused,
+    naming the field and the value."""
+    counts = [{"echelon": "incinerator", "value": 2, "sense": "le"},
+              {"echelon": "transfer", "value": 3, "sense": "le", "prefecture": prefecture}]
+    with pytest.raises(ValidationError) as err:
+        build_network(_faku(policy={"counts": counts}))
+    assert err.value.field == "policy.counts[1].prefecture"
+    assert err.value.value == prefecture and needle in str(err.value)
+    ok = [{**counts[1], "prefecture": "210100"}]  # Shenyang holds Faku
+    assert len(build_network(_faku(policy={"counts": ok})).transfer) > 0

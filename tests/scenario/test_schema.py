@@ -137,3 +137,87 @@ def test_every_default_names_its_source_or_says_assumption() -> None:
                if "assumption" not in desc.lower()
                and not (set(re.findall(r"\[([A-Z0-9]+)\]", desc)) & sources)]
     assert not missing, missing
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".json"])
+def test_non_utf8_scenario_is_a_format_error(tmp_path, suffix) -> None:
+    """A GBK-encoded copy of the Faku scenario is refused as not UTF-8, naming the file,
+    the line and the offset of the first bad byte (not a UnicodeDecodeError)."""
+    text = (SCEN / f"faku{suffix}").read_text(encoding="utf-8")
+    text = text.replace('"faku"', '"法库"', 1)
+    p = tmp_path / f"gbk{suffix}"
+    p.write_bytes(text.encode("gbk"))
+    with pytest.raises(DataFormatError, match=r"not UTF-8 text \(bad byte at offset \d+\)") as err:
+        load_scenario(p)
+    assert str(p) in str(err.value) and err.value.line is not None
+
+
+@pytest.mark.parametrize(
+    ("patch", "field", "value"),
+    [
+        ({"fleet": {"station_open": "99:99"}}, "fleet.station_open", "99:99"),
+        ({"fleet": {"station_close": "24:30"}}, "fleet.station_close", "24:30"),
+        ({"fleet": {"vehicles": [{"name": "a", "count": 1, "capacity_t": 2,
+                                  "break_latest": "12:60"}]}},
+         "fleet.vehicles.0.break_latest", "12:60"),
+        ({"fleet": {"vehicles": [{"name": "a", "count": 1, "capacity_t": 2,
+                                  "shift_start": "25:00"}]}},
+         "fleet.vehicles.0.shift_start", "25:00"),
+    ],
+)
+def test_clock_times_must_be_real_times_of_day(tmp_path, patch, field, value) -> None:
+    """An HH:MM field that matches the pattern but names no time of day is refused by the
+    schema, with a ValidationError naming the field and the value."""
+    p = tmp_path / "t.json"
+    p.write_text(json.dumps({"name": "t", **patch}), encoding="utf-8")
+    with pytest.raises(ValidationError) as err:
+        load_scenario(p)
+    assert err.value.field == field and err.value.value == value
+    assert "time of day" in str(err.value)
+
+
+def test_clock_times_accept_the_day_and_its_end() -> None:
+    """00:00, 23:59 and 24:00 (the end of the day) are valid clock times."""
+    sc = Scenario.model_validate({"name": "t", "fleet": {"station_open": "0:00",
+                                                         "station_close": "24:00"}})
+    assert sc.fleet.station_close == "24:00"
+    Scenario.model_validate({"name": "t", "fleet": {"station_close": "23:59"}})
+
+
+def test_hhmm_to_s_refuses_times_past_the_day() -> None:
+    """hhmm_to_s takes 24:00 but refuses 24:30, naming the value."""
+    from wastenet.scenario.schema import hhmm_to_s
+
+    assert hhmm_to_s("24:00") == 86_400.0
+    with pytest.raises(ValidationError, match="24:30"):
+        hhmm_to_s("24:30")
+
+
+_VILLAGE = {"lon": 123.16, "lat": 42.39, "population": 500}
+
+
+def test_inline_villages_need_the_user_source(tmp_path) -> None:
+    """Inline villages with the default synthetic source would be ignored: refused,
+    naming data.villages and the source."""
+    p = tmp_path / "v.json"
+    p.write_text(json.dumps({"name": "v", "data": {"villages": [{"id": "a", **_VILLAGE}]}}),
+                 encoding="utf-8")
+    with pytest.raises(ValidationError) as err:
+        load_scenario(p)
+    assert err.value.field == "data.villages"
+    assert err.value.value == "liaoning-synthetic" and "data.source" in str(err.value)
+    ok = Scenario.model_validate({"name": "v", "data": {"source": "user",
+                                                        "villages": [{"id": "a", **_VILLAGE}]}})
+    assert len(ok.data.villages) == 1
+
+
+def test_duplicate_inline_village_ids_are_refused(tmp_path) -> None:
+    """A repeated inline village id is refused by the schema, naming the row and the id."""
+    villages = [{"id": "a", **_VILLAGE}, {"id": "b", **_VILLAGE}, {"id": "a", **_VILLAGE}]
+    p = tmp_path / "d.json"
+    p.write_text(json.dumps({"name": "d", "data": {"source": "user", "villages": villages}}),
+                 encoding="utf-8")
+    with pytest.raises(ValidationError) as err:
+        load_scenario(p)
+    assert err.value.field == "data.villages.2.id" and err.value.value == "a"
+    assert "data.villages.0" in str(err.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,14 +22,86 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
+#: top-level numeric fields of summary.json that the comparison reads
+NUMBER_FIELDS = ("total_cost_yuan_per_year", "transfer_stations_opened", "incinerators_opened",
+                 "transfer_capacity_t_per_day", "incinerator_capacity_t_per_day", "gap")
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _shown(v: object) -> object:
+    """A value short enough to quote in an error message."""
+    if isinstance(v, dict):
+        return f"<JSON object of {len(v)} key(s)>"
+    if isinstance(v, list):
+        return f"<JSON array of {len(v)} item(s)>"
+    return v
+
+
+def _json_type(v: object) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, list):
+        return "an array"
+    if isinstance(v, dict):
+        return "an object"
+    return "a number"
+
+
+def check_summary(doc: object, d: str) -> dict[str, Any]:
+    """``doc`` (the parsed summary.json of folder ``d``) as a dict, once every field the
+    comparison reads is checked: an object, with a finite ``total_cost_yuan_per_year``,
+    finite numbers in the other numeric fields it holds and in
+    ``cost_breakdown_yuan_per_year``, and an object for ``kpis``. A
+    :class:`ValidationError` names the folder, the field and the value."""
+    where = f"{Path(d) / 'summary.json'}"
+    if not isinstance(doc, dict):
+        raise ValidationError("dir", d, f"{where} holds {_json_type(doc)}, not a JSON object "
+                              "(is this a 'wastenet site' output folder?)")
+    if "total_cost_yuan_per_year" not in doc:
+        raise ValidationError("dir", d, f"{where} has no total_cost_yuan_per_year field "
+                              "(is this a 'wastenet site' output folder?)")
+    for key in NUMBER_FIELDS:
+        if key in doc and not _is_number(doc[key]):
+            raise ValidationError(key, _shown(doc[key]), f"{where}: must be a finite number, "
+                                  f"not {_json_type(doc[key])}")
+    for key in ("cost_breakdown_yuan_per_year", "kpis"):
+        sub = doc.get(key)
+        if sub is not None and not isinstance(sub, dict):
+            raise ValidationError(key, _shown(sub),
+                                  f"{where}: must be an object, not {_json_type(sub)}")
+    for k, v in (doc.get("cost_breakdown_yuan_per_year") or {}).items():
+        if not _is_number(v):
+            raise ValidationError(f"cost_breakdown_yuan_per_year.{k}", _shown(v),
+                                  f"{where}: must be a finite number, not {_json_type(v)}")
+    return doc
+
+
 def _summary(d: str) -> dict[str, Any]:
     p = Path(d) / "summary.json"
     try:
-        return dict(json.loads(p.read_text(encoding="utf-8")))
+        data = p.read_bytes()
     except OSError as exc:
         raise ValidationError("dir", d, f"no readable summary.json ({exc.strerror})") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationError("dir", d, "summary.json is not UTF-8 text (bad byte at offset "
+                              f"{exc.start})") from None
+    try:
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError("dir", d, f"summary.json is not JSON ({exc.msg})") from exc
+        raise ValidationError("dir", d, f"summary.json is not JSON ({exc.msg}, line "
+                              f"{exc.lineno})") from exc
+    except RecursionError:
+        raise ValidationError("dir", d, "summary.json is nested too deeply") from None
+    return check_summary(doc, d)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,11 +7,17 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from wastenet.commands.args import output_dir, positive_int, seed, time_limit
+from wastenet.errors import ValidationError
+from wastenet.formats.spreadsheet import safe_text
 from wastenet.scenario.schema import load_scenario
+
+#: free-text columns of assignments.csv (ids and names come from user data)
+TEXT_FIELDS = ("village_id", "village_name", "county", "facility_id", "facility_name",
+               "facility_kind")
 
 ASSIGNMENT_FIELDS = ("village_id", "village_name", "county", "facility_id", "facility_name",
                      "facility_kind", "distance_m", "t_per_day", "fraction",
@@ -24,27 +30,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                        "write summary.json, facilities.geojson and assignments.csv.")
     p.add_argument("scenario", help="scenario file (.toml or .json)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--time-limit", type=float, default=None, help="seconds (default: scenario)")
-    p.add_argument("--seed", type=int, default=None, help="solver seed (default: scenario)")
-    p.add_argument("--max-iterations", type=int, default=None,
+    p.add_argument("--time-limit", type=time_limit(), default=None,
+                   help="seconds, at most 86400 (default: scenario)")
+    p.add_argument("--seed", type=seed(), default=None,
+                   help="solver seed in [0, 2**31 - 1] (default: scenario)")
+    p.add_argument("--max-iterations", type=positive_int("max-iterations"), default=None,
                    help="deterministic work limit (for reproducible runs)")
     p.add_argument("--threads", type=positive_int("threads"), default=None,
                    help="sub-problems solved at a time (default: scenario, 1)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
-
-
-def positive_int(option: str) -> Callable[[str], int]:
-    """An argparse ``type`` for an integer >= 1; errors name ``option`` and the value."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{option}: {text!r} is not an integer") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{option}: {value} must be >= 1")
-        return value
-    return parse
 
 
 def csv_cell(x: object) -> str:
@@ -63,28 +58,48 @@ def assignments_csv(rows: list[dict[str, Any]], *, synthetic: bool,
     Provenance is repeated on every row, so that any extract of the file still carries
     it: ``synthetic`` (``true``/``false``: the villages are generated, not surveyed),
     ``data_seed`` (the seed the villages were generated with; empty for user data) and
-    ``solver_seed``."""
+    ``solver_seed``. Free-text cells (:data:`TEXT_FIELDS`) go through
+    :func:`~wastenet.formats.spreadsheet.safe_text`, so that a spreadsheet never runs a
+    name or id as a formula."""
     prov = {"synthetic": csv_cell(bool(synthetic)), "data_seed": csv_cell(data_seed),
             "solver_seed": csv_cell(solver_seed)}
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=ASSIGNMENT_FIELDS, lineterminator="\n",
                        extrasaction="ignore")
     w.writeheader()
-    w.writerows({**r, **prov} for r in rows)
+    for r in rows:
+        row = {**r, **prov}
+        for k in TEXT_FIELDS:
+            if k in row:
+                row[k] = safe_text(row[k])
+        w.writerow(row)
     return buf.getvalue()
 
 
 def write_outputs(out: Path, result: dict[str, Any]) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").write_text(json.dumps(result["summary"], ensure_ascii=False,
-                                                 indent=2) + "\n", encoding="utf-8")
-    (out / "facilities.geojson").write_text(json.dumps(result["facilities"],
-                                                       ensure_ascii=False), encoding="utf-8")
+    """Write summary.json, facilities.geojson and assignments.csv into ``out``; an
+    OSError (disk full, permissions, a name taken by a folder) becomes a
+    :class:`ValidationError` naming ``out`` and the file."""
     summary = result["summary"]
-    (out / "assignments.csv").write_text(
-        assignments_csv(result["assignments"], synthetic=bool(summary.get("synthetic")),
-                        data_seed=summary.get("data_seed"), solver_seed=summary.get("seed")),
-        encoding="utf-8-sig")
+    files = (
+        ("summary.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n", "utf-8"),
+        ("facilities.geojson", json.dumps(result["facilities"], ensure_ascii=False), "utf-8"),
+        ("assignments.csv",
+         assignments_csv(result["assignments"], synthetic=bool(summary.get("synthetic")),
+                         data_seed=summary.get("data_seed"), solver_seed=summary.get("seed")),
+         "utf-8-sig"),
+    )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValidationError("out", str(out),
+                              f"cannot create the folder ({exc.strerror or exc})") from exc
+    for name, text, encoding in files:
+        try:
+            (out / name).write_text(text, encoding=encoding)
+        except OSError as exc:
+            raise ValidationError("out", str(out),
+                                  f"cannot write {name} ({exc.strerror or exc})") from exc
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     from wastenet.pipeline import run_siting
 
     scenario = load_scenario(args.scenario)
+    out = output_dir(args.out)  # checked (and created) before the solve, not after
     bar = None if args.no_progress else tqdm(total=1000, desc="siting", unit="‰",
                                              file=sys.stderr, leave=True)
 
@@ -112,7 +128,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    out = Path(args.out)
     write_outputs(out, result)
     s = result["summary"]
     print(f"{s['scenario']}: cost {s['total_cost_yuan_per_year']:,.0f} yuan/yr, "

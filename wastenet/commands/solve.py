@@ -12,8 +12,10 @@ import argparse
 import importlib
 import math
 import sys
+from pathlib import Path
 from typing import Any
 
+from wastenet.commands.args import output_file, seed, time_limit
 from wastenet.errors import ValidationError
 
 FACILITY_FORMATS = ("orlib-cap", "pmed", "holmberg")
@@ -30,6 +32,19 @@ def _positive_float(text: str) -> float:
     return val
 
 
+def _names_output(exc: OSError, out: str) -> bool:
+    """Did ``exc`` happen on the output ``out`` (or a file written beside it)?"""
+    names = [x for x in (exc.filename, exc.filename2) if x is not None]
+    target = Path(out).resolve()
+    for name in names:
+        p = Path(str(name)).resolve()
+        if p == target or (p.parent == target.parent and p.stem == target.stem):
+            return True
+        if p in target.parents:
+            return True
+    return False
+
+
 def register(subparsers: Any) -> None:
     """Add the ``solve`` subcommand to the CLI parser."""
     p = subparsers.add_parser(
@@ -42,16 +57,19 @@ def register(subparsers: Any) -> None:
                    choices=FACILITY_FORMATS + ROUTING_FORMATS, help="instance format")
     p.add_argument("--capacity", type=_positive_float, default=None,
                    help="orlib-cap only: capacity of every site (required for capa/capb/capc)")
-    p.add_argument("--time-limit", dest="time_limit", type=_positive_float, required=True,
-                   metavar="S", help="time limit in seconds")
+    p.add_argument("--time-limit", dest="time_limit", type=time_limit(), required=True,
+                   metavar="S", help="time limit in seconds, at most 86400")
     p.add_argument("--out", required=True, metavar="OUT", help="output JSON file")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed(), default=0,
+                   help="random seed in [0, 2**31 - 1] (default 0)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Dispatch on ``args.fmt``; return the exit code."""
+    """Dispatch on ``args.fmt``; return the exit code. ``--out`` is checked before the
+    solve; an OSError while writing it becomes a :class:`ValidationError` naming it."""
     fmt: str = args.fmt
+    output_file(args.out)
     if fmt in FACILITY_FORMATS:
         from wastenet.formats.facility import solve_benchmark_file
 
@@ -77,8 +95,14 @@ def run(args: argparse.Namespace) -> int:
                   "(wastenet.formats.routing_bench.solve_routing_file is missing)",
                   file=sys.stderr)
             return 2
-        result = solve_routing_file(args.file, fmt, time_limit_s=args.time_limit, out=args.out,
-                                    seed=args.seed)
+        try:
+            result = solve_routing_file(args.file, fmt, time_limit_s=args.time_limit,
+                                        out=args.out, seed=args.seed)
+        except OSError as exc:
+            if not _names_output(exc, args.out):
+                raise
+            raise ValidationError("out", args.out,
+                                  f"cannot write ({exc.strerror or exc})") from exc
         if isinstance(result, dict):
             shown = {k: result[k] for k in ("vehicles", "travel_time_s", "cost") if k in result}
             print(f"{args.file}: {shown} -> {args.out}")

@@ -42,6 +42,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,17 @@ from wastenet.siting.data import Arcs, CountTarget, Sites, SiteStatus, SitingDat
 log = logging.getLogger("wastenet.formats.facility")
 
 FORMATS: tuple[str, ...] = ("orlib-cap", "pmed", "holmberg")
+
+#: the longest time limit (seconds) and the largest seed: the scenario schema's bounds
+#: (:class:`wastenet.scenario.schema.SolverSpec`), which the solver backends accept
+MAX_TIME_LIMIT_S = 86_400.0
+MAX_SEED = 2**31 - 1
+
+#: memory budget of ONE dense n x n float64 matrix of the p-median reader (the reader and
+#: the one-echelon model hold a few of them at once); 256 MiB allows n <= 5792, far above
+#: the OR-Library instances (n <= 900)
+PMED_MATRIX_BUDGET_BYTES = 256 * 2**20
+PMED_MAX_VERTICES = math.isqrt(PMED_MATRIX_BUDGET_BYTES // 8)
 
 #: tolerance on each customer's fractions summing to one, and on capacities (relative)
 _FRACTION_TOL = 1e-6
@@ -105,11 +117,11 @@ class _Tokens:
         self.n_lines = max(n_lines, 1)
         self.pos = 0
 
-    def _eof(self, what: str) -> DataFormatError:
+    def _eof(self, what: str, more: str = "") -> DataFormatError:
         if self.nul_line is not None:
-            return DataFormatError(self.path, f"data end at a NUL byte, expected {what}",
+            return DataFormatError(self.path, f"data end at a NUL byte, expected {what}{more}",
                                    line=self.nul_line)
-        return DataFormatError(self.path, f"unexpected end of file, expected {what}",
+        return DataFormatError(self.path, f"unexpected end of file, expected {what}{more}",
                                line=self.n_lines)
 
     def line(self) -> int:
@@ -178,6 +190,16 @@ class _Tokens:
                                       line=int(lines[r]))
         self.pos = end
         return vals, lines
+
+    def expect_count(self, needed: int, label: Callable[[int], str], header: str,
+                     header_line: int) -> None:
+        """Refuse, before anything is allocated, a header (on ``header_line``) whose counts
+        call for ``needed`` more tokens than the file holds; ``label(r)`` names the
+        ``r``-th token after the header (the first one missing is named)."""
+        left = len(self.toks) - self.pos
+        if needed > left:
+            raise self._eof(label(left), f" (the header on line {header_line}, {header}, "
+                            f"calls for {needed} numbers after it; the file holds {left})")
 
     def expect_end(self) -> None:
         if self.pos < len(self.toks):
@@ -273,6 +295,30 @@ def _alloc_label(i: int) -> Callable[[int], str]:
     return label
 
 
+def _orlib_label(m: int, r: int) -> str:
+    """Name of the ``r``-th number after an orlib-cap header with ``m`` sites."""
+    if r < 2 * m:
+        return ("capacity", "fixed cost")[r % 2] + f" of site {r // 2 + 1}"
+    i, j = divmod(r - 2 * m, m + 1)
+    return f"demand of customer {i + 1}" if j == 0 else _alloc_label(i)(j - 1)
+
+
+def _pmed_label(r: int) -> str:
+    """Name of the ``r``-th number after a p-median header."""
+    return ("edge endpoint i", "edge endpoint j", "edge cost")[r % 3] + f" of edge {r // 3 + 1}"
+
+
+def _holmberg_label(m: int, n: int, r: int) -> str:
+    """Name of the ``r``-th number after a Holmberg header with ``m`` sites, ``n``
+    customers."""
+    if r < 2 * m:
+        return ("capacity", "fixed cost")[r % 2] + f" of site {r // 2 + 1}"
+    if r < 2 * m + n:
+        return f"demand of customer {r - 2 * m + 1}"
+    q = r - 2 * m - n
+    return f"assignment cost of customer {q % n + 1} to site {q // n + 1}"
+
+
 def read_orlib_cap(path: str | os.PathLike[str], *, capacity: float | None = None) -> SitingData:
     """Read an OR-Library capacitated warehouse location file (cap41…cap134, capa/b/c).
 
@@ -282,10 +328,13 @@ def read_orlib_cap(path: str | os.PathLike[str], *, capacity: float | None = Non
     field holds the word ``capacity`` (capa, capb, capc).
     """
     tk = _Tokens(path)
+    header_line = tk.line()
     m = tk.integer("number of sites m", minimum=1)
     n = tk.integer("number of customers n", minimum=1)
     if capacity is not None and not (math.isfinite(capacity) and capacity > 0):
         raise ValidationError("capacity", capacity, "must be a finite number > 0")
+    tk.expect_count(2 * m + n * (1 + m), partial(_orlib_label, m), f"'{m} {n}'",
+                    header_line)
     cap = np.empty(m)
     fixed = np.empty(m)
     for k in range(m):
@@ -335,13 +384,20 @@ def read_pmed(path: str | os.PathLike[str]) -> SitingData:
     Pairs that are not connected get no arc.
     """
     tk = _Tokens(path)
+    header_line = tk.line()
     n = tk.integer("number of vertices n", minimum=1)
     e = tk.integer("number of edges", minimum=0)
     p = tk.integer("number of medians p", minimum=1)
     if p > n:
-        raise DataFormatError(tk.path, f"p={p}: more medians than vertices (n={n})", line=1)
-    raw, lines = tk.numbers(3 * e, lambda r: ("edge endpoint i", "edge endpoint j",
-                                              "edge cost")[r % 3] + f" of edge {r // 3 + 1}")
+        raise DataFormatError(tk.path, f"p={p}: more medians than vertices (n={n})",
+                              line=header_line)
+    tk.expect_count(3 * e, _pmed_label, f"'{n} {e} {p}'", header_line)
+    if n > PMED_MAX_VERTICES:
+        raise DataFormatError(
+            tk.path, f"n={n} vertices: the all-pairs distance matrix would take "
+            f"{8 * n * n / 2**30:.3g} GiB; this reader takes at most {PMED_MAX_VERTICES} "
+            f"vertices ({PMED_MATRIX_BUDGET_BYTES // 2**20} MiB per matrix)", line=header_line)
+    raw, lines = tk.numbers(3 * e, _pmed_label)
     tk.expect_end()
     ij = raw.reshape(e, 3)
     ends = ij[:, :2]
@@ -389,14 +445,16 @@ def read_holmberg(path: str | os.PathLike[str]) -> SitingData:
     assigning each customer to ``k``.
     """
     tk = _Tokens(path)
+    header_line = tk.line()
     m = tk.integer("number of sites m", minimum=1)
     n = tk.integer("number of customers n", minimum=1)
-    head, _ = tk.numbers(2 * m, lambda r: ("capacity", "fixed cost")[r % 2]
-                         + f" of site {r // 2 + 1}", minimum=0.0)
+    tk.expect_count(2 * m + n + m * n, partial(_holmberg_label, m, n), f"'{m} {n}'",
+                    header_line)
+    head, _ = tk.numbers(2 * m, partial(_holmberg_label, m, n), minimum=0.0)
     cap, fixed = head[0::2].copy(), head[1::2].copy()
-    demand, demand_lines = tk.numbers(n, lambda i: f"demand of customer {i + 1}", minimum=0.0)
-    costs, _ = tk.numbers(m * n, lambda r: f"assignment cost of customer {r % n + 1} to site "
-                          f"{r // n + 1}", minimum=0.0)
+    demand, demand_lines = tk.numbers(n, lambda i: _holmberg_label(m, n, 2 * m + i),
+                                      minimum=0.0)
+    costs, _ = tk.numbers(m * n, lambda r: _holmberg_label(m, n, 2 * m + n + r), minimum=0.0)
     tk.expect_end()
     alloc = costs.reshape(m, n).T.copy()
     unit = _per_customer_costs(tk.path, alloc, demand, demand_lines)
@@ -519,6 +577,26 @@ def _solution_from_result(data: SitingData, result: Any) -> BenchmarkSolution:
     return BenchmarkSolution(open_sites, flows)
 
 
+def _write_json(out_path: Path, doc: dict[str, Any]) -> None:
+    """Write ``doc`` to ``out_path`` through a temporary file beside it (replaced in one
+    step). Any OSError becomes a :class:`ValidationError` naming ``out``; the temporary
+    file is removed."""
+    tmp = out_path.with_name(out_path.name + ".tmp")
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, separators=(",", ":"))
+            fh.write("\n")
+        os.replace(tmp, out_path)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            log.warning("%s: could not remove the temporary file", tmp)
+        raise ValidationError("out", str(out_path),
+                              f"cannot write the output ({exc.strerror or exc})") from exc
+
+
 def solve_benchmark_file(
     path: str | os.PathLike[str],
     fmt: str,
@@ -536,8 +614,14 @@ def solve_benchmark_file(
     1), plus ``instance``, ``format``, ``capacity``, ``gap``, ``status``, ``solver``,
     ``seed``, ``time_limit_s`` and ``elapsed_s``. Returns the same dictionary.
     """
-    if not (time_limit_s > 0 and math.isfinite(time_limit_s)):
-        raise ValidationError("time_limit_s", time_limit_s, "must be a finite number > 0")
+    if not (math.isfinite(time_limit_s) and 0 < time_limit_s <= MAX_TIME_LIMIT_S):
+        raise ValidationError("time_limit_s", time_limit_s,
+                              f"must be a number of seconds in (0, {MAX_TIME_LIMIT_S:g}]")
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise ValidationError("seed", seed, f"must lie in [0, {MAX_SEED}]")
+    out_path = Path(out)
+    if out_path.is_dir():  # found now, not after the solve
+        raise ValidationError("out", str(out), "is a folder, not a file")
     t0 = time.perf_counter()
     data = read_facility_file(path, fmt, capacity=capacity)
     from wastenet.siting.solve import SiteParams, solve  # the engine (imported lazily)
@@ -568,14 +652,7 @@ def solve_benchmark_file(
         "open": list(sol.open_sites),
         "flows": [[i, k, f] for i, k, f in sol.flows],
     }
-    out_path = Path(out)
-    if out_path.parent and not out_path.parent.exists():
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, separators=(",", ":"))
-        fh.write("\n")
-    os.replace(tmp, out_path)
+    _write_json(out_path, doc)
     log.info("%s: cost %.6f, lower bound %.6f, %d open, %.2f s", data.name, cost, lb,
              len(sol.open_sites), elapsed)
     return doc

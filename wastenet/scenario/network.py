@@ -419,6 +419,7 @@ def build_network(scenario: Scenario) -> Network:
                             "candidates.incinerator")
     if len(transfer) == 0 and len(incinerator) == 0:
         raise ValidationError("candidates", 0, "the scenario produces no candidate sites")
+    _check_count_prefectures(scenario, in_scope, transfer, incinerator)
 
     net = scenario.network
     circ = net.circuity_factor
@@ -450,6 +451,38 @@ def build_network(scenario: Scenario) -> Network:
               and not (incinerator.existing_capacity > 0).any()},
         distance_matrix=m,
     )
+
+
+def _check_count_prefectures(scenario: Scenario, in_scope: list[str], transfer: Candidates,
+                             incinerator: Candidates) -> None:
+    """Each ``policy.counts[r].prefecture`` must be a prefecture adcode (not a county's)
+    that holds candidates of the target's echelon in this network; otherwise the target
+    would count no site (silently doing nothing, or failing with a misleading reason)."""
+    counties = liaoning.load_counties()
+    cidx = liaoning.county_index()
+    prefectures = {p.adcode: p.name for p in liaoning.load_prefectures()}
+    for r, t in enumerate(scenario.policy.counts):
+        code = t.prefecture
+        if code is None:
+            continue
+        field_name = f"policy.counts[{r}].prefecture"
+        if code not in prefectures:
+            if code in cidx:
+                c = counties[cidx[code]]
+                raise ValidationError(field_name, code,
+                                      f"is a county adcode ({c.name}), not a prefecture",
+                                      hint=f"its prefecture is {c.prefecture_adcode} "
+                                      f"({c.prefecture_name})")
+            raise ValidationError(field_name, code, "unknown prefecture adcode")
+        cand = transfer if t.echelon == "transfer" else incinerator
+        held = {counties[cidx[c]].prefecture_adcode for c in cand.county}
+        if code not in held:
+            scope = sorted({counties[cidx[c]].prefecture_adcode for c in in_scope} | held)
+            raise ValidationError(
+                field_name, code,
+                f"no {t.echelon} candidate of this scenario lies in prefecture "
+                f"{prefectures[code]}: the count target has no site to count",
+                hint=f"the scenario's prefectures are {', '.join(scope)}")
 
 
 def _override(matrix: object, src_ids: tuple[str, ...], dst_ids: tuple[str, ...],

@@ -26,7 +26,16 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from wastenet.errors import DataFormatError, ValidationError
 
@@ -35,6 +44,20 @@ SCHEMA_VERSION: Literal[1] = 1
 PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Adcode = Annotated[str, Field(pattern=r"^\d{6}$", examples=["210124"])]
+
+
+def _time_of_day(text: str) -> str:
+    """A real time of day ``H:MM`` or ``HH:MM`` from 00:00 to 23:59, or ``24:00`` (the
+    end of the day); anything else (``99:99``, ``24:30``) is refused."""
+    h, m = text.split(":")  # the pattern guarantees one colon between digits
+    hh, mm = int(h), int(m)
+    if not (0 <= mm < 60 and (hh < 24 or (hh == 24 and mm == 0))):
+        raise ValueError(f"{text!r} is not a time of day (HH:MM from 00:00 to 24:00)")
+    return text
+
+
+#: a clock time ``HH:MM`` that names a real time of the day
+HHMM = Annotated[str, Field(pattern=r"^\d{1,2}:\d{2}$"), AfterValidator(_time_of_day)]
 
 
 class _Model(BaseModel):
@@ -100,6 +123,27 @@ class DataSpec(_Model):
     villages: list[VillageSpec] = Field(default_factory=list, description="inline villages")
     distance_matrix_file: str | None = Field(
         None, description="CSV or .npz road distance/time matrix replacing the estimate")
+
+    @field_validator("villages")
+    @classmethod
+    def _villages(cls, v: list[VillageSpec], info: ValidationInfo) -> list[VillageSpec]:
+        source = info.data.get("source")
+        if v and source is not None and source != "user":
+            raise PydanticCustomError(
+                "villages_ignored",
+                "{count} inline village(s) given with data.source='{source}', which generates "
+                "its own villages and would ignore them: set data.source='user' to use them",
+                {"count": len(v), "source": source, "domain_value": source})
+        first: dict[str, int] = {}
+        for r, village in enumerate(v):
+            if village.id in first:
+                raise PydanticCustomError(
+                    "duplicate_village_id",
+                    "duplicate village id '{id}': data.villages.{first} has it too",
+                    {"row": r, "id": village.id, "first": first[village.id],
+                     "domain_field": f"data.villages.{r}.id", "domain_value": village.id})
+            first[village.id] = r
+        return v
 
 
 class NetworkSpec(_Model):
@@ -252,15 +296,15 @@ class VehicleSpec(_Model):
                                          "(assumption)")
     speed_factor: PosFloat = Field(1.0, description="times network.truck_speed_km_per_h "
                                    "(assumption)")
-    shift_start: str = Field("06:00", pattern=r"^\d{1,2}:\d{2}$", description="assumption")
-    shift_end: str = Field("18:00", pattern=r"^\d{1,2}:\d{2}$", description="assumption")
+    shift_start: HHMM = Field("06:00", description="assumption")
+    shift_end: HHMM = Field("18:00", description="assumption")
     max_shift_h: PosFloat = Field(10.0, description="assumption")
     max_stops: int | None = Field(None, ge=1)
     route_capacity_t: PosFloat | None = None
     break_minutes: NonNegFloat = Field(60.0, description="lunch break (assumption)")
-    break_earliest: str = Field("11:00", pattern=r"^\d{1,2}:\d{2}$",
+    break_earliest: HHMM = Field("11:00",
                                 description="assumption")
-    break_latest: str = Field("12:00", pattern=r"^\d{1,2}:\d{2}$", description="assumption")
+    break_latest: HHMM = Field("12:00", description="assumption")
     narrow_lane_ok: bool = Field(True, description="may serve narrow-lane villages "
                                  "(assumption)")
 
@@ -285,9 +329,9 @@ class FleetSpec(_Model):
     narrow_lane_fraction: float = Field(
         0.1, ge=0, le=1, allow_inf_nan=False,
         description="villages served by small trucks only (assumption)")
-    station_open: str = Field("05:00", pattern=r"^\d{1,2}:\d{2}$",
+    station_open: HHMM = Field("05:00",
                               description="unloading hours start (assumption)")
-    station_close: str = Field("20:00", pattern=r"^\d{1,2}:\d{2}$",
+    station_close: HHMM = Field("20:00",
                                description="unloading hours end (assumption)")
     frequency_per_week: Literal[1, 2, 3, 6, 7] = Field(
         7, description="default collection frequency (daily; assumption)")
@@ -373,9 +417,14 @@ def load_scenario(path: str | Path) -> Scenario:
 
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        data = p.read_bytes()
     except OSError as exc:
         raise ValidationError("scenario", str(p), f"cannot read: {exc.strerror}") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(str(p), f"not UTF-8 text (bad byte at offset {exc.start})",
+                              line=data.count(b"\n", 0, exc.start) + 1) from None
     try:
         if p.suffix.lower() == ".json":
             try:
@@ -391,17 +440,21 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def pydantic_to_domain(exc: Any) -> ValidationError:
-    """The first pydantic error as a :class:`ValidationError` naming the field."""
+    """The first pydantic error as a :class:`ValidationError` naming the field. A
+    validator of this schema may name a finer field and value than pydantic's location
+    and input, in the error context keys ``domain_field`` and ``domain_value``."""
     err = exc.errors()[0]
-    loc = ".".join(str(x) for x in err.get("loc", ())) or "scenario"
-    return ValidationError(loc, err.get("input"), err.get("msg", "invalid"))
+    ctx = err.get("ctx") or {}
+    loc = ctx.get("domain_field") or ".".join(str(x) for x in err.get("loc", ())) or "scenario"
+    value = ctx["domain_value"] if "domain_value" in ctx else err.get("input")
+    return ValidationError(loc, value, err.get("msg", "invalid"))
 
 
 def hhmm_to_s(text: str) -> float:
     """'06:30' -> 23400.0 seconds from midnight."""
     h, m = text.split(":")
     hh, mm = int(h), int(m)
-    if not (0 <= hh <= 24 and 0 <= mm < 60):
+    if not (0 <= mm < 60 and (0 <= hh < 24 or (hh == 24 and mm == 0))):
         raise ValidationError("time", text, "must be HH:MM within the day")
     return float(hh * 3600 + mm * 60)
 

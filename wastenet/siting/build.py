@@ -14,6 +14,12 @@ Arcs (all sparse, vectorised):
 
 Fixed costs are annualised with the capital recovery factor; throughput costs are the
 variable cost per tonne x 365.
+
+A scenario may lack candidates of one kind (no transfer candidates: direct delivery
+only). Before the data go to a solver, :func:`check_coverage` names, in the scenario's
+own settings, why a village that must be covered cannot be: no incinerator may open at
+all, no station within ``policy.service_radius_km``, stations whose haul to every
+incinerator exceeds ``policy.max_transfer_haul_km``, the sharing policy, or exclusions.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from wastenet.data import liaoning
+from wastenet.errors import InfeasibleError
 from wastenet.scenario.network import Candidates, Neighbours, Network, sharing_matrix
 from wastenet.scenario.schema import SizeSpec, annualised_fixed_cost
 from wastenet.siting.data import Arcs, CountTarget, Sites, SiteStatus, SitingData
@@ -65,6 +72,9 @@ def _sites(c: Candidates, sizes: list[list[SizeSpec]], rate: float,
 def _arcs(nb: Neighbours, src_county: NDArray[np.int64], dst_county: NDArray[np.int64],
           allowed: NDArray[np.bool_], keep: int, yuan_per_t_km: float) -> Arcs:
     idx = nb.idx
+    if len(dst_county) == 0 or idx.size == 0:  # no candidate of the target kind: no arcs
+        z = np.zeros(0, dtype=np.int64)
+        return Arcs(src=z, dst=z, distance_m=np.zeros(0), unit_cost=np.zeros(0))
     valid = idx >= 0
     safe = np.where(valid, idx, 0)
     ok = valid & allowed[src_county[:, None], dst_county[safe]]
@@ -116,7 +126,7 @@ def build_siting_data(network: Network) -> SitingData:
     if sc.policy.must_cover_demonstration:
         must |= v.demonstration
     penalty = sc.policy.uncovered_penalty_yuan_per_t
-    return SitingData(
+    data = SitingData(
         demand=v.waste_t_per_day, village_ids=v.ids, village_names=v.names,
         village_county=v_county, village_lon=v.lon, village_lat=v.lat, must_cover=must,
         county_codes=tuple(c.adcode for c in counties),
@@ -130,3 +140,108 @@ def build_siting_data(network: Network) -> SitingData:
         name=sc.name, synthetic=network.synthetic, seed=network.seed,
         meta={"sharing": sc.policy.sharing, "greenfield": network.meta.get("greenfield")},
     )
+    check_coverage(network, data)
+    return data
+
+
+def _any_per_row(rows: NDArray[np.int64], flag: NDArray[np.bool_], n: int) -> NDArray[np.bool_]:
+    """``out[r]``: some entry with row ``rows[e] == r`` has ``flag[e]``."""
+    out = np.zeros(n, dtype=bool)
+    out[rows[flag]] = True
+    return out
+
+
+def _no_candidates_text(sc_kind: str, settings: dict[str, object]) -> str:
+    shown = ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}"
+                      for k, v in settings.items())
+    return f"the scenario has no {sc_kind} candidates ({shown}, no sites, no existing ones)"
+
+
+def check_coverage(network: Network, data: SitingData) -> None:
+    """Raise :class:`InfeasibleError` when a village that must be covered (every village
+    when no uncovered penalty is given, else the must-cover ones) has no usable way to an
+    incinerator; the reasons name the scenario setting that blocks it."""
+    sc = network.scenario
+    pol = sc.policy
+    n = data.n_villages
+    hard = np.ones(n, dtype=bool) if data.uncovered_penalty is None else data.must_cover.copy()
+    if not hard.any():
+        return
+    tc, ic = sc.candidates.transfer, sc.candidates.incinerator
+    inc_ok = data.incinerator.status != SiteStatus.EXCLUDED
+    tr_use = data.transfer.status != SiteStatus.EXCLUDED
+    if not inc_ok.any():
+        must = float(data.demand[hard].sum())
+        if len(data.incinerator) == 0:
+            why = _no_candidates_text("incinerator", {
+                "candidates.incinerator.county_seats": ic.county_seats,
+                "candidates.incinerator.township_seats": ic.township_seats})
+        else:
+            why = (f"all {len(data.incinerator)} incinerator candidates are excluded by "
+                   "candidates.incinerator.exclude")
+        raise InfeasibleError("no incinerator may open", [
+            f"{why}, so the {must:.6g} t/d of waste of {int(hard.sum())} village(s) that "
+            "must be covered has nowhere to be treated"])
+    m = len(data.transfer)
+    haul = data.haul
+    # stations that may open and haul to an incinerator that may open
+    st_ok = _any_per_row(haul.src, tr_use[haul.src] & inc_ok[haul.dst], m)
+    reach = _any_per_row(data.collect.src, st_ok[data.collect.dst], n)
+    reach |= _any_per_row(data.direct.src, inc_ok[data.direct.dst], n)
+    lost = hard & ~reach
+    if not lost.any():
+        return
+    # what each village can see on the transfer side
+    near_raw: NDArray[np.bool_] = np.asarray(
+        (network.village_to_transfer.idx >= 0).any(axis=1), dtype=bool)
+    near_allowed = _any_per_row(data.collect.src, np.ones(len(data.collect), dtype=bool), n)
+    near_usable = _any_per_row(data.collect.src, tr_use[data.collect.dst], n)
+    # for stations: any incinerator within the haul limit (before sharing), any usable one
+    t2i = network.transfer_to_incinerator.idx
+    raw_ok = np.asarray(t2i >= 0, dtype=bool)
+    st_raw_any: NDArray[np.bool_] = np.asarray(raw_ok.any(axis=1), dtype=bool)
+    st_raw_usable: NDArray[np.bool_] = np.asarray(
+        (raw_ok & inc_ok[np.where(raw_ok, t2i, 0)]).any(axis=1), dtype=bool)
+    use_arc = tr_use[data.collect.dst]
+    v_raw_any = _any_per_row(data.collect.src, use_arc & st_raw_any[data.collect.dst], n)
+    v_raw_usable = _any_per_row(data.collect.src, use_arc & st_raw_usable[data.collect.dst], n)
+
+    radius = f"policy.service_radius_km={pol.service_radius_km:g}"
+    haul_km = f"policy.max_transfer_haul_km={pol.max_transfer_haul_km:g}"
+    sharing = f"policy.sharing={pol.sharing!r}"
+    causes: dict[str, list[int]] = {}
+    for i in np.flatnonzero(lost).tolist():
+        if near_usable[i]:
+            head = f"transfer stations lie within {radius}, but none of them can haul to "
+            if v_raw_usable[i]:
+                why = head + f"an incinerator within {haul_km} that {sharing} allows"
+            elif v_raw_any[i]:
+                why = (head + f"an incinerator within {haul_km}: the ones in reach are "
+                       "excluded by candidates.incinerator.exclude")
+            else:
+                why = head + f"an incinerator within {haul_km}"
+        elif near_allowed[i]:
+            why = (f"every transfer station within {radius} is excluded by "
+                   "candidates.transfer.exclude")
+        elif near_raw[i]:
+            why = f"the transfer stations within {radius} lie in counties {sharing} does not allow"
+        elif m == 0:
+            why = _no_candidates_text("transfer", {
+                "candidates.transfer.township_seats": tc.township_seats,
+                "candidates.transfer.extra_per_county": tc.extra_per_county})
+        else:
+            why = f"no transfer candidate lies within {radius}"
+        why += (", and no incinerator that may open lies within "
+                f"policy.direct_radius_km={pol.direct_radius_km:g} under {sharing} for direct delivery")
+        causes.setdefault(why, []).append(i)
+    reasons = []
+    for why, rows in causes.items():
+        shown = []
+        for i in rows[:5]:
+            c = int(data.village_county[i])
+            county = data.county_names[c] if 0 <= c < len(data.county_names) else "?"
+            shown.append(f"{data.village_ids[i]} ({data.village_names[i]}, {county})")
+        more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+        reasons.append(f"{len(rows)} village(s) [{', '.join(shown)}{more}] cannot be covered: "
+                       f"{why}")
+    raise InfeasibleError(f"{int(lost.sum())} village(s) cannot be covered", reasons)
