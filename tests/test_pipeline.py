@@ -147,3 +147,67 @@ def test_plan_routes_writes_all_exports(small_scenario, siting_dir, tmp_path) ->
     assert rows and {(r["synthetic"], r["data_seed"]) for r in rows} == {("true", "11")}
     visited = [v["id"] for r in plan["routes"] for v in r["visits"] if v["kind"] == "stop"]
     assert len(visited) == len(set(visited)) > 0
+
+
+# -- route plans: malformed siting outputs and bad settings, refused up front -------------
+
+_FEATURE = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [123.2, 42.4]},
+            "properties": {"id": "S1", "capacity_t_per_day": 10.0}}
+_GOOD_SITING: dict[str, Any] = {
+    "summary": {}, "facilities": {"type": "FeatureCollection", "features": [_FEATURE]},
+    "assignments": [{"village_id": "V1", "facility_id": "S1"}]}
+
+
+@pytest.fixture()
+def no_network(monkeypatch) -> None:
+    """Building the network fails the test: the error must come before any work."""
+    import wastenet.pipeline
+
+    def fail(*_a: object, **_k: object) -> None:
+        raise AssertionError("the network was built before the input was checked")
+
+    monkeypatch.setattr(wastenet.pipeline, "build_network", fail)
+
+
+@pytest.mark.parametrize(("siting", "field", "value"), [
+    ({**_GOOD_SITING, "facilities": {"type": "FeatureCollection"}},
+     "siting.facilities.features", None),
+    ({**_GOOD_SITING, "assignments": [{"facility_id": "S1"}]},
+     "siting.assignments.village_id", None),
+    ({**_GOOD_SITING, "assignments": [{"village_id": "V1", "facility_id": "S9"}]},
+     "siting.assignments.facility_id", "S9"),
+    ({**_GOOD_SITING, "facilities": {"features": [
+        {**_FEATURE, "geometry": {"coordinates": ["x", 42.4]}}]}},
+     "siting.facilities.features[0].geometry.coordinates", ["x", 42.4]),
+    ({**_GOOD_SITING, "facilities": {"features": [
+        {**_FEATURE, "properties": {"id": "S1", "capacity_t_per_day": "lots"}}]}},
+     "siting.facilities.features[0].properties.capacity_t_per_day", "lots"),
+    ({**_GOOD_SITING, "summary": [1]}, "siting.summary", "list"),
+])
+def test_route_plan_refuses_malformed_siting(no_network, siting, field, value) -> None:
+    """A siting output without facility features, an assignment row without village_id,
+    a row naming a facility that is not among the facilities, bad coordinates or
+    capacity: a ValidationError naming the field and value (the API sends this dict),
+    before the network is built."""
+    from wastenet.errors import ValidationError
+    from wastenet.pipeline import run_route_plan
+
+    sc = Scenario.model_validate(SMALL)
+    with pytest.raises(ValidationError) as exc:
+        run_route_plan(sc, siting, "210124", "2026-12-01")
+    assert (exc.value.field, exc.value.value) == (field, value)
+
+
+@pytest.mark.parametrize(("kw", "field"), [({"seed": -5}, "seed"),
+                                           ({"time_limit_s": float("inf")}, "time_limit_s"),
+                                           ({"crs": "bd09"}, "crs")])
+def test_run_route_plan_refuses_bad_settings_up_front(no_network, kw, field) -> None:
+    """A negative seed, an infinite time limit or an unknown crs is a ValidationError
+    naming it before any work (it used to fail after the whole solve)."""
+    from wastenet.errors import ValidationError
+    from wastenet.pipeline import run_route_plan
+
+    sc = Scenario.model_validate(SMALL)
+    with pytest.raises(ValidationError) as exc:
+        run_route_plan(sc, _GOOD_SITING, "210124", "2026-12-01", **kw)
+    assert exc.value.field == field

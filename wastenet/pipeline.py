@@ -11,11 +11,13 @@ CLI, the HTTP service's worker processes (and later a Dask cluster) can run it a
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from wastenet.errors import ValidationError
 from wastenet.scenario.network import Network, build_network
 from wastenet.scenario.schema import Scenario
 from wastenet.siting.build import build_siting_data
@@ -188,13 +190,105 @@ def run_siting(scenario: Scenario, *, time_limit_s: float | None = None,
     }
 
 
+#: where each part of a siting output comes from, for messages: the keys of the dict
+#: :func:`run_siting` returns (the API sends it as JSON)
+SITING_PARTS = {"summary": "siting.summary", "facilities": "siting.facilities",
+                "assignments": "siting.assignments"}
+
+
+def _sub(part: str, key: str) -> str:
+    """The name of ``key`` inside ``part``: ``siting.assignments.village_id``, or for a
+    file ``/path/assignments.csv:village_id``."""
+    return f"{part}:{key}" if part.endswith((".csv", ".json", ".geojson")) else f"{part}.{key}"
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _text_id(x: object) -> bool:
+    return isinstance(x, str | int) and not isinstance(x, bool) and str(x).strip() != ""
+
+
+def check_siting(siting: object, parts: Mapping[str, str] = SITING_PARTS) -> None:
+    """Check that a siting output (:func:`run_siting`'s dict, or a ``wastenet site``
+    folder read back) holds what routing reads; raise :class:`ValidationError` naming
+    the part (``parts`` maps ``summary``, ``facilities`` and ``assignments`` to the name
+    used in messages, e.g. a file path), the field and the value.
+
+    Routing reads: ``facilities`` a GeoJSON FeatureCollection whose features have a
+    ``properties.id``, point ``geometry.coordinates`` ``[lon, lat]`` and an optional
+    ``properties.capacity_t_per_day`` >= 0; ``assignments`` rows with ``village_id`` and
+    ``facility_id`` (a facility of ``facilities``). ``summary``, when present, must be a
+    JSON object.
+    """
+    if not isinstance(siting, Mapping):
+        raise ValidationError("siting", type(siting).__name__, "must be a JSON object with "
+                              "'facilities' and 'assignments'")
+    summary = siting.get("summary")
+    if summary is not None and not isinstance(summary, Mapping):
+        raise ValidationError(parts["summary"], type(summary).__name__,
+                              "must be a JSON object")
+    fc = siting.get("facilities")
+    fname = parts["facilities"]
+    if not isinstance(fc, Mapping):
+        raise ValidationError(fname, None if fc is None else type(fc).__name__,
+                              "must be a GeoJSON FeatureCollection")
+    feats = fc.get("features")
+    if not isinstance(feats, list):
+        raise ValidationError(_sub(fname, "features"), None if feats is None
+                              else type(feats).__name__,
+                              "is missing or not a list: not a GeoJSON FeatureCollection")
+    ids: set[str] = set()
+    for k, f in enumerate(feats):
+        where = _sub(fname, f"features[{k}]")
+        props = f.get("properties") if isinstance(f, Mapping) else None
+        if not isinstance(props, Mapping):
+            raise ValidationError(f"{where}.properties", None if props is None
+                                  else type(props).__name__, "must be a JSON object")
+        fid = props.get("id")
+        if not _text_id(fid):
+            raise ValidationError(f"{where}.properties.id", fid, "must be a non-empty id")
+        geom = f.get("geometry")
+        coords = geom.get("coordinates") if isinstance(geom, Mapping) else None
+        if not (isinstance(coords, list | tuple) and len(coords) >= 2
+                and all(_is_number(c) for c in coords[:2])):
+            raise ValidationError(f"{where}.geometry.coordinates", coords,
+                                  f"facility {fid}: must be [lon, lat] numbers")
+        cap = props.get("capacity_t_per_day")
+        if cap is not None and not (_is_number(cap) and cap >= 0):
+            raise ValidationError(f"{where}.properties.capacity_t_per_day", cap,
+                                  f"facility {fid}: must be a number >= 0 (t/day)")
+        ids.add(str(fid))
+    rows = siting.get("assignments")
+    aname = parts["assignments"]
+    if not isinstance(rows, list):
+        raise ValidationError(aname, None if rows is None else type(rows).__name__,
+                              "must be a list of rows")
+    for k, a in enumerate(rows):
+        if not isinstance(a, Mapping):
+            raise ValidationError(aname, type(a).__name__, "must be a row of fields",
+                                  row=k + 1)
+        for key in ("village_id", "facility_id"):
+            val = a.get(key)
+            if not _text_id(val):
+                what = "is missing" if key not in a else "must be a non-empty id"
+                raise ValidationError(_sub(aname, key), val, what, row=k + 1)
+        if str(a["facility_id"]) not in ids:
+            raise ValidationError(_sub(aname, "facility_id"), a["facility_id"],
+                                  f"village {a['village_id']} is assigned to a facility "
+                                  f"that is not in {fname}", row=k + 1)
+
+
 def route_plan_data(scenario: Scenario, siting: Mapping[str, Any], county: str,
                     date: str) -> RoutingData:
     """The routing data of ``county`` on ``date`` from a siting output: what
     :func:`run_route_plan` solves, and what the route-plan checker checks its plan
-    against."""
+    against. A malformed siting output raises :class:`ValidationError`
+    (:func:`check_siting`)."""
     from wastenet.routing.build import build_routing_data
 
+    check_siting(siting)
     network = build_network(scenario)
     facilities = [dict(f["properties"], lon=f["geometry"]["coordinates"][0],
                        lat=f["geometry"]["coordinates"][1])
@@ -210,18 +304,20 @@ def run_route_plan(scenario: Scenario, siting: Mapping[str, Any], county: str, d
     """Plan the collection routes of ``county`` on ``date`` from a siting output;
     ``data``, when the caller has it already, is :func:`route_plan_data` of the same
     arguments."""
-    from wastenet.routing.exports import plan_to_dict, render_all
+    from wastenet.routing.exports import _check_crs, plan_to_dict, render_all
     from wastenet.routing.solve import RouteParams, solve
 
+    # the settings first: a bad seed or time limit costs no network build
+    params = RouteParams(
+        time_limit_s=time_limit_s if time_limit_s is not None
+        else scenario.solver.routing_time_limit_s,
+        seed=seed if seed is not None else scenario.solver.seed, solution_limit=solution_limit)
+    _check_crs(crs)
     if data is None:
         data = route_plan_data(scenario, siting, county, date)
     if progress is not None:
         progress({"fraction": 0.0, "elapsed_s": 0.0, "message":
                   f"routing {data.n_stops} stops", "incumbent": None, "lower_bound": None})
-    params = RouteParams(
-        time_limit_s=time_limit_s if time_limit_s is not None
-        else scenario.solver.routing_time_limit_s,
-        seed=seed if seed is not None else scenario.solver.seed, solution_limit=solution_limit)
     plan = solve(data, params)
     blobs = render_all(data, plan, crs)
     exports = {k: (b.decode("utf-8") if isinstance(b, bytes) else b) for k, b in blobs.items()}

@@ -154,3 +154,87 @@ def test_routing_matrix_partial_coverage_falls_back_per_arc(tmp_path) -> None:
     others = [x for x in range(len(d.ids)) if x != k]
     assert not np.allclose(d.distance_m[np.ix_(others, others)],
                            plain.distance_m[np.ix_(others, others)])
+
+
+# -- visit days balanced per facility; hard facility capacity ----------------------------
+
+def _two_station_network():
+    """Eight user villages in Faku visited once a week: v0..v6 (0.2 t/day each, 1.4 t a
+    visit) unload at S1, v7 (2 t/day, 14 t a visit) at S2."""
+    vil = [{"id": f"v{k}", "lon": 123.20 + 0.01 * k, "lat": 42.40,
+            "population": 400 if k < 7 else 4000, "county": "210124"} for k in range(8)]
+    sc = Scenario.model_validate({
+        "name": "two-stations", "data": {"source": "user", "counties": ["210124"],
+                                         "villages": vil},
+        "candidates": {"transfer": {"extra_per_county": 0, "sites": [
+            {"id": "S1", "lon": 123.25, "lat": 42.38},
+            {"id": "S2", "lon": 123.30, "lat": 42.42}]}},
+        "fleet": {"narrow_lane_fraction": 0.0, "frequency_per_week": 1,
+                  "tourism_frequency_per_week": 1,
+                  "vehicles": [{"name": "truck", "count": 4, "capacity_t": 20.0}]}})
+    net = build_network(sc)
+    assert np.allclose(net.villages.waste_t_per_day, [0.2] * 7 + [2.0])
+    return net
+
+
+_TWO_ASSIGN = [{"village_id": f"v{k}", "facility_id": "S1" if k < 7 else "S2"}
+               for k in range(8)]
+_WEEK = [f"2026-11-{30:02d}"] + [f"2026-12-{d:02d}" for d in range(1, 7)]
+
+
+def _two_fac(cap_s1: float) -> list[dict]:
+    return [{"id": "S1", "name": "站1", "lon": 123.25, "lat": 42.38,
+             "capacity_t_per_day": cap_s1},
+            {"id": "S2", "name": "站2", "lon": 123.30, "lat": 42.42,
+             "capacity_t_per_day": 20.0}]
+
+
+def test_build_balances_the_load_of_each_facility() -> None:
+    """Every day of the week fits every facility's capacity: S1 (1.5 t/day) gets one of
+    its villages (1.4 t) a day. Balancing the county total instead would keep S1's
+    villages off S2's 14 t day and give S1 2.8 t on another day."""
+    from wastenet.routing.solve import precheck
+
+    net = _two_station_network()
+    s1_loads = []
+    for date in _WEEK:
+        d = build_routing_data(net, _TWO_ASSIGN, _two_fac(1.5), "210124", date)
+        assert precheck(d) == [], date
+        fac_ids = [d.ids[loc] for loc in d.facilities]
+        s1 = d.stop_facility == fac_ids.index("S1")
+        s1_loads.append(float(d.stop_demand[s1, 0].sum()))
+    assert s1_loads == pytest.approx([1.4] * 7)
+
+
+def test_build_over_capacity_error_names_facility_day_tonnes_capacity() -> None:
+    """When even the balanced week brings a facility more than its daily capacity, the
+    day is refused (no clipping) with an error naming the facility, the date and
+    weekday, the tonnes and the capacity, in plain numbers."""
+    from wastenet.errors import InfeasibleError
+    from wastenet.routing.solve import RouteParams, solve
+
+    net = _two_station_network()
+    d = build_routing_data(net, _TWO_ASSIGN, _two_fac(1.3), "210124", "2026-12-01")
+    with pytest.raises(InfeasibleError) as exc:
+        solve(d, RouteParams(time_limit_s=1.0))
+    text = str(exc.value)
+    assert "facility S1 (站1) on 2026-12-01 (Tuesday): assigned stops bring 1.4 t, " \
+        "daily capacity 1.3 t" in text
+    assert "np." not in text
+
+
+def test_build_rejects_malformed_assignments_and_unknown_facility() -> None:
+    """A row without village_id or facility_id, or a facility that is not among the
+    facilities, is a ValidationError naming the field and value (no KeyError)."""
+    net = _two_station_network()
+    fac = _two_fac(10.0)
+    with pytest.raises(ValidationError, match=r"assignments\[0\]\.village_id"):
+        build_routing_data(net, [{"facility_id": "S1"}], fac, "210124", "2026-12-01")
+    with pytest.raises(ValidationError, match=r"assignments\[2\]\.facility_id"):
+        rows = [dict(r) for r in _TWO_ASSIGN]
+        del rows[2]["facility_id"]
+        build_routing_data(net, rows, fac, "210124", "2026-12-01")
+    rows = [dict(r) for r in _TWO_ASSIGN]
+    rows[7]["facility_id"] = "S9"
+    with pytest.raises(ValidationError, match=r"facility_id='S9'.*village v7"):
+        build_routing_data(net, rows, fac, "210124", "2026-12-01")

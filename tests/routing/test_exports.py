@@ -125,6 +125,16 @@ def gcj_dir(tmp_path_factory: pytest.TempPathFactory, data: RoutingData) -> dict
     return write_all(data, PLAN, tmp_path_factory.mktemp("gcj"), crs="gcj02")
 
 
+#: first characters that make a spreadsheet read a cell as a formula
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(name: str) -> str:
+    """What routes.csv holds for the free text ``name``: the text itself, with an
+    apostrophe in front only when it starts like a formula (CSV-injection guard)."""
+    return "'" + name if name.startswith(FORMULA_STARTS) else name
+
+
 def _plan_rows() -> list[tuple[str, Visit]]:
     return [(LABELS[r], v) for r, route in enumerate(PLAN.routes) for v in route.visits]
 
@@ -162,8 +172,8 @@ def test_csv_read_back(wgs_dir: dict[str, Path], data: RoutingData) -> None:
     for row, (label, v) in zip(rows, expected, strict=True):
         assert row["vehicle"] == label
         assert row["kind"] == v.kind
-        assert row["id"] == IDS[v.location]
-        assert row["name"] == NAMES[v.location]
+        assert row["id"] == csv_text(IDS[v.location])
+        assert row["name"] == csv_text(NAMES[v.location])
         assert float(row["lon"]) == LON[v.location]
         assert float(row["lat"]) == LAT[v.location]
         assert float(row["arrival_s"]) == v.arrival_s
@@ -458,3 +468,67 @@ def test_unknown_coordinates(tmp_path: Path) -> None:
     with paths["gpx"].open(encoding="utf-8") as fh:
         gpx = gpxpy.parse(fh)
     assert [p.name for p in gpx.routes[1].points] == ["前进村", "大民屯转运站"]
+
+
+def test_csv_neutralises_formula_like_text() -> None:
+    """Names and ids that a spreadsheet would run as formulas (=HYPERLINK(...), +, -, @)
+    get a leading apostrophe in routes.csv, in the name, id and unload-facility columns;
+    other names are unchanged and numeric columns (a negative longitude) are left
+    alone. The other exports keep the names verbatim."""
+    from wastenet.routing.exports import plan_to_dict, routes_csv
+
+    evil = '=HYPERLINK("http://evil.example/","点我")'
+    names = ("新民市环卫车场", evil, "@SUM(A1)", "三台子村", "前进村", "+大民屯转运站",
+             "兴隆转运站")
+    d = dataclasses.replace(make_data(names=names, lon=(-122.828, *LON[1:])),
+                            ids=("D1", "-V1", "V2", "V3", "V4", "T1", "T2"))
+    rows = list(csv.DictReader(io.StringIO(routes_csv(d, PLAN).decode("utf-8-sig"))))
+    by_seq = {(r["vehicle"], r["seq"]): r for r in rows}
+    v1 = by_seq[("小型车-1", "1")]
+    assert v1["name"] == "'" + evil and v1["id"] == "'-V1"
+    assert v1["unload_facility_name"] == "'+大民屯转运站"
+    assert by_seq[("小型车-1", "2")]["name"] == "'@SUM(A1)"
+    assert by_seq[("小型车-1", "4")]["name"] == "三台子村"
+    assert by_seq[("小型车-1", "0")]["lon"] == "-122.828"  # numeric: no apostrophe
+    for r, (_, v) in zip(rows, _plan_rows(), strict=True):
+        assert r["name"] == csv_text(names[v.location])
+        assert float(r["arrival_s"]) == v.arrival_s
+    # JSON keeps the names as they are (a program reads it, not a spreadsheet)
+    assert plan_to_dict(d, PLAN)["routes"][0]["visits"][1]["name"] == evil
+
+
+def _shift_data(windows: dict[int, tuple[float, float]]) -> RoutingData:
+    """The test data with both vehicle types working 06:00-18:00 and every stop window
+    06:00-18:00 except those in ``windows`` (stop index -> (open, close))."""
+    d = make_data()
+    vts = tuple(dataclasses.replace(vt, shift_start_s=21_600.0, shift_end_s=64_800.0)
+                for vt in d.vehicle_types)
+    op = np.full(d.n_stops, 21_600.0)
+    cl = np.full(d.n_stops, 64_800.0)
+    for s, (a, b) in windows.items():
+        op[s], cl[s] = a, b
+    return dataclasses.replace(d, vehicle_types=vts, stop_open_s=op, stop_close_s=cl)
+
+
+def test_sheets_show_only_windows_narrower_than_the_shift() -> None:
+    """A stop whose window is the vehicle's whole working day (06:00-18:00) shows no time
+    window on the driver sheet; a narrower window (08:00-10:00) is shown."""
+    from wastenet.routing.exports import driver_sheets_html
+
+    text = driver_sheets_html(_shift_data({}), PLAN)
+    assert "时间窗" not in text
+    text = driver_sheets_html(_shift_data({1: (28_800.0, 36_000.0)}), PLAN)
+    assert text.count("时间窗") == 1 and "时间窗 08:00–10:00" in text
+
+
+def test_sheets_print_style_is_compact_with_page_breaks() -> None:
+    """The print style keeps one page per vehicle (page breaks) and uses small print and
+    tight rows, so that about 30 stops fit one A4 page (layout not checked here)."""
+    from wastenet.routing.exports import driver_sheets_html
+
+    text = driver_sheets_html(make_data(), PLAN)
+    style = text[text.index("<style>"):text.index("</style>")]
+    assert "break-after: page" in style and "page-break-after: always" in style
+    pr = style[style.index("@media print"):]
+    assert "size: A4" in style and "font-size: 9pt" in pr
+    assert "table.stops td, .compact table.stops td { padding: 1px 3px;" in pr

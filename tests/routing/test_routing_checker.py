@@ -57,10 +57,26 @@ def test_valid_plan_passes_and_totals_recomputed() -> None:
 
 
 def test_capacity_between_unloads() -> None:
-    """12 t on board a 10 t truck."""
+    """12 t on board a 10 t truck, reported in plain numbers (no numpy reprs)."""
     data = base_data()
     a = [("depot", 0), ("stop", 0), ("stop", 1), ("unload", 0), ("depot", 0)]
-    assert "above capacity" in violations(data, plan_of(data, a=a))
+    text = violations(data, plan_of(data, a=a))
+    assert "load 12 t above capacity 10 t" in text
+    assert "np." not in text
+
+
+def test_messages_have_plain_numbers() -> None:
+    """Reported totals and loads that disagree with the recomputed ones are written as
+    plain numbers, never numpy reprs."""
+    data = base_data()
+    plan = plan_of(data)
+    r0 = plan.routes[0]
+    bad = replace(plan, routes=(replace(r0, distance_m=1.5, load_total=(99.0,)),
+                                *plan.routes[1:]))
+    text = violations(data, bad)
+    assert "reported distance_m=1.5, recomputed 6000" in text
+    assert "reported load_total 99 t, recomputed 12 t" in text
+    assert "np." not in text and "float64" not in text
 
 
 def test_max_stops() -> None:

@@ -8,7 +8,7 @@ import routing_helpers as _h
 
 from wastenet.errors import ValidationError
 from wastenet.routing.checker import check
-from wastenet.routing.frequency import day_data, gaps, pattern, plan_week
+from wastenet.routing.frequency import day_data, gaps, group_day_loads, pattern, plan_week
 from wastenet.routing.solve import RouteParams, solve
 
 
@@ -36,14 +36,17 @@ def test_load_is_waste_times_days_since_previous_visit() -> None:
 
 
 def test_daily_workload_balanced() -> None:
-    """Fourteen weekly stops spread two per day; seven thrice-weekly stops three per day."""
+    """Fourteen weekly stops spread two per day; seven thrice-weekly stops three per day.
+    A mixed week reaches the smallest possible largest day load (10 t; found by trying
+    all 7^8 assignments), with visit counts as even as that allows (spread 2)."""
     wp = plan_week([1] * 14, np.ones(14))
     assert [len(s) for s in wp.day_stops] == [2] * 7
     wp = plan_week([3] * 7, np.ones(7))
     assert [len(s) for s in wp.day_stops] == [3] * 7
     mixed = plan_week([7, 6, 3, 3, 2, 2, 1, 1, 1], np.ones(9), seed=4)
     counts = [len(s) for s in mixed.day_stops]
-    assert max(counts) - min(counts) <= 1
+    assert max(float(x[:, 0].sum()) for x in mixed.day_loads) == pytest.approx(10.0)
+    assert max(counts) - min(counts) <= 2
     assert sum(counts) == 7 + 6 + 3 + 3 + 2 + 2 + 1 + 1 + 1
 
 
@@ -78,3 +81,63 @@ def test_day_data_solvable_and_checked() -> None:
             plan = solve(sub, RouteParams(time_limit_s=0.5))
             rep = check(sub, plan)
             assert rep.ok, rep.violations
+
+
+# -- balance per facility ----------------------------------------------------------------
+
+#: facility A (group 0, 1.5 t/day) serves seven weekly villages of 1 t a visit; facility
+#: B (group 1, 10 t/day) one weekly village of 7 t a visit
+HAND_FREQ = [1] * 8
+HAND_WASTE = np.array([1.0 / 7.0] * 7 + [1.0])
+HAND_GROUP = [0] * 7 + [1]
+HAND_CAP = np.array([1.5, 10.0])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 5])
+def test_per_facility_balance_removes_county_balance_overflow(seed: int) -> None:
+    """On the hand instance, balancing the county total keeps A's villages off B's 7 t
+    day, so one of A's days gets two villages (2 t > 1.5 t); balancing each facility
+    gives A one village (1 t) every day and no facility-day exceeds its capacity."""
+    county = plan_week(HAND_FREQ, HAND_WASTE, seed=seed)
+    over = group_day_loads(county, HAND_GROUP, 2) > HAND_CAP[:, None] + 1e-9
+    assert over[0].any()  # the county-total balance overflows facility A
+    per_facility = plan_week(HAND_FREQ, HAND_WASTE, seed=seed, group=HAND_GROUP)
+    loads = group_day_loads(per_facility, HAND_GROUP, 2)
+    np.testing.assert_allclose(loads[0], np.ones(7))
+    assert np.all(loads <= HAND_CAP[:, None] + 1e-9)
+    # the week's waste is still all collected, each village on its one weekly day
+    assert loads.sum() == pytest.approx(7 * HAND_WASTE.sum())
+    assert all(len(d) == 1 for d in per_facility.visit_days)
+
+
+def test_per_facility_balance_smallest_largest_day() -> None:
+    """Two facilities with thrice- and twice-weekly villages: each facility's largest
+    day is the smallest possible (checked against every assignment of its villages),
+    the visits stay evenly spaced and the plan is the same for the same seed."""
+    import itertools
+
+    freq = [3, 3, 2, 2, 2, 3, 2, 1]
+    waste = np.array([0.5, 0.3, 0.4, 0.2, 0.6, 0.7, 0.1, 0.3])
+    group = [0, 0, 0, 0, 1, 1, 1, 1]
+    wp = plan_week(freq, waste, seed=2, group=group)
+    assert wp.visit_days == plan_week(freq, waste, seed=2, group=group).visit_days
+    loads = group_day_loads(wp, group, 2)
+    for s, days in enumerate(wp.visit_days):
+        assert days == pattern(freq[s], wp.offsets[s])
+    for g in (0, 1):
+        members = [s for s in range(8) if group[s] == g]
+        best = np.inf
+        for offs in itertools.product(range(7), repeat=len(members)):
+            day = np.zeros(7)
+            for s, o in zip(members, offs, strict=True):
+                days = pattern(freq[s], o)
+                for d, gg in zip(days, gaps(days), strict=True):
+                    day[d] += waste[s] * gg
+            best = min(best, float(day.max()))
+        assert loads[g].max() == pytest.approx(best)
+
+
+def test_plan_week_rejects_negative_seed() -> None:
+    """A negative seed is a named error, not a numpy ValueError."""
+    with pytest.raises(ValidationError, match="seed"):
+        plan_week([1, 2], np.ones(2), seed=-5)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from routing_helpers import make_data, truck
 
-from wastenet.errors import InfeasibleError
+from wastenet.errors import InfeasibleError, ValidationError
 from wastenet.routing.checker import check
 from wastenet.routing.data import RoutePlan, RoutingData
 from wastenet.routing.solve import RouteParams, partition, precheck, solve
@@ -296,3 +296,44 @@ def test_exact_break_model_agrees_with_checker() -> None:
     data = random_instance(12, 5)
     plan = solve_checked(data, RouteParams(time_limit_s=2.0, break_model="exact"))
     assert plan.vehicles >= 1
+
+
+@pytest.mark.parametrize("kw", [{"seed": -5}, {"seed": 2**31}, {"seed": 1.5},
+                                {"time_limit_s": float("inf")},
+                                {"time_limit_s": float("nan")}, {"time_limit_s": 0}])
+def test_route_params_refuse_bad_seed_and_time_limit(kw: dict) -> None:
+    """A negative or too large seed, or a time limit that is not a finite positive number,
+    is refused when the parameters are made, naming the field (not a numpy ValueError
+    after the whole solve)."""
+    field = next(iter(kw))
+    with pytest.raises(ValidationError, match=field):
+        RouteParams(**kw)
+
+
+def test_stop_above_every_allowed_vehicle_named_plainly() -> None:
+    """A narrow-lane stop whose accumulated load (2.8605 t) exceeds the only vehicles
+    allowed there (2 t tricycles) is named with its load and the largest allowed
+    capacity, in plain numbers (no numpy reprs), saying loads cannot be split."""
+    tri = truck(name="tricycle-2t", capacity=(2.0, 6.0))
+    big = truck(name="compactor-8t", capacity=(8.0, 20.0))
+    data = make_data((0, 0), [{"xy": (1000, 0), "q": (2.8605, 7.15125), "id": "V9",
+                               "allowed": frozenset({0})},
+                              {"xy": (2000, 0), "q": (1.0, 2.5)}],
+                     [{"xy": (500, 0)}], [tri, big], load_dims=("t", "m3"))
+    reasons = precheck(data)
+    assert len(reasons) == 1
+    text = reasons[0]
+    assert text.startswith("stop V9")
+    assert "load 2.861 t, 7.151 m3 exceeds the capacity of every vehicle type allowed" \
+        in text
+    assert "largest: tricycle-2t, 2 t, 6 m3" in text and "cannot be split" in text
+    assert "only tricycle-2t may serve it" in text
+    assert "np." not in text and "float64" not in text
+
+
+def test_vehicle_type_error_shows_plain_numbers() -> None:
+    """A vehicle type built from numpy values (as a benchmark reader may) reports a bad
+    capacity as plain numbers, not numpy reprs."""
+    with pytest.raises(ValidationError) as exc:
+        truck(capacity=(np.float64(-2.5), np.float64(6.0)))
+    assert "capacity=(-2.5, 6.0)" in str(exc.value) and "np." not in str(exc.value)

@@ -23,10 +23,10 @@ import re
 import sys
 from collections.abc import Iterator
 from concurrent.futures import Executor
-from pathlib import Path
 from typing import Any
 
-from wastenet.commands.site import csv_cell, positive_int
+from wastenet.commands.args import output_dir, positive_int, seed, time_limit
+from wastenet.commands.site import csv_cell
 from wastenet.errors import ValidationError
 
 log = logging.getLogger("wastenet.province")
@@ -56,9 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    "e.g. tcp://10.0.0.5:8786")
     p.add_argument("--workers", type=positive_int("workers"), default=None,
                    help="local pool processes (default: the number of CPUs)")
-    p.add_argument("--time-limit", type=float, default=None,
+    p.add_argument("--time-limit", type=time_limit(), default=None,
                    help="seconds per county (default: scenario)")
-    p.add_argument("--seed", type=int, default=None, help="solver seed (default: scenario)")
+    p.add_argument("--seed", type=seed(), default=None, help="solver seed (default: scenario)")
     p.add_argument("--solution-limit", type=positive_int("solution-limit"), default=None,
                    help="stop each county after this many improving solutions "
                    "(a work limit: reproducible plans)")
@@ -166,7 +166,9 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise ValidationError("date", args.date, "must be YYYY-MM-DD") from exc
     counties = parse_counties(args.counties) if args.counties is not None else None
+    out = output_dir(args.out)
     scenario = load_scenario(args.scenario)
+    # a broken siting folder is one error for the whole run, before any county starts
     siting = load_siting_dir(args.siting)
     if counties is None:
         counties = assigned_counties(siting)
@@ -175,7 +177,6 @@ def run(args: argparse.Namespace) -> int:
                                   "facility in this siting output")
     units = make_units(scenario, siting, counties, date, time_limit_s=args.time_limit,
                        seed=args.seed, solution_limit=args.solution_limit, crs=args.crs)
-    out = Path(args.out)
     bar = tqdm(total=len(units), desc="routing", unit="county", file=sys.stderr,
                disable=len(units) <= 1)
 
@@ -192,7 +193,6 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         with open_executor(args.scheduler, args.workers, len(units)) as executor:
-            out.mkdir(parents=True, exist_ok=True)
             outcomes = plan_province(units, executor=executor, progress=progress)
     finally:
         bar.close()

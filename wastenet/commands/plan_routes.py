@@ -6,13 +6,21 @@ import argparse
 import csv
 import datetime as dt
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
 
+from wastenet.commands.args import output_dir, seed, time_limit
 from wastenet.errors import ValidationError
 from wastenet.routing.exports import FILE_NAMES
 from wastenet.scenario.schema import load_scenario
+
+log = logging.getLogger("wastenet.plan_routes")
+
+#: the files of a ``wastenet site`` output folder that routing reads, by part
+SITING_FILES = {"summary": "summary.json", "facilities": "facilities.geojson",
+                "assignments": "assignments.csv"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,23 +34,51 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--date", required=True, help="YYYY-MM-DD (with --week: the first day)")
     p.add_argument("--out", required=True)
     p.add_argument("--week", action="store_true", help="plan seven days from --date")
-    p.add_argument("--time-limit", type=float, default=None)
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--time-limit", type=time_limit(), default=None,
+                   help="seconds per day (default: scenario)")
+    p.add_argument("--seed", type=seed(), default=None, help="solver seed (default: scenario)")
     p.add_argument("--crs", choices=("wgs84", "gcj02"), default="wgs84")
     p.set_defaults(func=run)
 
 
 def load_siting_dir(d: str) -> dict[str, Any]:
-    """Read a siting output folder back into the dict :func:`run_siting` returns."""
+    """Read a siting output folder back into the dict :func:`run_siting` returns.
+
+    Raises :class:`ValidationError` naming the file and what is wrong in it (a missing
+    or unreadable file, invalid JSON, a missing column or field, a facility named in
+    ``assignments.csv`` but missing from ``facilities.geojson``): see
+    :func:`wastenet.pipeline.check_siting`."""
+    from wastenet.pipeline import check_siting
+
     base = Path(d)
+    paths = {part: base / name for part, name in SITING_FILES.items()}
+    if not base.is_dir():
+        raise ValidationError("siting", d, "not a siting output folder (no such folder)")
+    doc: dict[str, Any] = {}
+    for part in ("summary", "facilities"):
+        path = paths[part]
+        try:
+            doc[part] = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ValidationError("siting", str(path), "not a siting output folder "
+                                  f"(cannot read {path.name}: {exc.strerror})") from exc
+        except UnicodeDecodeError as exc:
+            raise ValidationError("siting", str(path), "is not UTF-8 text") from exc
+        except json.JSONDecodeError as exc:
+            raise ValidationError("siting", str(path), f"is not valid JSON ({exc.msg} at "
+                                  f"line {exc.lineno} column {exc.colno})") from exc
+    path = paths["assignments"]
     try:
-        summary = json.loads((base / "summary.json").read_text(encoding="utf-8"))
-        facilities = json.loads((base / "facilities.geojson").read_text(encoding="utf-8"))
-        with (base / "assignments.csv").open(encoding="utf-8-sig", newline="") as fh:
-            assignments = list(csv.DictReader(fh))
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            doc["assignments"] = list(csv.DictReader(fh))
     except OSError as exc:
-        raise ValidationError("siting", d, f"not a siting output folder ({exc})") from exc
-    return {"summary": summary, "facilities": facilities, "assignments": assignments}
+        raise ValidationError("siting", str(path), "not a siting output folder "
+                              f"(cannot read {path.name}: {exc.strerror})") from exc
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ValidationError("siting", str(path), f"is not a readable CSV file ({exc})"
+                              ) from exc
+    check_siting(doc, {part: str(p) for part, p in paths.items()})
+    return doc
 
 
 def write_exports(target: Path, exports: dict[str, str]) -> None:
@@ -68,26 +104,45 @@ def clear_exports(target: Path) -> list[str]:
     return removed
 
 
+def plan_days(first_text: str, week: bool) -> list[dt.date]:
+    """The day ``first_text`` (YYYY-MM-DD), or with ``week`` it and the six after it;
+    :class:`ValidationError` naming ``date`` when it is malformed or the week would run
+    past 9999-12-31."""
+    try:
+        first = dt.date.fromisoformat(first_text)
+    except ValueError as exc:
+        raise ValidationError("date", first_text, "must be YYYY-MM-DD") from exc
+    n = 7 if week else 1
+    if first > dt.date.max - dt.timedelta(days=n - 1):
+        raise ValidationError("date", first_text, f"--week plans seven days from the date; "
+                              f"the last would fall after {dt.date.max.isoformat()}")
+    return [first + dt.timedelta(days=k) for k in range(n)]
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from wastenet.pipeline import run_route_plan
 
+    days = plan_days(args.date, args.week)
+    out = output_dir(args.out)
     scenario = load_scenario(args.scenario)
     siting = load_siting_dir(args.siting)
-    try:
-        first = dt.date.fromisoformat(args.date)
-    except ValueError as exc:
-        raise ValidationError("date", args.date, "must be YYYY-MM-DD") from exc
-    days = [first + dt.timedelta(days=k) for k in range(7 if args.week else 1)]
-    out = Path(args.out)
+    if args.week:
+        # an earlier run's plan must never pass for this run's: a day this run finds
+        # nothing to collect on, or does not reach because an earlier day fails, is empty
+        for day in days:
+            stale = clear_exports(out / day.isoformat())
+            if stale:
+                log.warning("%s: removed %s of an earlier run", out / day.isoformat(),
+                            ", ".join(stale))
     for day in tqdm(days, desc="routing", unit="day", file=sys.stderr, disable=len(days) == 1):
         try:
             res = run_route_plan(scenario, siting, args.county, day.isoformat(),
                                  time_limit_s=args.time_limit, seed=args.seed, crs=args.crs)
         except ValidationError as exc:
             if args.week and exc.field == "date":
-                print(f"{day}: nothing to collect", file=sys.stderr)
+                log.info("%s: nothing to collect", day)
                 continue
             raise
         target = out / day.isoformat() if args.week else out

@@ -5,11 +5,14 @@ Places
 * depot: the county seat (the county's interior point); the county's whole fleet
   (``scenario.fleet.vehicles``) is based there;
 * stops: the county's villages due on that date by the weekly planner
-  :func:`wastenet.routing.frequency.plan_week` (evenly spaced, balanced days), with load
-  per visit = daily waste x days since the previous visit, in tonnes and m3 (``density_t_per_m3``);
+  :func:`wastenet.routing.frequency.plan_week` (evenly spaced days, chosen so that the
+  load each facility receives is as even over the week as can be), with load per visit =
+  daily waste x days since the previous visit, in tonnes and m3 (``density_t_per_m3``);
 * facilities: the transfer stations and incinerators that the siting result assigned
   the county's villages to; each village must unload at its assigned facility
-  (``stop_facility``), and the facility's daily capacity is its opened capacity.
+  (``stop_facility``), and the facility's daily capacity is its opened capacity, a hard
+  limit (facility-days of the week that exceed it even when balanced are logged, and the
+  solver's pre-check refuses such a day naming the facility, day, load and capacity).
 
 Distances are great-circle x circuity (dense: a county has at most a few hundred
 villages); travel time uses the scenario's collection-truck speed (per vehicle type the
@@ -38,7 +41,8 @@ from wastenet.errors import ValidationError
 from wastenet.geo.distance import pairwise_haversine_m
 from wastenet.geo.matrix import DistanceMatrix
 from wastenet.routing.data import RoutingData, VehicleType
-from wastenet.routing.frequency import plan_week
+from wastenet.routing.frequency import WeekPlan, group_day_loads, plan_week
+from wastenet.routing.text import num
 from wastenet.scenario.network import Network
 from wastenet.scenario.schema import hhmm_to_s
 
@@ -69,6 +73,32 @@ def apply_matrix(matrix: DistanceMatrix, ids: Sequence[str], dist: NDArray[np.fl
     return dist, dur, int(rows.size)
 
 
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _capacity(fac: Mapping[str, object]) -> float:
+    """A facility's daily capacity in tonnes (unlimited when not given or 0)."""
+    cap = fac.get("capacity_t_per_day")
+    return float(cap or np.inf)  # type: ignore[arg-type]
+
+
+def _warn_over_capacity(week: WeekPlan, group: NDArray[np.int64], fac_ids: Sequence[str],
+                        fac_info: Mapping[str, Mapping[str, object]], county: str) -> None:
+    """Log the facility-days of the week whose balanced load still exceeds the facility's
+    daily capacity (the plan of such a day is refused by the solver's pre-check)."""
+    loads = group_day_loads(week, group, len(fac_ids))
+    over = []
+    for g, f in enumerate(fac_ids):
+        cap = _capacity(fac_info[f])
+        for d in range(len(WEEKDAYS)):
+            if loads[g, d] > cap + 1e-9:
+                over.append(f"{f} on {WEEKDAYS[d]} {num(loads[g, d])} t > {num(cap)} t")
+    if over:
+        log.warning("county %s: with its collection frequencies, %d facility-day(s) of the "
+                    "week exceed the daily capacity even when balanced: %s", county,
+                    len(over), "; ".join(over))
+
+
 def build_routing_data(network: Network, assignments: Sequence[Mapping[str, object]],
                        facilities: Sequence[Mapping[str, object]], county: str,
                        date: str) -> RoutingData:
@@ -89,16 +119,34 @@ def build_routing_data(network: Network, assignments: Sequence[Mapping[str, obje
     in_county = np.flatnonzero(np.array(v.county) == county)
     if in_county.size == 0:
         raise ValidationError("county", county, "has no villages in this scenario")
-    assigned = {str(a["village_id"]): str(a["facility_id"]) for a in assignments}
-    fac_info = {str(f["id"]): f for f in facilities}
+    assigned: dict[str, str] = {}
+    for k, a in enumerate(assignments):
+        vid, fid = a.get("village_id"), a.get("facility_id")
+        if vid in (None, "") or fid in (None, ""):
+            key = "village_id" if vid in (None, "") else "facility_id"
+            raise ValidationError(f"assignments[{k}].{key}", a.get(key),
+                                  "is missing (every row needs village_id and facility_id)")
+        assigned[str(vid)] = str(fid)
+    fac_info = {str(f["id"]): f for f in facilities if f.get("id") not in (None, "")}
 
     weekday = day.weekday()
     missing = [v.ids[i] for i in in_county if v.ids[i] not in assigned]
     if missing:
         raise ValidationError("assignments", missing[0], "village has no assigned facility")
+    fac_all = [assigned[v.ids[i]] for i in in_county]
+    unknown = next((f for f in fac_all if f not in fac_info), None)
+    if unknown is not None:
+        vid = v.ids[int(in_county[fac_all.index(unknown)])]
+        raise ValidationError("assignments.facility_id", unknown,
+                              f"village {vid} is assigned to a facility that is not among "
+                              "the siting output's facilities")
+    week_fac = sorted(set(fac_all))
+    group = np.array([week_fac.index(f) for f in fac_all], dtype=np.int64)
     freq = np.where(v.tourism[in_county], fleet.tourism_frequency_per_week,
                     fleet.frequency_per_week)
-    week = plan_week(freq, v.waste_t_per_day[in_county], seed=(network.seed or 0) + int(county))
+    week = plan_week(freq, v.waste_t_per_day[in_county],
+                     seed=(network.seed or 0) + int(county), group=group)
+    _warn_over_capacity(week, group, week_fac, fac_info, county)
     rng = np.random.default_rng([network.seed or 0, int(county), 7])
     narrow_all = rng.random(in_county.size) < fleet.narrow_lane_fraction
     due = week.day_stops[weekday]  # indices into in_county, with loads of the days since
@@ -171,10 +219,10 @@ def build_routing_data(network: Network, assignments: Sequence[Mapping[str, obje
         facility_unload_s=np.full(len(fac_ids), fleet.unload_minutes * 60.0),
         facility_open_s=np.full(len(fac_ids), open_s),
         facility_close_s=np.full(len(fac_ids), close_s),
-        facility_capacity=np.array([float(fac_info[f].get("capacity_t_per_day")  # type: ignore[arg-type]
-                                          or np.inf) for f in fac_ids]),
+        facility_capacity=np.array([_capacity(fac_info[f]) for f in fac_ids]),
         vehicle_types=tuple(vtypes), name=f"{sc.name}:{county}:{date}",
         synthetic=network.synthetic, seed=network.seed,
         meta={"county": county, "county_name": c.name, "date": date, "weekday": weekday,
-              "distances": source},
+              "distances": source,
+              "frequencies_per_week": sorted({int(x) for x in freq[due]})},
     )

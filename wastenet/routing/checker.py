@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from wastenet.routing.data import Route, RoutePlan, RoutingData
+from wastenet.routing.text import amounts, num
 
 TOL_S = 1e-3
 TOL_LOAD = 1e-6
@@ -79,17 +80,19 @@ def check(data: RoutingData, plan: RoutePlan) -> CheckReport:
         for k, val in totals.items():
             tot[k] += val
             if not _close(getattr(r, k), val):
-                out.append(f"{tag}: reported {k}={getattr(r, k)!r}, recomputed {val!r}")
+                out.append(f"{tag}: reported {k}={num(getattr(r, k), 6)}, recomputed "
+                           f"{num(val, 6)}")
     for s in np.flatnonzero(seen == 0):
         out.append(f"stop {_sid(data, int(s))}: not visited (every stop exactly once)")
     for s in np.flatnonzero(seen > 1):
         out.append(f"stop {_sid(data, int(s))}: visited {int(seen[s])} times")
     for f in np.flatnonzero(fac_t > data.facility_capacity + TOL_LOAD):
-        out.append(f"facility {data.ids[data.facilities[f]]}: receives {fac_t[f]:.6g} "
-                   f"{data.load_dims[0]}, daily capacity {data.facility_capacity[f]:.6g}")
+        out.append(f"facility {data.ids[data.facilities[f]]}: receives {num(fac_t[f], 6)} "
+                   f"{data.load_dims[0]}, daily capacity {num(data.facility_capacity[f], 6)}")
     for k, val in tot.items():
         if not _close(getattr(plan, k), val):
-            out.append(f"plan: reported {k}={getattr(plan, k)!r}, recomputed {val!r}")
+            out.append(f"plan: reported {k}={num(getattr(plan, k), 6)}, recomputed "
+                       f"{num(val, 6)}")
     if plan.vehicles != len(plan.routes):
         out.append(f"plan: reported vehicles={plan.vehicles}, routes {len(plan.routes)}")
     return CheckReport(ok=not out, violations=out, vehicles=len(plan.routes), **tot)
@@ -104,6 +107,7 @@ def _check_route(data: RoutingData, r: Route, tag: str, out: list[str],
     vt = data.vehicle_types[r.vehicle_type]
     vs = r.visits
     D = len(data.load_dims)
+    dims = data.load_dims
     if len(vs) < 2 or vs[0].kind != "depot" or vs[-1].kind != "depot":
         out.append(f"{tag}: a route must start and end at its depot")
         return None
@@ -137,7 +141,7 @@ def _check_route(data: RoutingData, r: Route, tag: str, out: list[str],
     break_gap = None
     if b is not None:
         if bd <= 0:
-            out.append(f"{tag}: break at {b} but the vehicle type has no break")
+            out.append(f"{tag}: break at {num(b)} s but the vehicle type has no break")
         elif not (vt.break_earliest_s - TOL_S <= b <= vt.break_latest_s + TOL_S):
             out.append(f"{tag}: break starts at {b:.0f} s outside its window "
                        f"[{vt.break_earliest_s:.0f}, {vt.break_latest_s:.0f}]")
@@ -154,10 +158,11 @@ def _check_route(data: RoutingData, r: Route, tag: str, out: list[str],
         where = f"{tag} visit {i} ({v.kind} {v.index})"
         if i < len(vs) - 1 and not math.isclose(v.departure_s, v.start_s + svc[i],
                                                 abs_tol=TOL_S):
-            out.append(f"{where}: departure {v.departure_s} != start {v.start_s} + "
-                       f"service {svc[i]}")
+            out.append(f"{where}: departure {num(v.departure_s)} != start "
+                       f"{num(v.start_s)} + service {num(svc[i])}")
         if v.start_s < v.arrival_s - TOL_S:
-            out.append(f"{where}: service starts at {v.start_s} before arrival {v.arrival_s}")
+            out.append(f"{where}: service starts at {num(v.start_s)} before arrival "
+                       f"{num(v.arrival_s)}")
         if i == 0:
             continue
         d = float(data.distance_m[locs[i - 1], locs[i]])
@@ -211,7 +216,8 @@ def _check_route(data: RoutingData, r: Route, tag: str, out: list[str],
             trip.append(s)
             over = load > np.asarray(vt.capacity) + TOL_LOAD
             if np.any(over):
-                out.append(f"{where}: load {tuple(load)} above capacity {vt.capacity}")
+                out.append(f"{where}: load {amounts(load, dims)} above capacity "
+                           f"{amounts(vt.capacity, dims)}")
         elif v.kind == "unload":
             f = v.index
             for s in trip:
@@ -224,18 +230,20 @@ def _check_route(data: RoutingData, r: Route, tag: str, out: list[str],
             trip = []
         if len(v.load_after) != D or not np.allclose(v.load_after, load, atol=1e-6,
                                                      rtol=1e-9):
-            out.append(f"{where}: reported load_after {v.load_after}, recomputed "
-                       f"{tuple(float(x) for x in load)}")
+            out.append(f"{where}: reported load_after {amounts(v.load_after, dims, 6)}, "
+                       f"recomputed {amounts(load, dims, 6)}")
     if np.any(load > TOL_LOAD):
-        out.append(f"{tag}: returns to the depot carrying {tuple(load)} (must unload first)")
+        out.append(f"{tag}: returns to the depot carrying {amounts(load, dims)} (must unload "
+                   "first)")
     if vt.route_capacity is not None and np.any(total > np.asarray(vt.route_capacity)
                                                   + TOL_LOAD):
-        out.append(f"{tag}: collects {tuple(total)} in the day, route capacity "
-                   f"{vt.route_capacity}")
+        out.append(f"{tag}: collects {amounts(total, dims)} in the day, route capacity "
+                   f"{amounts(vt.route_capacity, dims)}")
     if vt.max_stops is not None and n_stops > vt.max_stops:
         out.append(f"{tag}: {n_stops} stops, max_stops {vt.max_stops}")
     if not np.allclose(r.load_total, total, atol=1e-6):
-        out.append(f"{tag}: reported load_total {r.load_total}, recomputed {tuple(total)}")
+        out.append(f"{tag}: reported load_total {amounts(r.load_total, dims, 6)}, "
+                   f"recomputed {amounts(total, dims, 6)}")
     duration = ret - leave
     cost = (vt.fixed_cost_yuan + vt.cost_yuan_per_km * dist / 1000.0
             + vt.cost_yuan_per_h * duration / 3600.0)

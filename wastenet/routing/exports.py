@@ -44,8 +44,16 @@ from typing import Any
 import numpy as np
 
 from wastenet.errors import ValidationError
+from wastenet.formats.spreadsheet import safe_text
 from wastenet.geo.gcj02 import wgs84_to_gcj02
-from wastenet.routing.data import FloatArray, Route, RoutePlan, RoutingData, Visit
+from wastenet.routing.data import (
+    FloatArray,
+    Route,
+    RoutePlan,
+    RoutingData,
+    VehicleType,
+    Visit,
+)
 
 log = logging.getLogger("wastenet.routing.exports")
 
@@ -488,7 +496,10 @@ def routes_csv(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> bytes:
     break is given on the row of the visit it precedes (``break_before_start/end``).
     Every row carries the provenance: ``synthetic`` (``true`` when the plan or its data
     is synthetic, else ``false``), ``data_seed`` (the seed the data was generated with;
-    empty when unknown) and ``solver_seed``."""
+    empty when unknown) and ``solver_seed``. Free-text cells (vehicle labels and types,
+    ids, names) go through :func:`wastenet.formats.spreadsheet.safe_text`: one starting
+    like a formula (``=``, ``+``, ``-``, ``@``) gets a leading apostrophe, so that a
+    spreadsheet never runs it; numeric columns are written as they are."""
     lon, lat = export_coords(data, crs)
     prov = ["true" if (plan.synthetic or data.synthetic) else "false",
             "" if data.seed is None else str(data.seed), str(int(plan.seed))]
@@ -507,15 +518,16 @@ def routes_csv(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> bytes:
             uloc = route.visits[ua].location if ua is not None else None
             trip = view.trip_of[j]
             w.writerow(
-                [view.label, vt.name, route.vehicle + 1, j, v.kind, data.ids[v.location],
-                 data.names[v.location], _csv_float(lon[v.location]),
+                [safe_text(view.label), safe_text(vt.name), route.vehicle + 1, j,
+                 safe_text(v.kind), safe_text(data.ids[v.location]),
+                 safe_text(data.names[v.location]), _csv_float(lon[v.location]),
                  _csv_float(lat[v.location]),
                  hms(v.arrival_s), _csv_float(v.arrival_s), hms(v.start_s),
                  _csv_float(v.start_s), hms(v.departure_s), _csv_float(v.departure_s)]
                 + [_csv_float(x) for x in v.load_after]
                 + ["" if trip is None else trip,
-                   "" if uloc is None else data.ids[uloc],
-                   "" if uloc is None else data.names[uloc]]
+                   "" if uloc is None else safe_text(data.ids[uloc]),
+                   "" if uloc is None else safe_text(data.names[uloc])]
                 + (brk if j == view.break_before else ["", ""])
                 + prov)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
@@ -741,7 +753,41 @@ tr.break td { background: #fff2cc !important; font-style: italic; text-align: ce
 .compact .tag { font-size: 8pt; padding: 0 3px; }
 .compact td.check span { width: 4mm; height: 4mm; }
 .compact .sign { margin-top: 6mm; }
+@media print {
+  /* one A4 page for a vehicle of up to about 30 stops (about 40 rows with its unloads,
+     the depot and the break): small print, tight rows, short head and foot */
+  @page { margin: 9mm 9mm 10mm 9mm; }
+  body { font-size: 9pt; line-height: 1.2; }
+  .head { border-bottom-width: 2px; padding-bottom: 2px; margin-bottom: 4px; }
+  .head h1 { font-size: 14pt; }
+  .head .vehicle { font-size: 16pt; }
+  .head .sub { font-size: 8pt; }
+  .synthetic { padding: 1px 6px; margin: 0 0 4px; font-size: 8pt; }
+  .facts { margin: 0 0 5px; grid-template-columns: repeat(6, 1fr); }
+  .facts div { padding: 1px 4px; }
+  .facts dt { font-size: 7pt; }
+  .facts dd { font-size: 9pt; }
+  table.stops th { font-size: 8pt; padding: 2px 3px; }
+  table.stops td, .compact table.stops td { padding: 1px 3px; font-size: 8.5pt; }
+  td.name, td.t, .compact td.name, .compact td.t { font-size: 9pt; }
+  td.id { font-size: 7pt; }
+  .note { font-size: 7.5pt; }
+  .tag, .compact .tag { font-size: 7.5pt; padding: 0 3px; }
+  td.check { width: 6mm; }
+  td.check span, .compact td.check span { width: 3.5mm; height: 3.5mm; }
+  .sign, .compact .sign { margin-top: 5mm; font-size: 8.5pt; }
+  .foot { margin-top: 2mm; font-size: 7pt; }
+}
 """
+
+
+def _narrower_than_shift(open_s: float, close_s: float, vt: VehicleType) -> bool:
+    """Does a stop's window ``[open_s, close_s]`` (service start) restrict a vehicle of
+    type ``vt`` more than its own shift does? Only such windows are printed: a window
+    that is just the working day tells the driver nothing."""
+    # compared in whole minutes, as the sheet shows them
+    return (round(open_s / 60.0) > round(vt.shift_start_s / 60.0)
+            or round(close_s / 60.0) < round(vt.shift_end_s / 60.0))
 
 
 def _time_tag(seconds: float) -> str:
@@ -817,7 +863,7 @@ def _sheet(data: RoutingData, plan: RoutePlan, view: _RouteView, date: str,
             s = v.index
             if 0 <= s < data.n_stops:
                 op, cl = float(data.stop_open_s[s]), float(data.stop_close_s[s])
-                if op > 0 or cl < 86_400:
+                if _narrower_than_shift(op, cl, vt):
                     note += f"；时间窗 {hm(op)}–{hm(cl)}"
         tag = f'<span class="tag tag-{v.kind}">{act}</span>'
         parts.append(

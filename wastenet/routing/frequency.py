@@ -13,11 +13,28 @@ Patterns (evenly spaced, the week repeats cyclically)::
 A pattern is chosen by its offset ``o``. Load per visit on day ``d`` = ``w_s × g`` where
 ``g`` is the number of days since the previous visit (cyclic).
 
-Balancing (greedy, deterministic per seed): stops are taken by decreasing frequency,
-then decreasing daily waste, ties broken by a seeded permutation; each takes the offset
-minimising ``Σ_d (L_d / L̄)² + (N_d / N̄)²`` where ``L_d`` is the day's load (first
-dimension), ``N_d`` its number of visits and ``L̄``, ``N̄`` their ideal daily means.
-Ties between offsets go to the smallest ``o`` after the seeded rotation.
+Balancing (deterministic per seed). Each stop unloads at one facility (its *group*,
+``group[s]``; without groups every stop is in one group, the county). The aims, in order:
+
+1. per group ``g`` and day ``d``, the load ``L_gd`` delivered to the group's facility is
+   as even as can be: minimise ``max_d L_gd / L̄_g`` in every group (``L̄_g`` is the
+   group's mean daily load, its daily waste; with a facility capacity ``C_g`` this is
+   minimising ``max_{g,d} L_gd / C_g``, as groups do not share stops). A facility is
+   filled to its daily capacity on average by the siting, so the county total being
+   even is not enough: one facility may receive two days of waste while another
+   receives none;
+2. the even spacing of each stop's visits (only the patterns above are used);
+3. the county's daily load ``L_d`` and number of visits ``N_d`` are even: the smallest
+   ``Σ_d (L_gd / L̄_g)² + Σ_d (L_d / L̄)² + (N_d / N̄)²`` among the assignments of
+   aim 1.
+
+First a greedy pass: stops with 7 visits a week are fixed; the others are taken by
+decreasing load per visit, ties broken by a seeded permutation, and each takes the offset
+with the smallest ``(max_d L_gd / L̄_g, sum of squares)``; ties go to the first offset
+after a seeded rotation. Then a local search, group by group, moves one stop to another
+offset or swaps the offsets of two stops of the same frequency whenever that lowers the
+group's largest day ratio, or keeps it and lowers the sum of squares, until no move
+helps. Everything is computed from the first load dimension.
 """
 
 from __future__ import annotations
@@ -73,9 +90,58 @@ class WeekPlan:
     seed: int
 
 
+#: relative tolerance when comparing day ratios and sums of squares
+_TOL = 1e-9
+#: the local search stops after this many improving moves per stop (a safety net; it
+#: normally ends much earlier, when no move helps)
+_MOVES_PER_STOP = 50
+#: the local search moves pairs of stops (any two offsets) in groups of at most this
+#: many stops; larger groups get single moves and swaps of same-frequency stops
+_PAIR_LIMIT = 60
+#: groups of at most this many stops whose largest day is above their mean after the
+#: local search are searched again from ``_RESTARTS`` seeded random starts
+_RESTART_LIMIT = 24
+_RESTARTS = 4
+#: power of the day ratios in the second balance key (a smooth "largest first")
+_POWER = 16
+#: the largest seed accepted (the scenario schema's ``solver.seed`` bound)
+MAX_SEED = 2**31 - 1
+
+
+def _unit_patterns() -> dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]]:
+    """Per frequency: (days since previous visit, visit indicator) per offset and day,
+    each an array (offsets, 7); frequency 7 has the one offset 0."""
+    out = {}
+    for k in FREQUENCIES:
+        offs = [0] if k == DAYS else list(range(DAYS))
+        gap = np.zeros((len(offs), DAYS))
+        vis = np.zeros((len(offs), DAYS))
+        for i, o in enumerate(offs):
+            days = pattern(k, o)
+            for d, g in zip(days, gaps(days), strict=True):
+                gap[i, d] = g
+                vis[i, d] = 1.0
+        out[k] = (gap, vis)
+    return out
+
+
+_UNITS = _unit_patterns()
+
+
+def _check_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or \
+            not 0 <= int(seed) <= MAX_SEED:
+        raise ValidationError("seed", seed, f"must be an integer in [0, {MAX_SEED}]")
+    return int(seed)
+
+
 def plan_week(frequency: NDArray[np.int64] | list[int], daily_waste: NDArray[np.float64],
-              seed: int = 0) -> WeekPlan:
-    """Assign visit days to every stop (formulation in the module docstring)."""
+              seed: int = 0, *,
+              group: NDArray[np.int64] | list[int] | None = None) -> WeekPlan:
+    """Assign visit days to every stop (formulation in the module docstring).
+
+    ``group``: the facility (any integer label) each stop unloads at; the load per
+    facility and day is balanced. ``None``: one group, the county total."""
     freq = np.asarray(frequency, dtype=np.int64)
     w = np.asarray(daily_waste, dtype=np.float64)
     if w.ndim == 1:
@@ -89,38 +155,191 @@ def plan_week(frequency: NDArray[np.int64] | list[int], daily_waste: NDArray[np.
                                   f"must be one of {FREQUENCIES}")
     if np.any(w < 0) or not np.all(np.isfinite(w)):
         raise ValidationError("daily_waste", "negative or not finite", "must be >= 0")
+    seed = _check_seed(seed)
+    if group is None:
+        gid = np.zeros(n, dtype=np.int64)
+    else:
+        graw = np.asarray(group)
+        if graw.shape != (n,):
+            raise ValidationError("group", tuple(int(x) for x in graw.shape),
+                                  f"needs {n} entries, one per stop")
+        gid = np.unique(graw, return_inverse=True)[1].astype(np.int64).reshape(n)
+    n_groups = int(gid.max()) + 1 if n else 0
+    w0 = w[:, 0] if w.shape[1] else np.zeros(n)
+
     rng = np.random.default_rng(seed)
     perm = rng.permutation(n)
     rank = np.empty(n, dtype=np.int64)
     rank[perm] = np.arange(n)
-    order = np.lexsort((rank, -w[:, 0] if w.shape[1] else np.zeros(n), -freq))
+    per_visit = w0 * DAYS / freq if n else np.zeros(0)
+    # fixed (daily) stops first, then by decreasing load per visit, then seeded
+    order = np.lexsort((rank, -per_visit, (freq != DAYS).astype(np.int64)))
     rot = int(rng.integers(DAYS))
-    total_load = float((w[:, 0] * DAYS).sum()) if w.shape[1] else 0.0
-    mean_l = max(total_load / DAYS, 1e-12)
-    mean_n = max(float(freq.sum()) / DAYS, 1e-12)
-    day_l = np.zeros(DAYS)
-    day_n = np.zeros(DAYS)
+    rng_restart = np.random.default_rng([seed, 1])
+
+    g_mean = np.maximum(np.bincount(gid, weights=w0, minlength=n_groups), 1e-12)
+    c_mean = max(float(w0.sum()), 1e-12)
+    n_mean = max(float(freq.sum()) / DAYS, 1e-12)
+    gl = np.zeros((n_groups, DAYS))  # load per group and day
+    cl = np.zeros(DAYS)  # county load per day
+    cn = np.zeros(DAYS)  # county visits per day
     offsets = np.zeros(n, dtype=np.int64)
-    for s in order:
-        k = int(freq[s])
-        best, best_val = 0, np.inf
-        cands = [0] if k == 7 else [(rot + i) % DAYS for i in range(DAYS)]
-        for o in cands:
-            days = pattern(k, o)
-            g = gaps(days)
-            dl = day_l.copy()
-            dn = day_n.copy()
-            for d, gg in zip(days, g, strict=True):
-                dl[d] += w[s, 0] * gg if w.shape[1] else 0.0
-                dn[d] += 1
-            val = float(np.sum((dl / mean_l) ** 2) + np.sum((dn / mean_n) ** 2))
-            if val < best_val - 1e-12:
-                best, best_val = o, val
+
+    def candidates(s: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Load and visit indicator per offset (rows, in the seeded rotation order) and
+        day of stop ``s``, and the offsets of those rows."""
+        gap, vis = _UNITS[int(freq[s])]
+        return w0[s] * gap, vis
+
+    def keys(g: int, new_gl: NDArray[np.float64], new_cl: NDArray[np.float64],
+             new_cn: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The balance keys of candidate rows (…, 7), an array (…, 3): the group's
+        largest day ratio, the sum of its day ratios to the power ``_POWER`` (which
+        prefers fewer days near the largest), and the sum of squares of aim 3."""
+        r = new_gl / g_mean[g]
+        sq = (np.sum(r * r, axis=-1) + np.sum((new_cl / c_mean) ** 2, axis=-1)
+              + np.sum((new_cn / n_mean) ** 2, axis=-1))
+        return np.stack([r.max(axis=-1), np.sum(r ** _POWER, axis=-1), sq], axis=-1)
+
+    def best_row(k: NDArray[np.float64]) -> int:
+        """The row of ``k`` (n, 3) with the lexicographically smallest key, each part
+        compared up to the tolerance; ties go to the first row."""
+        mask = np.ones(len(k), dtype=bool)
+        for j in range(3):
+            lo = float(k[mask, j].min())
+            mask &= k[:, j] <= lo + _TOL * max(abs(lo), 1.0)
+        return int(np.flatnonzero(mask)[0])
+
+    def better(a: NDArray[np.float64], b: NDArray[np.float64]) -> bool:
+        """Is key ``a`` smaller than key ``b`` (lexicographically, with tolerance)?"""
+        for x, y in zip(a.tolist(), b.tolist(), strict=True):
+            tol = _TOL * max(abs(x), abs(y), 1.0)
+            if x < y - tol:
+                return True
+            if x > y + tol:
+                return False
+        return False
+
+    # rows of each frequency's offsets in the seeded rotation order
+    rot_order = np.array([(rot + i) % DAYS for i in range(DAYS)])
+
+    # -- greedy ----------------------------------------------------------------------
+    for s in (int(x) for x in order):
+        g = int(gid[s])
+        load, vis = candidates(s)
+        if len(load) == 1:
+            best = 0
+        else:
+            load, vis = load[rot_order], vis[rot_order]
+            best = int(rot_order[best_row(keys(g, gl[g] + load, cl + load, cn + vis))])
+            load, vis = candidates(s)
         offsets[s] = best
-        days = pattern(k, best)
-        for d, gg in zip(days, gaps(days), strict=True):
-            day_l[d] += w[s, 0] * gg if w.shape[1] else 0.0
-            day_n[d] += 1
+        gl[g] += load[best]
+        cl += load[best]
+        cn += vis[best]
+
+    # -- local search, group by group ------------------------------------------------
+    movable = [int(s) for s in order if freq[s] != DAYS and w0[s] > 0]
+    budget = [_MOVES_PER_STOP * max(len(movable), 1)]  # improving moves left
+
+    def apply(g: int, dl: NDArray[np.float64], dv: NDArray[np.float64]) -> None:
+        gl[g] += dl
+        cl[:] += dl
+        cn[:] += dv
+
+    def descend(g: int, mload: NDArray[np.float64], mvis: NDArray[np.float64],
+                mfreq: NDArray[np.int64], pos: NDArray[np.int64]) -> None:
+        """Improve group ``g`` (members' loads and visits per rotated offset and day,
+        their offset positions ``pos``, updated) until no move helps."""
+        m = len(pos)
+        pairs = m <= _PAIR_LIMIT
+        ar = np.arange(m)
+        improved = True
+        while improved and budget[0] > 0:
+            improved = False
+            cur = keys(g, gl[g], cl, cn)
+            for i in range(m):
+                # move stop i alone
+                dl = mload[i] - mload[i, pos[i]]
+                dv = mvis[i] - mvis[i, pos[i]]
+                k = keys(g, gl[g] + dl, cl + dl, cn + dv)
+                b = best_row(k)
+                if better(k[b], cur):
+                    pos[i] = b
+                    apply(g, dl[b], dv[b])
+                    cur, improved = k[b], True
+                    budget[0] -= 1
+                rest = ar[i + 1:]
+                if not pairs:
+                    # swap offsets with a stop of the same frequency
+                    rest = rest[(mfreq[rest] == mfreq[i]) & (pos[rest] != pos[i])]
+                    if rest.size == 0:
+                        continue
+                    pt = pos[rest]
+                    dl1 = (mload[i, pt] - mload[i, pos[i]]
+                           + mload[rest, pos[i]] - mload[rest, pt])
+                    dv1 = (mvis[i, pt] - mvis[i, pos[i]]
+                           + mvis[rest, pos[i]] - mvis[rest, pt])
+                    k1 = keys(g, gl[g] + dl1, cl + dl1, cn + dv1)
+                    b = best_row(k1)
+                    if better(k1[b], cur):
+                        t = int(rest[b])
+                        pos[i], pos[t] = pos[t], pos[i]
+                        apply(g, dl1[b], dv1[b])
+                        cur, improved = k1[b], True
+                        budget[0] -= 1
+                    continue
+                if rest.size == 0:
+                    continue
+                # move stop i and another stop t together (any two offsets)
+                ds = (mload[i] - mload[i, pos[i]])[None, :, None, :]
+                dt = (mload[rest] - mload[rest, pos[rest]][:, None, :])[:, None, :, :]
+                vs_ = (mvis[i] - mvis[i, pos[i]])[None, :, None, :]
+                vt_ = (mvis[rest] - mvis[rest, pos[rest]][:, None, :])[:, None, :, :]
+                dl2 = (ds + dt).reshape(-1, DAYS)
+                dv2 = (vs_ + vt_).reshape(-1, DAYS)
+                k2 = keys(g, gl[g] + dl2, cl + dl2, cn + dv2)
+                b = best_row(k2)
+                if better(k2[b], cur):
+                    j, rem = divmod(b, DAYS * DAYS)
+                    t = int(rest[j])
+                    pos[i], pos[t] = divmod(rem, DAYS)
+                    apply(g, dl2[b], dv2[b])
+                    cur, improved = k2[b], True
+                    budget[0] -= 1
+
+    def shift_to(g: int, mload: NDArray[np.float64], mvis: NDArray[np.float64],
+                 pos: NDArray[np.int64], new: NDArray[np.int64]) -> None:
+        """Move the members of group ``g`` from offset positions ``pos`` to ``new``."""
+        ar = np.arange(len(pos))
+        apply(g, (mload[ar, new] - mload[ar, pos]).sum(axis=0),
+              (mvis[ar, new] - mvis[ar, pos]).sum(axis=0))
+        pos[:] = new
+
+    for g in range(n_groups):
+        members = [s for s in movable if gid[s] == g]
+        if not members:
+            continue
+        # load and visits per member, rotated offset position and day: (m, 7, 7)
+        mload = np.stack([candidates(s)[0][rot_order] for s in members])
+        mvis = np.stack([candidates(s)[1][rot_order] for s in members])
+        mfreq = freq[members]
+        pos = np.array([int(np.flatnonzero(rot_order == offsets[s])[0]) for s in members])
+        descend(g, mload, mvis, mfreq, pos)
+        # small groups whose days are still uneven: seeded restarts, keep the best
+        if len(members) <= _RESTART_LIMIT:
+            for _ in range(_RESTARTS):
+                best_key, best_pos = keys(g, gl[g], cl, cn), pos.copy()
+                if best_key[0] <= 1.0 + _TOL or budget[0] <= 0:
+                    break
+                shift_to(g, mload, mvis, pos, rng_restart.integers(DAYS, size=len(members)))
+                descend(g, mload, mvis, mfreq, pos)
+                if not better(keys(g, gl[g], cl, cn), best_key):
+                    shift_to(g, mload, mvis, pos, best_pos)
+        for i, s in enumerate(members):
+            offsets[s] = rot_order[pos[i]]
+    moves = _MOVES_PER_STOP * max(len(movable), 1) - budget[0]
+
     visit_days = tuple(pattern(int(freq[s]), int(offsets[s])) for s in range(n))
     day_stops = []
     day_loads = []
@@ -133,9 +352,28 @@ def plan_week(frequency: NDArray[np.int64] | list[int], daily_waste: NDArray[np.
                 ld.append(w[s] * gaps(days)[days.index(d)])
         day_stops.append(np.asarray(st, dtype=np.int64))
         day_loads.append(np.asarray(ld, dtype=np.float64).reshape(len(st), w.shape[1]))
-    log.info("week planned: visits per day %s", [len(x) for x in day_stops])
+    ratio = gl / g_mean[:, None] if n_groups else np.zeros((0, DAYS))
+    log.info("week planned: visits per day %s; %d facility groups, largest ratio of a "
+             "day's load to the group's mean daily load %.3f (%d improving moves)",
+             [len(x) for x in day_stops], n_groups,
+             float(ratio.max()) if ratio.size else 0.0, moves)
     return WeekPlan(tuple(int(o) for o in offsets), visit_days, tuple(day_stops),
                     tuple(day_loads), seed)
+
+
+def group_day_loads(plan: WeekPlan, group: NDArray[np.int64] | list[int],
+                    n_groups: int | None = None) -> NDArray[np.float64]:
+    """Load (first dimension) per group and day, an array ``(n_groups, 7)``: what the
+    facility ``g`` receives on each day of the week. ``group`` holds small non-negative
+    integers (one per stop); ``n_groups`` defaults to ``max(group) + 1``."""
+    gid = np.asarray(group, dtype=np.int64)
+    G = int(n_groups if n_groups is not None else (gid.max() + 1 if gid.size else 0))
+    out = np.zeros((G, DAYS))
+    for d in range(DAYS):
+        st = plan.day_stops[d]
+        if st.size and plan.day_loads[d].shape[1]:
+            np.add.at(out[:, d], gid[st], plan.day_loads[d][:, 0])
+    return out
 
 
 def day_data(week: RoutingData, plan: WeekPlan, day: int) -> RoutingData:

@@ -60,10 +60,14 @@ from wastenet.routing.ortools_adapter import (
     implicit_final_unload,
     solve_raw,
 )
+from wastenet.routing.text import amounts, num
 
 log = logging.getLogger("wastenet.routing.solve")
 
 Progress = Callable[[float, str], None]
+#: the largest solver seed (the scenario schema's ``solver.seed`` bound; OR-Tools and
+#: numpy both take it)
+MAX_SEED = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -94,8 +98,14 @@ class RouteParams:
     lns_share: float = 0.5
 
     def __post_init__(self) -> None:
-        if not self.time_limit_s > 0:
-            raise ValidationError("time_limit_s", self.time_limit_s, "must be > 0")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer) or \
+                not 0 <= int(self.seed) <= MAX_SEED:
+            raise ValidationError("seed", self.seed, f"must be an integer in [0, {MAX_SEED}]")
+        if isinstance(self.time_limit_s, bool) or not isinstance(
+                self.time_limit_s, int | float | np.integer | np.floating) or not (
+                math.isfinite(self.time_limit_s) and self.time_limit_s > 0):
+            raise ValidationError("time_limit_s", self.time_limit_s,
+                                  "must be a finite number of seconds > 0")
         if self.solution_limit is not None and self.solution_limit < 1:
             raise ValidationError("solution_limit", self.solution_limit, "must be >= 1")
         for nm in ("vehicle_weight", "time_weight", "cost_weight", "balance_weight"):
@@ -115,6 +125,65 @@ def _stop_name(data: RoutingData, s: int) -> str:
     return f"stop {data.ids[loc]}" + (f" ({nm})" if nm and nm != data.ids[loc] else "")
 
 
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def hms_text(seconds: float) -> str:
+    """``HH:MM`` of a time of day in seconds (for messages)."""
+    if not math.isfinite(float(seconds)):
+        return num(seconds)
+    m = round(float(seconds) / 60.0)
+    return f"{m // 60:02d}:{m % 60:02d}"
+
+
+def _day_text(data: RoutingData) -> str:
+    """`` on 2026-12-01 (Tuesday)`` from ``data.meta`` (empty when it has no date)."""
+    date = data.meta.get("date")
+    if not date:
+        return ""
+    wd = data.meta.get("weekday")
+    name = f" ({_WEEKDAYS[wd]})" if isinstance(wd, int) and 0 <= wd < 7 else ""
+    return f" on {date}{name}"
+
+
+def _frequency_hint(data: RoutingData) -> str:
+    freqs = data.meta.get("frequencies_per_week")
+    if isinstance(freqs, list) and any(int(k) < 7 for k in freqs):
+        return (" (the villages' visit days are chosen to spread each facility's load "
+                "evenly over the week; even so this day's visits bring more than the "
+                "facility takes: raise its capacity or the collection frequency)")
+    return ""
+
+
+def _visit_limit(vt: VehicleType) -> tuple[float, ...]:
+    """The most one visit may load on a vehicle of type ``vt``: its capacity, and its
+    daily route capacity when that is smaller (per load dimension)."""
+    cap = tuple(float(c) for c in vt.capacity)
+    if vt.route_capacity is not None:
+        cap = tuple(min(a, float(b)) for a, b in zip(cap, vt.route_capacity, strict=True))
+    return cap
+
+
+def _too_big_text(data: RoutingData, s: int, types: list[int], every: bool) -> str:
+    """Why stop ``s`` fits no vehicle of ``types``: its load and the largest of those
+    vehicles' limits; ``every``: those are all the types allowed to serve it."""
+    dims = data.load_dims
+    largest = max(types, key=lambda t: (_visit_limit(data.vehicle_types[t])[:1], -t))
+    vt = data.vehicle_types[largest]
+    load = amounts(data.stop_demand[s], dims)
+    limit = amounts(_visit_limit(vt), dims)
+    if not every:
+        names = ", ".join(data.vehicle_types[t].name for t in types)
+        return f"load {load} exceeds the capacity of {names} (largest {vt.name}, {limit})"
+    allowed = data.stop_allowed[s]
+    only = ""
+    if allowed is not None:
+        only = ("; only " + ", ".join(data.vehicle_types[t].name for t in sorted(allowed))
+                + " may serve it (access restriction)")
+    return (f"load {load} exceeds the capacity of every vehicle type allowed to serve it "
+            f"(largest: {vt.name}, {limit}), and a stop's load cannot be split{only}")
+
+
 def precheck(data: RoutingData) -> list[str]:
     """Reasons why some stops cannot be served by any vehicle at all (empty when none).
 
@@ -132,6 +201,8 @@ def precheck(data: RoutingData) -> list[str]:
     nf = len(data.facilities)
     ok_any = np.zeros(n, dtype=bool)
     why: list[set[str]] = [set() for _ in range(n)]
+    too_big: list[list[int]] = [[] for _ in range(n)]  #: allowed types the load exceeds
+    considered = np.zeros(n, dtype=np.int64)  #: allowed types with vehicles that fail
     dur = data.duration_s
     need_unload = np.any(data.stop_demand > 0, axis=1)
     for t, vt in enumerate(data.vehicle_types):
@@ -177,27 +248,35 @@ def precheck(data: RoutingData) -> list[str]:
         good = allowed & fits & window_ok & back_ok
         ok_any |= good
         for s in np.flatnonzero(allowed & ~good):
+            considered[s] += 1
             if not fits[s]:
-                why[s].add(f"load {tuple(data.stop_demand[s])} above capacity or route cap "
-                           f"of {vt.name}")
+                too_big[s].append(t)
             elif not window_ok[s]:
-                why[s].add(f"window closes at {data.stop_close_s[s]:.0f} s but {vt.name} "
-                           f"arrives at {arr[s]:.0f} s at the earliest")
+                why[s].add(f"window closes at {hms_text(data.stop_close_s[s])} but "
+                           f"{vt.name} arrives at {hms_text(arr[s])} at the earliest")
             else:
                 why[s].add(f"{vt.name} cannot unload and return to its depot within the "
                            "shift and facility hours")
+    dims = data.load_dims
     for s in np.flatnonzero(~ok_any):
+        if too_big[s]:
+            why[s].add(_too_big_text(data, int(s), too_big[s],
+                                     len(too_big[s]) == int(considered[s])))
         detail = "; ".join(sorted(why[s])) or "no allowed vehicle type has vehicles"
         reasons.append(f"{_stop_name(data, int(s))}: {detail}")
     if nf:
         assigned_t = np.zeros(nf)
         m = data.stop_facility >= 0
         np.add.at(assigned_t, data.stop_facility[m], data.stop_demand[m, 0])
+        on = _day_text(data)
         for f in np.flatnonzero(assigned_t > data.facility_capacity + 1e-9):
             loc = int(data.facilities[f])
-            reasons.append(f"facility {data.ids[loc]}: assigned stops bring "
-                           f"{assigned_t[f]:.3f} {data.load_dims[0]}, daily capacity "
-                           f"{data.facility_capacity[f]:.3f}")
+            nm = data.names[loc]
+            name = f" ({nm})" if nm and nm != data.ids[loc] else ""
+            reasons.append(f"facility {data.ids[loc]}{name}{on}: assigned stops bring "
+                           f"{num(assigned_t[f])} {dims[0]}, daily capacity "
+                           f"{num(data.facility_capacity[f])} {dims[0]}"
+                           + _frequency_hint(data))
     return reasons
 
 
