@@ -346,8 +346,41 @@ def _flat_kpis(summary: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
+def _regional(summary: Mapping[str, Any], key: str) -> dict[str, Mapping[str, Any]]:
+    """The ``kpis[key]`` table (``cost_by_county`` or ``cost_by_prefecture``) of a
+    summary, keeping the regions that receive waste."""
+    table = (summary.get("kpis") or {}).get(key) or {}
+    if not isinstance(table, Mapping):
+        return {}
+    return {str(code): row for code, row in table.items()
+            if isinstance(row, Mapping) and isinstance(row.get("t_per_day"), int | float)
+            and row["t_per_day"] > 0}
+
+
+def _regional_diff(summary_a: Mapping[str, Any], summary_b: Mapping[str, Any],
+                   key: str) -> dict[str, dict[str, Any]]:
+    """Per region served in A or B: its allocated cost in each (yuan/yr, 0 where it is
+    not served), ``diff`` = B - A, and the cost per tonne in each (None where it is not
+    served); sorted by region code."""
+    ra, rb = _regional(summary_a, key), _regional(summary_b, key)
+    out: dict[str, dict[str, Any]] = {}
+    for code in sorted(set(ra) | set(rb)):
+        a, b = ra.get(code, {}), rb.get(code, {})
+        ca = float(a.get("cost_yuan_per_year") or 0.0)
+        cb = float(b.get("cost_yuan_per_year") or 0.0)
+        out[code] = {"name": a.get("name") or b.get("name"), "a": ca, "b": cb,
+                     "diff": cb - ca,
+                     "cost_per_tonne_a": a.get("cost_per_tonne_yuan"),
+                     "cost_per_tonne_b": b.get("cost_per_tonne_yuan")}
+    return out
+
+
 def compare(summary_a: Mapping[str, Any], summary_b: Mapping[str, Any]) -> dict[str, Any]:
-    """Differences ``b - a`` of cost and numeric KPIs, with relative changes."""
+    """Differences ``b - a`` of cost and numeric KPIs, with relative changes; the cost
+    allocated to each county and prefecture in both (``by_county``, ``by_prefecture``:
+    who gains from sharing); and whether both have the same number of villages
+    (``same_village_count``; when they do not, the saving compares different
+    problems)."""
     fa, fb = _flat_kpis(summary_a), _flat_kpis(summary_b)
     rows = {}
     for k in sorted(set(fa) & set(fb)):
@@ -356,10 +389,18 @@ def compare(summary_a: Mapping[str, Any], summary_b: Mapping[str, Any]) -> dict[
                    "relative": (b - a) / abs(a) if a not in (0.0,) else None}
     ca = float(summary_a["total_cost_yuan_per_year"])
     cb = float(summary_b["total_cost_yuan_per_year"])
+    ka, kb = summary_a.get("kpis") or {}, summary_b.get("kpis") or {}
+    va, vb = ka.get("villages"), kb.get("villages")
     return {
-        "a": {"scenario": summary_a.get("scenario"), "sharing": summary_a.get("sharing")},
-        "b": {"scenario": summary_b.get("scenario"), "sharing": summary_b.get("sharing")},
+        "a": {"scenario": summary_a.get("scenario"), "sharing": summary_a.get("sharing"),
+              "villages": va},
+        "b": {"scenario": summary_b.get("scenario"), "sharing": summary_b.get("sharing"),
+              "villages": vb},
+        "same_village_count": va is not None and va == vb,
         "saving_yuan_per_year": ca - cb,
         "saving_fraction": (ca - cb) / ca if ca else None,
         "metrics": rows,
+        "by_county": _regional_diff(summary_a, summary_b, "cost_by_county"),
+        "by_prefecture": _regional_diff(summary_a, summary_b, "cost_by_prefecture"),
     }
+

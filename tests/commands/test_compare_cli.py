@@ -58,3 +58,56 @@ def test_compare_accepts_a_valid_pair(tmp_path: Path,
     b = _folder(tmp_path, "b", json.dumps({**GOOD, "total_cost_yuan_per_year": 90}).encode())
     assert main(["compare", str(a), str(b), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["saving_yuan_per_year"] == 10.0
+
+
+def _with_counties(cost: float, by_county: dict[str, tuple[float, float]],
+                   villages: int = 3) -> bytes:
+    """A summary whose county table gives ``(t_per_day, cost)`` per county code."""
+    table = {code: {"name": f"C{code}", "t_per_day": t, "cost_yuan_per_year": c,
+                    "cost_per_tonne_yuan": c / (t * 365) if t else None}
+             for code, (t, c) in by_county.items()}
+    return json.dumps({**GOOD, "total_cost_yuan_per_year": cost,
+                       "kpis": {"villages": villages, "cost_by_county": table,
+                                "cost_by_prefecture": {}}}).encode()
+
+
+def test_compare_reports_each_countys_change(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Sharing moves cost between counties: the county table gives A, B and B - A for
+    every county served in either run (0 where one run does not serve it), largest
+    change first in the text output."""
+    a = _folder(tmp_path, "a", _with_counties(100.0, {"1": (1.0, 60.0), "2": (1.0, 40.0),
+                                                      "3": (0.0, 0.0)}))
+    b = _folder(tmp_path, "b", _with_counties(90.0, {"1": (1.0, 35.0), "2": (1.0, 55.0)}))
+    assert main(["compare", str(a), str(b), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["same_village_count"] is True
+    assert set(res["by_county"]) == {"1", "2"}
+    assert res["by_county"]["1"]["diff"] == -25.0 and res["by_county"]["2"]["diff"] == 15.0
+    assert main(["compare", str(a), str(b)]) == 0
+    out = capsys.readouterr().out
+    assert out.index("1 C1") < out.index("2 C2")
+    assert "-25" in out and "+15" in out and "warning" not in out
+
+
+def test_compare_warns_when_the_runs_plan_different_areas(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A one-county run against a two-county run is flagged: its 'saving' compares
+    different problems."""
+    a = _folder(tmp_path, "a", _with_counties(100.0, {"1": (1.0, 100.0)}, villages=3))
+    b = _folder(tmp_path, "b", _with_counties(190.0, {"1": (1.0, 90.0), "2": (1.0, 100.0)},
+                                              villages=6))
+    assert main(["compare", str(a), str(b)]) == 0
+    out = capsys.readouterr().out
+    assert "warning: A has 3 villages and B 6" in out
+
+
+def test_compare_refuses_a_malformed_county_table(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A county row whose cost is not a number is an error naming the row and value."""
+    good = _folder(tmp_path, "good", _with_counties(100.0, {"1": (1.0, 100.0)}))
+    doc = json.loads(_with_counties(100.0, {"1": (1.0, 100.0)}))
+    doc["kpis"]["cost_by_county"]["1"]["cost_yuan_per_year"] = "lots"
+    bad = _folder(tmp_path, "bad", json.dumps(doc).encode())
+    assert main(["compare", str(good), str(bad)]) == 2
+    assert "kpis.cost_by_county.1.cost_yuan_per_year='lots'" in capsys.readouterr().err

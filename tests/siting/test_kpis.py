@@ -57,3 +57,19 @@ def test_shared_facilities_split_by_tonnes() -> None:
     assert t0["county_shares"] == pytest.approx({"C0": 4 / 9, "C1": 5 / 9})
     assert t0["county_fixed_cost_yuan_per_year"]["C1"] == pytest.approx(25 * 5 / 9)
     assert shared[("incinerator", "I0")]["county_shares"]["C0"] == pytest.approx(4 / 9)
+
+
+def test_uncovered_villages_are_named_and_distances_null_when_none_served() -> None:
+    """With a penalty below the cost of serving, both villages stay uncovered: the KPIs
+    name them, and the distances are None rather than a misleading 0."""
+    data = H.build(H.Spec(
+        demand=[4.0, 5.0], village_county=[0, 1],
+        transfer=[H.Site(0, [(20.0, 25.0)])], incinerator=[H.Site(0, [(50.0, 100.0)])],
+        collect=[(0, 0, 1.0), (1, 0, 2.0)], haul=[(0, 0, 1.0)], penalty=0.001,
+    ))
+    res = solve(data, SiteParams(method="exact", time_limit_s=30))
+    k = kpis(data, res)
+    assert k["villages_uncovered"] == 2
+    assert k["uncovered_village_ids"] == list(data.village_ids)
+    assert k["mean_collection_distance_m"] is None
+    assert k["max_collection_distance_m"] is None

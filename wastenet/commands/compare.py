@@ -58,7 +58,8 @@ def check_summary(doc: object, d: str) -> dict[str, Any]:
     """``doc`` (the parsed summary.json of folder ``d``) as a dict, once every field the
     comparison reads is checked: an object, with a finite ``total_cost_yuan_per_year``,
     finite numbers in the other numeric fields it holds and in
-    ``cost_breakdown_yuan_per_year``, and an object for ``kpis``. A
+    ``cost_breakdown_yuan_per_year``, an object for ``kpis``, and objects with finite
+    ``t_per_day`` and ``cost_yuan_per_year`` in its county and prefecture tables. A
     :class:`ValidationError` names the folder, the field and the value."""
     where = f"{Path(d) / 'summary.json'}"
     if not isinstance(doc, dict):
@@ -80,6 +81,24 @@ def check_summary(doc: object, d: str) -> dict[str, Any]:
         if not _is_number(v):
             raise ValidationError(f"cost_breakdown_yuan_per_year.{k}", _shown(v),
                                   f"{where}: must be a finite number, not {_json_type(v)}")
+    kpis = doc.get("kpis") or {}
+    for table in ("cost_by_county", "cost_by_prefecture"):
+        rows = kpis.get(table)
+        if rows is None:
+            continue
+        if not isinstance(rows, dict):
+            raise ValidationError(f"kpis.{table}", _shown(rows),
+                                  f"{where}: must be an object, not {_json_type(rows)}")
+        for code, row in rows.items():
+            field = f"kpis.{table}.{code}"
+            if not isinstance(row, dict):
+                raise ValidationError(field, _shown(row),
+                                      f"{where}: must be an object, not {_json_type(row)}")
+            for k in ("t_per_day", "cost_yuan_per_year"):
+                if k in row and not _is_number(row[k]):
+                    raise ValidationError(f"{field}.{k}", _shown(row[k]),
+                                          f"{where}: must be a finite number, not "
+                                          f"{_json_type(row[k])}")
     return doc
 
 
@@ -119,8 +138,33 @@ def run(args: argparse.Namespace) -> int:
     frac = res["saving_fraction"]
     print(f"B saves {sav:,.0f} yuan/yr over A ({100 * frac:.2f} %)" if frac is not None
           else f"B saves {sav:,.0f} yuan/yr over A")
+    if not res["same_village_count"]:
+        print(f"warning: A has {a['villages']} villages and B {b['villages']}: the two "
+              "runs plan different areas, so the saving compares different problems")
     print(f"{'metric':44} {'A':>18} {'B':>18} {'B-A':>16} {'rel':>8}")
     for k, r in res["metrics"].items():
         rel = f"{100 * r['relative']:+.2f}%" if r["relative"] is not None else ""
         print(f"{k:44} {r['a']:>18,.2f} {r['b']:>18,.2f} {r['diff']:>+16,.2f} {rel:>8}")
+    _regions("prefecture", res["by_prefecture"], None)
+    _regions("county", res["by_county"], COUNTIES_SHOWN)
     return 0
+
+
+#: counties listed in the text output (largest changes first; --json gives them all)
+COUNTIES_SHOWN = 15
+
+
+def _regions(kind: str, table: dict[str, dict[str, Any]], limit: int | None) -> None:
+    """Print the allocated cost of each region in A and B, largest change first."""
+    if not table:
+        return
+    rows = sorted(table.items(), key=lambda kv: (-abs(kv[1]["diff"]), kv[0]))
+    more = ""
+    if limit is not None and len(rows) > limit:
+        more = f" ({limit} of {len(rows)} with the largest changes; --json for all)"
+        rows = rows[:limit]
+    print(f"\ncost allocated by {kind}, yuan/yr{more}")
+    print(f"{kind:24} {'A':>18} {'B':>18} {'B-A':>16}")
+    for code, r in rows:
+        label = f"{code} {r['name'] or ''}".strip()
+        print(f"{label[:24]:24} {r['a']:>18,.0f} {r['b']:>18,.0f} {r['diff']:>+16,.0f}")

@@ -36,7 +36,11 @@ def _lookup(arcs: Arcs, src: np.ndarray, dst: np.ndarray, n_dst: int) -> tuple[n
 
 
 def kpis(data: SitingData, result: SitingResult) -> dict[str, object]:
-    """KPIs of ``result``: coverage, distances, tonne-km, cost per tonne, shared facilities."""
+    """KPIs of ``result``: coverage, distances, tonne-km, cost per tonne, shared facilities.
+
+    ``uncovered_village_ids`` lists the villages not fully covered (only possible when the
+    scenario gives an uncovered penalty); the collection distances are None when no
+    village is served."""
     n = data.n_villages
     w = np.asarray(data.demand, dtype=float)
     n_c = len(data.county_codes)
@@ -132,9 +136,11 @@ def kpis(data: SitingData, result: SitingResult) -> dict[str, object]:
         "villages_covered": int(covered.sum()),
         "villages_uncovered": int(n - covered.sum()),
         "t_per_day_covered": total_t,
+        "uncovered_village_ids": [data.village_ids[i] for i in np.flatnonzero(~covered)],
         "mean_collection_distance_m": float((vdist[served] / share[served]).mean())
-        if served.any() else 0.0,
-        "max_collection_distance_m": float(np.nanmax(dist)) if dist.size else 0.0,
+        if served.any() else None,
+        "max_collection_distance_m": float(np.nanmax(dist))
+        if dist.size and not np.all(np.isnan(dist)) else None,
         "tonne_km_per_day": tkm,
         "cost_per_tonne_yuan": float(result.total_cost / (total_t * 365)) if total_t > 0
         else None,
