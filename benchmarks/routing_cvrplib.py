@@ -30,6 +30,7 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import re
 import resource
 import sys
 import time
@@ -44,9 +45,16 @@ DATA = HERE / "data" / "routing" / "cvrplib"
 SOLVERS = ("wastenet", "ortools-gls", "pyvrp")
 
 
+def size_key(name: str) -> tuple[int, str]:
+    """Sort key: the customer count ``N`` of an ``X-nN-kK`` name first, then the name;
+    names without ``-nN`` (CMT6, C101, ...) sort after the X instances."""
+    m = re.search(r"-n(\d+)", name)
+    return (int(m.group(1)) if m else 10**9, name)
+
+
 def x_instances() -> list[str]:
     names = [p.stem for p in DATA.glob("X-n*.vrp")]
-    return sorted(names, key=lambda s: int(s.split("-")[1][1:]))
+    return sorted(names, key=size_key)
 
 
 def run_one(solver: str, instance: str, time_limit_s: float, seed: int) -> dict[str, Any]:
@@ -107,7 +115,7 @@ def in_fresh_process(*args: Any) -> dict[str, Any]:
 
 def report(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     by = {(r["instance"], r["solver"]): r for r in rows}
-    insts = sorted({r["instance"] for r in rows}, key=lambda s: int(s.split("-")[1][1:]))
+    insts = sorted({r["instance"] for r in rows}, key=size_key)
     lines = [
         "# Routing benchmark: CVRPLIB X instances (Uchoa et al. 2017)",
         "",

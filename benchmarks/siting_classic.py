@@ -48,6 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -429,16 +430,44 @@ def _overlay(out: dict[str, Record], rec: Record) -> None:
     out[rec.name] = rec
 
 
+def engines(records: list[Record]) -> str:
+    """The engine versions the records were measured with (``extra["engine"]``), most
+    used first with their counts when there are several; this checkout's version when no
+    record says."""
+    counts = Counter(str(r.extra["engine"]) for r in records if r.extra.get("engine"))
+    if not counts:
+        return _engine_version()
+    if len(counts) == 1:
+        return next(iter(counts))
+    return "; ".join(f"{e} ({n} instances)"
+                     for e, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def source_meta(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The ``meta`` of the report a render-only run re-reads (``<out>.json``, else the
+    last ``--merge-from`` file), or None."""
+    for path in [args.out.with_suffix(".json"), *reversed(args.merge_from)]:
+        if path.exists():
+            meta = json.loads(path.read_text("utf-8")).get("meta")
+            return dict(meta) if isinstance(meta, dict) else None
+    return None
+
+
 def write_reports(records: dict[str, Record], args: argparse.Namespace) -> None:
-    """Write the .json and .md reports of every record so far."""
+    """Write the .json and .md reports of every record so far. The header names every
+    engine version among the records; a render-only run keeps the date, machine and
+    settings of the report it re-reads (they describe the measurements, not this run)."""
     order = {x.name: r for r, x in enumerate(all_instances())}
     ordered = sorted(records.values(), key=lambda r: order.get(r.name, 10**9))
     meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs, Python "
                        f"{platform.python_version()}",
             "note": f"engine time limit {args.time_limit:g} s per instance, seed {args.seed}, "
-                    f"HiGHS cap {args.mip_cap:g} s",
-            "engine": _engine_version()}
+                    f"HiGHS cap {args.mip_cap:g} s"}
+    if args.render_only:
+        meta.update({k: v for k, v in (source_meta(args) or {}).items()
+                     if k in ("date", "machine", "note")})
+    meta["engine"] = engines(ordered)
     json_path = args.out.with_suffix(".json")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps({"meta": meta, "records": [asdict(r) for r in ordered]},
@@ -463,7 +492,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--merge-from", type=Path, nargs="*", default=[],
                     help="also take the records of these JSON reports (later files win)")
     ap.add_argument("--render-only", action="store_true",
-                    help="run nothing; rewrite the report from --merge/--merge-from records")
+                    help="run nothing; rewrite the report from the records of <out>.json "
+                    "and --merge-from")
     ap.add_argument("--out", type=Path, default=RESULTS / "siting_classic",
                     help="report path without suffix (.md and .json are written)")
     args = ap.parse_args(argv)
@@ -473,6 +503,12 @@ def main(argv: list[str] | None = None) -> int:
     if not chosen and not args.render_only:
         print("no instance matches --subset", file=sys.stderr)
         return 2
+    if args.render_only:
+        args.merge = True  # re-render what <out>.json (and --merge-from) hold
+        if not collect({}, args):
+            print(f"--render-only: no records in {args.out.with_suffix('.json')} or "
+                  "--merge-from; nothing written", file=sys.stderr)
+            return 2
     json_path = args.out.with_suffix(".json")
     fresh: dict[str, Record] = {}
     with tempfile.TemporaryDirectory(prefix="siting_classic_") as td:

@@ -185,6 +185,32 @@ def meets(r: dict) -> bool:
                 and r["checker_ok"])
 
 
+SETTINGS = ("time_limit_s", "seed", "threads")
+
+
+def recorded_settings(args: argparse.Namespace) -> None:
+    """For ``--report-only``: the time limit, seed and threads of the recorded runs (the
+    per-scenario JSON's ``settings``, else the report JSON's), which the report's header
+    must describe whatever this invocation's flags say; a flag that differs is noted."""
+    found: dict[str, object] = {}
+    first = Path(args.out + f".{SCENARIOS[0]}.json")
+    summary = Path(args.out + ".json")
+    for path, key in ((first, "settings"), (summary, None)):
+        if path.is_file():
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            src = doc.get(key) if key else doc
+            if isinstance(src, dict):
+                found = {k: src[k] for k in SETTINGS if k in src}
+            if found:
+                break
+    for key, attr in zip(SETTINGS, ("time_limit", "seed", "threads"), strict=True):
+        if key in found:
+            if found[key] != getattr(args, attr):
+                print(f"--report-only: the recorded runs used {key}={found[key]}, not "
+                      f"{getattr(args, attr)}; the report says {found[key]}", file=sys.stderr)
+            setattr(args, attr, found[key])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--time-limit", type=float, default=600.0)
@@ -204,6 +230,8 @@ def main() -> int:
     results: dict[str, dict] = {}
     runs: dict[str, list[dict]] = {}
     peers: dict[str, dict] = {}
+    if args.report_only:
+        recorded_settings(args)
     for name in SCENARIOS:
         tmp = Path(args.out + f".{name}.json")
         every = Path(args.out + f".{name}.runs.json")
@@ -234,6 +262,8 @@ def main() -> int:
             one["process_wall_s"] = time.time() - t0
             one["engine_commit"] = commit
             one["run"] = r + 1
+            one["settings"] = {"time_limit_s": args.time_limit, "seed": args.seed,
+                               "threads": args.threads}
             done.append(one)
             print(f"{name}: run {r + 1} of {args.repeat} done in {time.time() - t0:.0f} s, "
                   f"gap {one['gap']:.2%}", file=sys.stderr)
