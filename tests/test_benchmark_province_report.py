@@ -75,3 +75,19 @@ def test_peer_table_gives_ratios_or_dashes(sp: ModuleType) -> None:
     assert first[-3:-1] == ["0.8000", "1.2000"] and "checker ok: True" in first[4]
     second = [c.strip() for c in rows[1].split("|")]
     assert second[-3:-1] == ["-", "-"] and second[8] == "-" and "nan" not in rows[1]
+
+
+def test_report_only_takes_the_recorded_settings(sp: ModuleType, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """--report-only describes the runs it re-reads: their time limit, seed and threads
+    replace this invocation's flags, and each difference is noted."""
+    import argparse
+    import json
+
+    out = tmp_path / "prov"
+    Path(f"{out}.{sp.SCENARIOS[0]}.json").write_text(json.dumps(
+        {"settings": {"time_limit_s": 600.0, "seed": 0, "threads": 2}}), encoding="utf-8")
+    args = argparse.Namespace(out=str(out), time_limit=60.0, seed=7, threads=1)
+    sp.recorded_settings(args)
+    assert (args.time_limit, args.seed, args.threads) == (600.0, 0, 2)
+    assert "the recorded runs used seed=0, not 7" in capsys.readouterr().err
