@@ -18,12 +18,12 @@ MORNING = 28_800.0
 
 
 def base_data(vt_kw: dict | None = None, stop1: dict | None = None,
-              fac0: dict | None = None) -> RoutingData:
+              fac0: dict | None = None, stop0: dict | None = None) -> RoutingData:
     kw = {"count": 2, "max_stops": 5, "route_capacity": (20.0,), "break_duration_s": 3600,
           "break_earliest_s": 39_600, "break_latest_s": 43_200, **(vt_kw or {})}
     vt = truck(**kw)
     mini = truck(name="mini", count=1)
-    stops = [{"xy": (1000, 0), "q": 6, "service": 60, "facility": 0},
+    stops = [{"xy": (1000, 0), "q": 6, "service": 60, "facility": 0, **(stop0 or {})},
              {"xy": (2000, 0), "q": 6, "service": 60, "facility": 0, **(stop1 or {})},
              {"xy": (0, 1000), "q": 3, "service": 60, "allowed": frozenset({0})}]
     facs = [{"xy": (1500, 500), "unload": 300, "cap": 100.0, **(fac0 or {})},
@@ -173,6 +173,34 @@ def test_assigned_facility() -> None:
     data = base_data()
     a = [("depot", 0), ("stop", 0), ("unload", 1), ("stop", 1), ("unload", 0), ("depot", 0)]
     assert "assigned to facility" in violations(data, plan_of(data, a=a))
+
+
+def test_loaded_trip_ends_at_its_assigned_facility() -> None:
+    """Route A's last trip holds stop 1 (6 t, assigned to station 0) and goes home
+    without unloading: besides the load on board, the skipped station is named."""
+    data = base_data()
+    a = [("depot", 0), ("stop", 0), ("unload", 0), ("stop", 1), ("depot", 0)]
+    text = violations(data, plan_of(data, a=a))
+    assert "must unload" in text
+    assert "stop S1 is assigned to facility 0, but its trip returns to the depot" in text
+    assert "stop S0" not in text
+
+
+def test_empty_trip_may_skip_its_assigned_facility() -> None:
+    """A trip that collected nothing (stop 0 with zero load, assigned to station 0) may
+    return to the depot without unloading (the exception in the data rules)."""
+    data = base_data(stop0={"q": 0.0})
+    a = [("depot", 0), ("stop", 1), ("unload", 0), ("stop", 0), ("depot", 0)]
+    rep = check(data, plan_of(data, a=a))
+    assert rep.ok, rep.violations
+
+
+def test_empty_trip_unloading_elsewhere() -> None:
+    """A zero-load stop assigned to station 0 in a trip that ends at station 1 breaks
+    the assigned-facility rule all the same."""
+    data = base_data(stop0={"q": 0.0})
+    a = [("depot", 0), ("stop", 1), ("unload", 0), ("stop", 0), ("unload", 1), ("depot", 0)]
+    assert "assigned to facility 0, unloaded at 1" in violations(data, plan_of(data, a=a))
 
 
 def test_unload_before_return() -> None:

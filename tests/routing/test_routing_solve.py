@@ -337,3 +337,45 @@ def test_vehicle_type_error_shows_plain_numbers() -> None:
     with pytest.raises(ValidationError) as exc:
         truck(capacity=(np.float64(-2.5), np.float64(6.0)))
     assert "capacity=(-2.5, 6.0)" in str(exc.value) and "np." not in str(exc.value)
+
+
+def test_decomposition_shares_facility_capacity() -> None:
+    """Decomposed parts share a station's daily capacity instead of each filling it.
+
+    Eight unassigned stops of 0.4 t around the depot, cut into two parts of four; the
+    near station takes 2 t a day, the far one any load. Each part alone would unload its
+    1.6 t at the near station (3.2 t in all)."""
+    stops = [{"xy": (1000.0 * np.cos(a), 1000.0 * np.sin(a)), "q": 0.4}
+             for a in np.linspace(0.0, 6.0, 8)]
+    data = make_data((0, 0), stops, [{"xy": (0, 300), "cap": 2.0}, {"xy": (0, 8000)}],
+                     [truck(count=4)])
+    params = RouteParams(time_limit_s=5.0, solution_limit=20, decompose_above=4, part_size=4)
+    assert len(partition(data, params)) == 2
+    plan = solve_checked(data, params)
+    assert plan.meta["parts"] == 2
+
+
+def test_decomposition_reserves_capacity_for_assigned_stops() -> None:
+    """A part solved first leaves room at a station for the stops assigned to it in the
+    parts still to come: the four unassigned stops (first part) go to the far station,
+    since the near one (3 t a day) must take the 2 t assigned to it in the second part."""
+    stops = ([{"xy": (1000, 200 * i), "q": 0.5} for i in range(4)]
+             + [{"xy": (-1000, 200 * i), "q": 0.5, "facility": 0} for i in range(4)])
+    data = make_data((0, 0), stops, [{"xy": (0, 300), "cap": 3.0}, {"xy": (0, -9000)}],
+                     [truck(count=4)])
+    params = RouteParams(time_limit_s=5.0, solution_limit=20, decompose_above=4, part_size=4)
+    assert [p.tolist() for p in partition(data, params)] == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    solve_checked(data, params)
+
+
+def test_free_loads_above_all_facility_capacities_reported() -> None:
+    """Unassigned loads that no facility has room for are reported up front, naming the
+    facility and both amounts, also when the instance would be decomposed."""
+    stops = [{"xy": (1000.0 * np.cos(a), 1000.0 * np.sin(a)), "q": 0.4}
+             for a in np.linspace(0.0, 6.0, 8)]
+    data = make_data((0, 0), stops, [{"xy": (0, 300), "cap": 2.0, "id": "L9"}],
+                     [truck(count=4)])
+    with pytest.raises(InfeasibleError) as exc:
+        solve(data, RouteParams(time_limit_s=2.0, decompose_above=4, part_size=4))
+    text = str(exc.value)
+    assert "bring 3.2 t" in text and "L9 2 t" in text and "room for 2 t" in text

@@ -17,11 +17,17 @@ from the matrices and verifies each rule of :mod:`wastenet.routing.data`:
 * loads: per dimension never above capacity between unloads, reported ``load_after``
   equal to the simulation, empty on return; route caps ``route_capacity`` and
   ``max_stops``; every trip carries only stops assigned to the facility it ends at (or
-  unassigned stops); daily tonnes per facility within ``facility_capacity``;
+  unassigned stops), and a trip that carries a load ends at an unload (its assigned
+  facility when it holds an assigned stop); a trip that collected nothing may return
+  without unloading (see :mod:`wastenet.routing.data`); daily tonnes per facility within
+  ``facility_capacity``;
 * totals: each route's and the plan's distance, travel, duration, tonne-km, cost and
   vehicle count equal the recomputed ones.
 
-Cost of a route: ``fixed_cost_yuan + cost_yuan_per_km·km + cost_yuan_per_h·duration_h``.
+Cost of a route (the reported ``cost_yuan``): ``fixed_cost_yuan + cost_yuan_per_km·km +
+cost_yuan_per_h·duration_h``, the duration running from leaving to returning (waits,
+service, unloads and an on-route break included). This is not what the OR-Tools search
+minimises (it charges hours on travel time only, see :mod:`wastenet.routing.solve`).
 """
 
 from __future__ import annotations
@@ -235,6 +241,11 @@ def _check_route(data: RoutingData, r: Route, tag: str, out: list[str],
     if np.any(load > TOL_LOAD):
         out.append(f"{tag}: returns to the depot carrying {amounts(load, dims)} (must unload "
                    "first)")
+        for s in trip:  # a trip that carries something ends at its assigned facility
+            if data.stop_facility[s] >= 0:
+                out.append(f"{tag}: stop {_sid(data, s)} is assigned to facility "
+                           f"{int(data.stop_facility[s])}, but its trip returns to the depot "
+                           "without unloading there")
     if vt.route_capacity is not None and np.any(total > np.asarray(vt.route_capacity)
                                                   + TOL_LOAD):
         out.append(f"{tag}: collects {amounts(total, dims)} in the day, route capacity "

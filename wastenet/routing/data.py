@@ -21,12 +21,16 @@ Rules the solver and the checker share
   between unloads. An unload empties the vehicle.
 * The load of a stop with ``stop_facility[s] >= 0`` must be unloaded at exactly that
   facility: every trip (the visits between two unloads) carries only stops of one
-  assigned facility, and ends there. ``-1`` means any facility.
+  assigned facility, and ends there. ``-1`` means any facility. The exception is a
+  trip that collected nothing (stops of zero load in every dimension, such as
+  inspections): with nothing to unload it may return to the depot directly, even when
+  its stops are assigned; if it does end at an unload, that is its assigned facility.
 * A vehicle that collected anything unloads before it returns to its depot.
 * ``route_capacity``: total load collected in the day; ``max_stops``: stops in the day.
 * Service at a stop or unload starts inside its window; waiting is allowed.
-* Shift: leave the depot at or after ``shift_start_s``, be back by ``shift_end_s``; the
-  time from leaving to returning is at most ``max_shift_s``.
+* Shift: leave the depot at or after ``shift_start_s`` and its opening
+  (``depot_open_s``), be back by ``shift_end_s`` and the depot's closing
+  (``depot_close_s``); the time from leaving to returning is at most ``max_shift_s``.
 * Break: when ``break_duration_s > 0`` the driver takes one break of
   ``break_duration_s`` that starts inside ``[break_earliest_s, break_latest_s]``. It is
   off the route (``Route.break_start_s`` is None) only when it fits entirely before

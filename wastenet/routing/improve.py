@@ -14,14 +14,17 @@ of ruin-and-recreate / POPMUSIC decompositions. One iteration:
    the ruined routes, the removed stops unperformed under their drop penalty, with guided
    local search for a short slice;
 5. accept the new routes of ``R`` when every stop is served again, every route decodes,
-   and the weighted objective of :class:`~wastenet.routing.solve.RouteParams` over ``R``
-   decreases.
+   and the acceptance score :func:`~wastenet.routing.solve._score` over ``R`` decreases
+   (the weights of :class:`~wastenet.routing.solve.RouteParams` applied to vehicles,
+   travel time and the reported route cost, whose hourly cost covers the whole duration;
+   not the OR-Tools objective that the recreate step minimises, see
+   :mod:`wastenet.routing.solve`).
 
 Every rule of :mod:`wastenet.routing.data` is kept by construction: the sub-problem is
-the same model on fewer stops, and routes outside ``R`` are untouched. Two exceptions are
-excluded up front (the plan is returned as is): finite facility capacities shared by
-unassigned stops, since a sub-problem cannot see the other routes' deliveries. Vehicles
-never increase (each type is capped at its use in ``R``).
+the same model on fewer stops, and routes outside ``R`` are untouched. One exception is
+excluded up front (the plan is returned as is, see :func:`applicable`): finite facility
+capacities shared by unassigned stops, since a sub-problem cannot see the other routes'
+deliveries. Vehicles never increase (each type is capped at its use in ``R``).
 """
 
 from __future__ import annotations

@@ -19,7 +19,17 @@ Objective (integers, scaled by ``OBJ_SCALE``)::
 
     min  Σ_v used_v (W_veh + w_cost·fixed_v)
        + Σ_{(i,j) used by v} (w_time·t^v_ij + w_cost·(c^km_v·d_ij/1000 + c^h_v·t^v_ij/3600))
+       + Σ_{unload visits} c_u
        + w_bal·(max_v end_v − min_v start_v) + Σ_{s dropped} M
+
+``t^v_ij`` is travel time only (``duration_s / speed_factor``): the hourly cost ``c^h_v``
+is charged on driving, not on waiting, service, unloads or the break, unlike the
+reported route cost of :mod:`wastenet.routing.solve` (whole duration). ``c_u`` is
+``AdapterConfig.unload_charge`` (weighted-cost units, no weight applies), paid on every
+arc into an unload copy and on every folded final unload, against empty unloads. A
+folded arc ``i → depot`` (see :func:`implicit_final_unload`) costs the two legs ``i → f``
+and ``f → depot``. ``M`` is ``AdapterConfig.drop_penalty``, in integer objective
+units (not scaled).
 
 Constraints::
 

@@ -5,21 +5,37 @@ Problem (rules in :mod:`wastenet.routing.data`; the integer model handed to OR-T
 every stop ``s ∈ S`` once, collecting ``q_s`` (per load dimension), unloads at
 intermediate facilities whenever needed and before returning, respects capacities between
 unloads, daily route caps (stops, load), stop/facility/depot windows, shifts, a break,
-assigned facilities, facility daily capacities and access restrictions. Objective, in
-lexicographic spirit through weights::
+assigned facilities, facility daily capacities and access restrictions. The objective
+works in a lexicographic spirit through the weights of :class:`RouteParams`. Every
+OR-Tools search (the solve of step 3, route elimination and polishing in step 4, the
+recreate step of step 5) minimises the model's vehicle and arc costs (exact form in
+:mod:`wastenet.routing.ortools_adapter`)::
 
-    min  W_veh·|used vehicles| + w_time·Σ travel_s + w_cost·Σ cost_yuan
-         + w_bal·(latest return − earliest departure)
+    min  Σ_v used_v·(W_veh + w_cost·fixed_yuan_v)
+         + Σ_arcs (w_time·travel_s + w_cost·(yuan_per_km·km + yuan_per_h·travel_h))
+         + unload_charge·|unload visits| + w_bal·(latest return − earliest departure)
+
+The hourly cost there is charged on travel time only (not on waiting, service, unloads
+or the break), and every unload visit pays the small fixed ``AdapterConfig.unload_charge``
+(against empty unloads; no weight applies). Between searches, plans are compared
+differently: route elimination keeps a plan with fewer vehicles and every stop served,
+while polishing and the neighbourhood search keep a new plan only when it lowers the
+acceptance score :func:`_score`::
+
+    W_veh·|used vehicles| + w_time·Σ travel_s + w_cost·Σ cost_yuan
+
+(no balance term, no unload charge), with ``cost_yuan`` the reported route cost below,
+whose hourly cost covers the whole duration.
 
 Pipeline:
 
 1. cheap pre-checks (:func:`precheck`) raise :class:`~wastenet.errors.InfeasibleError`
    naming each stop that cannot be served by any allowed vehicle at all (no vehicle,
    demand above capacity or route cap, window unreachable within the shift, facility
-   overloaded by its assigned stops);
+   overloaded by its assigned stops, facilities without room for the unassigned loads);
 2. instances above ``RouteParams.decompose_above`` stops are cut into parts, by assigned
    facility catchment and then by angular sectors around the depot, solved one after the
-   other with the vehicles still free, and merged;
+   other with the vehicles and the facility capacities still free, and merged;
 3. each part is solved by OR-Tools (strong insertion start, guided local search until the
    time or solution limit);
 4. when vehicles are charged (``vehicle_weight > 0``) and no solution limit is set,
@@ -37,8 +53,10 @@ Pipeline:
    real-valued arrival, start and departure times, loads after each visit, the break,
    and totals recomputed from the float matrices.
 
-Route cost is ``fixed_cost_yuan + cost_yuan_per_km·distance_km + cost_yuan_per_h·
-duration_h`` (duration from leaving to returning: the paid shift).
+Route cost (``Route.cost_yuan``, summed into ``RoutePlan.cost_yuan`` and recomputed by
+:mod:`wastenet.routing.checker`) is ``fixed_cost_yuan + cost_yuan_per_km·distance_km +
+cost_yuan_per_h·duration_h``, the duration running from leaving to returning: the paid
+shift, waits, service, unloads and an on-route break included.
 """
 
 from __future__ import annotations
@@ -192,7 +210,8 @@ def precheck(data: RoutingData) -> list[str]:
     ``a_t = max(shift_start, depot_open)``, the stop is reached by its close; after its
     service some admissible facility ``f`` is reached by its close, and the depot by
     ``min(shift_end, depot_close)``, within ``max_shift`` (waiting avoided by leaving
-    later). Assigned loads of a facility must fit its daily capacity.
+    later). Assigned loads of a facility must fit its daily capacity, and the loads of
+    unassigned stops, together, the room the capacities leave after the assigned loads.
     """
     n = data.n_stops
     reasons: list[str] = []
@@ -277,18 +296,30 @@ def precheck(data: RoutingData) -> list[str]:
                            f"{num(assigned_t[f])} {dims[0]}, daily capacity "
                            f"{num(data.facility_capacity[f])} {dims[0]}"
                            + _frequency_hint(data))
+        spare = np.maximum(data.facility_capacity - assigned_t, 0.0)
+        free_t = float(data.stop_demand[~m, 0].sum())
+        if free_t > 0 and free_t > float(spare.sum()) + 1e-9:
+            caps = ", ".join(f"{data.ids[int(data.facilities[f])]} "
+                             f"{num(data.facility_capacity[f])} {dims[0]}" for f in range(nf))
+            reasons.append(f"facilities{on}: the stops not assigned to a facility bring "
+                           f"{num(free_t)} {dims[0]}, but the daily capacities ({caps}) "
+                           f"leave room for {num(float(spare.sum()))} {dims[0]} after the "
+                           "assigned stops" + _frequency_hint(data))
     return reasons
 
 
 def restrict(data: RoutingData, stops: np.ndarray, *,
              demand: np.ndarray | None = None,
              counts: tuple[int, ...] | None = None,
+             facility_capacity: np.ndarray | None = None,
              name: str | None = None) -> tuple[RoutingData, np.ndarray]:
     """The sub-problem on ``stops`` (stop indices), with a compacted location table.
 
     ``demand`` replaces the stops' loads (rows aligned with ``stops``), ``counts`` the
-    number of vehicles of each type. Returns the sub-data and the original location index
-    of each of its locations. Depots and facilities are all kept, in order.
+    number of vehicles of each type, ``facility_capacity`` the facilities' daily
+    capacities (by default the full ones: right only when the sub-problem is the only
+    one delivering to a finite-capacity facility). Returns the sub-data and the original
+    location index of each of its locations. Depots and facilities are all kept, in order.
     """
     stops = np.asarray(stops, dtype=np.int64)
     locs = np.concatenate([data.depots, data.stops[stops], data.facilities]).astype(np.int64)
@@ -310,7 +341,9 @@ def restrict(data: RoutingData, stops: np.ndarray, *,
         stop_allowed=tuple(data.stop_allowed[int(s)] for s in stops),
         stop_facility=data.stop_facility[stops], facilities=np.arange(P + k, P + k + nf),
         facility_unload_s=data.facility_unload_s, facility_open_s=data.facility_open_s,
-        facility_close_s=data.facility_close_s, facility_capacity=data.facility_capacity,
+        facility_close_s=data.facility_close_s,
+        facility_capacity=(data.facility_capacity if facility_capacity is None
+                           else facility_capacity),
         vehicle_types=vts,
         x=None if data.x is None else data.x[locs], y=None if data.y is None else data.y[locs],
         name=name or data.name, synthetic=data.synthetic, seed=data.seed, meta=dict(data.meta))
@@ -478,7 +511,11 @@ def _start(routes: list[Route]) -> tuple[tuple[int, tuple[tuple[str, int], ...]]
 
 
 def _score(params: RouteParams, routes: list[Route]) -> float:
-    """The weighted objective of :class:`RouteParams` (without the balance term)."""
+    """The acceptance score of a plan: ``W_veh·|routes| + w_time·Σ travel_s +
+    w_cost·Σ cost_yuan``, with the reported route costs (hourly cost on the whole
+    duration). Unlike the OR-Tools objective it has no balance term and no unload
+    charge, and charges hours on the whole duration, not travel only (module docstring).
+    """
     return (params.vehicle_weight * len(routes)
             + params.time_weight * sum(r.travel_s for r in routes)
             + params.cost_weight * sum(r.cost_yuan for r in routes))
@@ -670,6 +707,13 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
     The vehicles still free go to each next part. The shortest route of a part (its
     partly used last vehicle) is not kept: its stops are handed on to the next part of
     (every part keeps all facilities), so vehicles are not left half empty at each border.
+
+    Facility daily capacities are shared by the parts: each part gets the capacity left
+    by the routes kept so far, less the assigned loads of the parts still to come
+    (:func:`_part_capacity`), so the merged routes keep every facility within its
+    capacity. The phases that follow (route elimination, polishing) search the whole
+    instance, whose model counts every route; the neighbourhood search of
+    :mod:`wastenet.routing.improve` is not run when such capacities are shared.
     """
     groups = partition(data, params)
     main, red, _ = budget_shares(params)
@@ -686,7 +730,8 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
         carry = np.zeros(0, dtype=np.int64)
         remaining = budget_s - (time.perf_counter() - t0)
         share = max(remaining * len(g0) / max(n - done, 1), 0.5)
-        sub, locs = restrict(data, g, counts=tuple(counts), name=f"{data.name}#{gi}")
+        sub, locs = restrict(data, g, counts=tuple(counts), name=f"{data.name}#{gi}",
+                             facility_capacity=_part_capacity(data, routes, groups[gi + 1:]))
         raw, part = _solve_capped(sub, params, share, time.perf_counter())
         statuses.append(raw.status)
         if gi + 1 < len(groups) and len(part) > 1:
@@ -712,6 +757,47 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
         routes = _improve(data, params, routes, t0)
     return _plan(data, tuple(routes), tuple(sorted(dropped)), params, t0, status,
                  {"parts": len(groups)})
+
+
+def delivered_t(data: RoutingData, routes: list[Route]) -> np.ndarray:
+    """Load (first dimension) that ``routes`` unload at each facility; zeros when the
+    data has no load dimension."""
+    out = np.zeros(len(data.facilities))
+    if not data.load_dims:
+        return out
+    for r in routes:
+        load = 0.0
+        for v in r.visits:
+            if v.kind == "stop":
+                load += float(data.stop_demand[v.index, 0])
+            elif v.kind == "unload":
+                out[v.index] += load
+                load = 0.0
+    return out
+
+
+def _part_capacity(data: RoutingData, kept: list[Route],
+                   later: list[np.ndarray]) -> np.ndarray:
+    """Daily facility capacities for the next part of :func:`_solve_parts`.
+
+    The full capacity less what the routes ``kept`` so far unload there, less the
+    assigned loads of the stops in the ``later`` parts (which must go there whatever
+    happens), never below zero. Solving a part within it leaves, by induction, room for
+    every later part's assigned loads: :func:`precheck` makes sure that holds at the
+    start, and a route a part hands on carried at most its stops' assigned loads.
+    Infinite capacities stay infinite.
+    """
+    cap = np.asarray(data.facility_capacity, dtype=np.float64)
+    if not np.any(np.isfinite(cap)):
+        return cap
+    reserved = np.zeros(len(cap))
+    if later and data.load_dims:
+        rest = np.concatenate(later)
+        sf = data.stop_facility[rest]
+        on = sf >= 0
+        np.add.at(reserved, sf[on], data.stop_demand[rest[on], 0])
+    left = cap - delivered_t(data, kept) - reserved
+    return np.where(np.isfinite(cap), np.maximum(left, 0.0), cap)
 
 
 def _remap(rt: Route, g: np.ndarray, locs: np.ndarray, number: int) -> Route:
