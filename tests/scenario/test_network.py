@@ -117,6 +117,60 @@ def test_user_matrix_replaces_estimates(tmp_path) -> None:
     assert np.allclose(nb.dist_m[r, c], want)
 
 
+def test_user_matrix_drops_pairs_beyond_the_limits(tmp_path) -> None:
+    """With a user distance matrix, a listed pair whose road distance exceeds its limit
+    (service radius 20 km, direct radius 10 km, maximum haul 150 km) is dropped from the
+    neighbour lists and the siting arcs, rows are sorted again by the matrix distance, and
+    the siting data record the three limits."""
+    from wastenet.geo.matrix import DistanceMatrix, save_matrix
+
+    ids = ("a", "b", "U1", "U2", "I210124", "IU")
+    dist = np.full((6, 6), 2000.0)
+    np.fill_diagonal(dist, 0.0)
+    pos = {x: k for k, x in enumerate(ids)}
+    for src, dst, m in (("a", "U1", 25_000.0), ("b", "U1", 3000.0), ("b", "U2", 500.0),
+                        ("b", "IU", 12_000.0), ("U2", "I210124", 200_000.0)):
+        dist[pos[src], pos[dst]] = m
+    path = tmp_path / "m.npz"
+    save_matrix(DistanceMatrix(ids=ids, distance_m=dist, duration_s=dist / 10), path)
+    sc = Scenario.model_validate({
+        "name": "m",
+        "data": {"source": "user", "counties": ["210124"], "distance_matrix_file": str(path),
+                 "villages": [{"id": "a", "lon": 123.16, "lat": 42.39, "population": 500},
+                              {"id": "b", "lon": 123.18, "lat": 42.40, "population": 800}]},
+        "candidates": {
+            "transfer": {"extra_per_county": 0,
+                         "sites": [{"id": "U1", "lon": 123.17, "lat": 42.395},
+                                   {"id": "U2", "lon": 123.15, "lat": 42.385}]},
+            "incinerator": {"sites": [{"id": "IU", "lon": 123.165, "lat": 42.392}]}}})
+    net = build_network(sc)
+    assert net.transfer.ids == ("U1", "U2") and net.incinerator.ids == ("I210124", "IU")
+
+    def row(nb, r: int) -> list[tuple[int, float]]:
+        keep = nb.idx[r] >= 0
+        assert not (~keep[:-1] & keep[1:]).any()  # missing entries only at the end
+        return list(zip(nb.idx[r][keep].tolist(), nb.dist_m[r][keep].tolist(), strict=True))
+
+    assert row(net.village_to_transfer, 0) == [(1, 2000.0)]  # a -> U1 (25 km) dropped
+    assert row(net.village_to_transfer, 1) == [(1, 500.0), (0, 3000.0)]  # re-sorted
+    assert row(net.village_to_incinerator, 1) == [(0, 2000.0)]  # b -> IU (12 km) dropped
+    assert row(net.transfer_to_incinerator, 1) == [(1, 2000.0)]  # U2 -> I210124 dropped
+    assert sorted(row(net.transfer_to_incinerator, 0)) == [(0, 2000.0), (1, 2000.0)]
+    d = build_siting_data(net)
+    assert (d.service_radius_m, d.direct_radius_m, d.max_haul_m) == (20_000.0, 10_000.0,
+                                                                     150_000.0)
+
+    def pairs(arcs) -> set[tuple[int, int]]:
+        return set(zip(arcs.src.tolist(), arcs.dst.tolist(), strict=True))
+
+    assert pairs(d.collect) == {(0, 1), (1, 0), (1, 1)}  # no a -> U1
+    assert (1, 1) not in pairs(d.direct)  # no b -> IU
+    assert (1, 0) not in pairs(d.haul)  # no U2 -> I210124
+    for arcs, lim in ((d.collect, d.service_radius_m), (d.direct, d.direct_radius_m),
+                      (d.haul, d.max_haul_m)):
+        assert (arcs.distance_m <= lim).all()
+
+
 def test_user_villages_outside_selection_warn(tmp_path) -> None:
     """Inline user villages outside data.counties are reported, never dropped silently."""
     sc = Scenario.model_validate({"name": "u", "data": {

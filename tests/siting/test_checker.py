@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import siting_helpers as H
 
+from wastenet.errors import ValidationError
 from wastenet.siting.checker import check
 from wastenet.siting.data import CountTarget, SiteStatus, SitingData
 from wastenet.siting.result import SitingResult
@@ -157,3 +158,59 @@ def test_uncovered_rules() -> None:
     assert any("V1 must be covered" in v for v in rep.violations)
     rep = check(data, replace(res, uncovered=np.array([0])))
     assert any("listed as uncovered but fully covered" in v for v in rep.violations)
+
+
+@pytest.mark.parametrize("missing", [5e-8, 5e-7, 2e-6])
+def test_uncovered_listing_uses_one_tolerance(missing: float) -> None:
+    """Solver and checker agree on which villages are uncovered, whatever the missing
+    share: a village short of full coverage by at most SHARE_TOL (5e-8, 5e-7: between the
+    old thresholds 1e-9, 1e-7 and 1e-6) counts as covered, unlisted and unpriced; one
+    short by more (2e-6) is listed and charged the penalty."""
+    from wastenet.siting.data import SHARE_TOL
+    from wastenet.siting.mip import MipSolution
+    from wastenet.siting.model import compile_model
+    from wastenet.siting.solve import to_result
+
+    data = H.build(H.Spec(demand=[2.0], village_county=[0], transfer=[],
+                          incinerator=[Site(0, [(10.0, 1.0)])], direct=[(0, 0, 3.0)],
+                          single_source=False, penalty=100.0))
+    model = compile_model(data)
+    z = np.zeros(0)
+    sol = MipSolution("optimal", 0.0, 0.0, z, np.ones(1), z, np.array([1.0 - missing]), z,
+                      np.array([missing]), 0.0, 0)
+    res = to_result(data, model, sol, lower_bound=0.0, status="optimal", solver="test",
+                    seed=0, elapsed_s=0.0)
+    rep = check(data, res)
+    assert rep.ok, rep.violations
+    if missing <= SHARE_TOL:
+        assert res.uncovered.tolist() == []
+        assert res.cost["uncovered_penalty"] == 0.0
+        rep = check(data, replace(res, uncovered=np.array([0])))
+        assert any("listed as uncovered but fully covered" in v for v in rep.violations)
+    else:
+        assert res.uncovered.tolist() == [0]
+        assert res.cost["uncovered_penalty"] == pytest.approx(100.0 * 2.0 * missing)
+
+
+def test_arcs_longer_than_their_limit_are_rejected(
+        solved: tuple[SitingData, SitingResult]) -> None:
+    """With the distance limits recorded in the data, the optimum passes, and a result
+    that uses a collect, direct or haul arc longer than its limit is rejected naming the
+    arc (test arcs are 1000 (1 + cost) m long)."""
+    data, res = solved
+    limited = replace(data, service_radius_m=2500.0, direct_radius_m=20_000.0,
+                      max_haul_m=2000.0)
+    rep = check(limited, res)
+    assert rep.ok, rep.violations
+    far = replace(res, flow_facility=_set(res.flow_facility, _row(res, 1), 0))  # V1->T0: 3 km
+    rep = check(limited, far)
+    assert any("V1: collect arc to transfer station T0 is 3 km, beyond the service radius "
+               "2.5 km" in v for v in rep.violations), rep.violations
+    rep = check(replace(limited, direct_radius_m=5000.0), _v0_direct_to_small(res))
+    assert any("V0: direct arc to incinerator I1 is 10 km, beyond the direct-delivery "
+               "radius 5 km" in v for v in rep.violations), rep.violations
+    rep = check(replace(limited, max_haul_m=1500.0), res)
+    assert any("haul T0->I0: the arc is 2 km, beyond the maximum haul 1.5 km" in v
+               for v in rep.violations), rep.violations
+    with pytest.raises(ValidationError, match="service_radius_m"):
+        replace(data, service_radius_m=-1.0)

@@ -246,6 +246,22 @@ def test_infeasible_count_target_is_named() -> None:
         solve(build(spec), EXACT)
 
 
+def test_transfer_count_target_leaves_direct_delivery_feasible() -> None:
+    """A 'transfer le 0' target is feasible when every village has a direct arc: the
+    pre-check counts only the demand that cannot skip transfer. With no direct arc for
+    V1, its 5 t/d have no way past the target and the pre-check names the shortfall."""
+    spec = _two_village_spec(direct=[(0, 0, 2.0), (1, 0, 3.0)],
+                             counts=(CountTarget("transfer", 0, "le"),))
+    res = _solve_checked(spec)
+    assert res.transfer_size.tolist() == [-1, -1]
+    assert res.flow_direct.tolist() == [True, True]
+    assert res.total_cost == pytest.approx(100 + 4 * 2 + 5 * 3)
+    assert res.total_cost == pytest.approx(brute_force(build(spec)))
+    spec = _two_village_spec(direct=[(0, 0, 2.0)], counts=(CountTarget("transfer", 0, "le"),))
+    with pytest.raises(InfeasibleError, match="transfer capacity to 0 t/d, short of the 5 t/d"):
+        solve(build(spec), EXACT)
+
+
 def test_infeasible_capacity_is_named() -> None:
     """Total incinerator capacity below demand is reported as a capacity shortage."""
     spec = _two_village_spec(incinerator=[Site(0, [(5.0, 1.0)])])

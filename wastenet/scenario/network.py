@@ -20,9 +20,18 @@ Candidates
   decentralised plants, each township seat (both optional), plus user sites and
   existing plants. Township plants get the small sizes, county seats the large ones.
 
-Neighbour lists hold great-circle distances times the circuity factor (road estimate),
-unless a user distance matrix is given, which then replaces the estimate on every listed
-pair (it must cover them). The matrix is kept on the network
+Neighbour lists are sparse and nearest first: village -> station within
+``policy.service_radius_km`` (twice ``network.neighbours_per_village`` of them, so that
+the sharing policy can still keep that many), village -> incinerator within
+``policy.direct_radius_km`` (at most :data:`DIRECT_NEIGHBOURS` = 8) and station ->
+incinerator within ``policy.max_transfer_haul_km`` (twice
+``network.incinerators_per_station``). They hold great-circle distances times the
+circuity factor (road estimate), unless a user distance matrix is given, which then
+replaces the estimate on every listed pair (it must cover them); pairs whose matrix
+distance exceeds the limit are then dropped and the rows sorted again by it. The
+candidates are still found by the estimate, so a pair that the estimate puts beyond
+the limit (or beyond the nearest ones listed) stays out even when its matrix distance
+is within the limit. The matrix is kept on the network
 (:attr:`Network.distance_matrix`) so that county-day routing
 (:func:`wastenet.routing.build.build_routing_data`) takes its distances and travel
 times from it too.
@@ -48,6 +57,10 @@ log = logging.getLogger("wastenet.network")
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+
+#: incinerator candidates listed per village for direct delivery (its nearest ones within
+#: ``policy.direct_radius_km``); a fixed cap, not a scenario setting
+DIRECT_NEIGHBOURS = 8
 
 
 @dataclass(frozen=True, eq=False)
@@ -429,7 +442,8 @@ def build_network(scenario: Scenario) -> Network:
     i_index = PointIndex(incinerator.lon, incinerator.lat)
     v2t = _knn(v.lon, v.lat, t_index, 2 * net.neighbours_per_village,
                pol.service_radius_km * 1000.0, circ)
-    v2i = _knn(v.lon, v.lat, i_index, 8, pol.direct_radius_km * 1000.0, circ)
+    v2i = _knn(v.lon, v.lat, i_index, DIRECT_NEIGHBOURS, pol.direct_radius_km * 1000.0,
+               circ)
     t2i = _knn(transfer.lon, transfer.lat, i_index, 2 * net.incinerators_per_station,
                pol.max_transfer_haul_km * 1000.0, circ)
 
@@ -438,9 +452,10 @@ def build_network(scenario: Scenario) -> Network:
         from wastenet.geo.matrix import load_matrix
 
         m = load_matrix(scenario.data.distance_matrix_file)
-        v2t = _override(m, v.ids, transfer.ids, v2t)
-        v2i = _override(m, v.ids, incinerator.ids, v2i)
-        t2i = _override(m, transfer.ids, incinerator.ids, t2i)
+        v2t = _override(m, v.ids, transfer.ids, v2t, pol.service_radius_km * 1000.0)
+        v2i = _override(m, v.ids, incinerator.ids, v2i, pol.direct_radius_km * 1000.0)
+        t2i = _override(m, transfer.ids, incinerator.ids, t2i,
+                        pol.max_transfer_haul_km * 1000.0)
 
     return Network(
         scenario=scenario, villages=v, seats=seats, transfer=transfer, incinerator=incinerator,
@@ -485,19 +500,34 @@ def _check_count_prefectures(scenario: Scenario, in_scope: list[str], transfer: 
                 hint=f"the scenario's prefectures are {', '.join(scope)}")
 
 
-def _override(matrix: object, src_ids: tuple[str, ...], dst_ids: tuple[str, ...],
-              nb: Neighbours) -> Neighbours:
-    """Replace estimated distances by the user matrix for the neighbour pairs listed."""
+def _override(matrix: DistanceMatrix, src_ids: tuple[str, ...], dst_ids: tuple[str, ...],
+              nb: Neighbours, max_road_m: float) -> Neighbours:
+    """Replace estimated distances by the user matrix for the neighbour pairs listed.
+
+    Pairs whose matrix (road) distance exceeds ``max_road_m`` are dropped, and each row is
+    sorted again nearest first by the matrix distance (ties keep the estimate's order), so
+    the lists keep the invariant of :class:`Neighbours`. Pairs are only ever removed: a
+    pair that the estimate put beyond ``max_road_m`` (or beyond the ``k`` nearest) is not
+    in the list, so it stays out even if the matrix puts it within reach.
+    """
     rows, cols = np.nonzero(nb.idx >= 0)
     if rows.size == 0:
         return nb
     src = [src_ids[r] for r in rows]
     dst = [dst_ids[int(nb.idx[r, c])] for r, c in zip(rows, cols, strict=True)]
-    dist, _dur = matrix.lookup(src, dst)  # type: ignore[attr-defined]
+    dist, _dur = matrix.lookup(src, dst)
     out = nb.dist_m.copy()
     out[rows, cols] = dist
+    idx = nb.idx.copy()
+    far = ~(out <= max_road_m) & (idx >= 0)
+    idx[far] = -1
+    out[idx < 0] = np.inf
+    order = np.argsort(out, axis=1, kind="stable")
+    idx = np.take_along_axis(idx, order, axis=1)
+    out = np.take_along_axis(out, order, axis=1)
+    idx.setflags(write=False)
     out.setflags(write=False)
-    return Neighbours(idx=nb.idx, dist_m=out)
+    return Neighbours(idx=idx, dist_m=out)
 
 
 SharingPolicy = Literal["none", "adjacent", "prefecture", "free"]

@@ -2,15 +2,23 @@
 
 Arcs (all sparse, vectorised):
 
-* collect ``i -> j``: the nearest transfer candidates of village ``i`` within the
-  service radius whose county the sharing policy allows from ``i``'s county, at most
-  ``network.neighbours_per_village`` of them; unit cost
+* collect ``i -> j``: the nearest transfer candidates of village ``i`` within
+  ``policy.service_radius_km`` whose county the sharing policy allows from ``i``'s
+  county, at most ``network.neighbours_per_village`` of them; unit cost
   ``collection_haul_yuan_per_t_km x road_km x 365`` (yuan/yr per t/d);
-* direct ``i -> k``: incinerator candidates within the direct-delivery radius, allowed
-  by the policy; same unit cost;
+* direct ``i -> k``: the nearest incinerator candidates of village ``i`` within
+  ``policy.direct_radius_km`` that the policy allows, at most 8 of them (a fixed cap,
+  :data:`~wastenet.scenario.network.DIRECT_NEIGHBOURS`: the network lists only the 8
+  nearest, so a village with more plants in reach does not see the farther ones, and
+  the sharing policy may leave fewer); same unit cost;
 * haul ``j -> k``: the nearest allowed incinerator candidates of station ``j`` within
-  the maximum haul, at most ``network.incinerators_per_station``; unit cost
-  ``transfer_haul_yuan_per_t_km x road_km x 365``.
+  ``policy.max_transfer_haul_km``, at most ``network.incinerators_per_station``; unit
+  cost ``transfer_haul_yuan_per_t_km x road_km x 365``.
+
+Road distances are the network's (the estimate, or the user distance matrix, already
+filtered by the three limits in :func:`wastenet.scenario.network.build_network`). The
+limits are recorded in :attr:`SitingData.service_radius_m`,
+:attr:`~SitingData.direct_radius_m` and :attr:`~SitingData.max_haul_m` for the checker.
 
 Fixed costs are annualised with the capital recovery factor; throughput costs are the
 variable cost per tonne x 365.
@@ -29,7 +37,13 @@ from numpy.typing import NDArray
 
 from wastenet.data import liaoning
 from wastenet.errors import InfeasibleError
-from wastenet.scenario.network import Candidates, Neighbours, Network, sharing_matrix
+from wastenet.scenario.network import (
+    DIRECT_NEIGHBOURS,
+    Candidates,
+    Neighbours,
+    Network,
+    sharing_matrix,
+)
 from wastenet.scenario.schema import SizeSpec, annualised_fixed_cost
 from wastenet.siting.data import Arcs, CountTarget, Sites, SiteStatus, SitingData
 
@@ -116,7 +130,7 @@ def build_siting_data(network: Network) -> SitingData:
     collect = _arcs(network.village_to_transfer, v_county, transfer.county, allowed,
                     sc.network.neighbours_per_village, haul_cost)
     direct = _arcs(network.village_to_incinerator, v_county, incinerator.county, allowed,
-                   8, haul_cost)
+                   DIRECT_NEIGHBOURS, haul_cost)
     haul = _arcs(network.transfer_to_incinerator, transfer.county, incinerator.county, allowed,
                  sc.network.incinerators_per_station, sc.costs.transfer_haul_yuan_per_t_km)
 
@@ -139,6 +153,9 @@ def build_siting_data(network: Network) -> SitingData:
         uncovered_penalty=None if penalty is None else penalty * DAYS,
         name=sc.name, synthetic=network.synthetic, seed=network.seed,
         meta={"sharing": sc.policy.sharing, "greenfield": network.meta.get("greenfield")},
+        service_radius_m=sc.policy.service_radius_km * 1000.0,
+        direct_radius_m=sc.policy.direct_radius_km * 1000.0,
+        max_haul_m=sc.policy.max_transfer_haul_km * 1000.0,
     )
     check_coverage(network, data)
     return data

@@ -8,7 +8,12 @@ model (see :mod:`wastenet.siting.model` for the formulation):
   existing sites are open, ``-2`` only for existing sites;
 * coverage: shares of each village sum to 1 (minus the uncovered share, allowed only with an
   uncovered penalty and not for ``must_cover`` villages); one row per village, fraction 1,
-  under single sourcing; flows go along existing arcs to open facilities;
+  under single sourcing; flows go along existing arcs to open facilities; a village is
+  listed in ``uncovered`` (and charged the penalty) exactly when its missing share exceeds
+  :data:`~wastenet.siting.data.SHARE_TOL`, the rule the solver applies;
+* arc lengths: every arc used (a flow row, a haul row) is no longer than the limit the
+  data record for its kind (``service_radius_m`` for collect, ``direct_radius_m`` for
+  direct, ``max_haul_m`` for haul; ``None``: no limit);
 * capacities of the opened size (or the existing capacity) on both echelons;
 * flow conservation at transfer stations (inflow = haul outflow), haul along existing arcs
   between open facilities, haul flows non-negative;
@@ -24,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from wastenet.siting.data import Arcs, Sites, SiteStatus, SitingData
+from wastenet.siting.data import SHARE_TOL, Arcs, Sites, SiteStatus, SitingData
 from wastenet.siting.result import SitingResult
 
 
@@ -48,6 +53,11 @@ def _arc_table(arcs: Arcs) -> dict[tuple[int, int], tuple[float, float]]:
         if (s, t) not in table or c < table[(s, t)][1]:
             table[(s, t)] = (dist, c)
     return table
+
+
+def _too_long(dist: float, limit: float | None, tol: float) -> bool:
+    """Is an arc of ``dist`` m longer than ``limit`` m (``None``: no limit)?"""
+    return limit is not None and dist > limit * (1 + tol) + tol
 
 
 def _open_capacity(sites: Sites, sizes: np.ndarray, echelon: str,
@@ -137,6 +147,11 @@ def check(data: SitingData, result: SitingResult, *, tol: float = 1e-6) -> Check
                 continue
             if not in_open[f]:
                 v.append(f"village {vid}: delivers to closed incinerator {fid}")
+            dist = direct[(i, f)][0]
+            if _too_long(dist, data.direct_radius_m, tol):
+                v.append(f"village {vid}: direct arc to incinerator {fid} is "
+                         f"{dist / 1000:.6g} km, beyond the direct-delivery radius "
+                         f"{float(data.direct_radius_m or 0) / 1000:.6g} km")
             direct_cost += direct[(i, f)][1] * t
             in_in[f] += t
             in_tp += float(data.incinerator.throughput_cost[f]) * t
@@ -150,6 +165,11 @@ def check(data: SitingData, result: SitingResult, *, tol: float = 1e-6) -> Check
                 continue
             if not tr_open[f]:
                 v.append(f"village {vid}: assigned to closed transfer station {fid}")
+            dist = collect[(i, f)][0]
+            if _too_long(dist, data.service_radius_m, tol):
+                v.append(f"village {vid}: collect arc to transfer station {fid} is "
+                         f"{dist / 1000:.6g} km, beyond the service radius "
+                         f"{float(data.service_radius_m or 0) / 1000:.6g} km")
             collect_cost += collect[(i, f)][1] * t
             tr_in[f] += t
             tr_tp += float(data.transfer.throughput_cost[f]) * t
@@ -164,14 +184,17 @@ def check(data: SitingData, result: SitingResult, *, tol: float = 1e-6) -> Check
             v.append(f"village {vid}: served by {rows[i]} facilities under single sourcing")
         if data.single_source and rows[i] == 1 and abs(share[i] - 1.0) > tol:
             v.append(f"village {vid}: single-source fraction {share[i]:.9g} is not 1")
-        if missing > tol:
-            if data.uncovered_penalty is None:
-                v.append(f"village {vid}: only {share[i]:.9g} of its demand is covered")
-            elif bool(data.must_cover[i]):
-                v.append(f"village {vid} must be covered but {missing:.9g} of it is not")
-            elif i not in uncovered:
+        hard_miss = missing > tol and (data.uncovered_penalty is None
+                                       or bool(data.must_cover[i]))
+        if hard_miss and data.uncovered_penalty is None:
+            v.append(f"village {vid}: only {share[i]:.9g} of its demand is covered")
+        elif hard_miss:
+            v.append(f"village {vid} must be covered but {missing:.9g} of it is not")
+        # listing and pricing follow the one shared rule SHARE_TOL (as the solver)
+        if missing > SHARE_TOL:
+            if not hard_miss and i not in uncovered:
                 v.append(f"village {vid}: partly uncovered but not listed in uncovered")
-            uncovered_t += w[i] * max(0.0, missing)
+            uncovered_t += w[i] * missing
         elif i in uncovered:
             v.append(f"village {vid}: listed as uncovered but fully covered")
     # haul
@@ -190,6 +213,9 @@ def check(data: SitingData, result: SitingResult, *, tol: float = 1e-6) -> Check
             continue
         if t > tol and not (tr_open[j] and in_open[k]):
             v.append(f"haul {jid}->{kid}: carries {t:.6g} t/d between facilities not both open")
+        if _too_long(haul[(j, k)][0], data.max_haul_m, tol):
+            v.append(f"haul {jid}->{kid}: the arc is {haul[(j, k)][0] / 1000:.6g} km, beyond "
+                     f"the maximum haul {float(data.max_haul_m or 0) / 1000:.6g} km")
         tr_out[j] += t
         in_in[k] += t
         haul_cost += haul[(j, k)][1] * t

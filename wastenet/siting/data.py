@@ -21,10 +21,16 @@ Index spaces
 * incinerator candidates ``k = 0..q-1``;
 * regions: counties ``c`` (codes in ``county_codes``) and prefectures.
 
-Arcs are sparse: only the pairs allowed by the service radius, the maximum haul and
-the sharing policy are present. A village may reach a transfer station (``collect``)
-or, skipping transfer, an incinerator (``direct``); a transfer station ships to
-incinerators (``haul``).
+Arcs are sparse: only the pairs allowed by the distance limits and the sharing policy
+are present. A village may reach a transfer station (``collect``, within the service
+radius) or, skipping transfer, an incinerator (``direct``, within the direct-delivery
+radius); a transfer station ships to incinerators (``haul``, within the maximum haul).
+The scenario compiler (:mod:`wastenet.siting.build`) also caps the lists: at most
+``network.neighbours_per_village`` collect arcs and 8 direct arcs per village (its
+nearest allowed candidates) and ``network.incinerators_per_station`` haul arcs per
+station. The three limits are recorded in ``service_radius_m``, ``direct_radius_m`` and
+``max_haul_m`` (``None``: no limit, as for the benchmarks) so that the checker can verify
+every arc a result uses against them.
 """
 
 from __future__ import annotations
@@ -41,6 +47,12 @@ from wastenet.errors import ValidationError
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
+
+#: A village whose shares sum to at least ``1 - SHARE_TOL`` counts as fully covered: the
+#: solver rounds such shares up to 1, does not list the village in ``uncovered`` and
+#: charges no uncovered penalty for it; a larger missing share is listed and charged. The
+#: checker (:mod:`wastenet.siting.checker`) applies the same rule.
+SHARE_TOL = 1e-6
 
 
 class SiteStatus(IntEnum):
@@ -185,6 +197,12 @@ class SitingData:
     ``uncovered_penalty``: yuan/yr per t/d left uncovered. ``None`` (the default) means
     full coverage is a hard constraint. Villages with ``must_cover`` (key tourism and
     demonstration villages) are always hard, whatever the penalty.
+
+    ``service_radius_m``, ``direct_radius_m``, ``max_haul_m``: the longest road distance
+    (m) allowed on a collect, direct and haul arc (the scenario's
+    ``policy.service_radius_km``, ``policy.direct_radius_km`` and
+    ``policy.max_transfer_haul_km``); ``None``: no limit. The builder already leaves out
+    longer arcs; the checker verifies the arcs a result uses against them.
     """
 
     demand: FloatArray  #: (n,) t/d
@@ -209,9 +227,16 @@ class SitingData:
     synthetic: bool = False
     seed: int | None = None
     meta: dict[str, object] = field(default_factory=dict)
+    service_radius_m: float | None = None
+    direct_radius_m: float | None = None
+    max_haul_m: float | None = None
 
     def __post_init__(self) -> None:
         n = len(self.village_ids)
+        for name in ("service_radius_m", "direct_radius_m", "max_haul_m"):
+            lim = getattr(self, name)
+            if lim is not None and not lim >= 0:
+                raise ValidationError(name, lim, "must be a distance >= 0 (m) or None")
         object.__setattr__(self, "demand", _frozen(self.demand, np.float64))
         object.__setattr__(self, "village_county", _frozen(self.village_county, np.int64))
         object.__setattr__(self, "village_lon", _frozen(self.village_lon, np.float64))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from wastenet.siting.data import Arcs, SitingData
+from wastenet.siting.data import SHARE_TOL, Arcs, SitingData
 from wastenet.siting.result import SitingResult
 
 
@@ -55,7 +55,7 @@ def kpis(data: SitingData, result: SitingResult) -> dict[str, object]:
     dist[fd], unit[fd] = _lookup(data.direct, fv[fd], ff[fd], q)
     hd, hu = _lookup(data.haul, result.haul_transfer, result.haul_incinerator, q)
     share = np.bincount(fv, weights=fr, minlength=n)
-    covered = share > 1 - 1e-9
+    covered = share >= 1 - SHARE_TOL
     vdist = np.bincount(fv, weights=fr * dist, minlength=n)
     served = share > 0
     # county of each flow, as a column index (n_c = "no county")

@@ -6,14 +6,17 @@ Relax coverage (multipliers :math:`\lambda_i`) and flow conservation at transfer
 .. math::
 
     L(\lambda,\mu) = \sum_i \lambda_i + \min \Big[\sum F y + \sum F z
-      + \sum_{(i,j)} (w_i c_{ij} - \lambda_i + \mu_j w_i) x_{ij}
-      + \sum_{(i,k)} (w_i c_{ik} - \lambda_i) d_{ik}
-      + \sum_{(j,k)} (c_{jk} - \mu_j) h_{jk} + \sum_i (P w_i - \lambda_i) u_i \Big]
+      + \sum_{(i,j)} (w_i (c_{ij}+t_j) - \lambda_i + \mu_j w_i) x_{ij}
+      + \sum_{(i,k)} (w_i (c_{ik}+t_k) - \lambda_i) d_{ik}
+      + \sum_{(j,k)} (c_{jk}+t_k - \mu_j) h_{jk} + \sum_i (P w_i - \lambda_i) u_i \Big]
 
-subject to every remaining constraint: one size per site (binary), linking
-:math:`x\le Y`, :math:`d\le Z`, :math:`h_{jk}\le \min(\bar C_j,\bar C_k) Z_k`, capacities,
-counts, forced/existing sites; :math:`x, d \in [0,1]` (integrality of the assignment is
-dropped too, which only lowers the minimum). For fixed multipliers the minimum separates:
+with the notation of the model: :math:`c_a` the unit arc cost and :math:`t_s` the
+throughput cost of the arc's destination (their sum is ``CompiledArcs.cost``). The
+minimum is subject to every remaining constraint: one size per site (binary), linking
+:math:`x\le Y`, :math:`d\le Z`, :math:`h_{jk}\le \min(\max_l C_{jl},\max_l C_{kl}) Z_k`,
+capacities, counts, forced/existing sites; :math:`x, d \in [0,1]` (integrality of the
+assignment is dropped too, which only lowers the minimum). For fixed multipliers the
+minimum separates:
 
 * each site and size is a *continuous knapsack* over its arcs (fill the arcs of negative
   reduced cost, best per tonne first, up to the capacity), giving a value :math:`v_{sl}`;
@@ -25,7 +28,7 @@ dropped too, which only lowers the minimum). For fixed multipliers the minimum s
 By weak duality :math:`L(\lambda,\mu)\le` the optimum for *every* :math:`(\lambda,\mu)`, so
 each evaluated :math:`L` is a valid bound (reported after a ``1e-9`` relative safety
 margin for floating point). Multipliers follow the subgradient method with Polyak steps
-:math:`t=\theta (UB-L)/\lVert g\rVert^2`, :math:`g_i = 1-\sum x-\sum d-u_i`,
+:math:`\tau=\theta (UB-L)/\lVert g\rVert^2`, :math:`g_i = 1-\sum x-\sum d-u_i`,
 :math:`g_j = \sum_i w_i x_{ij}-\sum_k h_{jk}`; :math:`\theta` halves after ``patience``
 non-improving iterations. Everything is vectorised over arcs with numpy.
 """

@@ -8,8 +8,12 @@ Sets
   annualised fixed cost :math:`F_{sl}` yuan/yr); existing sites :math:`J^E, K^E` are open with
   capacity :math:`\bar C_s` and no fixed cost; excluded sites are dropped;
 * arcs :math:`A^c \subseteq I\times J` (collect), :math:`A^d \subseteq I\times K` (direct),
-  :math:`A^h \subseteq J\times K` (haul), already filtered by the service radius, the maximum
-  haul and the sharing policy of both echelons;
+  :math:`A^h \subseteq J\times K` (haul), already filtered by the distance limits (service
+  radius for :math:`A^c`, ``policy.direct_radius_km`` for :math:`A^d`, maximum haul for
+  :math:`A^h`) and the sharing policy of both echelons, and capped by the scenario
+  compiler to the nearest candidates (``network.neighbours_per_village`` collect arcs
+  and 8 direct arcs per village, ``network.incinerators_per_station`` haul arcs per
+  station; see :mod:`wastenet.siting.build`);
 * count targets :math:`T`, each with an echelon, a region :math:`R_t` (the province or one
   prefecture), a sense in ``{=, <=, >=}`` and a value :math:`v_t`.
 
@@ -43,7 +47,8 @@ Constraints
 1. coverage: :math:`\sum_j x_{ij}+\sum_k d_{ik}+u_i = 1` for every village;
 2. one size per site: :math:`Y_j\le 1` (:math:`=1` for a forced site), same for :math:`Z_k`;
 3. strong linking: :math:`x_{ij}\le Y_j`, :math:`d_{ik}\le Z_k` (this is what makes the LP
-   bound tight); haul linking :math:`h_{jk}\le \min(\max_l C_{jl},\max_l C_{kl})\,Z_k`;
+   bound tight); haul linking :math:`h_{jk}\le \min(\max_l C_{jl},\max_l C_{kl})\,Z_k`
+   (:math:`\max_l C_{sl}` reads :math:`\bar C_s` for an existing site);
 4. transfer capacity: :math:`\sum_i w_i x_{ij}\le \mathrm{Cap}_j`;
 5. flow conservation at stations: :math:`\sum_k h_{jk}=\sum_i w_i x_{ij}`;
 6. incinerator capacity: :math:`\sum_j h_{jk}+\sum_i w_i d_{ik}\le\mathrm{Cap}_k`;

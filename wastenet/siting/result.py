@@ -24,7 +24,8 @@ class SitingResult:
       incinerator otherwise. With single sourcing every covered village has one row,
       fraction 1.
     * Haul flows: ``haul_transfer[r] -> haul_incinerator[r]`` carrying ``haul_t_per_day[r]``.
-    * ``uncovered``: villages left unserved (only with an uncovered penalty).
+    * ``uncovered``: villages whose served share falls short of 1 by more than
+      :data:`wastenet.siting.data.SHARE_TOL` (feasible only with an uncovered penalty).
     * ``cost``: breakdown in yuan/yr; ``total_cost`` is its sum (the upper bound).
     * ``lower_bound``: a valid lower bound on the optimum of the data solved;
       ``gap = (total_cost - lower_bound) / total_cost``.

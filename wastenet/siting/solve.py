@@ -31,7 +31,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from wastenet.errors import InfeasibleError, ValidationError
-from wastenet.siting.data import SitingData
+from wastenet.siting.data import SHARE_TOL, SitingData
 from wastenet.siting.mip import MipOptions, MipSolution, solve_mip
 from wastenet.siting.model import CompiledModel, Echelon, compile_model
 from wastenet.siting.result import SitingResult
@@ -134,6 +134,12 @@ def precheck(data: SitingData, model: CompiledModel) -> None:
         )
     if reasons:
         raise InfeasibleError(f"{len(lost)} village(s) cannot be covered", reasons)
+    has_direct = np.zeros(n, dtype=bool)
+    has_direct[model.direct.src] = True
+    # must-cover demand each echelon has to take: every tonne reaches an incinerator, but
+    # a village with a direct arc may skip transfer (constraint 1 of the model)
+    must_by = {"incinerator": float(model.demand[hard].sum()),
+               "transfer": float(model.demand[hard & ~has_direct].sum())}
     for echelon, sense, value, mask, where in model.counts:
         ech = model.echelon(echelon)
         forced = int(np.sum(mask & ech.forced & ech.usable))
@@ -145,11 +151,13 @@ def precheck(data: SitingData, model: CompiledModel) -> None:
             reasons.append(f"{label} cannot be met: only {avail} candidate sites may open")
         if sense in ("eq", "le"):
             cap = _top_capacity(ech, mask, value)
-            must = float(model.demand[hard].sum())
+            must = must_by[echelon]
             if cap < must * (1 - 1e-9) and must > 0:
+                via = (" and can only go through transfer stations" if echelon == "transfer"
+                       else "")
                 reasons.append(
                     f"{label} limits {echelon} capacity to {cap:.6g} t/d, short of the "
-                    f"{must:.6g} t/d that must be covered"
+                    f"{must:.6g} t/d that must be covered{via}"
                 )
     if reasons:
         raise InfeasibleError("count targets cannot be met", reasons)
@@ -164,8 +172,6 @@ def precheck(data: SitingData, model: CompiledModel) -> None:
     tr_cap = np.where(model.transfer.usable, model.transfer.max_cap, 0.0)
     need = np.bincount(comp[:n], weights=np.where(hard, model.demand, 0.0), minlength=size)
     have = np.bincount(comp[n + m:], weights=inc_cap, minlength=size)
-    has_direct = np.zeros(n, dtype=bool)
-    has_direct[model.direct.src] = True
     need_tr = np.bincount(comp[:n], weights=np.where(hard & ~has_direct, model.demand, 0.0),
                           minlength=size)
     have_tr = np.bincount(comp[n:n + m], weights=tr_cap, minlength=size)
@@ -244,7 +250,7 @@ def to_result(data: SitingData, model: CompiledModel, sol: MipSolution, *, lower
         model.direct.src, weights=d, minlength=n)
     scale = np.where(covered > 1.0, 1.0 / np.maximum(covered, 1e-300), 1.0)
     if not model.single_source:
-        full = covered > 1 - 1e-7
+        full = covered >= 1 - SHARE_TOL
         scale = np.where(full & (covered > 0), 1.0 / np.maximum(covered, 1e-300), scale)
     x = x * scale[model.collect.src]
     d = d * scale[model.direct.src]
@@ -285,7 +291,7 @@ def _assemble(data: SitingData, model: CompiledModel, tsize: np.ndarray, isize: 
     fv, ff, fd, fr = fv[order], ff[order], fd[order], fr[order]
     share = np.bincount(fv, weights=fr, minlength=n)
     missing = np.clip(1.0 - share, 0.0, 1.0)
-    missing[missing < 1e-9] = 0.0
+    missing[missing <= SHARE_TOL] = 0.0  # as the checker: within SHARE_TOL is covered
     uncovered = np.flatnonzero(missing > 0)
     t = w[fv] * fr
     c_key = model.collect.src * max(1, tr.n_sites) + model.collect.dst
