@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -13,3 +17,21 @@ ROOT = Path(__file__).resolve().parents[1]
 def repo_root() -> Path:
     """The repository root (scenarios/, benchmarks/ live there)."""
     return ROOT
+
+
+
+def _load_benchmark(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="session")
+def load_benchmark() -> Callable[[str], ModuleType]:
+    """A loader of the benchmark script ``benchmarks/<name>.py`` as a module (the scripts
+    are not a package). The module is registered in ``sys.modules`` first, so that its
+    dataclasses can resolve their annotations."""
+    return _load_benchmark

@@ -4,9 +4,8 @@ its records were measured with. No instance is solved here."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -16,15 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def sc() -> ModuleType:
-    """The benchmark script as a module (it is not part of a package)."""
-    spec = importlib.util.spec_from_file_location(
-        "siting_classic", ROOT / "benchmarks" / "siting_classic.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # its dataclasses resolve annotations through it
-    spec.loader.exec_module(mod)
-    return mod
+def sc(load_benchmark: Callable[[str], ModuleType]) -> ModuleType:
+    """The benchmark script as a module."""
+    return load_benchmark("siting_classic")
 
 
 def test_render_only_without_records_writes_nothing(sc: ModuleType, tmp_path: Path) -> None:

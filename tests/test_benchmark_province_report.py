@@ -4,7 +4,7 @@ itself is not run here."""
 
 from __future__ import annotations
 
-import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,14 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def sp() -> ModuleType:
-    """The benchmark script as a module (it is not part of a package)."""
-    spec = importlib.util.spec_from_file_location(
-        "siting_province", ROOT / "benchmarks" / "siting_province.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def sp(load_benchmark: Callable[[str], ModuleType]) -> ModuleType:
+    """The benchmark script as a module."""
+    return load_benchmark("siting_province")
 
 
 def _run(run: int, gap: float, **kw: Any) -> dict[str, Any]:
