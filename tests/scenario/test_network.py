@@ -168,7 +168,7 @@ def test_user_matrix_drops_pairs_beyond_the_limits(tmp_path) -> None:
     assert (1, 0) not in pairs(d.haul)  # no U2 -> I210124
     for arcs, lim in ((d.collect, d.service_radius_m), (d.direct, d.direct_radius_m),
                       (d.haul, d.max_haul_m)):
-        assert (arcs.distance_m <= lim).all()
+        assert lim is not None and (arcs.distance_m <= lim).all()
 
 
 def test_user_villages_outside_selection_warn(tmp_path) -> None:
