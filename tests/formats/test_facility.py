@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from wastenet.cli import main
-from wastenet.errors import DataFormatError, ValidationError
+from wastenet.errors import DataFormatError, InfeasibleError, ValidationError
 from wastenet.formats.facility import (
     BenchmarkSolution,
     check_and_cost,
@@ -409,3 +409,19 @@ def test_solve_benchmark_file_checks_limit_and_seed(tmp_path: Path, kw: dict[str
         solve_benchmark_file(write(tmp_path, "cap.txt", TINY_CAP), "orlib-cap",
                              out=tmp_path / "o.json", **kw)  # type: ignore[arg-type]
     assert err.value.field == field
+
+
+def test_short_capacity_is_named_in_the_benchmarks_terms(tmp_path: Path) -> None:
+    """A total demand above the total capacity (here --capacity 7: 16 > 14), or a
+    single-source customer above every site's capacity, is an InfeasibleError in terms
+    of customers and sites (0-based), before any solving."""
+    with pytest.raises(InfeasibleError, match=r"total demand 16 exceeds the total capacity "
+                       r"14 of the 2 sites"):
+        solve_benchmark_file(write(tmp_path, "tiny.txt", TINY_CAP), "orlib-cap",
+                             time_limit_s=5, out=tmp_path / "a.json", capacity=7)
+    heavy = TINY_HOLMBERG.replace("5 5 6\n", "5 5 12\n").replace("8 100\n", "11 100\n")
+    with pytest.raises(InfeasibleError, match=r"customer 2 \(demand 12\).*largest site "
+                       r"capacity is 11"):
+        solve_benchmark_file(write(tmp_path, "p9", heavy), "holmberg", time_limit_s=5,
+                             out=tmp_path / "b.json")
+    assert not (tmp_path / "a.json").exists() and not (tmp_path / "b.json").exists()

@@ -51,7 +51,7 @@ from numpy.typing import NDArray
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import shortest_path
 
-from wastenet.errors import DataFormatError, ValidationError
+from wastenet.errors import DataFormatError, InfeasibleError, ValidationError
 from wastenet.siting.data import Arcs, CountTarget, Sites, SiteStatus, SitingData
 
 log = logging.getLogger("wastenet.formats.facility")
@@ -597,6 +597,33 @@ def _write_json(out_path: Path, doc: dict[str, Any]) -> None:
                               f"cannot write the output ({exc.strerror or exc})") from exc
 
 
+def check_capacity(data: SitingData) -> None:
+    """Raise :class:`InfeasibleError` in the benchmark's own terms (customers and sites,
+    0-based ids as in OUT.json) when the capacities cannot hold the demand: the total
+    demand above the total capacity, or, single source, a customer whose demand exceeds
+    every site's capacity. (The engine would say the same of "villages" and
+    "incinerators".)"""
+    caps = data.incinerator.size_capacity
+    if caps.size == 0:
+        return
+    best = caps.max(axis=1)
+    demand = np.asarray(data.demand, dtype=float)
+    total, room = float(demand.sum()), float(best.sum())
+    if total > room * (1 + 1e-9):
+        raise InfeasibleError("the instance is infeasible", [
+            f"the total demand {total:.6g} exceeds the total capacity {room:.6g} of the "
+            f"{best.size} sites"])
+    if data.single_source:
+        big = np.flatnonzero(demand > best.max() * (1 + 1e-9))
+        if big.size:
+            shown = ", ".join(f"customer {i} (demand {demand[i]:.6g})"
+                              for i in big[:5].tolist())
+            more = f" and {big.size - 5} more" if big.size > 5 else ""
+            raise InfeasibleError("the instance is infeasible", [
+                f"{shown}{more}: each customer is served by one site (single source), "
+                f"and the largest site capacity is {best.max():.6g}"])
+
+
 def solve_benchmark_file(
     path: str | os.PathLike[str],
     fmt: str,
@@ -629,6 +656,7 @@ def solve_benchmark_file(
     # the limit covers the whole command: reading (and shortest paths) count against it
     left = float(time_limit_s) - (time.perf_counter() - t0)
     params = SiteParams(time_limit_s=max(min(1.0, float(time_limit_s)), left), seed=int(seed))
+    check_capacity(data)
     result = solve(data, params)
     sol = _solution_from_result(data, result)
     cost = check_and_cost(data, sol)
