@@ -211,6 +211,21 @@ def test_inline_villages_need_the_user_source(tmp_path) -> None:
     assert len(ok.data.villages) == 1
 
 
+def test_villages_file_needs_the_user_source(tmp_path) -> None:
+    """A villages file with the default synthetic source would be ignored: refused,
+    naming data.villages_file and its path."""
+    p = tmp_path / "f.json"
+    p.write_text(json.dumps({"name": "f", "data": {"villages_file": "v.csv"}}),
+                 encoding="utf-8")
+    with pytest.raises(ValidationError) as err:
+        load_scenario(p)
+    assert err.value.field == "data.villages_file" and err.value.value == "v.csv"
+    assert "data.source='user'" in str(err.value)
+    ok = Scenario.model_validate({"name": "f", "data": {"source": "user",
+                                                        "villages_file": "v.csv"}})
+    assert ok.data.villages_file == "v.csv"
+
+
 def test_duplicate_inline_village_ids_are_refused(tmp_path) -> None:
     """A repeated inline village id is refused by the schema, naming the row and the id."""
     villages = [{"id": "a", **_VILLAGE}, {"id": "b", **_VILLAGE}, {"id": "a", **_VILLAGE}]

@@ -124,6 +124,18 @@ class DataSpec(_Model):
     distance_matrix_file: str | None = Field(
         None, description="CSV or .npz road distance/time matrix replacing the estimate")
 
+    @field_validator("villages_file")
+    @classmethod
+    def _villages_file(cls, v: str | None, info: ValidationInfo) -> str | None:
+        source = info.data.get("source")
+        if v is not None and source is not None and source != "user":
+            raise PydanticCustomError(
+                "villages_file_ignored",
+                "a villages file given with data.source='{source}', which generates its own "
+                "villages and would ignore it: set data.source='user' to use it",
+                {"source": source, "domain_value": v})
+        return v
+
     @field_validator("villages")
     @classmethod
     def _villages(cls, v: list[VillageSpec], info: ValidationInfo) -> list[VillageSpec]:
