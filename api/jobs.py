@@ -156,8 +156,8 @@ class ProgressSender:
                 self._timer.cancel()
                 self._timer = None
             if self._pending is not None and not self._closed:
-                self.conn.send(("progress", self.run_id, self._pending))
-                self._pending = None
+                msg, self._pending = self._pending, None
+                self._send_locked(("progress", self.run_id, msg), self.clock())
             self._closed = True
             self.conn.send(message)
 

@@ -62,37 +62,31 @@ def _non_finite(obj: Any) -> list[tuple[list[str | int], float]]:
     return out
 
 
-def _unencodable(obj: Any) -> list[tuple[list[str | int], str, str]]:
-    """(location, text, "key" or "value") of every string or object key in a parsed
+def _unencodable(obj: Any) -> list[tuple[list[str | int], str, str, str]]:
+    """(location, text, "key" or "value", why) of every string or object key in a parsed
     document that cannot be encoded as UTF-8 (lone surrogates), in document order (an
     explicit stack, as :func:`_non_finite`). A bad key's location ends with the key
     itself, its surrogates escaped."""
-    out: list[tuple[list[str | int], str, str]] = []
+    out: list[tuple[list[str | int], str, str, str]] = []
     stack: list[tuple[list[str | int], Any]] = [([], obj)]
     while stack:
         path, node = stack.pop()
         if isinstance(node, str):
-            if not _utf8_ok(node):
-                out.append((path, node, "value"))
+            why = _unicode_problem(node)
+            if why is not None:
+                out.append((path, node, "value", why))
         elif isinstance(node, dict):
             children: list[tuple[list[str | int], Any]] = []
             for k, v in node.items():
                 key = str(k)
-                if not _utf8_ok(key):
-                    out.append(([*path, escaped(key)], key, "key"))
+                why = _unicode_problem(key)
+                if why is not None:
+                    out.append(([*path, escaped(key)], key, "key", why))
                 children.append(([*path, escaped(key)], v))
             stack.extend(reversed(children))
         elif isinstance(node, list):
             stack.extend(reversed([([*path, i], v) for i, v in enumerate(node)]))
     return out
-
-
-def _utf8_ok(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def escaped(text: str) -> str:
@@ -101,14 +95,14 @@ def escaped(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _unicode_problem(text: str) -> str:
-    """Plain words for why ``text`` cannot be encoded as UTF-8."""
+def _unicode_problem(text: str) -> str | None:
+    """Plain words for why ``text`` cannot be encoded as UTF-8; None when it can."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         return (f"Input should be valid Unicode text: character {exc.start} is a lone "
                 f"surrogate {text[exc.start]!r}, which cannot be encoded as UTF-8")
-    return "Input should be valid Unicode text"
+    return None
 
 
 def _cut(text: str, n: int = 80) -> str:
@@ -183,10 +177,10 @@ def parse_body(raw: bytes, content_type: str) -> tuple[dict[str, Any], str, str]
     bad_text = _unencodable(obj)
     if bad_text:
         raise InputError([
-            {"loc": ["body", *loc], "msg": f"the object key {_cut(repr(s))}: "
-             f"{_unicode_problem(s)}", "type": "string_unicode"} if what == "key" else
-            {"loc": ["body", *loc], "msg": _unicode_problem(s), "type": "string_unicode",
-             "input": s} for loc, s, what in bad_text[:50]])
+            {"loc": ["body", *loc], "msg": f"the object key {_cut(repr(s))}: {why}",
+             "type": "string_unicode"} if what == "key" else
+            {"loc": ["body", *loc], "msg": why, "type": "string_unicode", "input": s}
+            for loc, s, what, why in bad_text[:50]])
     if not isinstance(obj, dict):
         raise _err([], f"the scenario must be an object, not {type(obj).__name__}",
                    "model_type")

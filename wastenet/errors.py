@@ -9,13 +9,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 
 class WastenetError(Exception):
     """Base class of every error Wastenet raises on purpose."""
 
 
+def _plain(value: Any) -> Any:
+    """``value`` with numpy scalars (also inside tuples) as plain Python numbers, so that
+    a message shows ``2.5``, not ``np.float64(2.5)``."""
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    return value.item() if isinstance(value, np.generic) else value
+
+
 class ValidationError(WastenetError, ValueError):
-    """A value is invalid. ``field`` names it (dotted path), ``value`` holds it."""
+    """A value is invalid. ``field`` names it (dotted path), ``value`` holds it (numpy
+    scalars as plain Python numbers)."""
 
     def __init__(
         self,
@@ -26,6 +37,7 @@ class ValidationError(WastenetError, ValueError):
         row: int | None = None,
         hint: str | None = None,
     ) -> None:
+        value = _plain(value)
         self.field = field
         self.value = value
         self.row = row

@@ -6,8 +6,8 @@ every message names the option and the value (the argparse types raise
 checks raise :class:`wastenet.errors.ValidationError`, which :func:`wastenet.cli.main`
 maps to exit code 2).
 
-The limits are the scenario schema's (:class:`wastenet.scenario.schema.SolverSpec`):
-seeds in ``[0, 2**31 - 1]`` and time limits in ``(0, 86400]`` seconds.
+The limits are :mod:`wastenet.bounds`' (the scenario schema's): seeds in
+``[0, 2**31 - 1]`` and time limits in ``(0, 86400]`` seconds.
 """
 
 from __future__ import annotations
@@ -18,12 +18,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from wastenet.bounds import MAX_SEED, MAX_TIME_LIMIT_S
 from wastenet.errors import ValidationError
-
-#: the largest solver seed (the scenario schema's ``solver.seed`` bound)
-MAX_SEED = 2**31 - 1
-#: the longest time limit in seconds (the scenario schema's ``solver.time_limit_s`` bound)
-MAX_TIME_LIMIT_S = 86_400.0
 
 
 def positive_int(option: str) -> Callable[[str], int]:

@@ -89,11 +89,7 @@ def write_outputs(out: Path, result: dict[str, Any]) -> None:
                          data_seed=summary.get("data_seed"), solver_seed=summary.get("seed")),
          "utf-8-sig"),
     )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValidationError("out", str(out),
-                              f"cannot create the folder ({exc.strerror or exc})") from exc
+    output_dir(str(out))
     for name, text, encoding in files:
         try:
             (out / name).write_text(text, encoding=encoding)

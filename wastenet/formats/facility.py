@@ -51,17 +51,13 @@ from numpy.typing import NDArray
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import shortest_path
 
+from wastenet.bounds import check_seed, check_time_limit
 from wastenet.errors import DataFormatError, InfeasibleError, ValidationError
 from wastenet.siting.data import Arcs, CountTarget, Sites, SiteStatus, SitingData
 
 log = logging.getLogger("wastenet.formats.facility")
 
 FORMATS: tuple[str, ...] = ("orlib-cap", "pmed", "holmberg")
-
-#: the longest time limit (seconds) and the largest seed: the scenario schema's bounds
-#: (:class:`wastenet.scenario.schema.SolverSpec`), which the solver backends accept
-MAX_TIME_LIMIT_S = 86_400.0
-MAX_SEED = 2**31 - 1
 
 #: memory budget of ONE dense n x n float64 matrix of the p-median reader (the reader and
 #: the one-echelon model hold a few of them at once); 256 MiB allows n <= 5792, far above
@@ -641,11 +637,8 @@ def solve_benchmark_file(
     1), plus ``instance``, ``format``, ``capacity``, ``gap``, ``status``, ``solver``,
     ``seed``, ``time_limit_s`` and ``elapsed_s``. Returns the same dictionary.
     """
-    if not (math.isfinite(time_limit_s) and 0 < time_limit_s <= MAX_TIME_LIMIT_S):
-        raise ValidationError("time_limit_s", time_limit_s,
-                              f"must be a number of seconds in (0, {MAX_TIME_LIMIT_S:g}]")
-    if not 0 <= int(seed) <= MAX_SEED:
-        raise ValidationError("seed", seed, f"must lie in [0, {MAX_SEED}]")
+    check_time_limit(time_limit_s)
+    check_seed(seed)
     out_path = Path(out)
     if out_path.is_dir():  # found now, not after the solve
         raise ValidationError("out", str(out), "is a folder, not a file")

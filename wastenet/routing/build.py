@@ -42,7 +42,7 @@ from wastenet.geo.distance import pairwise_haversine_m
 from wastenet.geo.matrix import DistanceMatrix
 from wastenet.routing.data import RoutingData, VehicleType
 from wastenet.routing.frequency import WeekPlan, group_day_loads, plan_week
-from wastenet.routing.text import num
+from wastenet.routing.text import WEEKDAYS, num
 from wastenet.scenario.network import Network
 from wastenet.scenario.schema import hhmm_to_s
 
@@ -71,9 +71,6 @@ def apply_matrix(matrix: DistanceMatrix, ids: Sequence[str], dist: NDArray[np.fl
         dist[sel] = matrix.distance_m[msel]
         dur[sel] = matrix.duration_s[msel]
     return dist, dur, int(rows.size)
-
-
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def _capacity(fac: Mapping[str, object]) -> float:
@@ -141,7 +138,8 @@ def build_routing_data(network: Network, assignments: Sequence[Mapping[str, obje
                               f"village {vid} is assigned to a facility that is not among "
                               "the siting output's facilities")
     week_fac = sorted(set(fac_all))
-    group = np.array([week_fac.index(f) for f in fac_all], dtype=np.int64)
+    group_of = {f: g for g, f in enumerate(week_fac)}
+    group = np.array([group_of[f] for f in fac_all], dtype=np.int64)
     freq = np.where(v.tourism[in_county], fleet.tourism_frequency_per_week,
                     fleet.frequency_per_week)
     week = plan_week(freq, v.waste_t_per_day[in_county],

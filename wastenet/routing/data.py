@@ -54,14 +54,6 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 
-def _py(x: object) -> object:
-    """``x`` with numpy scalars (also inside tuples) as plain Python numbers, so that an
-    error message shows ``2.5``, not ``np.float64(2.5)``."""
-    if isinstance(x, tuple | list):
-        return tuple(_py(v) for v in x)
-    return x.item() if isinstance(x, np.generic) else x
-
-
 def _frozen(a: object, dtype: type) -> NDArray:  # type: ignore[type-arg]
     out: NDArray = np.array(a, dtype=dtype, copy=True)  # type: ignore[type-arg]
     out.setflags(write=False)
@@ -91,20 +83,20 @@ class VehicleType:
 
     def __post_init__(self) -> None:
         if self.count < 0:
-            raise ValidationError(f"vehicle_types[{self.name}].count", _py(self.count),
+            raise ValidationError(f"vehicle_types[{self.name}].count", self.count,
                                   "must be >= 0")
         if any(not (c > 0) for c in self.capacity):
-            raise ValidationError(f"vehicle_types[{self.name}].capacity", _py(self.capacity),
+            raise ValidationError(f"vehicle_types[{self.name}].capacity", self.capacity,
                                   "every dimension must be > 0")
         if not self.speed_factor > 0:
             raise ValidationError(f"vehicle_types[{self.name}].speed_factor",
-                                  _py(self.speed_factor), "must be > 0")
+                                  self.speed_factor, "must be > 0")
         if self.shift_end_s < self.shift_start_s:
             raise ValidationError(f"vehicle_types[{self.name}].shift_end_s",
-                                  _py(self.shift_end_s), "ends before shift_start_s")
+                                  self.shift_end_s, "ends before shift_start_s")
         if self.break_duration_s < 0 or self.break_latest_s < self.break_earliest_s:
-            raise ValidationError(f"vehicle_types[{self.name}].break", _py((
-                self.break_duration_s, self.break_earliest_s, self.break_latest_s)),
+            raise ValidationError(f"vehicle_types[{self.name}].break", (
+                self.break_duration_s, self.break_earliest_s, self.break_latest_s),
                 "needs duration >= 0 and earliest <= latest")
 
 
@@ -197,10 +189,10 @@ class RoutingData:
             raise ValidationError("stop_facility", "out of range", f"must be -1 or < {nf}")
         for v in self.vehicle_types:
             if len(v.capacity) != D:
-                raise ValidationError(f"vehicle_types[{v.name}].capacity", _py(v.capacity),
+                raise ValidationError(f"vehicle_types[{v.name}].capacity", v.capacity,
                                       f"needs {D} dimensions {self.load_dims}")
             if not 0 <= v.depot < len(self.depots):
-                raise ValidationError(f"vehicle_types[{v.name}].depot", _py(v.depot), "unknown depot")
+                raise ValidationError(f"vehicle_types[{v.name}].depot", v.depot, "unknown depot")
         for s, allowed in enumerate(self.stop_allowed):
             if allowed is not None and any(t < 0 or t >= len(self.vehicle_types)
                                            for t in allowed):

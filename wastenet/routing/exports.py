@@ -54,6 +54,7 @@ from wastenet.routing.data import (
     VehicleType,
     Visit,
 )
+from wastenet.routing.text import hm
 
 log = logging.getLogger("wastenet.routing.exports")
 
@@ -86,16 +87,6 @@ def hms(seconds: float) -> str:
     h, rem = divmod(abs(total), 3600)
     m, s = divmod(rem, 60)
     return f"{sign}{h:02d}:{m:02d}:{s:02d}"
-
-
-def hm(seconds: float) -> str:
-    """``HH:MM`` of a time of day in seconds (nearest minute; '' when not finite)."""
-    if not math.isfinite(seconds):
-        return ""
-    total = round(seconds / 60.0)
-    sign = "-" if total < 0 else ""
-    h, m = divmod(abs(total), 60)
-    return f"{sign}{h:02d}:{m:02d}"
 
 
 def _check_crs(crs: str) -> str:

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from wastenet.bounds import check_seed
 from wastenet.errors import ValidationError
 from wastenet.routing.data import RoutingData
 from wastenet.routing.solve import restrict
@@ -104,8 +105,6 @@ _RESTART_LIMIT = 24
 _RESTARTS = 4
 #: power of the day ratios in the second balance key (a smooth "largest first")
 _POWER = 16
-#: the largest seed accepted (the scenario schema's ``solver.seed`` bound)
-MAX_SEED = 2**31 - 1
 
 
 def _unit_patterns() -> dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]]:
@@ -128,13 +127,6 @@ def _unit_patterns() -> dict[int, tuple[NDArray[np.float64], NDArray[np.float64]
 _UNITS = _unit_patterns()
 
 
-def _check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or \
-            not 0 <= int(seed) <= MAX_SEED:
-        raise ValidationError("seed", seed, f"must be an integer in [0, {MAX_SEED}]")
-    return int(seed)
-
-
 def plan_week(frequency: NDArray[np.int64] | list[int], daily_waste: NDArray[np.float64],
               seed: int = 0, *,
               group: NDArray[np.int64] | list[int] | None = None) -> WeekPlan:
@@ -155,7 +147,7 @@ def plan_week(frequency: NDArray[np.int64] | list[int], daily_waste: NDArray[np.
                                   f"must be one of {FREQUENCIES}")
     if np.any(w < 0) or not np.all(np.isfinite(w)):
         raise ValidationError("daily_waste", "negative or not finite", "must be >= 0")
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     if group is None:
         gid = np.zeros(n, dtype=np.int64)
     else:
@@ -186,8 +178,8 @@ def plan_week(frequency: NDArray[np.int64] | list[int], daily_waste: NDArray[np.
     offsets = np.zeros(n, dtype=np.int64)
 
     def candidates(s: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Load and visit indicator per offset (rows, in the seeded rotation order) and
-        day of stop ``s``, and the offsets of those rows."""
+        """Load and visit indicator of stop ``s`` per offset (rows, offset order; one row
+        for a daily stop) and day."""
         gap, vis = _UNITS[int(freq[s])]
         return w0[s] * gap, vis
 
@@ -230,9 +222,8 @@ def plan_week(frequency: NDArray[np.int64] | list[int], daily_waste: NDArray[np.
         if len(load) == 1:
             best = 0
         else:
-            load, vis = load[rot_order], vis[rot_order]
-            best = int(rot_order[best_row(keys(g, gl[g] + load, cl + load, cn + vis))])
-            load, vis = candidates(s)
+            rl, rv = load[rot_order], vis[rot_order]
+            best = int(rot_order[best_row(keys(g, gl[g] + rl, cl + rl, cn + rv))])
         offsets[s] = best
         gl[g] += load[best]
         cl += load[best]

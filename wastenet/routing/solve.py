@@ -69,6 +69,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from wastenet.bounds import check_seed, check_time_limit
 from wastenet.errors import InfeasibleError, ValidationError
 from wastenet.routing.data import Route, RoutePlan, RoutingData, VehicleType, Visit
 from wastenet.routing.ortools_adapter import (
@@ -78,14 +79,11 @@ from wastenet.routing.ortools_adapter import (
     implicit_final_unload,
     solve_raw,
 )
-from wastenet.routing.text import amounts, num
+from wastenet.routing.text import WEEKDAYS, amounts, clock, num
 
 log = logging.getLogger("wastenet.routing.solve")
 
 Progress = Callable[[float, str], None]
-#: the largest solver seed (the scenario schema's ``solver.seed`` bound; OR-Tools and
-#: numpy both take it)
-MAX_SEED = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -116,14 +114,8 @@ class RouteParams:
     lns_share: float = 0.5
 
     def __post_init__(self) -> None:
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer) or \
-                not 0 <= int(self.seed) <= MAX_SEED:
-            raise ValidationError("seed", self.seed, f"must be an integer in [0, {MAX_SEED}]")
-        if isinstance(self.time_limit_s, bool) or not isinstance(
-                self.time_limit_s, int | float | np.integer | np.floating) or not (
-                math.isfinite(self.time_limit_s) and self.time_limit_s > 0):
-            raise ValidationError("time_limit_s", self.time_limit_s,
-                                  "must be a finite number of seconds > 0")
+        check_seed(self.seed)
+        check_time_limit(self.time_limit_s, upper=None)
         if self.solution_limit is not None and self.solution_limit < 1:
             raise ValidationError("solution_limit", self.solution_limit, "must be >= 1")
         for nm in ("vehicle_weight", "time_weight", "cost_weight", "balance_weight"):
@@ -143,24 +135,13 @@ def _stop_name(data: RoutingData, s: int) -> str:
     return f"stop {data.ids[loc]}" + (f" ({nm})" if nm and nm != data.ids[loc] else "")
 
 
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def hms_text(seconds: float) -> str:
-    """``HH:MM`` of a time of day in seconds (for messages)."""
-    if not math.isfinite(float(seconds)):
-        return num(seconds)
-    m = round(float(seconds) / 60.0)
-    return f"{m // 60:02d}:{m % 60:02d}"
-
-
 def _day_text(data: RoutingData) -> str:
     """`` on 2026-12-01 (Tuesday)`` from ``data.meta`` (empty when it has no date)."""
     date = data.meta.get("date")
     if not date:
         return ""
     wd = data.meta.get("weekday")
-    name = f" ({_WEEKDAYS[wd]})" if isinstance(wd, int) and 0 <= wd < 7 else ""
+    name = f" ({WEEKDAYS[wd]})" if isinstance(wd, int) and 0 <= wd < 7 else ""
     return f" on {date}{name}"
 
 
@@ -271,8 +252,8 @@ def precheck(data: RoutingData) -> list[str]:
             if not fits[s]:
                 too_big[s].append(t)
             elif not window_ok[s]:
-                why[s].add(f"window closes at {hms_text(data.stop_close_s[s])} but "
-                           f"{vt.name} arrives at {hms_text(arr[s])} at the earliest")
+                why[s].add(f"window closes at {clock(data.stop_close_s[s])} but "
+                           f"{vt.name} arrives at {clock(arr[s])} at the earliest")
             else:
                 why[s].add(f"{vt.name} cannot unload and return to its depot within the "
                            "shift and facility hours")

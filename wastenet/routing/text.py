@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
+#: day names, Monday = 0 (``datetime.date.weekday``), for messages
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
 
 def num(x: object, digits: int = 3) -> str:
     """``x`` as a plain decimal with at most ``digits`` decimals (trailing zeros dropped):
@@ -30,3 +33,20 @@ def amounts(values: Iterable[object], dims: Sequence[str] = (), digits: int = 3)
         unit = f" {dims[k]}" if k < len(dims) else ""
         parts.append(f"{num(v, digits)}{unit}")
     return ", ".join(parts)
+
+
+def hm(seconds: float) -> str:
+    """``HH:MM`` of a time of day in seconds (nearest minute; '' when not finite)."""
+    if not math.isfinite(seconds):
+        return ""
+    total = round(seconds / 60.0)
+    sign = "-" if total < 0 else ""
+    h, m = divmod(abs(total), 60)
+    return f"{sign}{h:02d}:{m:02d}"
+
+
+def clock(seconds: object) -> str:
+    """A time of day in seconds as :func:`hm` ``HH:MM``, or :func:`num` of it when it is
+    not finite (for messages, where an empty string would read as nothing)."""
+    v = float(seconds)  # type: ignore[arg-type]
+    return hm(v) if math.isfinite(v) else num(v)

@@ -37,6 +37,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from wastenet.bounds import MAX_SEED, MAX_TIME_LIMIT_S
 from wastenet.errors import DataFormatError, ValidationError
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -352,14 +353,14 @@ class FleetSpec(_Model):
 
 
 class SolverSpec(_Model):
-    time_limit_s: PosFloat = Field(600.0, le=86_400, description="siting (assumption)")
-    seed: int = Field(0, ge=0, le=2**31 - 1,
+    time_limit_s: PosFloat = Field(600.0, le=MAX_TIME_LIMIT_S, description="siting (assumption)")
+    seed: int = Field(0, ge=0, le=MAX_SEED,
                       description="solver seed (assumption: an arbitrary fixed value)")
     method: Literal["auto", "exact", "decomposition"] = "auto"
     threads: int = Field(1, ge=1, le=64,
                          description="siting: sub-problems solved at a time by the scalable "
                                      "path (assumption: 1, one core per run)")
-    routing_time_limit_s: PosFloat = Field(30.0, le=86_400,
+    routing_time_limit_s: PosFloat = Field(30.0, le=MAX_TIME_LIMIT_S,
                                            description="one county-day plan (assumption)")
 
 

@@ -1,0 +1,45 @@
+"""The bounds of a solver seed and a time limit, shared by every entry point.
+
+The scenario schema (:class:`wastenet.scenario.schema.SolverSpec`), the command line's
+argument types (:mod:`wastenet.commands.args`) and the library parameters (routing,
+the weekly planner, the benchmark readers) take their limits and checks from here, so
+that a value one of them accepts is never refused, or crashes, in another.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from wastenet.errors import ValidationError
+
+#: the largest solver seed (OR-Tools and numpy both take it)
+MAX_SEED = 2**31 - 1
+#: the longest time limit in seconds, a day
+MAX_TIME_LIMIT_S = 86_400.0
+
+
+def check_seed(seed: object, field: str = "seed") -> int:
+    """``seed`` as an ``int`` when it is an integer in ``[0, MAX_SEED]`` (not a bool),
+    else :class:`ValidationError` naming ``field``."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or \
+            not 0 <= int(seed) <= MAX_SEED:
+        raise ValidationError(field, seed, f"must be an integer in [0, {MAX_SEED}]")
+    return int(seed)
+
+
+def check_time_limit(value: object, field: str = "time_limit_s", *,
+                     upper: float | None = MAX_TIME_LIMIT_S) -> float:
+    """``value`` as a ``float`` when it is a finite number of seconds in ``(0, upper]``
+    (no upper bound when ``upper`` is None; not a bool), else :class:`ValidationError`
+    naming ``field``."""
+    ok = not isinstance(value, bool) and isinstance(
+        value, int | float | np.integer | np.floating)
+    v = float(value) if ok else math.nan  # type: ignore[arg-type]
+    if upper is None:
+        if not (math.isfinite(v) and v > 0):
+            raise ValidationError(field, value, "must be a finite number of seconds > 0")
+    elif not (math.isfinite(v) and 0 < v <= upper):
+        raise ValidationError(field, value, f"must be a number of seconds in (0, {upper:g}]")
+    return v
