@@ -379,3 +379,24 @@ def test_free_loads_above_all_facility_capacities_reported() -> None:
         solve(data, RouteParams(time_limit_s=2.0, decompose_above=4, part_size=4))
     text = str(exc.value)
     assert "bring 3.2 t" in text and "L9 2 t" in text and "room for 2 t" in text
+
+
+@pytest.mark.parametrize("limit", [{"solution_limit": 50}, {"time_limit_s": 2.0}])
+def test_hourly_cost_charged_on_the_whole_duration(limit: dict) -> None:
+    """The search pays the hourly cost on the route's whole duration, waits included.
+
+    Stop A must be served before 1,000 s and stop B after 20,000 s, 10 s apart. One truck
+    serving both travels 220 s but waits about 5.5 h (about 335 yuan at 60 yuan/h); two
+    trucks travel 420 s and wait not at all (7 yuan). Charging hours on travel alone picks
+    the single truck; the reported cost (the objective with ``cost_weight=1``) is lowest
+    with two.
+    """
+    data = make_data(
+        (0, 0), [{"xy": (1000, 0), "q": 1, "window": (0, 1000)},
+                 {"xy": (1000, 100), "q": 1, "window": (20_000, 21_000)}],
+        [{"xy": (0, 0)}], [truck(count=2, cost_yuan_per_h=60.0)])
+    params = RouteParams(vehicle_weight=0.0, time_weight=0.0, cost_weight=1.0,
+                         **{"time_limit_s": 5.0, **limit})
+    plan = solve_checked(data, params)
+    assert plan.vehicles == 2
+    assert plan.cost_yuan == pytest.approx(60.0 * 420 / 3600)

@@ -16,8 +16,8 @@ of ruin-and-recreate / POPMUSIC decompositions. One iteration:
 5. accept the new routes of ``R`` when every stop is served again, every route decodes,
    and the acceptance score :func:`~wastenet.routing.solve._score` over ``R`` decreases
    (the weights of :class:`~wastenet.routing.solve.RouteParams` applied to vehicles,
-   travel time and the reported route cost, whose hourly cost covers the whole duration;
-   not the OR-Tools objective that the recreate step minimises, see
+   travel time and the reported route cost; the OR-Tools objective that the recreate
+   step minimises also has the unload charge and no break, see
    :mod:`wastenet.routing.solve`).
 
 Every rule of :mod:`wastenet.routing.data` is kept by construction: the sub-problem is

@@ -18,18 +18,24 @@ Variables: successor ``next_i``, vehicle ``veh_i``, active ``a_i`` of each node;
 Objective (integers, scaled by ``OBJ_SCALE``)::
 
     min  Σ_v used_v (W_veh + w_cost·fixed_v)
-       + Σ_{(i,j) used by v} (w_time·t^v_ij + w_cost·(c^km_v·d_ij/1000 + c^h_v·t^v_ij/3600))
+       + Σ_{(i,j) used by v} (w_time·t^v_ij + w_cost·c^km_v·d_ij/1000)
+       + Σ_v w_cost·c^h_v·(T_end(v) − T_start(v))/3600
        + Σ_{unload visits} c_u
        + w_bal·(max_v end_v − min_v start_v) + Σ_{s dropped} M
 
-``t^v_ij`` is travel time only (``duration_s / speed_factor``): the hourly cost ``c^h_v``
-is charged on driving, not on waiting, service, unloads or the break, unlike the
-reported route cost of :mod:`wastenet.routing.solve` (whole duration). ``c_u`` is
+``t^v_ij`` is travel time only (``duration_s / speed_factor``). The hourly cost ``c^h_v``
+is charged on the span of the route in the time dimension (a span cost per vehicle), so
+waiting, service and unloads are paid as in the reported route cost of
+:mod:`wastenet.routing.solve`; only the break, which the ``"insert"`` model places after
+the search, is outside the span (one hour of ``c^h_v`` more or less per route, never
+more than the break's length). Integer rounding: objective units are ``OBJ_SCALE`` per
+unit of weighted cost, so the span coefficient ``w_cost·c^h_v·OBJ_SCALE/3600`` per
+second is exact to 0.05 yuan/h. ``c_u`` is
 ``AdapterConfig.unload_charge`` (weighted-cost units, no weight applies), paid on every
 arc into an unload copy and on every folded final unload, against empty unloads. A
 folded arc ``i → depot`` (see :func:`implicit_final_unload`) costs the two legs ``i → f``
-and ``f → depot``. ``M`` is ``AdapterConfig.drop_penalty``, in integer objective
-units (not scaled).
+and ``f → depot``. ``M`` is ``AdapterConfig.drop_penalty``, in weighted-cost units like
+the vehicle weight.
 
 Constraints::
 
@@ -86,7 +92,7 @@ from wastenet.routing.data import RoutingData
 
 log = logging.getLogger("wastenet.routing.ortools_adapter")
 
-OBJ_SCALE = 100  #: objective units per unit of weighted cost
+OBJ_SCALE = 36_000  #: objective units per unit of weighted cost (0.1 yuan/h per second)
 LOAD_SCALE = 1000  #: integer load units per data load unit
 HORIZON_S = 3 * 86_400
 
@@ -114,7 +120,7 @@ class AdapterConfig:
     time_weight: float = 1.0
     cost_weight: float = 0.0
     balance_weight: float = 0.0
-    drop_penalty: float = 1.0e9
+    drop_penalty: float = 1.0e7  #: weighted-cost units per stop left out
     first_solution: str = "CONSTRUCT"  #: our greedy, else an OR-Tools strategy name
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     gls_lambda: float = 0.1
@@ -567,8 +573,8 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
         key = (sp, float(vt.cost_yuan_per_km), float(vt.cost_yuan_per_h))
         if key not in cost_cb:
             travel = dur / sp
-            c = cfg.time_weight * travel + cfg.cost_weight * (
-                vt.cost_yuan_per_km * dist / 1000.0 + vt.cost_yuan_per_h * travel / 3600.0)
+            # the hourly cost is a span cost (below), not an arc cost
+            c = cfg.time_weight * travel + cfg.cost_weight * vt.cost_yuan_per_km * dist / 1000.0
             if implicit and n:
                 ff = final_fac[sp]
                 for p in range(P):
@@ -576,9 +582,9 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
                     dl = data.depots[p]
                     d2 = data.distance_m[data.stops, fl] + data.distance_m[fl, dl]
                     t2 = (data.duration_s[data.stops, fl] + data.duration_s[fl, dl]) / sp
-                    c[P:P + n, p] = cfg.time_weight * t2 + cfg.cost_weight * (
-                        vt.cost_yuan_per_km * d2 / 1000.0 + vt.cost_yuan_per_h * t2 / 3600.0
-                    ) + cfg.unload_charge
+                    c[P:P + n, p] = (cfg.time_weight * t2
+                                     + cfg.cost_weight * vt.cost_yuan_per_km * d2 / 1000.0
+                                     + cfg.unload_charge)
             ci = np.rint(c * OBJ_SCALE).astype(np.int64)
             # a tiny charge on arcs into an unload copy discourages empty unloads
             ci[:, P + n:] += int(cfg.unload_charge * OBJ_SCALE)
@@ -603,6 +609,9 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
         time_dim.CumulVar(routing.End(v)).SetRange(max(lo, 0), max(hi - bd_v, 0))
         time_dim.SetSpanUpperBoundForVehicle(
             max(int(_ifloor(np.array(min(vt.max_shift_s, HORIZON_S)))) - bd_v, 0), v)
+        hourly = round(cfg.cost_weight * vt.cost_yuan_per_h * OBJ_SCALE / 3600.0)
+        if hourly > 0:
+            time_dim.SetSpanCostCoefficientForVehicle(hourly, v)
     if cfg.balance_weight > 0:
         time_dim.SetGlobalSpanCostCoefficient(round(cfg.balance_weight * OBJ_SCALE))
 
@@ -696,7 +705,7 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
             # -1 keeps the stop droppable (it is in a disjunction)
             routing.VehicleVar(idx).SetValues(
                 [-1] + [v for v, t in enumerate(vtype) if t in allowed])
-        routing.AddDisjunction([idx], int(cfg.drop_penalty))
+        routing.AddDisjunction([idx], round(cfg.drop_penalty * OBJ_SCALE))
     for k in range(len(node_fac)):
         routing.AddDisjunction([manager.NodeToIndex(P + n + k)], 0)
 

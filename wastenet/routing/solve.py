@@ -12,20 +12,22 @@ recreate step of step 5) minimises the model's vehicle and arc costs (exact form
 :mod:`wastenet.routing.ortools_adapter`)::
 
     min  Σ_v used_v·(W_veh + w_cost·fixed_yuan_v)
-         + Σ_arcs (w_time·travel_s + w_cost·(yuan_per_km·km + yuan_per_h·travel_h))
+         + Σ_arcs (w_time·travel_s + w_cost·yuan_per_km·km)
+         + Σ_v w_cost·yuan_per_h·(return_v − departure_v)/3600
          + unload_charge·|unload visits| + w_bal·(latest return − earliest departure)
 
-The hourly cost there is charged on travel time only (not on waiting, service, unloads
-or the break), and every unload visit pays the small fixed ``AdapterConfig.unload_charge``
+The hourly cost is charged on each route's span, from leaving the depot to returning
+(waits, service and unloads included), as in the reported route cost below; only the
+break of the default ``"insert"`` break model is placed after the search and so is not
+in the span. Every unload visit pays the small fixed ``AdapterConfig.unload_charge``
 (against empty unloads; no weight applies). Between searches, plans are compared
-differently: route elimination keeps a plan with fewer vehicles and every stop served,
-while polishing and the neighbourhood search keep a new plan only when it lowers the
-acceptance score :func:`_score`::
+by their reported figures: route elimination keeps a plan with fewer vehicles and every
+stop served, while polishing and the neighbourhood search keep a new plan only when it
+lowers the acceptance score :func:`_score`::
 
     W_veh·|used vehicles| + w_time·Σ travel_s + w_cost·Σ cost_yuan
 
-(no balance term, no unload charge), with ``cost_yuan`` the reported route cost below,
-whose hourly cost covers the whole duration.
+(no balance term, no unload charge), with ``cost_yuan`` the reported route cost below.
 
 Pipeline:
 
@@ -494,8 +496,8 @@ def _start(routes: list[Route]) -> tuple[tuple[int, tuple[tuple[str, int], ...]]
 def _score(params: RouteParams, routes: list[Route]) -> float:
     """The acceptance score of a plan: ``W_veh·|routes| + w_time·Σ travel_s +
     w_cost·Σ cost_yuan``, with the reported route costs (hourly cost on the whole
-    duration). Unlike the OR-Tools objective it has no balance term and no unload
-    charge, and charges hours on the whole duration, not travel only (module docstring).
+    duration, break included). Unlike the OR-Tools objective it has no balance term
+    and no unload charge (module docstring).
     """
     return (params.vehicle_weight * len(routes)
             + params.time_weight * sum(r.travel_s for r in routes)
