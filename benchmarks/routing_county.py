@@ -26,7 +26,9 @@ network, candidates, costs, radii, with
   Jianping, so the fleet would bind and the comparison be one of feasibility search).
 
 The county is sited with :func:`wastenet.pipeline.run_siting` (``--siting-time-limit``,
-seed 0; cached as JSON under ``benchmarks/results/tmp/county_cache/``, which git ignores),
+seed 0) once, and the siting is kept as JSON under ``benchmarks/data/county_sitings/``,
+which is committed, so that every clone routes the same days; delete a file there to
+site its county again (the file name holds a hash of the scenario and the time limit),
 and the day ``--date`` is compiled by :func:`wastenet.routing.build.build_routing_data`
 exactly as ``wastenet plan-routes`` does.
 
@@ -70,7 +72,7 @@ sys.path.insert(0, str(ROOT))
 
 COUNTIES = {"210181": "Xinmin 新民市", "211322": "Jianping 建平县"}
 BASE_SCENARIO = ROOT / "scenarios" / "liaoning-2025.toml"
-CACHE = HERE / "results" / "tmp" / "county_cache"
+CACHE = HERE / "data" / "county_sitings"  #: committed: the report's routing inputs
 TARGET = 1.02
 
 
@@ -270,7 +272,8 @@ def report(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         f"vehicle types with {meta['fleet_count']} vehicles each (the default 12 + 12 cannot "
         "serve a whole large county in one day: PyVRP found no feasible Xinmin plan in 20 s with "
         "it; with 30 + 30 PyVRP used 59 of 60 vehicles in Jianping). Sited with `run_siting` "
-        f"({meta['siting_time_limit_s']:g} s, seed 0); the day is compiled by "
+        f"({meta['siting_time_limit_s']:g} s, seed 0), kept in `benchmarks/data/county_sitings/` "
+        "so that every clone routes the same days; the day is compiled by "
         "`build_routing_data` as `wastenet plan-routes` does: each village unloads at its "
         "assigned facility, loads in t and m3, 10 min service, 15 min unload, stations "
         "05:00-20:00, shifts 06:00-18:00 (10 h max), a 60 min break starting 11:00-12:00, "
