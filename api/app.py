@@ -28,8 +28,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -245,6 +246,27 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
+SWAGGER_UI = "/static/vendor/swagger-ui"
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
+            "style-src 'self' 'unsafe-inline'; img-src 'self' data:")
+
+
+def _docs_page() -> HTMLResponse:
+    """The interactive API documentation (Swagger UI), from the vendored copy under
+    ``/static/vendor/swagger-ui/``, so that it works with no network; the validator badge
+    (which would call validator.swagger.io) is off. Its ``Content-Security-Policy`` lets
+    the browser load nothing from elsewhere (the page's own set-up script is inline)."""
+    page = get_swagger_ui_html(
+        openapi_url="/openapi.json", title="Wastenet scenario service - API",
+        swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
+        swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
+        swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png",
+        swagger_ui_parameters={"validatorUrl": None})
+    page.headers["Content-Security-Policy"] = DOCS_CSP
+    page.headers["X-Content-Type-Options"] = "nosniff"
+    return page
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service. Storage, migrations and workers start in the lifespan."""
     settings = settings or Settings()
@@ -282,6 +304,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Submit rural waste siting scenarios for Liaoning, run them in the "
         "background, fetch results, and publish and download daily route plans per county.",
         lifespan=lifespan,
+        docs_url=None,  # served below from the vendored Swagger UI, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -290,6 +314,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (scenarios, runs, route_plans, counties, ops, map_page):
         app.include_router(module.router)
     app.include_router(map_page.page_router)  # GET /map, not in the OpenAPI document
+    app.add_api_route("/docs", _docs_page, methods=["GET"], include_in_schema=False,
+                      response_class=HTMLResponse)
     app.mount("/static", StaticFiles(directory=map_page.STATIC_DIR), name="static")
     _install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
