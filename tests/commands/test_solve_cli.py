@@ -65,22 +65,3 @@ def test_solve_refuses_a_folder_as_out(cap: Path, tmp_path: Path, no_solve: None
     assert rc == 2
     assert "out=" in capsys.readouterr().err
     assert not (tmp_path / "outdir.tmp").exists()
-
-
-def test_routing_write_error_names_out(cap: Path, tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
-    """An OSError on the output while a routing benchmark is written becomes a clean
-    error naming out (exit 2)."""
-    import wastenet.formats.routing_bench
-
-    out = tmp_path / "plan.json"
-
-    def fail(*_a: object, **_k: object) -> dict[str, Any]:
-        raise PermissionError(13, "Permission denied", str(out))
-
-    monkeypatch.setattr(wastenet.formats.routing_bench, "solve_routing_file", fail)
-    rc = main(["solve", str(cap), "--format", "wcvrptw", "--time-limit", "5", "--out",
-               str(out)])
-    assert rc == 2
-    assert "Permission denied" in capsys.readouterr().err

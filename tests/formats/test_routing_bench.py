@@ -122,3 +122,33 @@ def test_read_routing_file_dispatch(tmp_path: Path) -> None:
     src.write_text(TINY_VRP)
     d = read_routing_file(src, "vrplib")
     assert d.n_stops == 4 and np.isclose(d.distance_m[1, 2], 10.0)
+
+
+def test_write_error_names_out(tmp_path: Path) -> None:
+    """An OSError while writing (here: the output's folder is a file) becomes a
+    ValidationError naming out, raised by the solve function itself."""
+    src = tmp_path / "square.vrp"
+    src.write_text(TINY_VRP)
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    with pytest.raises(ValidationError) as exc:
+        solve_routing_file(src, "vrplib", time_limit_s=1.0, out=blocker / "sol.json")
+    assert exc.value.field == "out" and "cannot write the output" in str(exc.value)
+
+
+def test_cli_prints_a_readable_summary(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """``wastenet solve`` on a routing file ends with one plain line (vehicles, travel
+    hours, the CVRP cost, the checker's verdict), not a Python dict."""
+    from wastenet.cli import main
+
+    src = tmp_path / "square.vrp"
+    src.write_text(TINY_VRP)
+    out = tmp_path / "sol.json"
+    rc = main(["solve", str(src), "--format", "vrplib", "--time-limit", "1", "--out",
+               str(out)])
+    assert rc == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "{" not in line and "'" not in line
+    assert line.startswith("square: ") and line.endswith(f"-> {out}")
+    assert "cost 68, checker ok" in line and " vehicles, travel " in line

@@ -9,10 +9,7 @@ Facility formats (``orlib-cap``, ``pmed``, ``holmberg``) go to
 from __future__ import annotations
 
 import argparse
-import importlib
 import math
-import sys
-from pathlib import Path
 from typing import Any
 
 from wastenet.commands.args import output_file, seed, time_limit
@@ -32,17 +29,17 @@ def _positive_float(text: str) -> float:
     return val
 
 
-def _names_output(exc: OSError, out: str) -> bool:
-    """Did ``exc`` happen on the output ``out`` (or a file written beside it)?"""
-    names = [x for x in (exc.filename, exc.filename2) if x is not None]
-    target = Path(out).resolve()
-    for name in names:
-        p = Path(str(name)).resolve()
-        if p == target or (p.parent == target.parent and p.stem == target.stem):
-            return True
-        if p in target.parents:
-            return True
-    return False
+def routing_summary(doc: dict[str, Any], out: str) -> str:
+    """One line on a routing benchmark solution: vehicles, travel time, the CVRP cost
+    where the format has one, unserved stops, the checker's verdict and the time."""
+    parts = [f"{doc['vehicles']} vehicles", f"travel {doc['travel_time_s'] / 3600:.2f} h"]
+    if "cost" in doc:
+        parts.append(f"cost {doc['cost']:g}")
+    if doc["unserved"]:
+        parts.append(f"{len(doc['unserved'])} stops unserved")
+    n_bad = len(doc["checker"]["violations"])
+    parts.append("checker ok" if doc["checker"]["ok"] else f"checker FAILED ({n_bad})")
+    return f"{doc['instance']}: {', '.join(parts)}, {doc['elapsed_s']:.2f} s -> {out}"
 
 
 def register(subparsers: Any) -> None:
@@ -67,7 +64,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch on ``args.fmt``; return the exit code. ``--out`` is checked before the
-    solve; an OSError while writing it becomes a :class:`ValidationError` naming it."""
+    solve; the solvers turn an OSError while writing it into a :class:`ValidationError`
+    naming it."""
     fmt: str = args.fmt
     output_file(args.out)
     if fmt in FACILITY_FORMATS:
@@ -83,30 +81,10 @@ def run(args: argparse.Namespace) -> int:
         if args.capacity is not None:
             raise ValidationError("capacity", args.capacity,
                                   f"--capacity applies to orlib-cap only, not to {fmt}")
-        try:
-            module = importlib.import_module("wastenet.formats.routing_bench")
-        except ModuleNotFoundError as exc:
-            if exc.name != "wastenet.formats.routing_bench":
-                raise
-            module = None
-        solve_routing_file = getattr(module, "solve_routing_file", None)
-        if solve_routing_file is None:
-            print(f"wastenet: error: format {fmt} not available in this installation "
-                  "(wastenet.formats.routing_bench.solve_routing_file is missing)",
-                  file=sys.stderr)
-            return 2
-        try:
-            result = solve_routing_file(args.file, fmt, time_limit_s=args.time_limit,
-                                        out=args.out, seed=args.seed)
-        except OSError as exc:
-            if not _names_output(exc, args.out):
-                raise
-            raise ValidationError("out", args.out,
-                                  f"cannot write ({exc.strerror or exc})") from exc
-        if isinstance(result, dict):
-            shown = {k: result[k] for k in ("vehicles", "travel_time_s", "cost") if k in result}
-            print(f"{args.file}: {shown} -> {args.out}")
-        else:
-            print(f"{args.file}: solved -> {args.out}")
+        from wastenet.formats.routing_bench import solve_routing_file
+
+        doc = solve_routing_file(args.file, fmt, time_limit_s=args.time_limit, out=args.out,
+                                 seed=args.seed)
+        print(routing_summary(doc, args.out))
         return 0
     raise ValidationError("format", fmt, "unknown format")  # argparse already prevents this

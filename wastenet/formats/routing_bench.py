@@ -98,7 +98,8 @@ def solve_routing_file(path: str | os.PathLike[str], fmt: str, *, time_limit_s: 
                        out: str | os.PathLike[str], seed: int = 0) -> dict[str, Any]:
     """Read, solve, check and write ``out`` (plus ``.sol`` for vrplib/solomon).
 
-    Returns the JSON document that was written.
+    Returns the JSON document that was written. An OSError while writing becomes a
+    :class:`~wastenet.errors.ValidationError` naming ``out``.
     """
     from wastenet.routing.checker import check
     from wastenet.routing.solve import RouteParams, solve
@@ -124,16 +125,21 @@ def solve_routing_file(path: str | os.PathLike[str], fmt: str, *, time_limit_s: 
         "checker": {"ok": bool(report.ok), "violations": [str(v) for v in report.violations]},
     })
     out_p = Path(out)
-    out_p.parent.mkdir(parents=True, exist_ok=True)
-    if fmt in ("vrplib", "solomon"):
-        from wastenet.formats.vrplib import plan_trips, trips_cost, write_vrplib_sol
+    try:
+        out_p.parent.mkdir(parents=True, exist_ok=True)
+        if fmt in ("vrplib", "solomon"):
+            from wastenet.formats.vrplib import plan_trips, trips_cost, write_vrplib_sol
 
-        trips = plan_trips(data, plan)
-        doc["cost"] = trips_cost(data, trips)
-        doc["cvrp_routes"] = len(trips)  # VRPLIB routes = trips (vehicles may chain them)
-        sol = write_vrplib_sol(data, plan, out_p.with_suffix(".sol"))
-        doc["sol"] = str(sol)
-    out_p.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            trips = plan_trips(data, plan)
+            doc["cost"] = trips_cost(data, trips)
+            doc["cvrp_routes"] = len(trips)  # VRPLIB routes = trips (vehicles may chain)
+            sol = write_vrplib_sol(data, plan, out_p.with_suffix(".sol"))
+            doc["sol"] = str(sol)
+        out_p.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n",
+                         encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError("out", str(out_p),
+                              f"cannot write the output ({exc.strerror or exc})") from exc
     log.info("%s: %d vehicles, travel %.1f s, checker %s -> %s", data.name, plan.vehicles,
              plan.travel_s, "ok" if report.ok else "FAILED", out_p)
     return doc
