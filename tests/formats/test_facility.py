@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -305,16 +304,6 @@ def test_cli_solve_writes_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit) as exc:
         main(["solve", str(path), "--format", "nope", "--time-limit", "5", "--out", "x"])
     assert exc.value.code == 2
-
-
-def test_cli_routing_format_unavailable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
-    """Without the routing benchmark module the command says the format is not available."""
-    monkeypatch.setitem(sys.modules, "wastenet.formats.routing_bench", None)
-    rc = main(["solve", str(write(tmp_path, "k.txt", "x")), "--format", "wcvrptw",
-               "--time-limit", "5", "--out", str(tmp_path / "k.json")])
-    assert rc == 2
-    assert "format wcvrptw not available" in capsys.readouterr().err
 
 
 def test_real_cap41_reaches_its_optimum(tmp_path: Path) -> None:
