@@ -4,16 +4,22 @@ It shares nothing with the solver but the data contract. It re-simulates every r
 from the matrices and verifies each rule of :mod:`wastenet.routing.data`:
 
 * structure: a route starts and ends at its type's depot, kinds, indices and locations
-  agree, each vehicle is used once and exists;
+  agree, each vehicle is used once and exists; vehicle types, vehicle numbers and visit
+  indices are integers, every time, load, total and cost a finite number, ``load_after``
+  and ``load_total`` hold exactly one entry per load dimension. A malformed plan gives a
+  report, never an exception: a route that is not well formed is reported and its
+  detailed checks are skipped (and so are the plan totals);
 * every stop is visited exactly once (``unserved`` stops are violations too), by an
-  allowed vehicle type;
+  allowed vehicle type; ``unserved`` lists exactly the stops not visited;
 * times: ``departure = start + service``; ``arrival_j ≥ departure_i + t_ij/speed``
   (plus the break when it is taken in that gap); ``start ≥ arrival``; stop and facility
   windows; leave ≥ ``max(shift_start, depot_open)``; return ≤ ``min(shift_end,
-  depot_close)``; return − leave ≤ ``max_shift``;
+  depot_close)``; return − leave ≤ ``max_shift``; the return is the final depot visit's
+  arrival, and that visit's start and departure equal it;
 * break: when on the route it starts in ``[earliest, latest]`` inside one gap between
-  visits, never during service, and the gap holds travel plus break; when absent the
-  route must leave at or after ``earliest + duration`` or return by ``latest``;
+  visits, never during service, and the gap holds travel plus break (the last gap ends
+  on arriving at the depot: a break after the return is not on the route); when absent
+  the route must leave at or after ``earliest + duration`` or return by ``latest``;
 * loads: per dimension never above capacity between unloads, reported ``load_after``
   equal to the simulation, empty on return; route caps ``route_capacity`` and
   ``max_stops``; every trip carries only stops assigned to the facility it ends at (or
@@ -26,18 +32,20 @@ from the matrices and verifies each rule of :mod:`wastenet.routing.data`:
 
 Cost of a route (the reported ``cost_yuan``): ``fixed_cost_yuan + cost_yuan_per_km·km +
 cost_yuan_per_h·duration_h``, the duration running from leaving to returning (waits,
-service, unloads and an on-route break included). This is not what the OR-Tools search
-minimises (it charges hours on travel time only, see :mod:`wastenet.routing.solve`).
+service, unloads and an on-route break included). The OR-Tools search charges the same
+hours on each route's span, without the break that is placed after it (see
+:mod:`wastenet.routing.solve`).
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from wastenet.routing.data import Route, RoutePlan, RoutingData
+from wastenet.routing.data import Route, RoutePlan, RoutingData, Visit
 from wastenet.routing.text import amounts, num
 
 TOL_S = 1e-3
@@ -60,6 +68,40 @@ def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-3)
 
 
+def _is_int(x: object) -> bool:
+    """An integer (Python or numpy), not a float that happens to be whole."""
+    return isinstance(x, numbers.Integral)
+
+
+def _finite(x: object) -> bool:
+    return isinstance(x, numbers.Real) and math.isfinite(x)
+
+
+def _show(x: object) -> str:
+    """A reported value in a message: plain numbers, ``repr`` for anything else."""
+    if isinstance(x, numbers.Real) and not isinstance(x, numbers.Integral):
+        v = float(x)
+        return repr(v) if not math.isfinite(v) or v.is_integer() else num(v, 6)
+    if isinstance(x, numbers.Integral):
+        return str(int(x))
+    if isinstance(x, (tuple, list)) and all(isinstance(e, numbers.Real) for e in x):
+        return "(" + ", ".join(_show(e) for e in x) + ")"
+    return repr(x)
+
+
+def _vector(x: object, d: int) -> np.ndarray | None:
+    """``x`` as ``d`` finite floats, or None when it is not exactly that."""
+    if isinstance(x, (str, bytes)):
+        return None
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if arr.shape != (d,) or not np.all(np.isfinite(arr)):
+        return None
+    return arr
+
+
 def check(data: RoutingData, plan: RoutePlan) -> CheckReport:
     """Verify ``plan`` against ``data``; see the module docstring for the rules."""
     out: list[str] = []
@@ -69,39 +111,138 @@ def check(data: RoutingData, plan: RoutePlan) -> CheckReport:
     tot = {"distance_m": 0.0, "travel_s": 0.0, "duration_s": 0.0, "tonne_km": 0.0,
            "cost_yuan": 0.0}
     used: set[tuple[int, int]] = set()
-    for r in plan.routes:
-        if not 0 <= r.vehicle_type < len(data.vehicle_types):
-            out.append(f"route vehicle_type={r.vehicle_type}: unknown vehicle type")
+    complete = True  # every route re-simulated: the plan totals can be compared
+    routes = plan.routes
+    if not isinstance(routes, (tuple, list)):
+        out.append(f"plan: routes {_show(routes)} is not a sequence of routes")
+        routes, complete = (), False
+    for k, r in enumerate(routes):
+        if not isinstance(r, Route):
+            out.append(f"route {k}: {_show(r)} is not a Route")
+            complete = False
             continue
-        vt = data.vehicle_types[r.vehicle_type]
-        tag = f"vehicle {vt.name}#{r.vehicle}"
-        if not 0 <= r.vehicle < vt.count:
-            out.append(f"{tag}: only {vt.count} vehicles of this type exist")
-        if (r.vehicle_type, r.vehicle) in used:
-            out.append(f"{tag}: vehicle used by more than one route")
-        used.add((r.vehicle_type, r.vehicle))
-        totals = _check_route(data, r, tag, out, seen, fac_t)
+        tag, identified = _identify(data, r, k, out, used)
+        if not _well_formed(data, r, tag, out, seen) or not identified:
+            complete = False  # reported; its detailed checks are skipped
+            continue
+        totals = _check_route(data, r, tag, out, fac_t)
         if totals is None:
+            complete = False
             continue
-        for k, val in totals.items():
-            tot[k] += val
-            if not _close(getattr(r, k), val):
-                out.append(f"{tag}: reported {k}={num(getattr(r, k), 6)}, recomputed "
+        for key, val in totals.items():
+            tot[key] += val
+            reported = getattr(r, key)
+            if not _finite(reported):
+                out.append(f"{tag}: reported {key}={_show(reported)} is not a finite number")
+            elif not _close(reported, val):
+                out.append(f"{tag}: reported {key}={num(reported, 6)}, recomputed "
                            f"{num(val, 6)}")
     for s in np.flatnonzero(seen == 0):
         out.append(f"stop {_sid(data, int(s))}: not visited (every stop exactly once)")
+    _check_unserved(data, plan, seen, out)
     for s in np.flatnonzero(seen > 1):
         out.append(f"stop {_sid(data, int(s))}: visited {int(seen[s])} times")
     for f in np.flatnonzero(fac_t > data.facility_capacity + TOL_LOAD):
         out.append(f"facility {data.ids[data.facilities[f]]}: receives {num(fac_t[f], 6)} "
                    f"{data.load_dims[0]}, daily capacity {num(data.facility_capacity[f], 6)}")
-    for k, val in tot.items():
-        if not _close(getattr(plan, k), val):
-            out.append(f"plan: reported {k}={num(getattr(plan, k), 6)}, recomputed "
+    for key, val in tot.items():
+        reported = getattr(plan, key)
+        if not _finite(reported):
+            out.append(f"plan: reported {key}={_show(reported)} is not a finite number")
+        elif complete and not _close(reported, val):
+            out.append(f"plan: reported {key}={num(reported, 6)}, recomputed "
                        f"{num(val, 6)}")
-    if plan.vehicles != len(plan.routes):
-        out.append(f"plan: reported vehicles={plan.vehicles}, routes {len(plan.routes)}")
-    return CheckReport(ok=not out, violations=out, vehicles=len(plan.routes), **tot)
+    if not _is_int(plan.vehicles) or plan.vehicles != len(routes):
+        out.append(f"plan: reported vehicles={_show(plan.vehicles)}, routes {len(routes)}")
+    return CheckReport(ok=not out, violations=out, vehicles=len(routes), **tot)
+
+
+def _identify(data: RoutingData, r: Route, k: int, out: list[str],
+              used: set[tuple[int, int]]) -> tuple[str, bool]:
+    """The route's tag for messages, and whether its vehicle type and number are valid
+    integers (the number may still be out of range or reused: reported here)."""
+    t, number = r.vehicle_type, r.vehicle
+    nt = len(data.vehicle_types)
+    if not _is_int(t) or not 0 <= t < nt:
+        out.append(f"route {k}: vehicle_type={_show(t)} is not a vehicle type index "
+                   f"in [0, {nt})")
+        return f"route {k}", False
+    vt = data.vehicle_types[int(t)]
+    if not _is_int(number):
+        out.append(f"route {k} ({vt.name}): vehicle={_show(number)} is not an integer "
+                   "vehicle number")
+        return f"route {k} ({vt.name})", False
+    tag = f"vehicle {vt.name}#{int(number)}"
+    if not 0 <= number < vt.count:
+        out.append(f"{tag}: only {vt.count} vehicles of this type exist")
+    if (int(t), int(number)) in used:
+        out.append(f"{tag}: vehicle used by more than one route")
+    used.add((int(t), int(number)))
+    return tag, True
+
+
+def _well_formed(data: RoutingData, r: Route, tag: str, out: list[str],
+                 seen: np.ndarray) -> bool:
+    """Structural checks of one route (visits, kinds, indices, finite times); counts the
+    stops it visits in ``seen``. Reports every problem found; True when there is none."""
+    vs = r.visits
+    if not isinstance(vs, (tuple, list)):
+        out.append(f"{tag}: visits {_show(vs)} is not a sequence of visits")
+        return False
+    ok = True
+    b = r.break_start_s
+    if b is not None and not _finite(b):
+        out.append(f"{tag}: break_start_s={_show(b)} is not a finite number")
+        ok = False
+    size = {"depot": len(data.depots), "stop": data.n_stops,
+            "unload": len(data.facilities)}
+    for i, v in enumerate(vs):
+        where = f"{tag} visit {i}"
+        if not isinstance(v, Visit):
+            out.append(f"{where}: {_show(v)} is not a Visit")
+            ok = False
+            continue
+        kind, idx = v.kind, v.index
+        if not isinstance(kind, str) or kind not in size:
+            out.append(f"{where}: unknown kind {_show(kind)}")
+            ok = False
+        elif not _is_int(idx) or not 0 <= idx < size[kind]:
+            out.append(f"{where}: {kind} index {_show(idx)} is not an integer in "
+                       f"[0, {size[kind]})")
+            ok = False
+        elif kind == "stop":
+            seen[int(idx)] += 1
+        for name in ("arrival_s", "start_s", "departure_s"):
+            x = getattr(v, name)
+            if not _finite(x):
+                out.append(f"{where}: {name}={_show(x)} is not a finite number")
+                ok = False
+    return ok
+
+
+def _check_unserved(data: RoutingData, plan: RoutePlan, seen: np.ndarray,
+                    out: list[str]) -> None:
+    """``plan.unserved`` must list exactly the stops that no route visits."""
+    uns = plan.unserved
+    if isinstance(uns, np.ndarray):
+        uns = tuple(uns.tolist())
+    if not isinstance(uns, (tuple, list)):
+        out.append(f"plan: unserved {_show(uns)} is not a sequence of stop indices")
+        return
+    listed: set[int] = set()
+    for s in uns:
+        if not _is_int(s) or not 0 <= s < data.n_stops:
+            out.append(f"plan: unserved entry {_show(s)} is not a stop index in "
+                       f"[0, {data.n_stops})")
+        else:
+            listed.add(int(s))
+    for s in sorted(listed):
+        if seen[s] > 0:
+            out.append(f"plan: stop {_sid(data, s)} is listed as unserved but visited")
+    for s in np.flatnonzero(seen == 0).tolist():
+        if s not in listed:
+            out.append(f"plan: stop {_sid(data, s)} is not visited but not listed in "
+                       "unserved")
 
 
 def _sid(data: RoutingData, s: int) -> str:
@@ -109,40 +250,52 @@ def _sid(data: RoutingData, s: int) -> str:
 
 
 def _check_route(data: RoutingData, r: Route, tag: str, out: list[str],
-                 seen: np.ndarray, fac_t: np.ndarray) -> dict[str, float] | None:
-    vt = data.vehicle_types[r.vehicle_type]
+                 fac_t: np.ndarray) -> dict[str, float] | None:
+    """Detailed checks of a well-formed route (see :func:`_well_formed`)."""
+    vt = data.vehicle_types[int(r.vehicle_type)]
     vs = r.visits
     D = len(data.load_dims)
     dims = data.load_dims
     if len(vs) < 2 or vs[0].kind != "depot" or vs[-1].kind != "depot":
         out.append(f"{tag}: a route must start and end at its depot")
         return None
+    idx = [int(v.index) for v in vs]  # integers in range (checked by _well_formed)
     locs: list[int] = []
     svc: list[float] = []
     for i, v in enumerate(vs):
         if v.kind == "depot":
-            if i not in (0, len(vs) - 1) or v.index != vt.depot:
-                out.append(f"{tag} visit {i}: depot {v.index} is not this vehicle's depot "
+            if i not in (0, len(vs) - 1) or idx[i] != vt.depot:
+                out.append(f"{tag} visit {i}: depot {idx[i]} is not this vehicle's depot "
                            f"{vt.depot} at the ends")
                 return None
-            locs.append(int(data.depots[v.index]))
+            locs.append(int(data.depots[idx[i]]))
             svc.append(0.0)
-        elif v.kind == "stop" and 0 <= v.index < data.n_stops:
-            locs.append(int(data.stops[v.index]))
-            svc.append(float(data.stop_service_s[v.index]))
-        elif v.kind == "unload" and 0 <= v.index < len(data.facilities):
-            locs.append(int(data.facilities[v.index]))
-            svc.append(float(data.facility_unload_s[v.index]))
+        elif v.kind == "stop":
+            locs.append(int(data.stops[idx[i]]))
+            svc.append(float(data.stop_service_s[idx[i]]))
         else:
-            out.append(f"{tag} visit {i}: unknown {v.kind} index {v.index}")
-            return None
+            locs.append(int(data.facilities[idx[i]]))
+            svc.append(float(data.facility_unload_s[idx[i]]))
         if v.location != locs[-1]:
             out.append(f"{tag} visit {i}: location {v.location} is not that of "
                        f"{v.kind} {v.index} ({locs[-1]})")
     sp = vt.speed_factor
     bd = vt.break_duration_s
     b = r.break_start_s
+    last = len(vs) - 1
     leave, ret = vs[0].departure_s, vs[-1].arrival_s
+    # the route ends on arriving at the depot: a later start or departure there is no time
+    # on the route (a break "taken" then would dodge the shift end and the cost)
+    if not (math.isclose(vs[-1].start_s, ret, abs_tol=TOL_S)
+            and math.isclose(vs[-1].departure_s, ret, abs_tol=TOL_S)):
+        out.append(f"{tag} visit {last} (depot {idx[last]}): start {num(vs[-1].start_s)} and "
+                   f"departure {num(vs[-1].departure_s)} must equal the return "
+                   f"(arrival) {num(ret)}")
+
+    def gap_end(j: int) -> float:
+        """When the gap before visit ``j`` ends: its service start, or the return."""
+        return vs[j].arrival_s if j == last else vs[j].start_s
+
     # --- times ---------------------------------------------------------------------------
     break_gap = None
     if b is not None:
@@ -152,7 +305,7 @@ def _check_route(data: RoutingData, r: Route, tag: str, out: list[str],
             out.append(f"{tag}: break starts at {b:.0f} s outside its window "
                        f"[{vt.break_earliest_s:.0f}, {vt.break_latest_s:.0f}]")
         for i in range(len(vs) - 1):
-            if vs[i].departure_s - TOL_S <= b and b + bd <= vs[i + 1].start_s + TOL_S:
+            if vs[i].departure_s - TOL_S <= b and b + bd <= gap_end(i + 1) + TOL_S:
                 break_gap = i
         if break_gap is None:
             out.append(f"{tag}: break at {b:.0f} s overlaps a service or lies outside the route")
@@ -161,8 +314,8 @@ def _check_route(data: RoutingData, r: Route, tag: str, out: list[str],
                    f"starting in [{vt.break_earliest_s:.0f}, {vt.break_latest_s:.0f}]")
     dist = travel = tkm = 0.0
     for i, v in enumerate(vs):
-        where = f"{tag} visit {i} ({v.kind} {v.index})"
-        if i < len(vs) - 1 and not math.isclose(v.departure_s, v.start_s + svc[i],
+        where = f"{tag} visit {i} ({v.kind} {idx[i]})"
+        if i < last and not math.isclose(v.departure_s, v.start_s + svc[i],
                                                 abs_tol=TOL_S):
             out.append(f"{where}: departure {num(v.departure_s)} != start "
                        f"{num(v.start_s)} + service {num(svc[i])}")
@@ -179,16 +332,16 @@ def _check_route(data: RoutingData, r: Route, tag: str, out: list[str],
         if v.arrival_s < need - TOL_S:
             out.append(f"{where}: arrival {v.arrival_s:.1f} s earlier than departure "
                        f"{vs[i - 1].departure_s:.1f} + travel {tr:.1f}")
-        if break_gap == i - 1 and b is not None and v.start_s < need + bd - TOL_S:
+        if break_gap == i - 1 and b is not None and gap_end(i) < need + bd - TOL_S:
             out.append(f"{where}: no room for travel and the break before service")
         if v.kind == "stop":
-            s = v.index
+            s = idx[i]
             if not (data.stop_open_s[s] - TOL_S <= v.start_s <= data.stop_close_s[s] + TOL_S):
                 out.append(f"{where}: time window [{data.stop_open_s[s]:.0f}, "
                            f"{data.stop_close_s[s]:.0f}] violated, service starts at "
                            f"{v.start_s:.0f}")
         elif v.kind == "unload":
-            f = v.index
+            f = idx[i]
             if not (data.facility_open_s[f] - TOL_S <= v.start_s
                     <= data.facility_close_s[f] + TOL_S):
                 out.append(f"{where}: facility hours [{data.facility_open_s[f]:.0f}, "
@@ -206,12 +359,11 @@ def _check_route(data: RoutingData, r: Route, tag: str, out: list[str],
     trip: list[int] = []
     n_stops = 0
     for i, v in enumerate(vs):
-        where = f"{tag} visit {i} ({v.kind} {v.index})"
+        where = f"{tag} visit {i} ({v.kind} {idx[i]})"
         if i > 0 and D:
             tkm += float(load[0]) * float(data.distance_m[locs[i - 1], locs[i]]) / 1000.0
         if v.kind == "stop":
-            s = v.index
-            seen[s] += 1
+            s = idx[i]
             n_stops += 1
             allowed = data.stop_allowed[s]
             if allowed is not None and r.vehicle_type not in allowed:
@@ -225,7 +377,7 @@ def _check_route(data: RoutingData, r: Route, tag: str, out: list[str],
                 out.append(f"{where}: load {amounts(load, dims)} above capacity "
                            f"{amounts(vt.capacity, dims)}")
         elif v.kind == "unload":
-            f = v.index
+            f = idx[i]
             for s in trip:
                 if data.stop_facility[s] >= 0 and data.stop_facility[s] != f:
                     out.append(f"{where}: stop {_sid(data, s)} is assigned to facility "
@@ -234,9 +386,12 @@ def _check_route(data: RoutingData, r: Route, tag: str, out: list[str],
                 fac_t[f] += float(load[0])
             load = np.zeros(D)
             trip = []
-        if len(v.load_after) != D or not np.allclose(v.load_after, load, atol=1e-6,
-                                                     rtol=1e-9):
-            out.append(f"{where}: reported load_after {amounts(v.load_after, dims, 6)}, "
+        after = _vector(v.load_after, D)
+        if after is None:
+            out.append(f"{where}: reported load_after {_show(v.load_after)} is not {D} "
+                       f"finite number(s), recomputed {amounts(load, dims, 6)}")
+        elif not np.allclose(after, load, atol=TOL_LOAD, rtol=1e-9):
+            out.append(f"{where}: reported load_after {amounts(after, dims, 6)}, "
                        f"recomputed {amounts(load, dims, 6)}")
     if np.any(load > TOL_LOAD):
         out.append(f"{tag}: returns to the depot carrying {amounts(load, dims)} (must unload "
@@ -252,8 +407,12 @@ def _check_route(data: RoutingData, r: Route, tag: str, out: list[str],
                    f"{amounts(vt.route_capacity, dims)}")
     if vt.max_stops is not None and n_stops > vt.max_stops:
         out.append(f"{tag}: {n_stops} stops, max_stops {vt.max_stops}")
-    if not np.allclose(r.load_total, total, atol=1e-6):
-        out.append(f"{tag}: reported load_total {amounts(r.load_total, dims, 6)}, "
+    reported_total = _vector(r.load_total, D)
+    if reported_total is None:
+        out.append(f"{tag}: reported load_total {_show(r.load_total)} is not {D} finite "
+                   f"number(s), recomputed {amounts(total, dims, 6)}")
+    elif not np.allclose(reported_total, total, atol=TOL_LOAD, rtol=1e-9):
+        out.append(f"{tag}: reported load_total {amounts(reported_total, dims, 6)}, "
                    f"recomputed {amounts(total, dims, 6)}")
     duration = ret - leave
     cost = (vt.fixed_cost_yuan + vt.cost_yuan_per_km * dist / 1000.0

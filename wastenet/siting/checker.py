@@ -19,12 +19,20 @@ model (see :mod:`wastenet.siting.model` for the formulation):
   between open facilities, haul flows non-negative;
 * count targets on NEW opened facilities, per province or prefecture;
 * the reported cost breakdown and total equal the recomputed ones, and
-  ``lower_bound <= total_cost``.
+  ``lower_bound <= total_cost``;
+* well-formedness: size slots, village, facility and ``uncovered`` indices are integers in
+  range, the flow (and the haul) arrays are 1-D of one length, every flow fraction, haul
+  flow, cost entry and the total are finite numbers, and ``lower_bound`` is a number
+  (``-inf``: no bound known, never NaN). A malformed result gives violations, never an
+  exception: a malformed row is reported and left out of the sums.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,6 +63,30 @@ def _arc_table(arcs: Arcs) -> dict[tuple[int, int], tuple[float, float]]:
     return table
 
 
+def _is_int(x: object) -> bool:
+    """An integer (Python, numpy or bool), not a float that happens to be whole."""
+    return isinstance(x, numbers.Integral)
+
+
+def _finite(x: object) -> bool:
+    return isinstance(x, numbers.Real) and math.isfinite(x)
+
+
+def _rows(cols: dict[str, object], what: str, out: list[str]) -> list[tuple]:
+    """The rows of parallel result arrays, or none (reported) when they are not all 1-D
+    of one length."""
+    try:
+        arrs = {name: np.asarray(a) for name, a in cols.items()}
+    except (TypeError, ValueError) as exc:
+        out.append(f"{what} arrays are malformed: {exc}")
+        return []
+    if any(a.ndim != 1 for a in arrs.values()) or len({a.shape for a in arrs.values()}) > 1:
+        shapes = ", ".join(f"{name} {a.shape}" for name, a in arrs.items())
+        out.append(f"{what} arrays must be 1-D of one length: {shapes}")
+        return []
+    return list(zip(*(a.tolist() for a in arrs.values()), strict=True))
+
+
 def _too_long(dist: float, limit: float | None, tol: float) -> bool:
     """Is an arc of ``dist`` m longer than ``limit`` m (``None``: no limit)?"""
     return limit is not None and dist > limit * (1 + tol) + tol
@@ -70,10 +102,14 @@ def _open_capacity(sites: Sites, sizes: np.ndarray, echelon: str,
     if sizes.shape != (n,):
         out.append(f"{echelon}_size has shape {sizes.shape}, expected ({n},)")
         return is_open, cap, fixed
+    slots = sizes.tolist()
     for s in range(n):
-        v = int(sizes[s])
         st = int(sites.status[s])
         sid = sites.ids[s]
+        if not _is_int(slots[s]):
+            out.append(f"{echelon} {sid} has size slot {slots[s]!r}, not an integer")
+            continue
+        v = int(slots[s])
         if st == SiteStatus.EXISTING:
             if v != -2:
                 out.append(f"{echelon} {sid} is existing but its size is {v}, expected -2")
@@ -121,13 +157,23 @@ def check(data: SitingData, result: SitingResult, *, tol: float = 1e-6) -> Check
     tr_tp = 0.0
     in_tp = 0.0
     seen: set[tuple[int, int, bool]] = set()
-    for i, f, is_direct, frac in zip(result.flow_village.tolist(), result.flow_facility.tolist(),
-                                     result.flow_direct.tolist(), result.flow_fraction.tolist(),
-                                     strict=True):
-        if not 0 <= i < n:
-            v.append(f"flow row names village index {i}, outside [0,{n})")
+    flows = _rows({"flow_village": result.flow_village, "flow_facility": result.flow_facility,
+                   "flow_direct": result.flow_direct, "flow_fraction": result.flow_fraction},
+                  "flow", v)
+    for i, f, is_direct, frac in flows:
+        if not _is_int(i) or not 0 <= i < n:
+            v.append(f"flow row names village index {i!r}, not an integer in [0,{n})")
             continue
         vid = data.village_ids[i]
+        if not _is_int(f):
+            v.append(f"village {vid}: flow row names facility index {f!r}, not an integer")
+            continue
+        if not (isinstance(is_direct, numbers.Real) and is_direct in (0, 1)):
+            v.append(f"village {vid}: flow_direct {is_direct!r} is not a boolean")
+            continue
+        if not _finite(frac):
+            v.append(f"village {vid}: flow fraction {frac!r} is not a finite number")
+            continue
         if not (frac > 0 and frac <= 1 + tol):
             v.append(f"village {vid}: flow fraction {frac} outside (0,1]")
         key = (i, f, bool(is_direct))
@@ -173,7 +219,11 @@ def check(data: SitingData, result: SitingResult, *, tol: float = 1e-6) -> Check
             collect_cost += collect[(i, f)][1] * t
             tr_in[f] += t
             tr_tp += float(data.transfer.throughput_cost[f]) * t
-    uncovered = set(np.asarray(result.uncovered).tolist())
+    listed = np.asarray(result.uncovered).ravel().tolist()
+    for i in listed:
+        if not _is_int(i) or not 0 <= i < n:
+            v.append(f"uncovered lists {i!r}, not a village index in [0,{n})")
+    uncovered = {int(i) for i in listed if _is_int(i)}
     uncovered_t = 0.0
     for i in range(n):
         vid = data.village_ids[i]
@@ -200,12 +250,18 @@ def check(data: SitingData, result: SitingResult, *, tol: float = 1e-6) -> Check
     # haul
     tr_out = np.zeros(len(data.transfer))
     haul_cost = 0.0
-    for j, k, t in zip(result.haul_transfer.tolist(), result.haul_incinerator.tolist(),
-                       result.haul_t_per_day.tolist(), strict=True):
-        if not (0 <= j < len(data.transfer) and 0 <= k < len(data.incinerator)):
-            v.append(f"haul row ({j},{k}) out of range")
+    hauls = _rows({"haul_transfer": result.haul_transfer,
+                   "haul_incinerator": result.haul_incinerator,
+                   "haul_t_per_day": result.haul_t_per_day}, "haul", v)
+    for j, k, t in hauls:
+        if not (_is_int(j) and _is_int(k) and 0 <= j < len(data.transfer)
+                and 0 <= k < len(data.incinerator)):
+            v.append(f"haul row ({j!r},{k!r}) out of range or not integer indices")
             continue
         jid, kid = data.transfer.ids[j], data.incinerator.ids[k]
+        if not _finite(t):
+            v.append(f"haul {jid}->{kid}: haul_t_per_day {t!r} is not a finite number")
+            continue
         if t < -tol:
             v.append(f"haul {jid}->{kid}: negative flow {t}")
         if (j, k) not in haul:
@@ -266,15 +322,28 @@ def check(data: SitingData, result: SitingResult, *, tol: float = 1e-6) -> Check
     }
     total = float(sum(cost.values()))
     rel = tol * max(1.0, abs(total))
-    if abs(result.total_cost - total) > rel:
-        v.append(f"total_cost {result.total_cost:.10g} differs from recomputed {total:.10g}")
-    reported = defaultdict(float, result.cost)
+    rep_total = result.total_cost
+    total_ok = _finite(rep_total)
+    if not total_ok:
+        v.append(f"total_cost {rep_total!r} is not a finite number")
+    elif abs(rep_total - total) > rel:
+        v.append(f"total_cost {rep_total:.10g} differs from recomputed {total:.10g}")
+    breakdown = result.cost
+    if not isinstance(breakdown, Mapping):
+        v.append(f"cost {breakdown!r} is not a mapping of cost entries")
+        breakdown = {}
+    bad = [name for name, val in breakdown.items() if not _finite(val)]
+    for name in bad:
+        v.append(f"cost[{name}] {breakdown[name]!r} is not a finite number")
+    reported = defaultdict(float, breakdown)
     for cname, val in cost.items():
-        if abs(reported[cname] - val) > rel:
+        if cname not in bad and abs(reported[cname] - val) > rel:
             v.append(f"cost[{cname}] {reported[cname]:.10g} differs from recomputed {val:.10g}")
-    if abs(sum(result.cost.values()) - result.total_cost) > rel:
+    if total_ok and not bad and abs(sum(breakdown.values()) - rep_total) > rel:
         v.append("cost breakdown does not sum to total_cost")
-    if not result.lower_bound <= result.total_cost + rel:
-        v.append(f"lower_bound {result.lower_bound:.10g} exceeds total_cost "
-                 f"{result.total_cost:.10g}")
+    lb = result.lower_bound
+    if not isinstance(lb, numbers.Real) or math.isnan(lb) or lb == math.inf:
+        v.append(f"lower_bound {lb!r} is not a number below +inf (-inf: no bound known)")
+    elif total_ok and not lb <= rep_total + rel:
+        v.append(f"lower_bound {lb:.10g} exceeds total_cost {rep_total:.10g}")
     return CheckReport(violations=v, cost=cost, total_cost=total)
