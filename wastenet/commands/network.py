@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from wastenet.commands.args import output_file
 from wastenet.scenario.network import Network, build_network
 from wastenet.scenario.schema import load_scenario
 
@@ -53,12 +54,12 @@ def network_geojson(net: Network) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # the output path first: a folder, or a folder that cannot be made, costs no build
+    out: Path | None = output_file(args.geojson, "geojson") if args.geojson else None
     scenario = load_scenario(args.scenario)
     net = build_network(scenario)
     summary = net.summary()
-    if args.geojson:
-        out = Path(args.geojson)
-        out.parent.mkdir(parents=True, exist_ok=True)
+    if out is not None:
         out.write_text(json.dumps(network_geojson(net), ensure_ascii=False), encoding="utf-8")
     if args.json:
         json.dump(summary, sys.stdout, ensure_ascii=False, indent=2)

@@ -13,11 +13,17 @@ Only the counties with rural towns or townships receive villages (71 of 100). Wi
 
 and the ``N`` villages (default 11,500) are split by the largest-remainder method:
 ``V_c = floor(N w_c / W) + [c among the N - sum floor(.) largest remainders]`` with
-``W = sum_c w_c`` (ties broken by adcode). The rural population ``P`` (default 11
-million) is split the same way in proportion to ``V_c``, so every county has the
-provincial mean village size; within a county, village sizes follow a seeded log-normal
-spread (sigma 0.35) normalised to the county total and rounded by largest remainder, so
-all totals are exact.
+``W = sum_c w_c`` (ties broken by adcode). ``N`` may be any total from 1 up: below
+about 2,629 the smallest rural counties' shares round to 0, and such a county simply
+has no villages (nor township seats) in the generated data, exactly as the formula says.
+The rural population ``P`` (default 11 million, at least one person per village and at
+most :data:`MAX_RURAL_POPULATION`) is split the same way in proportion to ``V_c``, so
+every county has the provincial mean village size and at least one person per village;
+within a county, village sizes follow a seeded log-normal spread (sigma 0.35)
+normalised to the county total and rounded by largest remainder with a floor of one
+person (:func:`largest_remainder_min1`: a village whose share rounds to 0 gets 1 and the
+rest is split again among the others, which changes nothing when no share rounds to 0),
+so all totals are exact and every village has ``>= 1`` person and ``> 0`` t/day.
 
 Placement
 ---------
@@ -47,6 +53,10 @@ from wastenet.errors import ValidationError
 
 _ETHNIC = ("满族", "蒙古族", "朝鲜族", "锡伯族", "回族")
 
+MAX_RURAL_POPULATION = 100_000_000
+"""Upper bound on the generator's rural population: more than twice the whole
+population of Liaoning (42.6 million, 2020 census), so larger is a data error."""
+
 
 @dataclass(frozen=True)
 class GeneratorParams:
@@ -68,6 +78,10 @@ class GeneratorParams:
         if self.rural_population < self.villages_total:
             raise ValidationError("rural_population", self.rural_population,
                                   "must be at least one person per village")
+        if self.rural_population > MAX_RURAL_POPULATION:
+            raise ValidationError("rural_population", self.rural_population,
+                                  f"implausibly large (more than {MAX_RURAL_POPULATION:,}, "
+                                  "over twice Liaoning's whole population)")
         if not self.waste_kg_per_person_per_day > 0:
             raise ValidationError("waste_kg_per_person_per_day",
                                   self.waste_kg_per_person_per_day, "must be > 0")
@@ -137,6 +151,28 @@ def largest_remainder(weights: NDArray[np.float64], total: int) -> NDArray[np.in
     return base
 
 
+def largest_remainder_min1(weights: NDArray[np.float64], total: int) -> NDArray[np.int64]:
+    """Like :func:`largest_remainder`, but every entry gets at least 1 (``total`` must be
+    at least the number of weights).
+
+    Entries whose share rounds to 0 are set to 1 and the remaining total is split again
+    among the others by :func:`largest_remainder`, until no entry is 0. When the plain
+    split has no 0, the result is the plain split.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    if total < w.size:
+        raise ValidationError("total", total, f"must be at least {w.size}, one per entry")
+    fixed = np.zeros(w.size, dtype=bool)
+    while True:
+        free = ~fixed
+        out = fixed.astype(np.int64)
+        out[free] = largest_remainder(w[free], total - int(fixed.sum()))
+        zero = free & (out == 0)
+        if not zero.any():
+            return out
+        fixed |= zero
+
+
 def allocation_weights(counties: tuple[liaoning.County, ...]) -> NDArray[np.float64]:
     """``w_c = (n_zhen + n_xiang) * sqrt(area_km2)``; zero for purely urban counties."""
     r = np.array([c.n_rural for c in counties], dtype=np.float64)
@@ -145,14 +181,19 @@ def allocation_weights(counties: tuple[liaoning.County, ...]) -> NDArray[np.floa
 
 
 def allocate_villages(total: int) -> dict[str, int]:
-    """Villages per county adcode by the documented formula (rural counties only)."""
+    """Villages per county adcode by the documented formula: the counties that receive
+    at least one (all 71 rural counties from about 2,629 villages up; a rural county whose
+    share of a smaller total rounds to 0 is left out, as it has no villages)."""
     counties = liaoning.load_counties()
     counts = largest_remainder(allocation_weights(counties), total)
-    return {c.adcode: int(n) for c, n in zip(counties, counts, strict=True) if c.n_rural > 0}
+    return {c.adcode: int(n) for c, n in zip(counties, counts, strict=True)
+            if c.n_rural > 0 and n > 0}
 
 
 def allocate_population(total_population: int, villages: dict[str, int]) -> dict[str, int]:
-    """Rural population per county, proportional to its villages, exact total."""
+    """Rural population per county, proportional to its villages, exact total (a county
+    with ``V`` villages gets at least ``V`` people when the total is at least the number of
+    villages: ``floor(P V / N) >= V``)."""
     codes = sorted(villages)
     pop = largest_remainder(np.array([villages[c] for c in codes], dtype=np.float64),
                             total_population)
@@ -232,7 +273,7 @@ def generate(params: GeneratorParams | None = None) -> tuple[Villages, Seats]:
 
     for ci, county in enumerate(counties):
         if county.adcode not in per_county or county.adcode not in wanted:
-            continue
+            continue  # urban, not selected, or its share of a small total rounds to 0
         rng = _county_rng(p.seed, county.adcode)
         poly = polys[ci]
         towns = [t for t in townships if t.county_adcode == county.adcode
@@ -262,7 +303,7 @@ def generate(params: GeneratorParams | None = None) -> tuple[Villages, Seats]:
         if todo.size:  # very rare: fall back to uniform points inside the county
             xy[todo] = _sample_in(poly, rng, todo.size)
         sizes = rng.lognormal(0.0, 0.35, size=nv)
-        pop = largest_remainder(sizes, pop_county[county.adcode])
+        pop = largest_remainder_min1(sizes, pop_county[county.adcode])
         tour = rng.random(nv) < p.tourism_fraction
         counter = np.zeros(len(towns), dtype=np.int64)
         for k in range(nv):

@@ -181,7 +181,10 @@ def county_neighbours() -> dict[str, tuple[str, ...]]:
 def locate_points(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Index (into :func:`load_counties`) of the county containing each point; -1 outside.
 
-    Vectorised: one STRtree query for all points.
+    A point on a polygon's boundary (an internal county border, a shared vertex, the
+    provincial outline) counts as inside it (covered-by test, not strict ``within``); on a
+    border shared by several counties the lowest index wins. Vectorised: one STRtree
+    query for all points.
     """
     lon = np.asarray(lon, dtype=np.float64)
     lat = np.asarray(lat, dtype=np.float64)
@@ -190,8 +193,8 @@ def locate_points(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         return out
     pts = shapely.points(lon, lat)
     tree = _polygon_tree()
-    p_idx, c_idx = tree.query(pts, predicate="within")
-    # A point on a shared edge may fall in two polygons: keep the lowest county index.
+    p_idx, c_idx = tree.query(pts, predicate="covered_by")
+    # A point on a shared edge is covered by two polygons: keep the lowest county index.
     order = np.lexsort((c_idx, p_idx))
     p_idx, c_idx = p_idx[order], c_idx[order]
     first = np.ones(len(p_idx), dtype=bool)

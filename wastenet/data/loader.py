@@ -23,9 +23,11 @@ For data row ``r`` (1-based; CSV messages also give the file line):
   ``-90 <= lat <= 90``. When the pair read the other way round lies in Liaoning, the
   error carries the hint "lon and lat look swapped".
 * ``population`` (people, a whole number, ``0 < P <= 10,000,000``) and/or
-  ``tonnes_per_day`` (> 0, implying at most 10 million people); at least one is
-  required. Daily waste ``w_r`` in tonnes, with rate ``q`` (kg/person/day) and seasonal
-  factor ``s``::
+  ``tonnes_per_day`` (> 0; alone, implying at most 10 million people at rate ``q``; with
+  a population, at most :data:`MAX_KG_PER_PERSON_PER_DAY` = 100 kg per person per day,
+  about 100 times the highest rural survey value of 1.1 kg and room for a tourist
+  village's visitors); at least one is required. Daily waste ``w_r`` in tonnes, with
+  rate ``q`` (kg/person/day) and seasonal factor ``s``::
 
       population given only:   w_r = P_r * q * s / 1000
       tonnes_per_day T_r given: w_r = T_r * s,   P_r = max(1, round(1000 T_r / q))
@@ -36,7 +38,8 @@ For data row ``r`` (1-based; CSV messages also give the file line):
   whose waste came from ``tonnes_per_day``.
 * ``county``: optional 6-digit adcode; it must be one of the 100 bundled county-level
   divisions. When absent the county is the one whose simplified polygon contains the
-  point (vectorised point-in-polygon). A point outside every polygon but at most
+  point (vectorised point-in-polygon; a point exactly on a county border counts as
+  inside, in the bordering county of lowest adcode). A point outside every polygon but at most
   :data:`SNAP_DISTANCE_M` (2 km) from the provincial border snaps to the nearest county
   with a warning; farther out is an error. When the county is given, the point must lie
   inside it or within 2 km of its border (the polygons are simplified to about 300 m).
@@ -79,6 +82,11 @@ SNAP_DISTANCE_M = 2_000.0
 MAX_VILLAGE_POPULATION = 10_000_000
 """Upper bound on one village's population (given or derived): larger is a data error."""
 
+MAX_KG_PER_PERSON_PER_DAY = 100.0
+"""Upper bound on ``tonnes_per_day`` per person when both it and ``population`` are
+given: about 100 times the highest rural survey rate (1.1 kg/person/day), so larger is a
+data error (tonnes for kilograms, or a misplaced decimal point)."""
+
 FIELDS = ("id", "name", "lon", "lat", "population", "tonnes_per_day", "county", "tourism",
           "demonstration")
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})
@@ -106,8 +114,10 @@ def _swapped_in_liaoning(lon: float, lat: float) -> bool:
     return bool(liaoning.locate_points(np.array([lat]), np.array([lon]))[0] >= 0)
 
 
-def _distance_to_counties_m(idx: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Distance in metres from each point to the polygon of county ``idx`` (0 inside).
+def distance_to_counties_m(idx: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Distance in metres from each point to the polygon of county ``idx`` (an index into
+    :func:`wastenet.data.liaoning.load_counties`; 0 inside). The given-county rule (a point
+    must lie within :data:`SNAP_DISTANCE_M` of its county) compares it with that bound.
 
     Same local metric scale as :func:`wastenet.data.liaoning.nearest_counties`.
     """
@@ -291,6 +301,11 @@ def _build(
                 raise p.error(k, "tonnes_per_day", rec.get("tonnes_per_day"),
                               f"implausibly large: implies more than "
                               f"{MAX_VILLAGE_POPULATION:,} people at {rate} kg/person/day")
+            if pop is not None and tonnes * 1000 / pop > MAX_KG_PER_PERSON_PER_DAY:
+                raise p.error(k, "tonnes_per_day", rec.get("tonnes_per_day"),
+                              f"implausibly large for population {int(pop):,}: "
+                              f"{tonnes * 1000 / pop:.4g} kg per person per day (at most "
+                              f"{MAX_KG_PER_PERSON_PER_DAY:g}; check the unit: tonnes per day)")
 
         if tonnes is not None:
             waste[k] = tonnes * seasonal_factor
@@ -347,7 +362,7 @@ def _assign_counties(p: _RowParser, ids: Sequence[str], lon: np.ndarray, lat: np
 
     # Given county: the point must be inside it or within SNAP_DISTANCE_M of its border.
     check = np.flatnonzero(has_given & (inside != given_idx))
-    d_given = _distance_to_counties_m(given_idx[check], lon[check], lat[check])
+    d_given = distance_to_counties_m(given_idx[check], lon[check], lat[check])
     for k, d in zip(check.tolist(), d_given.tolist(), strict=True):
         if d > SNAP_DISTANCE_M:
             c = counties[int(given_idx[k])]
@@ -476,6 +491,9 @@ def _geojson_records(text: str, name: str) -> list[dict[str, Any]]:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataFormatError(name, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    except RecursionError:
+        raise DataFormatError(name, "invalid JSON: arrays or objects nested too "
+                              "deeply") from None
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         raise DataFormatError(name, "expected a GeoJSON FeatureCollection")
     features = doc.get("features")

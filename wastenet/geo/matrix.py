@@ -14,6 +14,8 @@ Two file formats are read by :func:`load_matrix` (and written by :func:`save_mat
   ``(a, b)`` with ``a != b``. Every ordered pair of distinct ids appearing in the file
   must be present exactly once (missing pairs are an error that names them); a
   self-pair ``(a, a)`` may be given and must then be 0; otherwise the diagonal is 0.
+  A one-place matrix is the single line ``a,a,0,0`` (:func:`save_matrix` writes it so),
+  since it has no pair of distinct ids.
 
 Ids are kept in file order (npz) or, for CSV, in order of first appearance in
 ``from_id``, followed by ids that appear only in ``to_id``. Lookups are
@@ -106,10 +108,11 @@ class DistanceMatrix:
         try:
             return np.fromiter((idx[str(i)] for i in ids), dtype=np.int64, count=len(ids))
         except KeyError as exc:
-            missing = [str(i) for i in ids if str(i) not in idx]
+            missing = list(dict.fromkeys(str(i) for i in ids if str(i) not in idx))
             raise ValidationError(
                 field_name, exc.args[0],
-                f"id not in the distance matrix ({len(missing)} missing: {missing[:5]})",
+                f"id not in the distance matrix ({len(missing)} distinct id(s) missing, e.g. "
+                f"{missing[:5]})",
             ) from None
 
     def positions(self, ids: Sequence[object]) -> IntArray:
@@ -319,9 +322,11 @@ def _parse_values(name: str, column: str, raw: Sequence[str],
 
 
 def save_matrix(matrix: DistanceMatrix, path: str | os.PathLike[str]) -> None:
-    """Write ``matrix`` as ``.npz`` (compressed) or long-format ``.csv`` (off-diagonal pairs).
+    """Write ``matrix`` as ``.npz`` (compressed) or long-format ``.csv`` (off-diagonal pairs;
+    for a one-place matrix, its zero self-pair, so that the file names the place).
 
-    CSV values are written with ``repr`` precision, so reading back is exact.
+    CSV values are written with ``repr`` precision, so reading back with
+    :func:`load_matrix` gives the same ids and values.
     """
     pth = Path(path)
     suffix = pth.suffix.lower()
@@ -335,6 +340,8 @@ def save_matrix(matrix: DistanceMatrix, path: str | os.PathLike[str]) -> None:
     with pth.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(CSV_COLUMNS)
+        if n == 1:
+            w.writerow((matrix.ids[0], matrix.ids[0], "0.0", "0.0"))
         for a in range(n):
             for b in range(n):
                 if a != b:

@@ -25,6 +25,15 @@ the same point). ``meta["distances"]`` says which source was used: ``"matrix"`` 
 arc), ``"matrix+estimate"`` (some places not covered; logged as a warning) or
 ``"estimate"``. Narrow-lane villages (a seeded ``narrow_lane_fraction``) may only be
 served by vehicle types with ``narrow_lane_ok``.
+
+Seeds
+-----
+The weekly planner of a county is seeded by :func:`routing_seed`,
+``(data.seed + adcode) mod (MAX_SEED + 1)`` (:data:`wastenet.bounds.MAX_SEED` =
+2^31 - 1), so that every ``data.seed`` the schema accepts (up to 2^32 - 1) gives a
+valid planner seed; for the seeds whose sum stays within the range (every seed below
+about 2.1 billion) it is the plain sum used before. The narrow-lane draw is seeded by
+``(data.seed, adcode, 7)``. Both are deterministic.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from wastenet.bounds import MAX_SEED
 from wastenet.data import liaoning
 from wastenet.errors import ValidationError
 from wastenet.geo.distance import pairwise_haversine_m
@@ -71,6 +81,12 @@ def apply_matrix(matrix: DistanceMatrix, ids: Sequence[str], dist: NDArray[np.fl
         dist[sel] = matrix.distance_m[msel]
         dur[sel] = matrix.duration_s[msel]
     return dist, dur, int(rows.size)
+
+
+def routing_seed(data_seed: int | None, county: str) -> int:
+    """The weekly planner's seed for ``county``: ``(data_seed + adcode) mod (MAX_SEED + 1)``
+    (``data_seed`` None counts as 0), always a valid seed in ``[0, MAX_SEED]``."""
+    return ((data_seed or 0) + int(county)) % (MAX_SEED + 1)
 
 
 def _capacity(fac: Mapping[str, object]) -> float:
@@ -143,7 +159,7 @@ def build_routing_data(network: Network, assignments: Sequence[Mapping[str, obje
     freq = np.where(v.tourism[in_county], fleet.tourism_frequency_per_week,
                     fleet.frequency_per_week)
     week = plan_week(freq, v.waste_t_per_day[in_county],
-                     seed=(network.seed or 0) + int(county), group=group)
+                     seed=routing_seed(network.seed, county), group=group)
     _warn_over_capacity(week, group, week_fac, fac_info, county)
     rng = np.random.default_rng([network.seed or 0, int(county), 7])
     narrow_all = rng.random(in_county.size) < fleet.narrow_lane_fraction

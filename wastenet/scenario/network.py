@@ -19,6 +19,11 @@ Candidates
 * Incinerators: each county seat (the county's interior point) and, for small
   decentralised plants, each township seat (both optional), plus user sites and
   existing plants. Township plants get the small sizes, county seats the large ones.
+* User sites and existing facilities must lie at most 2 km outside the province; a
+  site's ``county``, when given, must contain the point or lie within 2 km of it (the
+  village loader's rule, :data:`wastenet.data.loader.SNAP_DISTANCE_M`), else the error
+  names the site's id, its ``county`` field and value; when absent it is the county the
+  point lies in (or nearest to).
 
 Neighbour lists are sparse and nearest first: village -> station within
 ``policy.service_radius_km`` (twice ``network.neighbours_per_village`` of them, so that
@@ -28,7 +33,9 @@ incinerator within ``policy.max_transfer_haul_km`` (twice
 ``network.incinerators_per_station``). They hold great-circle distances times the
 circuity factor (road estimate), unless a user distance matrix is given, which then
 replaces the estimate on every listed pair (it must cover them); pairs whose matrix
-distance exceeds the limit are then dropped and the rows sorted again by it. The
+distance exceeds the limit are then dropped and the rows sorted again by it; a matrix
+that lacks some of the listed places is refused, naming ``data.distance_matrix_file``,
+the number of distinct places missing and a few of them. The
 candidates are still found by the estimate, so a pair that the estimate puts beyond
 the limit (or beyond the nearest ones listed) stays out even when its matrix distance
 is within the limit. The matrix is kept on the network
@@ -226,18 +233,32 @@ def _user_sites(sites: list[SiteSpec] | list[ExistingSpec], field_name: str,
     cap: list[float] = []
     if not sites:
         return ids, names, county, lon, lat, kinds, cap
+    from wastenet.data.loader import SNAP_DISTANCE_M, distance_to_counties_m
+
     lo = np.array([s.lon for s in sites])
     la = np.array([s.lat for s in sites])
     idx, dist = liaoning.nearest_counties(lo, la)
+    inside = liaoning.locate_points(lo, la)
     counties = liaoning.load_counties()
+    cindex = liaoning.county_index()
     for r, s in enumerate(sites):
-        if dist[r] > 2000.0:
+        if dist[r] > SNAP_DISTANCE_M:
             raise ValidationError(f"{field_name}[{r}].lon/lat", (s.lon, s.lat),
                                   f"site {s.id!r} lies {dist[r] / 1000:.1f} km outside the "
                                   "province")
         code = s.county or counties[int(idx[r])].adcode
-        if code not in liaoning.county_index():
+        if code not in cindex:
             raise ValidationError(f"{field_name}[{r}].county", code, "unknown county adcode")
+        if s.county and inside[r] != cindex[code]:
+            d = float(distance_to_counties_m(np.array([cindex[code]]), lo[r:r + 1],
+                                             la[r:r + 1])[0])
+            if d > SNAP_DISTANCE_M:
+                c = counties[cindex[code]]
+                raise ValidationError(
+                    f"{field_name}[{r}].county", code,
+                    f"site {s.id!r} at point ({s.lon:.6f}, {s.lat:.6f}) lies {d / 1000:.1f} "
+                    f"km outside county {c.adcode} {c.name} (tolerance "
+                    f"{SNAP_DISTANCE_M / 1000:g} km); check lon/lat or the county")
         ids.append(s.id)
         names.append(s.name or s.id)
         county.append(code)
@@ -356,7 +377,8 @@ def build_network(scenario: Scenario) -> Network:
     v, seats, warnings = _villages(scenario)
     if len(v) == 0:
         raise ValidationError("data.counties", scenario.data.counties,
-                              "the selection contains no rural villages")
+                              "the selection contains no rural villages",
+                              hint=_no_villages_hint(scenario))
     counties_all = liaoning.load_counties()
     cidx = liaoning.county_index()
     in_scope = sorted(set(v.county))
@@ -452,6 +474,9 @@ def build_network(scenario: Scenario) -> Network:
         from wastenet.geo.matrix import load_matrix
 
         m = load_matrix(scenario.data.distance_matrix_file)
+        _check_matrix_covers(m, scenario.data.distance_matrix_file,
+                             ((v.ids, transfer.ids, v2t), (v.ids, incinerator.ids, v2i),
+                              (transfer.ids, incinerator.ids, t2i)))
         v2t = _override(m, v.ids, transfer.ids, v2t, pol.service_radius_km * 1000.0)
         v2i = _override(m, v.ids, incinerator.ids, v2i, pol.direct_radius_km * 1000.0)
         t2i = _override(m, transfer.ids, incinerator.ids, t2i,
@@ -466,6 +491,45 @@ def build_network(scenario: Scenario) -> Network:
               and not (incinerator.existing_capacity > 0).any()},
         distance_matrix=m,
     )
+
+
+def _no_villages_hint(scenario: Scenario) -> str | None:
+    """Why a synthetic selection of rural counties has no villages: its counties' shares
+    of a small ``data.villages_total`` round to 0."""
+    d = scenario.data
+    if d.source != "liaoning-synthetic" or not d.counties:
+        return None
+    cidx = liaoning.county_index()
+    counties = liaoning.load_counties()
+    if not any(counties[cidx[c]].n_rural > 0 for c in d.counties if c in cidx):
+        return None
+    return (f"data.villages_total={d.villages_total} is split over the province's rural "
+            "counties by largest remainder and gives the selected ones none; raise it")
+
+
+def _check_matrix_covers(matrix: DistanceMatrix, path: str,
+                         lists: tuple[tuple[tuple[str, ...], tuple[str, ...], Neighbours],
+                                      ...]) -> None:
+    """Every place of a listed neighbour pair must be in the user's matrix; otherwise a
+    :class:`ValidationError` naming ``data.distance_matrix_file``, the number of distinct
+    places missing and a few of them."""
+    needed: dict[str, None] = {}
+    for src_ids, dst_ids, nb in lists:
+        rows, cols = np.nonzero(nb.idx >= 0)
+        for r in np.unique(rows).tolist():
+            needed[src_ids[r]] = None
+        for j in np.unique(nb.idx[rows, cols]).tolist():
+            needed[dst_ids[j]] = None
+    ids = list(needed)
+    missing = [ids[k] for k in np.flatnonzero(matrix.positions(ids) < 0).tolist()]
+    if missing:
+        shown = ", ".join(repr(i) for i in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise ValidationError(
+            "data.distance_matrix_file", path,
+            f"the matrix ({len(matrix)} places) lacks {len(missing)} of the {len(ids)} "
+            f"places (villages and candidate sites) of the network's neighbour lists: "
+            f"{shown}{more}")
 
 
 def _check_count_prefectures(scenario: Scenario, in_scope: list[str], transfer: Candidates,

@@ -38,6 +38,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from wastenet.bounds import MAX_SEED, MAX_TIME_LIMIT_S
+from wastenet.data.generator import MAX_RURAL_POPULATION
 from wastenet.errors import DataFormatError, ValidationError
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -110,9 +111,14 @@ class DataSpec(_Model):
         "'user': villages from villages_file or the inline villages list.")
     seed: int = Field(2025, ge=0, le=2**32 - 1,
                       description="generator seed (assumption: an arbitrary fixed value)")
-    villages_total: int = Field(11_500, ge=1, le=200_000,
-                                description="provincial village count [DATA]")
-    rural_population: int = Field(11_000_000, ge=1, description="rural residents [DATA]")
+    villages_total: int = Field(
+        11_500, ge=1, le=200_000,
+        description="provincial village count [DATA]; split over the rural counties by "
+        "largest remainder, so below about 2,629 the smallest counties get none")
+    rural_population: int = Field(
+        11_000_000, ge=1, le=MAX_RURAL_POPULATION,
+        description="rural residents [DATA]; at least data.villages_total (one person per "
+        "village) and at most 100 million (over twice Liaoning's population)")
     waste_kg_per_person_per_day: PosFloat = Field(0.5, description="median rate [DATA]")
     seasonal_factor: PosFloat = Field(1.0, description="peak-season multiplier (assumption)")
     counties: list[Adcode] = Field(default_factory=list,
@@ -158,12 +164,42 @@ class DataSpec(_Model):
             first[village.id] = r
         return v
 
+    @model_validator(mode="after")
+    def _one_person_per_village(self) -> DataSpec:
+        if self.source == "liaoning-synthetic" and self.rural_population < self.villages_total:
+            raise PydanticCustomError(
+                "too_few_people",
+                "must be at least data.villages_total={total} (one person per generated "
+                "village)",
+                {"total": self.villages_total, "domain_field": "data.rural_population",
+                 "domain_value": self.rural_population})
+        return self
+
+
+#: fields that an earlier schema had and that nothing reads: a scenario that sets one is
+#: refused with this reason rather than a generic "extra field" error
+_UNUSED_NETWORK_FIELDS = {
+    "haul_speed_km_per_h": "'haul_speed_km_per_h' is not used and no longer part of the "
+    "schema: transfer haul costs are per tonne-km (costs.transfer_haul_yuan_per_t_km) and "
+    "no model needs a haul time; remove it from the scenario",
+}
+
 
 class NetworkSpec(_Model):
+    @model_validator(mode="before")
+    @classmethod
+    def _unused(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, reason in _UNUSED_NETWORK_FIELDS.items():
+                if name in data:
+                    raise PydanticCustomError(
+                        "unused_field", reason,
+                        {"domain_field": f"network.{name}", "domain_value": data[name]})
+        return data
+
     circuity_factor: float = Field(1.3, ge=1.0, le=3.0, allow_inf_nan=False,
                                    description="road / great-circle distance (assumption)")
     truck_speed_km_per_h: PosFloat = Field(35.0, description="collection truck (assumption)")
-    haul_speed_km_per_h: PosFloat = Field(50.0, description="transfer truck (assumption)")
     neighbours_per_village: int = Field(
         24, ge=1, le=500,
         description="nearest transfer candidates kept per village (assumption)")
@@ -409,6 +445,9 @@ class Scenario(_Model):
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise DataFormatError(source, f"invalid TOML: {exc}") from exc
+        except RecursionError:
+            raise DataFormatError(source, "invalid TOML: arrays or tables nested too "
+                                  "deeply") from None
         return cls.model_validate(raw)
 
     def resolve_paths(self, base: Path) -> Scenario:
@@ -444,6 +483,9 @@ def load_scenario(path: str | Path) -> Scenario:
                 raw = json.loads(text)  # NaN/Infinity parse, then fail validation by field
             except json.JSONDecodeError as exc:
                 raise DataFormatError(str(p), f"invalid JSON: {exc.msg}", line=exc.lineno) from exc
+            except RecursionError:
+                raise DataFormatError(str(p), "invalid JSON: arrays or objects nested too "
+                                      "deeply") from None
             sc = Scenario.model_validate(raw)
         else:
             sc = Scenario.from_toml_text(text, source=str(p))
