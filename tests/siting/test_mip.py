@@ -62,3 +62,19 @@ def test_a_partial_start_is_accepted_by_every_backend(backend: str) -> None:
     sol = solve_mip(model, MipOptions(backend=backend), hint=start)
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(162.0)
+
+
+@pytest.mark.parametrize(("backend", "relax"), [("HIGHS", True), ("HIGHS", False),
+                                               ("SCIP", False), ("CBC", False)])
+def test_solvers_print_nothing_on_stdout(backend: str, relax: bool,
+                                         capfd: pytest.CaptureFixture[str]) -> None:
+    """A solve writes nothing to the process's stdout or stderr (HiGHS printed its banner
+    'Running HiGHS ...' from C on every solve, which mixed into command output)."""
+    a = csr_matrix(np.array([[1.0, 1.0]]))
+    capfd.readouterr()
+    sol = solve_matrix(np.array([2.0, 5.0]), a, np.array([3.0]), np.array([3.0]),
+                       np.zeros(2), np.full(2, 10.0), np.array([not relax, False]),
+                       MipOptions(backend=backend, relax=relax))
+    assert sol.status == "optimal"
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""

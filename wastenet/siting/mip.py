@@ -98,6 +98,9 @@ def _specific_params(opts: MipOptions) -> str:
         lines.append(f"parallel/maxnthreads = {max(1, opts.threads)}")
     elif b == "HIGHS":
         lines.append(f"random_seed = {int(opts.seed) % 2**31}")
+        # HiGHS prints a banner and its log on the process's stdout (C level), which
+        # would mix into command output; the wastenet.* loggers report instead
+        lines.append("output_flag = false")
         # HiGHS keeps one thread scheduler per process, sized by its first solve: a later
         # solve asking for another number fails ("unknown"). Always one thread, so that
         # solves in the same process (a service worker, the steps of one run) agree.
