@@ -111,3 +111,33 @@ def test_compare_refuses_a_malformed_county_table(tmp_path: Path,
     bad = _folder(tmp_path, "bad", json.dumps(doc).encode())
     assert main(["compare", str(good), str(bad)]) == 2
     assert "kpis.cost_by_county.1.cost_yuan_per_year='lots'" in capsys.readouterr().err
+
+
+def test_county_table_aligns_chinese_names(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Chinese county names take two terminal columns per character: the county rows'
+    number columns line up (the same display width before the first number) however
+    long the name, and a name too long for the column is cut on a character."""
+    import unicodedata
+
+    names = {"210124": "法库县", "210181": "新民市", "211481": "兴城市", "1": "X",
+             "2": "喀喇沁左翼蒙古族自治县喀喇沁左翼"}
+    table = {code: {"name": nm, "t_per_day": 1.0, "cost_yuan_per_year": 10.0 * (i + 1),
+                    "cost_per_tonne_yuan": 1.0} for i, (code, nm) in enumerate(names.items())}
+    summary = {**GOOD, "kpis": {"villages": 3, "cost_by_county": table,
+                                "cost_by_prefecture": {}}}
+    a = _folder(tmp_path, "a", json.dumps(summary).encode())
+    b = _folder(tmp_path, "b", json.dumps({**summary, "total_cost_yuan_per_year": 90.0}
+                                          ).encode())
+    assert main(["compare", str(a), str(b)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = lines.index(next(ln for ln in lines if ln.startswith("county ")))
+    rows = lines[start + 1:start + 1 + len(names)]
+
+    def width(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+    assert len(rows) == len(names)
+    # right-aligned fixed number columns: equal widths mean the names' column is 24
+    # columns wide in every row, the too-long name included
+    assert len({width(row) for row in rows}) == 1, rows

@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +155,19 @@ def run(args: argparse.Namespace) -> int:
 COUNTIES_SHOWN = 15
 
 
+def _cell(text: str, width: int) -> str:
+    """``text`` cut and padded to ``width`` terminal columns: East Asian wide and
+    full-width characters (the Chinese county names) take two columns each."""
+    out, used = [], 0
+    for ch in text:
+        w = 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+        if used + w > width:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + " " * (width - used)
+
+
 def _regions(kind: str, table: dict[str, dict[str, Any]], limit: int | None) -> None:
     """Print the allocated cost of each region in A and B, largest change first."""
     if not table:
@@ -167,4 +181,4 @@ def _regions(kind: str, table: dict[str, dict[str, Any]], limit: int | None) -> 
     print(f"{kind:24} {'A':>18} {'B':>18} {'B-A':>16}")
     for code, r in rows:
         label = f"{code} {r['name'] or ''}".strip()
-        print(f"{label[:24]:24} {r['a']:>18,.0f} {r['b']:>18,.0f} {r['diff']:>+16,.0f}")
+        print(f"{_cell(label, 24)} {r['a']:>18,.0f} {r['b']:>18,.0f} {r['diff']:>+16,.0f}")
