@@ -135,3 +135,9 @@ async def get_route_plan(county: Annotated[str, Path(examples=["210124"])],
     disposition = "inline" if format == "html" else "attachment"
     return Response(content=content.encode("utf-8"), media_type=media,
                     headers={"Content-Disposition": f'{disposition}; filename="{stem}"'})
+
+
+# HEAD answers as GET does, without the body (download managers and ``curl -I`` ask it
+# first); not a separate operation in the OpenAPI document
+router.add_api_route("/route-plans/{county}/{date}", get_route_plan, methods=["HEAD"],
+                     include_in_schema=False, response_class=Response)

@@ -141,6 +141,20 @@ def test_route_plan_downloads(client: TestClient, fmt: str, ctype: str, needle: 
                           ).status_code == 200
 
 
+@pytest.mark.parametrize("fmt", ["json", "csv", "gpx", "html"])
+def test_route_plan_download_answers_head(client: TestClient, fmt: str) -> None:
+    """HEAD on a download answers as GET does (status, media type, file name, length)
+    without the body; a missing plan is a 404 there too."""
+    store: Store = client.app.state.store  # type: ignore[attr-defined]
+    _seed_plan(store, "210124")
+    url = f"/v1/route-plans/210124/2026-12-01?format={fmt}"
+    got, head = client.get(url), client.head(url)
+    assert head.status_code == 200 and head.content == b""
+    for h in ("content-type", "content-disposition", "content-length"):
+        assert head.headers[h] == got.headers[h], h
+    assert client.head("/v1/route-plans/210124/2026-12-09").status_code == 404
+
+
 # ------------------------------------------------------------------------ scenarios
 def test_toml_and_json_scenarios_round_trip(client: TestClient) -> None:
     """TOML and JSON bodies of the same scenario store the same validated scenario."""
