@@ -145,6 +145,26 @@ def test_out_naming_a_file_refused_before_work(
     assert target.read_text(encoding="utf-8") == "keep me" and no_solve == []
 
 
+@pytest.mark.parametrize("command", ["plan-routes", "plan-province"])
+@pytest.mark.parametrize("bad", ["scenario", "siting"])
+def test_bad_input_leaves_no_output_folder(
+        command: str, bad: str, scenario: Path, tmp_path: Path, no_solve: list[str],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A scenario or siting folder that does not load is refused before --out is
+    created: no empty output folder is left behind."""
+    site = make_siting(tmp_path / "site")
+    if bad == "scenario":
+        scenario.write_text("{not json", encoding="utf-8")
+    else:
+        (site / "summary.json").write_text("{not json", encoding="utf-8")
+    out = tmp_path / "new" / "out"
+    extra = ["--county", "210124"] if command == "plan-routes" else []
+    rc = main([command, str(scenario), "--siting", str(site), *extra, "--date",
+               "2026-12-01", "--out", str(out)])
+    assert rc == 2 and "Traceback" not in capsys.readouterr().err
+    assert not (tmp_path / "new").exists() and no_solve == []
+
+
 def test_week_past_the_last_date_names_date(
         scenario: Path, tmp_path: Path, no_solve: list[str],
         capsys: pytest.CaptureFixture[str]) -> None:

@@ -166,10 +166,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise ValidationError("date", args.date, "must be YYYY-MM-DD") from exc
     counties = parse_counties(args.counties) if args.counties is not None else None
-    out = output_dir(args.out)
     scenario = load_scenario(args.scenario)
     # a broken siting folder is one error for the whole run, before any county starts
     siting = load_siting_dir(args.siting)
+    # after the inputs (a bad scenario leaves no empty folder), before any routing
+    out = output_dir(args.out)
     if counties is None:
         counties = assigned_counties(siting)
         if not counties:

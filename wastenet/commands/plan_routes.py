@@ -125,9 +125,10 @@ def run(args: argparse.Namespace) -> int:
     from wastenet.pipeline import run_route_plan
 
     days = plan_days(args.date, args.week)
-    out = output_dir(args.out)
     scenario = load_scenario(args.scenario)
     siting = load_siting_dir(args.siting)
+    # after the inputs (a bad scenario leaves no empty folder), before any routing
+    out = output_dir(args.out)
     if args.week:
         # an earlier run's plan must never pass for this run's: a day this run finds
         # nothing to collect on, or does not reach because an earlier day fails, is empty
