@@ -3,7 +3,9 @@
 The scenario schema (:class:`wastenet.scenario.schema.SolverSpec`), the command line's
 argument types (:mod:`wastenet.commands.args`) and the library parameters (routing,
 the weekly planner, the benchmark readers) take their limits and checks from here, so
-that a value one of them accepts is never refused, or crashes, in another.
+that a value one of them accepts is never refused, or crashes, in another. It also holds
+:func:`is_finite_number`, what the readers of stored JSON documents (summaries, siting
+folders, run results) count as a number.
 """
 
 from __future__ import annotations
@@ -13,6 +15,13 @@ import math
 import numpy as np
 
 from wastenet.errors import ValidationError
+
+
+def is_finite_number(x: object) -> bool:
+    """A finite int or float of a parsed JSON document (``True`` and ``False`` are not
+    numbers here, nor are NaN and the infinities)."""
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
 
 #: the largest solver seed (OR-Tools and numpy both take it)
 MAX_SEED = 2**31 - 1

@@ -11,12 +11,12 @@ CLI, the HTTP service's worker processes (and later a Dask cluster) can run it a
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from wastenet.bounds import is_finite_number
 from wastenet.errors import ValidationError
 from wastenet.scenario.network import Network, build_network
 from wastenet.scenario.schema import Scenario
@@ -202,10 +202,6 @@ def _sub(part: str, key: str) -> str:
     return f"{part}:{key}" if part.endswith((".csv", ".json", ".geojson")) else f"{part}.{key}"
 
 
-def _is_number(x: object) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
-
-
 def _text_id(x: object) -> bool:
     return isinstance(x, str | int) and not isinstance(x, bool) and str(x).strip() != ""
 
@@ -252,11 +248,11 @@ def check_siting(siting: object, parts: Mapping[str, str] = SITING_PARTS) -> Non
         geom = f.get("geometry")
         coords = geom.get("coordinates") if isinstance(geom, Mapping) else None
         if not (isinstance(coords, list | tuple) and len(coords) >= 2
-                and all(_is_number(c) for c in coords[:2])):
+                and all(is_finite_number(c) for c in coords[:2])):
             raise ValidationError(f"{where}.geometry.coordinates", coords,
                                   f"facility {fid}: must be [lon, lat] numbers")
         cap = props.get("capacity_t_per_day")
-        if cap is not None and not (_is_number(cap) and cap >= 0):
+        if cap is not None and not (is_finite_number(cap) and cap >= 0):
             raise ValidationError(f"{where}.properties.capacity_t_per_day", cap,
                                   f"facility {fid}: must be a number >= 0 (t/day)")
         ids.add(str(fid))

@@ -4,7 +4,6 @@ comparison."""
 from __future__ import annotations
 
 import importlib
-import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
@@ -15,6 +14,7 @@ from api.db.store import utc_iso
 from api.deps import AnyPrincipal, Engineer, JobsDep, StoreDep
 from api.routes.common import check_run_access, errors, progress_of, run_out
 from api.schemas import ResultOut, RunBrief, RunOut, RunPage, RunSummaryBrief
+from wastenet.bounds import is_finite_number
 
 router = APIRouter(prefix="/v1", tags=["runs"])
 
@@ -37,7 +37,7 @@ def _one_of(field: str, value: str | None, allowed: tuple[str, ...]) -> None:
 
 def _number(value: Any) -> float | None:
     """A finite number read from a stored summary, else None (never a validation error)."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+    if is_finite_number(value):
         return float(value)
     return None
 

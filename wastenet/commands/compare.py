@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import unicodedata
 from pathlib import Path
 from typing import Any
 
+from wastenet.bounds import is_finite_number
 from wastenet.errors import ValidationError
 
 
@@ -26,10 +26,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 #: top-level numeric fields of summary.json that the comparison reads
 NUMBER_FIELDS = ("total_cost_yuan_per_year", "transfer_stations_opened", "incinerators_opened",
                  "transfer_capacity_t_per_day", "incinerator_capacity_t_per_day", "gap")
-
-
-def _is_number(v: object) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _shown(v: object) -> object:
@@ -70,7 +66,7 @@ def check_summary(doc: object, d: str) -> dict[str, Any]:
         raise ValidationError("dir", d, f"{where} has no total_cost_yuan_per_year field "
                               "(is this a 'wastenet site' output folder?)")
     for key in NUMBER_FIELDS:
-        if key in doc and not _is_number(doc[key]):
+        if key in doc and not is_finite_number(doc[key]):
             raise ValidationError(key, _shown(doc[key]), f"{where}: must be a finite number, "
                                   f"not {_json_type(doc[key])}")
     for key in ("cost_breakdown_yuan_per_year", "kpis"):
@@ -79,7 +75,7 @@ def check_summary(doc: object, d: str) -> dict[str, Any]:
             raise ValidationError(key, _shown(sub),
                                   f"{where}: must be an object, not {_json_type(sub)}")
     for k, v in (doc.get("cost_breakdown_yuan_per_year") or {}).items():
-        if not _is_number(v):
+        if not is_finite_number(v):
             raise ValidationError(f"cost_breakdown_yuan_per_year.{k}", _shown(v),
                                   f"{where}: must be a finite number, not {_json_type(v)}")
     kpis = doc.get("kpis") or {}
@@ -96,7 +92,7 @@ def check_summary(doc: object, d: str) -> dict[str, Any]:
                 raise ValidationError(field, _shown(row),
                                       f"{where}: must be an object, not {_json_type(row)}")
             for k in ("t_per_day", "cost_yuan_per_year"):
-                if k in row and not _is_number(row[k]):
+                if k in row and not is_finite_number(row[k]):
                     raise ValidationError(f"{field}.{k}", _shown(row[k]),
                                           f"{where}: must be a finite number, not "
                                           f"{_json_type(row[k])}")
