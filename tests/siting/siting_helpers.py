@@ -290,3 +290,26 @@ def spy_time_limits(monkeypatch: Any, module: Any) -> list[float | None]:
 
     monkeypatch.setattr(module, "solve_mip", spy)
     return seen
+
+
+def checker_instance(*, penalty: float | None = None, must: bool = False,
+                     small_i0: bool = False) -> SitingData:
+    """The checker tests' instance: v0 (4 t/d, county 0), v1 (5 t/d, county 1); T0 free
+    6/20 t/d, T1 free 6, T2 excluded, T3 forced (county 2), T4 existing 3 t/d; I0 50 t/d
+    (5 t/d with ``small_i0``), I1 3 t/d with a direct arc from v0; at most 3 new
+    stations. ``penalty`` prices an uncovered tonne, ``must`` makes v1 a must-cover."""
+    i0 = (5.0, 100.0) if small_i0 else (50.0, 100.0)
+    return build(Spec(
+        demand=[4.0, 5.0], village_county=[0, 1],
+        transfer=[Site(0, [(6.0, 10.0), (20.0, 25.0)]), Site(1, [(6.0, 10.0)]),
+                  Site(1, [(6.0, 1.0)], SiteStatus.EXCLUDED),
+                  Site(2, [(6.0, 10.0)], SiteStatus.FORCED),
+                  Site(0, [], SiteStatus.EXISTING, existing=3.0)],
+        incinerator=[Site(0, [i0]), Site(0, [(3.0, 5.0)])],
+        collect=[(0, 0, 1.0), (1, 1, 1.0), (1, 0, 2.0), (0, 2, 1.0), (0, 3, 5.0), (0, 4, 3.0)],
+        direct=[(0, 1, 9.0)],
+        haul=[(0, 0, 1.0), (1, 0, 1.0), (2, 0, 1.0), (3, 0, 1.0), (4, 0, 1.0)],
+        counts=(CountTarget("transfer", 3, "le"),),
+        penalty=penalty,
+        must_cover=[False, must],
+    ))

@@ -11,7 +11,7 @@ import siting_helpers as H
 
 from wastenet.errors import ValidationError
 from wastenet.siting.checker import check
-from wastenet.siting.data import CountTarget, SiteStatus, SitingData
+from wastenet.siting.data import SitingData
 from wastenet.siting.result import SitingResult
 from wastenet.siting.solve import SiteParams, solve
 
@@ -19,23 +19,8 @@ Site = H.Site
 
 
 def _base(penalty: float | None = None, must: bool = False) -> SitingData:
-    # v0 (4 t/d, county 0), v1 (5 t/d, county 1).
-    # T0 free 6/20, T1 free 6, T2 excluded, T3 forced (county 2), T4 existing cap 3.
-    # I0 50 t/d, I1 3 t/d (small, direct arc from v0).
-    return H.build(H.Spec(
-        demand=[4.0, 5.0], village_county=[0, 1],
-        transfer=[Site(0, [(6.0, 10.0), (20.0, 25.0)]), Site(1, [(6.0, 10.0)]),
-                  Site(1, [(6.0, 1.0)], SiteStatus.EXCLUDED),
-                  Site(2, [(6.0, 10.0)], SiteStatus.FORCED),
-                  Site(0, [], SiteStatus.EXISTING, existing=3.0)],
-        incinerator=[Site(0, [(50.0, 100.0)]), Site(0, [(3.0, 5.0)])],
-        collect=[(0, 0, 1.0), (1, 1, 1.0), (1, 0, 2.0), (0, 2, 1.0), (0, 3, 5.0), (0, 4, 3.0)],
-        direct=[(0, 1, 9.0)],
-        haul=[(0, 0, 1.0), (1, 0, 1.0), (2, 0, 1.0), (3, 0, 1.0), (4, 0, 1.0)],
-        counts=(CountTarget("transfer", 3, "le"),),
-        penalty=penalty,
-        must_cover=[False, must],
-    ))
+    """:func:`siting_helpers.checker_instance`."""
+    return H.checker_instance(penalty=penalty, must=must)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 import siting_helpers as H
 
 from wastenet.siting.checker import check
-from wastenet.siting.data import CountTarget, SiteStatus, SitingData
+from wastenet.siting.data import SitingData
 from wastenet.siting.result import SitingResult
 from wastenet.siting.solve import SiteParams, solve
 
@@ -20,22 +20,8 @@ Site = H.Site
 
 
 def _base(small_i0: bool = False) -> SitingData:
-    """The instance of test_checker: v0 (4 t/d), v1 (5 t/d); T0 free 6/20, T1 free 6, T2
-    excluded, T3 forced, T4 existing 3 t/d; I0 50 t/d (5 t/d with ``small_i0``), I1 3."""
-    i0 = (5.0, 100.0) if small_i0 else (50.0, 100.0)
-    return H.build(H.Spec(
-        demand=[4.0, 5.0], village_county=[0, 1],
-        transfer=[Site(0, [(6.0, 10.0), (20.0, 25.0)]), Site(1, [(6.0, 10.0)]),
-                  Site(1, [(6.0, 1.0)], SiteStatus.EXCLUDED),
-                  Site(2, [(6.0, 10.0)], SiteStatus.FORCED),
-                  Site(0, [], SiteStatus.EXISTING, existing=3.0)],
-        incinerator=[Site(0, [i0]), Site(0, [(3.0, 5.0)])],
-        collect=[(0, 0, 1.0), (1, 1, 1.0), (1, 0, 2.0), (0, 2, 1.0), (0, 3, 5.0), (0, 4, 3.0)],
-        direct=[(0, 1, 9.0)],
-        haul=[(0, 0, 1.0), (1, 0, 1.0), (2, 0, 1.0), (3, 0, 1.0), (4, 0, 1.0)],
-        counts=(CountTarget("transfer", 3, "le"),),
-        must_cover=[False, False],
-    ))
+    """:func:`siting_helpers.checker_instance`."""
+    return H.checker_instance(small_i0=small_i0)
 
 
 @pytest.fixture(scope="module")

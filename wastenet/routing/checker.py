@@ -102,6 +102,19 @@ def _vector(x: object, d: int) -> np.ndarray | None:
     return arr
 
 
+def _compare_load(out: list[str], where: str, name: str, reported: object,
+                  recomputed: np.ndarray, dims: tuple[str, ...]) -> None:
+    """Report ``name`` when it is not one finite number per load dimension, or differs
+    from the recomputed load (tolerance ``TOL_LOAD``)."""
+    got = _vector(reported, len(dims))
+    if got is None:
+        out.append(f"{where}: reported {name} {_show(reported)} is not {len(dims)} finite "
+                   f"number(s), recomputed {amounts(recomputed, dims, 6)}")
+    elif not np.allclose(got, recomputed, atol=TOL_LOAD, rtol=1e-9):
+        out.append(f"{where}: reported {name} {amounts(got, dims, 6)}, "
+                   f"recomputed {amounts(recomputed, dims, 6)}")
+
+
 def check(data: RoutingData, plan: RoutePlan) -> CheckReport:
     """Verify ``plan`` against ``data``; see the module docstring for the rules."""
     out: list[str] = []
@@ -386,13 +399,7 @@ def _check_route(data: RoutingData, r: Route, tag: str, out: list[str],
                 fac_t[f] += float(load[0])
             load = np.zeros(D)
             trip = []
-        after = _vector(v.load_after, D)
-        if after is None:
-            out.append(f"{where}: reported load_after {_show(v.load_after)} is not {D} "
-                       f"finite number(s), recomputed {amounts(load, dims, 6)}")
-        elif not np.allclose(after, load, atol=TOL_LOAD, rtol=1e-9):
-            out.append(f"{where}: reported load_after {amounts(after, dims, 6)}, "
-                       f"recomputed {amounts(load, dims, 6)}")
+        _compare_load(out, where, "load_after", v.load_after, load, dims)
     if np.any(load > TOL_LOAD):
         out.append(f"{tag}: returns to the depot carrying {amounts(load, dims)} (must unload "
                    "first)")
@@ -407,13 +414,7 @@ def _check_route(data: RoutingData, r: Route, tag: str, out: list[str],
                    f"{amounts(vt.route_capacity, dims)}")
     if vt.max_stops is not None and n_stops > vt.max_stops:
         out.append(f"{tag}: {n_stops} stops, max_stops {vt.max_stops}")
-    reported_total = _vector(r.load_total, D)
-    if reported_total is None:
-        out.append(f"{tag}: reported load_total {_show(r.load_total)} is not {D} finite "
-                   f"number(s), recomputed {amounts(total, dims, 6)}")
-    elif not np.allclose(reported_total, total, atol=TOL_LOAD, rtol=1e-9):
-        out.append(f"{tag}: reported load_total {amounts(reported_total, dims, 6)}, "
-                   f"recomputed {amounts(total, dims, 6)}")
+    _compare_load(out, tag, "load_total", r.load_total, total, dims)
     duration = ret - leave
     cost = (vt.fixed_cost_yuan + vt.cost_yuan_per_km * dist / 1000.0
             + vt.cost_yuan_per_h * duration / 3600.0)
