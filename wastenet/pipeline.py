@@ -124,9 +124,12 @@ def facilities_geojson(rows: Sequence[Mapping[str, Any]], *, synthetic: bool,
 
 def summarise(network: Network, data: SitingData, result: SitingResult,
               facilities: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The ``summary.json`` of a siting run (the API returns the same)."""
+    """The ``summary.json`` of a siting run (the API returns the same).
+    ``existing_facilities_used`` counts the existing facilities that receive waste (as
+    the KPI of the same name)."""
     from wastenet.siting.kpis import kpis
 
+    indicators = kpis(data, result)
     new_t = sum(1 for f in facilities if f["kind"] == "transfer" and not f["existing"])
     new_i = sum(1 for f in facilities if f["kind"] == "incinerator" and not f["existing"])
     cap_t = sum(f["capacity_t_per_day"] for f in facilities if f["kind"] == "transfer")
@@ -144,12 +147,12 @@ def summarise(network: Network, data: SitingData, result: SitingResult,
         "cost_breakdown_yuan_per_year": {k: _r(v) for k, v in result.cost.items()},
         "transfer_stations_opened": new_t,
         "incinerators_opened": new_i,
-        "existing_facilities_used": sum(1 for f in facilities if f["existing"]),
+        "existing_facilities_used": indicators["existing_facilities_used"],
         "transfer_capacity_t_per_day": _r(cap_t, 3),
         "incinerator_capacity_t_per_day": _r(cap_i, 3),
         "waste_t_per_day": _r(data.total_demand, 3),
         "villages": data.n_villages,
-        "kpis": kpis(data, result),
+        "kpis": indicators,
         "elapsed_s": _r(result.elapsed_s, 3),
         "seed": result.seed,
         "data_seed": network.seed,
@@ -342,28 +345,41 @@ def _flat_kpis(summary: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
+def _number(x: object) -> float:
+    """``x`` as a float when it is a number (not a bool), else 0."""
+    return float(x) if isinstance(x, int | float) and not isinstance(x, bool) else 0.0
+
+
 def _regional(summary: Mapping[str, Any], key: str) -> dict[str, Mapping[str, Any]]:
     """The ``kpis[key]`` table (``cost_by_county`` or ``cost_by_prefecture``) of a
-    summary, keeping the regions that receive waste."""
+    summary: its rows that are objects, by region code."""
     table = (summary.get("kpis") or {}).get(key) or {}
     if not isinstance(table, Mapping):
         return {}
-    return {str(code): row for code, row in table.items()
-            if isinstance(row, Mapping) and isinstance(row.get("t_per_day"), int | float)
-            and row["t_per_day"] > 0}
+    return {str(code): row for code, row in table.items() if isinstance(row, Mapping)}
+
+
+def _active(row: Mapping[str, Any]) -> bool:
+    """Whether a region row receives waste (``t_per_day`` > 0) or is allocated a cost
+    (``cost_yuan_per_year`` != 0, e.g. the fixed cost of a forced facility that
+    receives nothing)."""
+    return _number(row.get("t_per_day")) > 0 or _number(row.get("cost_yuan_per_year")) != 0
 
 
 def _regional_diff(summary_a: Mapping[str, Any], summary_b: Mapping[str, Any],
                    key: str) -> dict[str, dict[str, Any]]:
-    """Per region served in A or B: its allocated cost in each (yuan/yr, 0 where it is
-    not served), ``diff`` = B - A, and the cost per tonne in each (None where it is not
-    served); sorted by region code."""
+    """Per region that receives waste or is allocated a cost in A or B: its allocated
+    cost in each (yuan/yr, 0 where the run has no such row), ``diff`` = B - A, and the
+    cost per tonne in each (None where it receives nothing); sorted by region code.
+    Every region with a non-zero allocated cost in either run is listed, so the
+    ``diff``s add up to the change of the allocated cost."""
     ra, rb = _regional(summary_a, key), _regional(summary_b, key)
     out: dict[str, dict[str, Any]] = {}
-    for code in sorted(set(ra) | set(rb)):
+    for code in sorted(c for c in set(ra) | set(rb)
+                       if _active(ra.get(c, {})) or _active(rb.get(c, {}))):
         a, b = ra.get(code, {}), rb.get(code, {})
-        ca = float(a.get("cost_yuan_per_year") or 0.0)
-        cb = float(b.get("cost_yuan_per_year") or 0.0)
+        ca = _number(a.get("cost_yuan_per_year"))
+        cb = _number(b.get("cost_yuan_per_year"))
         out[code] = {"name": a.get("name") or b.get("name"), "a": ca, "b": cb,
                      "diff": cb - ca,
                      "cost_per_tonne_a": a.get("cost_per_tonne_yuan"),
@@ -376,7 +392,14 @@ def compare(summary_a: Mapping[str, Any], summary_b: Mapping[str, Any]) -> dict[
     allocated to each county and prefecture in both (``by_county``, ``by_prefecture``:
     who gains from sharing); and whether both have the same number of villages
     (``same_village_count``; when they do not, the saving compares different
-    problems)."""
+    problems).
+
+    ``by_county`` lists every county that receives waste or is allocated a cost in
+    either run, so its ``diff``s plus the ``diff``s of the two cost lines allocated to no
+    county (``metrics["unallocated_cost_yuan_per_year"]`` and
+    ``metrics["uncovered_penalty_yuan_per_year"]``) add up to the change of the total
+    cost, ``-saving_yuan_per_year`` (up to the summary's rounding of the total to 0.01
+    yuan); likewise ``by_prefecture``."""
     fa, fb = _flat_kpis(summary_a), _flat_kpis(summary_b)
     rows = {}
     for k in sorted(set(fa) & set(fb)):

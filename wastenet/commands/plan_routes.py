@@ -44,6 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def load_siting_dir(d: str) -> dict[str, Any]:
     """Read a siting output folder back into the dict :func:`run_siting` returns.
 
+    The free-text cells of ``assignments.csv`` (ids, names, county) lose the apostrophe
+    that ``wastenet site``'s CSV-injection guard put in front
+    (:func:`wastenet.formats.spreadsheet.unsafe_text`), so that an id such as ``-T1``
+    reads back as ``-T1`` and matches ``facilities.geojson``.
+
     Raises :class:`ValidationError` naming the file and what is wrong in it (a missing
     or unreadable file, invalid JSON, a missing column or field, a facility named in
     ``assignments.csv`` but missing from ``facilities.geojson``): see
@@ -70,7 +75,7 @@ def load_siting_dir(d: str) -> dict[str, Any]:
     path = paths["assignments"]
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
-            doc["assignments"] = list(csv.DictReader(fh))
+            doc["assignments"] = [_unguard_row(r) for r in csv.DictReader(fh)]
     except OSError as exc:
         raise ValidationError("siting", str(path), "not a siting output folder "
                               f"(cannot read {path.name}: {exc.strerror})") from exc
@@ -79,6 +84,16 @@ def load_siting_dir(d: str) -> dict[str, Any]:
                               ) from exc
     check_siting(doc, {part: str(p) for part, p in paths.items()})
     return doc
+
+
+def _unguard_row(row: dict[str, Any]) -> dict[str, Any]:
+    """An ``assignments.csv`` row with the CSV-injection guard of its free-text cells
+    (:data:`wastenet.commands.site.TEXT_FIELDS`) undone."""
+    from wastenet.commands.site import TEXT_FIELDS
+    from wastenet.formats.spreadsheet import unsafe_text
+
+    return {k: unsafe_text(v) if k in TEXT_FIELDS and isinstance(v, str) else v
+            for k, v in row.items()}
 
 
 def write_exports(target: Path, exports: dict[str, str]) -> None:

@@ -15,7 +15,8 @@ from wastenet.errors import ValidationError
 from wastenet.formats.spreadsheet import safe_text
 from wastenet.scenario.schema import load_scenario
 
-#: free-text columns of assignments.csv (ids and names come from user data)
+#: free-text columns of assignments.csv (ids and names come from user data): written
+#: through ``safe_text``, read back through ``unsafe_text``
 TEXT_FIELDS = ("village_id", "village_name", "county", "facility_id", "facility_name",
                "facility_kind")
 
@@ -60,7 +61,10 @@ def assignments_csv(rows: list[dict[str, Any]], *, synthetic: bool,
     ``data_seed`` (the seed the villages were generated with; empty for user data) and
     ``solver_seed``. Free-text cells (:data:`TEXT_FIELDS`) go through
     :func:`~wastenet.formats.spreadsheet.safe_text`, so that a spreadsheet never runs a
-    name or id as a formula."""
+    name or id as a formula; the guard is reversible, and
+    :func:`wastenet.commands.plan_routes.load_siting_dir` undoes it
+    (:func:`~wastenet.formats.spreadsheet.unsafe_text`) so that the ids read back match
+    ``facilities.geojson``."""
     prov = {"synthetic": csv_cell(bool(synthetic)), "data_seed": csv_cell(data_seed),
             "solver_seed": csv_cell(solver_seed)}
     buf = io.StringIO()

@@ -19,7 +19,11 @@ plant :math:`k`, a station splitting its villages' waste in proportion to its ha
 
 .. math::
 
-    \mathrm{REL} = \sum_{i,k} w_i\,p_{ik}\,a_{ik} + \sum_i P\,w_i\,u_i .
+    \mathrm{REL} = \sum_{i,k} w_i\,p_{ik}\,a_{ik} + \sum_i P\,w_i\,u_i ,
+
+where :math:`u_i = 1 - \sum_k a_{ik}` is the share of village :math:`i` left uncovered
+(:func:`uncovered_share`; the penalty is charged on that share only, as the incumbent's
+cost charges it, not on the whole demand of a partly covered village).
 
 Then :math:`UB - B_T - B_P` is the sum of
 
@@ -45,6 +49,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from wastenet.errors import ValidationError
+from wastenet.siting.data import SHARE_TOL
 from wastenet.siting.model import CompiledModel
 from wastenet.siting.ragged import expand
 from wastenet.siting.result import SitingResult
@@ -111,6 +116,17 @@ def plant_shares(model: CompiledModel, res: SitingResult
     return vil.astype(np.int64), pl.astype(np.int64), share
 
 
+def uncovered_share(res: SitingResult, n_villages: int) -> FloatArray:
+    """:math:`u_i`: the share of each village's demand that ``res`` leaves uncovered,
+    ``1 - (sum of its flow fractions)`` clipped to [0, 1], and 0 within
+    :data:`~wastenet.siting.data.SHARE_TOL` of full cover (as the solver prices the
+    penalty)."""
+    served = np.bincount(res.flow_village, weights=res.flow_fraction, minlength=n_villages)
+    missing = np.clip(1.0 - served, 0.0, 1.0)
+    missing[missing <= SHARE_TOL] = 0.0
+    return missing
+
+
 def gap_anatomy(model: CompiledModel, res: SitingResult, *, transfer_bound: float,
                 plant_bound: float) -> GapAnatomy:
     """Split ``res.total_cost - transfer_bound - plant_bound`` (module docstring);
@@ -133,7 +149,7 @@ def gap_anatomy(model: CompiledModel, res: SitingResult, *, transfer_bound: floa
     cost = pc[korder][pos]
     w = model.demand
     relaxed = float(np.sum(w[vil] * share * cost)) + float(
-        np.sum(model.penalty * w[res.uncovered]))
+        model.penalty * np.dot(w, uncovered_share(res, w.shape[0])))
     tf = float(res.cost.get("transfer_fixed", 0.0))
     inc_f = float(res.cost.get("incinerator_fixed", 0.0))
     flow = float(sum(v for k, v in res.cost.items() if k not in FIXED_KEYS))
@@ -143,4 +159,4 @@ def gap_anatomy(model: CompiledModel, res: SitingResult, *, transfer_bound: floa
                       relaxed_flow=relaxed)
 
 
-__all__ = ["FIXED_KEYS", "GapAnatomy", "gap_anatomy", "plant_shares"]
+__all__ = ["FIXED_KEYS", "GapAnatomy", "gap_anatomy", "plant_shares", "uncovered_share"]

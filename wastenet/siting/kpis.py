@@ -4,8 +4,28 @@ Cost allocation to counties (for cost per tonne and the sharing table): every to
 the county of its village. A transfer station's county mix is its inflow by county; its haul
 flows carry that mix in proportion. Each facility's fixed cost and throughput cost, and each
 arc's transport cost, are split among counties in proportion to the tonnes per day each
-county sends through it. A facility with no inflow charges its fixed cost to its own county
-(``unallocated`` when it has none). Cost per tonne = allocated yuan/yr / (t/d x 365).
+county sends through it. A facility with no inflow charges its fixed cost to its own county.
+Cost that belongs to no county (a facility or village without one) is
+``unallocated_cost_yuan_per_year``.
+
+The uncovered-village penalty (``result.cost["uncovered_penalty"]``: a modelling cost
+that steers the solver, not money anyone spends) is allocated to no county or prefecture
+and is left out of every cost per tonne; it is reported on its own as
+``uncovered_penalty_yuan_per_year`` = P x sum_i w_i u_i (P in yuan/yr per t/d, w_i the
+village's t/d, u_i the share of it left uncovered, 0 within ``SHARE_TOL`` of full cover:
+the solver's ``uncovered_penalty`` cost line). The three lines add up to the total cost
+(up to float rounding)::
+
+    sum(cost_by_county[c]["cost_yuan_per_year"]) + unallocated_cost_yuan_per_year
+        + uncovered_penalty_yuan_per_year == total_cost
+
+and ``cost_by_prefecture`` sums ``cost_by_county``. A region's cost per tonne =
+its allocated yuan/yr / (its covered t/d x 365); the top-level ``cost_per_tonne_yuan`` =
+(total cost - uncovered penalty) yuan/yr / (covered t/d x 365), i.e. the allocated plus
+unallocated cost per tonne collected.
+
+``existing_facilities_used`` counts the existing facilities that receive waste (inflow
+> 0 t/d); an existing facility the result leaves empty is not counted.
 """
 
 from __future__ import annotations
@@ -40,7 +60,9 @@ def kpis(data: SitingData, result: SitingResult) -> dict[str, object]:
 
     ``uncovered_village_ids`` lists the villages not fully covered (only possible when the
     scenario gives an uncovered penalty); the collection distances are None when no
-    village is served."""
+    village is served. The costs by county and prefecture, ``unallocated_cost_yuan_per_year``
+    and ``uncovered_penalty_yuan_per_year`` add up to the total cost; the costs per tonne
+    leave the penalty out (module docstring)."""
     n = data.n_villages
     w = np.asarray(data.demand, dtype=float)
     n_c = len(data.county_codes)
@@ -78,8 +100,10 @@ def kpis(data: SitingData, result: SitingResult) -> dict[str, object]:
     alloc += (haul_mix * hu[:, None]).sum(axis=0)
     alloc += (tr_mix * data.transfer.throughput_cost[:, None]).sum(axis=0)
     alloc += (in_mix * data.incinerator.throughput_cost[:, None]).sum(axis=0)
-    missing = np.clip(1 - share, 0, 1)
-    np.add.at(alloc, vcol, float(data.uncovered_penalty or 0.0) * w * missing)
+    # the uncovered penalty is not allocated (module docstring): its own line
+    missing = np.clip(1.0 - share, 0.0, 1.0)
+    missing[missing <= SHARE_TOL] = 0.0
+    penalty_yuan_per_year = float(data.uncovered_penalty or 0.0) * float(np.dot(w, missing))
     shared: list[dict[str, object]] = []
     for kind, sites, sizes, mix in (("transfer", data.transfer, result.transfer_size, tr_mix),
                                     ("incinerator", data.incinerator, result.incinerator_size,
@@ -129,6 +153,13 @@ def kpis(data: SitingData, result: SitingResult) -> dict[str, object]:
         e["cost_per_tonne_yuan"] = float(e["cost_yuan_per_year"] or 0.0) / (tp * 365) \
             if tp > 0 else None
     total_t = float(np.dot(w, np.minimum(share, 1.0)))
+    # inflow of each facility (t/d): collected villages; direct villages plus hauls
+    tr_inflow_t_per_day = np.bincount(ff[col], weights=t[col], minlength=m)
+    inc_inflow_t_per_day = (np.bincount(ff[fd], weights=t[fd], minlength=q)
+                            + np.bincount(result.haul_incinerator,
+                                          weights=result.haul_t_per_day, minlength=q))
+    existing_used = int(np.sum((result.transfer_size == -2) & (tr_inflow_t_per_day > 0))
+                        + np.sum((result.incinerator_size == -2) & (inc_inflow_t_per_day > 0)))
     tkm = float(np.dot(t, np.nan_to_num(dist)) + np.dot(result.haul_t_per_day,
                                                          np.nan_to_num(hd))) / 1000.0
     return {
@@ -142,12 +173,11 @@ def kpis(data: SitingData, result: SitingResult) -> dict[str, object]:
         "max_collection_distance_m": float(np.nanmax(dist))
         if dist.size and not np.all(np.isnan(dist)) else None,
         "tonne_km_per_day": tkm,
-        "cost_per_tonne_yuan": float(result.total_cost / (total_t * 365)) if total_t > 0
-        else None,
+        "cost_per_tonne_yuan": float((result.total_cost - penalty_yuan_per_year)
+                                     / (total_t * 365)) if total_t > 0 else None,
         "transfer_stations_opened": int(np.sum(result.transfer_size >= 0)),
         "incinerators_opened": int(np.sum(result.incinerator_size >= 0)),
-        "existing_facilities_used": int(np.sum(result.transfer_size == -2)
-                                        + np.sum(result.incinerator_size == -2)),
+        "existing_facilities_used": existing_used,
         "transfer_capacity_opened_t_per_day": float(sum(
             data.transfer.size_capacity[s, result.transfer_size[s]]
             for s in np.flatnonzero(result.transfer_size >= 0).tolist())),
@@ -157,5 +187,6 @@ def kpis(data: SitingData, result: SitingResult) -> dict[str, object]:
         "cost_by_county": per_county,
         "cost_by_prefecture": per_pref,
         "unallocated_cost_yuan_per_year": float(alloc[n_c]),
+        "uncovered_penalty_yuan_per_year": penalty_yuan_per_year,
         "shared_facilities": shared,
     }
