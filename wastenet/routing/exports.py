@@ -489,8 +489,10 @@ def routes_csv(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> bytes:
     is synthetic, else ``false``), ``data_seed`` (the seed the data was generated with;
     empty when unknown) and ``solver_seed``. Free-text cells (vehicle labels and types,
     ids, names) go through :func:`wastenet.formats.spreadsheet.safe_text`: one starting
-    like a formula (``=``, ``+``, ``-``, ``@``) gets a leading apostrophe, so that a
-    spreadsheet never runs it; numeric columns are written as they are."""
+    like a formula (``=``, ``+``, ``-``, ``@``), or with an apostrophe, gets a leading
+    apostrophe, so that a spreadsheet never runs it and
+    :func:`~wastenet.formats.spreadsheet.unsafe_text` gives the text back; numeric
+    columns are written as they are."""
     lon, lat = export_coords(data, crs)
     prov = ["true" if (plan.synthetic or data.synthetic) else "false",
             "" if data.seed is None else str(data.seed), str(int(plan.seed))]
