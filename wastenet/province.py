@@ -35,19 +35,31 @@ Design
   worker finished first. ``executor=None`` runs the units here, one after the other.
   A Dask cluster is reached through ``distributed.Client(address).get_executor()``, which
   *is* a ``concurrent.futures.Executor``; this module therefore never imports Dask.
+* A plan the independent checker rejects keeps ``status="ok"`` (the worker did make a
+  plan) but its :attr:`CountyOutcome.verdict` is ``"rejected"``: its row says so, with
+  the first violations as the message, and it is left out of the totals like a failure.
 * :func:`province_summary` turns the outcomes into per-county rows and province totals
   (the totals are sums of the rounded row values, so a CSV of the rows adds up).
 
+County codes: every county code a unit carries is six digits (:class:`CountyDay`), and
+:func:`assigned_counties` refuses a siting output whose ``county`` cells are not known
+Liaoning county adcodes, because callers name folders after them.
+
 Determinism: each unit carries its own seed. OR-Tools under a time limit stops wherever
-the clock says, so only ``solution_limit`` (a work limit) makes plans reproducible
-across runs, machines and executors.
+the clock says, so a plan is reproducible across runs, machines and executors only when
+the search stopped on ``solution_limit`` (a work limit), or ended by itself, before the
+time limit. A solution limit alone does not guarantee that: when the time limit comes
+first, the plan depends on the machine's speed and load. :func:`stopped_by` tells, per
+plan, which limit stopped the search (recorded in every row as ``stopped_by``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import multiprocessing
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
@@ -59,13 +71,24 @@ from wastenet.scenario.schema import Scenario
 
 log = logging.getLogger("wastenet.province")
 
-STATUSES = ("ok", "idle", "failed")
+#: the verdicts of a county-day (:attr:`CountyOutcome.verdict`, the rows' ``status``)
+STATUSES = ("ok", "idle", "failed", "rejected")
 CRS_CHOICES = ("wgs84", "gcj02")
+#: checker violations quoted in the message of a rejected plan
+REJECTED_SHOWN = 3
+#: a search that ran for at least this share of its time budget counts as stopped by
+#: the time limit (:func:`stopped_by`)
+TIME_LIMIT_SHARE = 0.95
+#: what stopped a plan's search (:func:`stopped_by`; "" when nothing was searched)
+STOPPED_BY = ("time_limit", "solution_limit", "search_end", "")
 
 #: columns of a per-county row (:func:`province_summary`, ``province.csv``)
 ROW_FIELDS = ("county", "county_name", "date", "status", "stops", "vehicles",
               "distance_km", "duration_h", "tonnes", "tonne_km", "cost_yuan",
-              "check_ok", "message")
+              "stopped_by", "solver_status", "check_ok", "message")
+#: free-text columns of a row (``province.csv`` writes them through the formula guard)
+TEXT_FIELDS = ("county", "county_name", "date", "status", "stopped_by", "solver_status",
+               "message")
 #: numeric columns summed into the province totals, with their rounding (decimals)
 SUM_FIELDS: dict[str, int] = {"stops": 0, "vehicles": 0, "distance_km": 3,
                               "duration_h": 3, "tonnes": 3, "tonne_km": 3,
@@ -78,10 +101,30 @@ ProgressCallback = Callable[["CountyOutcome"], None]
 # work unit
 # ---------------------------------------------------------------------------------------
 
-def assigned_counties(siting: Mapping[str, Any]) -> list[str]:
-    """Adcodes of the counties with villages assigned in a siting output, sorted."""
-    return sorted({str(a["county"]) for a in siting.get("assignments", ())
-                   if a.get("county")})
+def assigned_counties(siting: Mapping[str, Any], source: str = "assignments.csv"
+                      ) -> list[str]:
+    """Adcodes of the counties with villages assigned in a siting output, sorted.
+
+    Every non-empty ``county`` cell must be a known Liaoning county adcode (six digits,
+    :func:`wastenet.data.liaoning.county_index`): callers name output folders after
+    these codes, so a cell such as ``../x`` or ``/tmp/x`` must never get that far.
+    Otherwise :class:`ValidationError` naming ``<source>:county``, the value and its row
+    (1-based, as :func:`wastenet.pipeline.check_siting` counts them).
+    """
+    from wastenet.data import liaoning
+
+    known = liaoning.county_index()
+    found: set[str] = set()
+    for k, a in enumerate(siting.get("assignments", ())):
+        value = a.get("county") if isinstance(a, Mapping) else None
+        if value is None or value == "":
+            continue
+        code = str(value)
+        if not (re.fullmatch(r"\d{6}", code) and code in known):
+            raise ValidationError(f"{source}:county", value, "not a Liaoning county "
+                                  "adcode", row=k + 1, hint="six digits, e.g. 210124")
+        found.add(code)
+    return sorted(found)
 
 
 def county_siting(siting: Mapping[str, Any], county: str) -> dict[str, Any]:
@@ -124,6 +167,9 @@ class CountyDay:
             dt.date.fromisoformat(self.date)
         except (TypeError, ValueError) as exc:
             raise ValidationError("date", self.date, "must be YYYY-MM-DD") from exc
+        if not (isinstance(self.county, str) and re.fullmatch(r"\d{6}", self.county)):
+            raise ValidationError("county", self.county, "must be a six-digit adcode",
+                                  hint="e.g. 210124")
         if self.crs not in CRS_CHOICES:
             raise ValidationError("crs", self.crs, f"must be one of {', '.join(CRS_CHOICES)}")
         if self.time_limit_s is not None and not self.time_limit_s > 0:
@@ -151,13 +197,16 @@ def make_units(scenario: Scenario, siting: Mapping[str, Any], counties: Sequence
 class CountyOutcome:
     """What a worker sends back for one :class:`CountyDay` (plain, picklable data).
 
-    ``status`` is ``"ok"`` (``plan`` and ``exports`` set), ``"idle"`` (no village due
-    that day) or ``"failed"`` (``message`` says why, naming the county). KPIs are read
-    from the plan: ``duration_s`` is the sum of the routes' paid shifts, ``tonnes`` the
-    waste collected (first load dimension). ``check_ok`` says whether the independent
-    route-plan checker accepts the plan (``None`` when there is no plan);
-    ``violations`` lists the first of its complaints. ``elapsed_s`` is the unit's wall
-    time in the worker (not reproducible; leave it out of comparisons).
+    ``status`` is what the worker got: ``"ok"`` (``plan`` and ``exports`` set),
+    ``"idle"`` (no village due that day) or ``"failed"`` (``message`` says why, naming
+    the county). KPIs are read from the plan: ``duration_s`` is the sum of the routes'
+    paid shifts, ``tonnes`` the waste collected (first load dimension). ``check_ok``
+    says whether the independent route-plan checker accepts the plan (``None`` when
+    there is no plan); ``violations`` lists the first of its complaints, and
+    :attr:`verdict` is ``"rejected"`` when it does not accept it. ``solver_status`` is
+    the plan's solver status and ``stopped_by`` what stopped its search
+    (:func:`stopped_by`). ``elapsed_s`` is the unit's wall time in the worker (not
+    reproducible; leave it out of comparisons).
     """
 
     county: str
@@ -177,22 +226,45 @@ class CountyOutcome:
     cost_yuan: float = 0.0
     check_ok: bool | None = None
     violations: tuple[str, ...] = ()
+    solver_status: str = ""
+    stopped_by: str = ""
     elapsed_s: float = 0.0
 
+    @property
+    def verdict(self) -> str:
+        """``status``, except ``"rejected"`` for a plan the route-plan checker does not
+        accept: such a plan is not a valid plan of the day (:data:`STATUSES`)."""
+        if self.status == "ok" and self.check_ok is False:
+            return "rejected"
+        return self.status
+
+    @property
+    def summary_message(self) -> str:
+        """``message``; for a rejected plan, the checker's first violations."""
+        if self.verdict != "rejected":
+            return self.message or ""
+        shown = list(self.violations[:REJECTED_SHOWN])
+        more = len(self.violations) - len(shown)
+        text = (f"county {self.county} on {self.date}: the route-plan checker rejects "
+                f"the plan: {'; '.join(shown) or 'no violation given'}")
+        return text + (f"; and {more} more" if more > 0 else "")
+
     def row(self) -> dict[str, Any]:
-        """The per-county row of :func:`province_summary` (``ROW_FIELDS``); the numeric
-        columns are ``None`` for a failed county (unknown, not zero)."""
+        """The per-county row of :func:`province_summary` (``ROW_FIELDS``); ``status`` is
+        the :attr:`verdict`, and the numeric columns are ``None`` for a failed county
+        (unknown, not zero) and for a rejected plan (not valid)."""
         values = {"stops": self.stops, "vehicles": self.vehicles,
                   "distance_km": self.distance_m / 1000.0,
                   "duration_h": self.duration_s / 3600.0, "tonnes": self.tonnes,
                   "tonne_km": self.tonne_km, "cost_yuan": self.cost_yuan}
-        failed = self.status == "failed"
+        blank = self.verdict in ("failed", "rejected")
         return {
             "county": self.county, "county_name": self.county_name, "date": self.date,
-            "status": self.status,
-            **{k: None if failed else round(values[k], nd) if nd else int(values[k])
+            "status": self.verdict,
+            **{k: None if blank else round(values[k], nd) if nd else int(values[k])
                for k, nd in SUM_FIELDS.items()},
-            "check_ok": self.check_ok, "message": self.message or "",
+            "stopped_by": self.stopped_by, "solver_status": self.solver_status,
+            "check_ok": self.check_ok, "message": self.summary_message,
         }
 
 
@@ -209,6 +281,43 @@ def _tonnes(plan: Mapping[str, Any]) -> float:
     k = dims.index("t") if "t" in dims else 0
     return float(sum(float(r["load_total"][k] or 0.0) for r in plan.get("routes", ())
                      if len(r.get("load_total", ())) > k))
+
+
+def _number(x: object) -> float | None:
+    if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
+        return None
+    return float(x)
+
+
+def stopped_by(plan: Mapping[str, Any]) -> str:
+    """What stopped the search of a plan dict (:func:`wastenet.routing.exports` form):
+    ``"time_limit"``, ``"solution_limit"``, ``"search_end"`` (it ended by itself, no
+    limit reached) or ``""`` (nothing was searched: no stop to visit).
+
+    OR-Tools' status says only *whether* a limit stopped the search
+    (``ROUTING_PARTIAL_SUCCESS``), not which one, so the clock decides: a search that
+    ran for at least ``TIME_LIMIT_SHARE`` of its time budget counts as stopped by the
+    time limit. The budget is the plan's ``meta.time_limit_s``, divided by
+    ``meta.parts`` for a decomposed plan (each part gets a share of the time; a part
+    cut short by the clock shows up as at least about that share). The rule errs on the
+    side of ``"time_limit"``: it may name the clock for a slow search that the solution
+    limit would have stopped anyway, never the other way round for a plain search.
+    Without a solution limit every search that hit a limit hit the time limit.
+    """
+    status = str(plan.get("status") or "")
+    if not status or status == "EMPTY":
+        return ""
+    raw_meta = plan.get("meta")
+    meta: Mapping[str, Any] = raw_meta if isinstance(raw_meta, Mapping) else {}
+    limit = _number(meta.get("time_limit_s"))
+    elapsed = _number(plan.get("elapsed_s"))
+    parts = _number(meta.get("parts")) or 1.0
+    if limit is not None and elapsed is not None and \
+            elapsed >= TIME_LIMIT_SHARE * limit / max(parts, 1.0):
+        return "time_limit"
+    if "PARTIAL" in status or "TIMEOUT" in status:
+        return "solution_limit" if meta.get("solution_limit") is not None else "time_limit"
+    return "search_end"
 
 
 def plan_unit(unit: CountyDay) -> CountyOutcome:
@@ -245,7 +354,9 @@ def plan_unit(unit: CountyDay) -> CountyOutcome:
         vehicles=int(plan["vehicles"]), distance_m=float(plan["distance_m"] or 0.0),
         duration_s=float(plan["duration_s"] or 0.0), tonnes=_tonnes(plan),
         tonne_km=float(plan["tonne_km"] or 0.0), cost_yuan=float(plan["cost_yuan"] or 0.0),
-        check_ok=check_ok, violations=violations, elapsed_s=time.perf_counter() - t0)
+        check_ok=check_ok, violations=violations,
+        solver_status=str(plan.get("status") or ""), stopped_by=stopped_by(plan),
+        elapsed_s=time.perf_counter() - t0)
 
 
 # ---------------------------------------------------------------------------------------
@@ -263,11 +374,8 @@ def local_executor(max_workers: int) -> ProcessPoolExecutor:
 
 
 def _note(outcome: CountyOutcome, progress: ProgressCallback | None) -> None:
-    if outcome.status == "failed":
-        log.warning("%s", outcome.message)
-    elif outcome.check_ok is False:
-        log.warning("county %s on %s: the route-plan checker rejects the plan: %s",
-                    outcome.county, outcome.date, "; ".join(outcome.violations[:5]))
+    if outcome.verdict in ("failed", "rejected"):
+        log.warning("%s", outcome.summary_message)
     else:
         log.debug("county %s on %s: %s", outcome.county, outcome.date, outcome.status)
     if progress is not None:
@@ -311,8 +419,12 @@ def province_summary(outcomes: Sequence[CountyOutcome]) -> dict[str, Any]:
     """Per-county rows (``ROW_FIELDS``, in the outcomes' order) and province totals.
 
     ``totals`` holds the sums of the rows' rounded numeric columns (``SUM_FIELDS``; idle
-    counties count zero, failed ones are left out), the number of counties by status and of plans the
-    checker rejects; ``failed`` lists ``{county, message}`` of the failed counties.
+    counties count zero, failed counties and rejected plans are left out), the number of
+    counties by verdict (``counties_ok``, ``counties_idle``, ``counties_failed``,
+    ``counties_rejected``; a rejected plan is not ``ok``), of plans the checker rejects
+    and of plans whose search the time limit stopped (``stopped_by_time_limit``);
+    ``failed`` lists ``{county, message}`` of the failed counties and ``rejected``
+    ``{county, message, violations}`` of the rejected plans.
     """
     rows = [o.row() for o in outcomes]
     totals: dict[str, Any] = {}
@@ -321,12 +433,17 @@ def province_summary(outcomes: Sequence[CountyOutcome]) -> dict[str, Any]:
         totals[k] = round(total, nd) if nd else int(total)
     totals["counties"] = len(rows)
     for status in STATUSES:
-        totals[f"counties_{status}"] = sum(1 for o in outcomes if o.status == status)
+        totals[f"counties_{status}"] = sum(1 for o in outcomes if o.verdict == status)
     totals["plans_rejected_by_checker"] = sum(1 for o in outcomes if o.check_ok is False)
+    totals["stopped_by_time_limit"] = sum(1 for o in outcomes
+                                          if o.stopped_by == "time_limit")
     return {
         "dates": sorted({o.date for o in outcomes}),
         "counties": rows,
         "totals": totals,
         "failed": [{"county": o.county, "message": o.message} for o in outcomes
-                   if o.status == "failed"],
+                   if o.verdict == "failed"],
+        "rejected": [{"county": o.county, "message": o.summary_message,
+                      "violations": list(o.violations)} for o in outcomes
+                     if o.verdict == "rejected"],
     }

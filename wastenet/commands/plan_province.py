@@ -5,8 +5,23 @@ Plans every county's collection routes for one day, one county-day per work unit
 or on a Dask cluster (``--scheduler tcp://host:8786``; needs ``pip install
 'wastenet[dask]'``). Writes each county's exports to ``OUT/<adcode>/`` under the names
 ``plan-routes`` uses, and ``OUT/province.json`` / ``OUT/province.csv`` with one row per
-county and the province totals. Exits with 1 when a county failed (or the route-plan
-checker rejects its plan), after writing everything else.
+county and the province totals. Exits with 1 when a county failed or the route-plan
+checker rejects its plan, after writing everything else.
+
+Before any county is planned, the run refuses (exit code 2, an error naming the field
+and value): a ``--scheduler`` that is neither ``local`` nor ``tcp://HOST:PORT``, a Dask
+scheduler that cannot be reached within ``DASK_CONNECT_TIMEOUT_S`` or that has no worker
+within ``DASK_WORKER_WAIT_S``, a ``county`` cell of the siting's ``assignments.csv`` that
+is no Liaoning county adcode (the output folders are named after them), and output paths
+that cannot be written (``OUT/<adcode>`` or an export in it that is not a file/folder as
+it should be, ``OUT/province.csv`` or ``.json`` that is a folder).
+
+The province files of an earlier run are removed when the planning starts and written
+again (through a temporary file, then renamed) when it ends, so that a run that dies
+leaves no summary that would pass for it. A plan the checker rejects is not written:
+its county's exports of an earlier run are removed as for a failure, and
+``province.csv`` / ``.json`` give its status ``rejected`` and the first violations. A
+county whose exports cannot be written fails alone; the others go on.
 """
 
 from __future__ import annotations
@@ -14,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -21,18 +37,28 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor
+from pathlib import Path
 from typing import Any
 
 from wastenet.commands.args import output_dir, positive_int, seed, time_limit
 from wastenet.commands.site import csv_cell
 from wastenet.errors import ValidationError
+from wastenet.formats.spreadsheet import safe_text
 
 log = logging.getLogger("wastenet.province")
 
 #: seconds to wait for a Dask scheduler to answer before giving up
-DASK_CONNECT_TIMEOUT_S = 10.0
+DASK_CONNECT_TIMEOUT_S = 5.0
+#: seconds to wait for a Dask scheduler to have at least one worker before giving up
+DASK_WORKER_WAIT_S = 30.0
+#: the Dask scheduler addresses accepted: ``tcp://HOST:PORT`` (a name, an IPv4 address
+#: or an IPv6 address in brackets)
+SCHEDULER_ADDRESS = re.compile(
+    r"tcp://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)"
+    r":(?P<port>\d{1,5})")
+PROVINCE_FILES = ("province.json", "province.csv")
 PROVINCE_FORMAT = "wastenet.province-plan"
 PROVINCE_FORMAT_VERSION = 1
 
@@ -52,16 +78,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="comma-separated adcodes (default: every county with villages "
                    "assigned in the siting output)")
     p.add_argument("--scheduler", default="local",
-                   help="'local' (a process pool, default) or a Dask scheduler address, "
-                   "e.g. tcp://10.0.0.5:8786")
+                   help="'local' (a process pool, default) or a Dask scheduler address "
+                   "tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786 (waits up to "
+                   f"{DASK_WORKER_WAIT_S:g} s for a worker)")
     p.add_argument("--workers", type=positive_int("workers"), default=None,
                    help="local pool processes (default: the number of CPUs)")
     p.add_argument("--time-limit", type=time_limit(), default=None,
                    help="seconds per county (default: scenario)")
     p.add_argument("--seed", type=seed(), default=None, help="solver seed (default: scenario)")
     p.add_argument("--solution-limit", type=positive_int("solution-limit"), default=None,
-                   help="stop each county after this many improving solutions "
-                   "(a work limit: reproducible plans)")
+                   help="stop each county after this many improving solutions (a work "
+                   "limit: reproducible plans, as long as the time limit does not stop "
+                   "the search first; province.csv's stopped_by column tells)")
     p.add_argument("--crs", choices=("wgs84", "gcj02"), default="wgs84")
     p.set_defaults(func=run)
 
@@ -85,10 +113,60 @@ def parse_counties(text: str) -> list[str]:
     return out
 
 
+def check_scheduler(text: str) -> str:
+    """``text`` when it is ``"local"`` or a ``tcp://HOST:PORT`` address (port 1-65535);
+    otherwise :class:`ValidationError` naming ``scheduler`` (nothing is contacted)."""
+    if text == "local":
+        return text
+    m = SCHEDULER_ADDRESS.fullmatch(text)
+    if m is not None and 1 <= int(m["port"]) <= 65535:
+        return text
+    hint = "e.g. tcp://10.0.0.5:8786"
+    if text.strip().lower() == "local":
+        hint = "write 'local' in lower case"
+    elif "://" in text and not text.startswith("tcp://"):
+        hint = (f"only tcp:// addresses are supported, not {text.split('://')[0]}:// "
+                "(tls:// would need security settings wastenet does not pass); "
+                "e.g. tcp://10.0.0.5:8786")
+    raise ValidationError("scheduler", text, "must be 'local' or a Dask scheduler "
+                          "address tcp://HOST:PORT", hint=hint)
+
+
+def _half_built_client(exc: BaseException, client_type: type) -> Any:
+    """The client whose constructor raised ``exc`` (found in its traceback), if any."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        candidate = tb.tb_frame.f_locals.get("self")
+        if isinstance(candidate, client_type):
+            found = candidate
+        tb = tb.tb_next
+    return found
+
+
+def _close_client(client: Any, timeout: float) -> None:
+    """Close a Dask client within about ``timeout`` seconds, also one that never
+    connected; it is then marked closed, so that its finaliser does not try again
+    (and wait, then print a TimeoutError, at exit)."""
+    try:
+        client.close(timeout=timeout)
+    except Exception as exc:  # a half-built client may not close cleanly
+        log.debug("closing the Dask client: %s", exc)
+    if getattr(client, "status", "closed") != "closed":
+        client.status = "closed"
+        with contextlib.suppress(Exception):
+            client._loop_runner.stop()
+
+
 @contextlib.contextmanager
 def dask_executor(address: str) -> Iterator[Executor]:
-    """The ``concurrent.futures`` executor of a Dask cluster at ``address``; the client
-    is closed on exit (the cluster keeps running)."""
+    """The ``concurrent.futures`` executor of a Dask cluster at ``address`` (checked by
+    :func:`check_scheduler`); the client is closed on exit (the cluster keeps running).
+
+    Raises :class:`ValidationError` naming ``scheduler`` when the address is malformed,
+    the scheduler does not answer within ``DASK_CONNECT_TIMEOUT_S`` or refuses the
+    connection, or no worker joins it within ``DASK_WORKER_WAIT_S``."""
+    check_scheduler(address)
     try:
         from distributed import Client
     except ImportError as exc:
@@ -97,15 +175,29 @@ def dask_executor(address: str) -> Iterator[Executor]:
                               ) from exc
     try:
         client = Client(address, timeout=DASK_CONNECT_TIMEOUT_S, set_as_default=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, TypeError, TimeoutError) as exc:
+        half = _half_built_client(exc, Client)
+        if half is not None:
+            _close_client(half, timeout=1.0)
         raise ValidationError("scheduler", address,
-                              f"cannot reach the Dask scheduler ({exc})") from exc
+                              f"cannot reach the Dask scheduler ({exc})") from None
     try:
-        log.info("Dask scheduler %s: %d workers", address,
-                 len(client.scheduler_info().get("workers", {})))
+        workers = len(client.scheduler_info().get("workers", {}))
+        if workers == 0:
+            log.info("Dask scheduler %s has no worker yet: waiting up to %g s for one",
+                     address, DASK_WORKER_WAIT_S)
+            try:
+                client.wait_for_workers(1, timeout=DASK_WORKER_WAIT_S)
+            except (OSError, TimeoutError) as exc:
+                raise ValidationError(
+                    "scheduler", address, f"no Dask worker joined the scheduler within "
+                    f"{DASK_WORKER_WAIT_S:g} s", hint="start workers with: dask worker "
+                    f"{address}") from exc
+            workers = len(client.scheduler_info().get("workers", {}))
+        log.info("Dask scheduler %s: %d workers", address, workers)
         yield client.get_executor()
     finally:
-        client.close()
+        _close_client(client, timeout=2 * DASK_CONNECT_TIMEOUT_S)
 
 
 @contextlib.contextmanager
@@ -113,6 +205,7 @@ def open_executor(scheduler: str, workers: int | None, n_units: int) -> Iterator
     """A local process pool (``scheduler == "local"``) or a Dask cluster's executor."""
     from wastenet.province import local_executor
 
+    check_scheduler(scheduler)
     if scheduler == "local":
         n = min(workers or os.cpu_count() or 1, max(n_units, 1))
         pool = local_executor(n)
@@ -129,23 +222,89 @@ def open_executor(scheduler: str, workers: int | None, n_units: int) -> Iterator
 
 
 def province_csv(summary: dict[str, Any]) -> str:
-    """CSV text: one row per county, then a ``total`` row (caller adds the UTF-8 BOM)."""
-    from wastenet.province import ROW_FIELDS, SUM_FIELDS
+    """CSV text: one row per county, then a ``total`` row (caller adds the UTF-8 BOM).
+    Text cells go through the formula guard (:func:`~wastenet.formats.spreadsheet.safe_text`)
+    so that a spreadsheet never runs one."""
+    from wastenet.province import ROW_FIELDS, STATUSES, SUM_FIELDS, TEXT_FIELDS
+
+    def cell(key: str, value: object) -> str:
+        return safe_text(value) if key in TEXT_FIELDS else csv_cell(value)
 
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=ROW_FIELDS, lineterminator="\n")
     w.writeheader()
     for r in summary["counties"]:
-        w.writerow({k: csv_cell(r[k]) for k in ROW_FIELDS})
+        w.writerow({k: cell(k, r[k]) for k in ROW_FIELDS})
     t = summary["totals"]
     total = {k: "" for k in ROW_FIELDS}
     total.update({"county": "total", "county_name": "全省合计",
                   "date": ",".join(summary["dates"]),
-                  "status": f"ok {t['counties_ok']}, idle {t['counties_idle']}, "
-                            f"failed {t['counties_failed']}"})
+                  "status": ", ".join(f"{s} {t[f'counties_{s}']}" for s in STATUSES)})
+    total = {k: cell(k, v) for k, v in total.items()}
     total.update({k: csv_cell(t[k]) for k in SUM_FIELDS})
     w.writerow(total)
     return buf.getvalue()
+
+
+def check_out_paths(out: Path, counties: Sequence[str]) -> None:
+    """Refuse, before any county is planned, output paths this run could not write:
+    ``OUT/province.csv`` / ``.json`` that are not files, ``OUT/<adcode>`` that is not a
+    writable folder, an export name in it that is not a file. :class:`ValidationError`
+    naming ``out`` and the path."""
+    from wastenet.routing.exports import FILE_NAMES
+
+    for name in PROVINCE_FILES:
+        path = out / name
+        if path.exists() and not path.is_file():
+            raise ValidationError("out", str(path), "exists and is not a file (the "
+                                  "province summary is written there)")
+    for county in counties:
+        folder = out / county
+        if not folder.exists():
+            continue
+        if not folder.is_dir():
+            raise ValidationError("out", str(folder), f"exists and is not a folder "
+                                  f"(county {county}'s exports are written there)")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ValidationError("out", str(folder), f"the folder is not writable "
+                                  f"(county {county}'s exports are written there)")
+        for name in FILE_NAMES.values():
+            path = folder / name
+            if path.exists() and not path.is_file():
+                raise ValidationError("out", str(path), f"exists and is not a file "
+                                      f"(county {county}'s {name} is written there)")
+
+
+def remove_province_files(out: Path) -> list[str]:
+    """Remove an earlier run's province files (so that a run that dies leaves none that
+    would pass for it); the names removed. :class:`ValidationError` naming ``out`` when
+    one cannot be removed."""
+    removed = []
+    for name in PROVINCE_FILES:
+        path = out / name
+        try:
+            if path.is_file():
+                path.unlink()
+                removed.append(name)
+        except OSError as exc:
+            raise ValidationError("out", str(path), "cannot remove the file of an earlier "
+                                  f"run ({exc.strerror or exc})") from exc
+    return removed
+
+
+def write_atomic(path: Path, text: str, encoding: str) -> None:
+    """Write ``text`` to a temporary file next to ``path``, then rename it over ``path``
+    (readers see the old file or the whole new one, never a part).
+    :class:`ValidationError` naming ``out`` when it cannot be written."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding=encoding)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise ValidationError("out", str(path), f"cannot write the file "
+                              f"({exc.strerror or exc})") from exc
 
 
 def run(args: argparse.Namespace) -> int:
@@ -166,54 +325,84 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise ValidationError("date", args.date, "must be YYYY-MM-DD") from exc
     counties = parse_counties(args.counties) if args.counties is not None else None
+    check_scheduler(args.scheduler)
     scenario = load_scenario(args.scenario)
     # a broken siting folder is one error for the whole run, before any county starts
     siting = load_siting_dir(args.siting)
-    # after the inputs (a bad scenario leaves no empty folder), before any routing
-    out = output_dir(args.out)
+    # the output folders are named after these codes: every cell is checked, always
+    sited = assigned_counties(siting, source=str(Path(args.siting) / "assignments.csv"))
     if counties is None:
-        counties = assigned_counties(siting)
+        counties = sited
         if not counties:
             raise ValidationError("siting", args.siting, "no village is assigned to a "
                                   "facility in this siting output")
     units = make_units(scenario, siting, counties, date, time_limit_s=args.time_limit,
                        seed=args.seed, solution_limit=args.solution_limit, crs=args.crs)
+    # after the inputs (a bad scenario leaves no empty folder), before any routing
+    out = output_dir(args.out)
+    check_out_paths(out, counties)
     bar = tqdm(total=len(units), desc="routing", unit="county", file=sys.stderr,
                disable=len(units) <= 1)
+    unwritten: dict[str, str] = {}
 
     def progress(o: CountyOutcome) -> None:
-        if o.status == "ok":  # written as they arrive: a crash later loses nothing
-            write_exports(out / o.county, o.exports)
-        else:  # an earlier run's files must not pass for this day's plan
-            stale = clear_exports(out / o.county)
-            if stale:
-                log.warning("%s: removed %s of an earlier run (this run: %s)", o.county,
-                            ", ".join(stale), o.status)
-        bar.set_postfix_str(f"{o.county} {o.status}")
+        target = out / o.county
+        try:
+            if o.verdict == "ok":  # written as they arrive: a crash later loses nothing
+                write_exports(target, o.exports)
+            else:  # an earlier run's files must not pass for this day's plan
+                stale = clear_exports(target)
+                if stale:
+                    log.warning("%s: removed %s of an earlier run (this run: %s)",
+                                o.county, ", ".join(stale), o.verdict)
+        except OSError as exc:  # this county fails; the others go on
+            unwritten[o.county] = (f"county {o.county} on {o.date}: cannot write its "
+                                   f"exports to {target} ({exc.strerror or exc})")
+            log.warning("%s", unwritten[o.county])
+            with contextlib.suppress(OSError):  # no partial set may pass for a plan
+                clear_exports(target)
+        bar.set_postfix_str(f"{o.county} {o.verdict}")
         bar.update(1)
 
     try:
         with open_executor(args.scheduler, args.workers, len(units)) as executor:
+            # only now (the executor is there): a refused scheduler leaves them alone
+            removed = remove_province_files(out)
+            if removed:
+                log.debug("removed %s of an earlier run", ", ".join(removed))
             outcomes = plan_province(units, executor=executor, progress=progress)
     finally:
         bar.close()
+    outcomes = [dataclasses.replace(o, status="failed", message=unwritten[o.county],
+                                    error_type="OSError")
+                if o.county in unwritten else o for o in outcomes]
 
     summary = province_summary(outcomes)
     doc = {"format": PROVINCE_FORMAT, "version": PROVINCE_FORMAT_VERSION,
            "scenario": scenario.name, "date": date, "scheduler": args.scheduler,
+           "solution_limit": args.solution_limit, "time_limit_s": args.time_limit,
            **summary}
-    (out / "province.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1)
-                                       + "\n", encoding="utf-8")
-    (out / "province.csv").write_text(province_csv(summary), encoding="utf-8-sig")
+    write_atomic(out / "province.json", json.dumps(doc, ensure_ascii=False, indent=1)
+                 + "\n", "utf-8")
+    write_atomic(out / "province.csv", province_csv(summary), "utf-8-sig")
 
     t = summary["totals"]
-    bad = [o for o in outcomes if o.status == "failed" or o.check_ok is False]
+    timed = [o.county for o in outcomes if o.stopped_by == "time_limit"]
+    if timed and args.solution_limit is not None:
+        log.warning("%d of %d counties stopped on the time limit before reaching "
+                    "--solution-limit %d (%s): their plans depend on the machine's speed "
+                    "and load and may differ between runs; raise --time-limit (or lower "
+                    "--solution-limit) for reproducible plans", len(timed), len(outcomes),
+                    args.solution_limit, ", ".join(timed))
+    bad = [o for o in outcomes if o.verdict in ("failed", "rejected")]
     if bad:
         log.error("%d of %d counties failed or were rejected by the route-plan checker: "
                   "%s (see %s)", len(bad), len(outcomes),
-                  ", ".join(o.county for o in bad), out / "province.csv")
+                  ", ".join(f"{o.county} ({o.verdict})" for o in bad),
+                  out / "province.csv")
     print(f"{date}: {t['counties_ok']} of {t['counties']} counties planned "
-          f"({t['counties_idle']} idle, {t['counties_failed']} failed), "
+          f"({t['counties_idle']} idle, {t['counties_failed']} failed, "
+          f"{t['counties_rejected']} rejected), "
           f"{t['vehicles']} vehicles, {t['distance_km']:.1f} km, "
           f"{t['cost_yuan']:,.0f} yuan -> {out}")
     return 1 if bad else 0
