@@ -5,14 +5,19 @@ Places
 * depot: the county seat (the county's interior point); the county's whole fleet
   (``scenario.fleet.vehicles``) is based there;
 * stops: the county's villages due on that date by the weekly planner
-  :func:`wastenet.routing.frequency.plan_week` (evenly spaced days, chosen so that the
-  load each facility receives is as even over the week as can be), with load per visit =
-  daily waste x days since the previous visit, in tonnes and m3 (``density_t_per_m3``);
+  :func:`wastenet.routing.frequency.plan_week` (evenly spaced days; a heuristic balances
+  the load each facility receives over the week, and a facility whose heaviest day then
+  exceeds its daily capacity is re-solved exactly with CP-SAT, so that a week that fits
+  is found whenever one exists within the search's deterministic limit), with load per
+  visit = daily waste x days since the previous visit, in tonnes and m3
+  (``density_t_per_m3``);
 * facilities: the transfer stations and incinerators that the siting result assigned
   the county's villages to; each village must unload at its assigned facility
   (``stop_facility``), and the facility's daily capacity is its opened capacity, a hard
-  limit (facility-days of the week that exceed it even when balanced are logged, and the
-  solver's pre-check refuses such a day naming the facility, day, load and capacity).
+  limit (facility-days of the week that still exceed it are logged, saying whether it is
+  proven that no week fits or giving the proven lower bound of the facility's heaviest
+  day, and the solver's pre-check refuses such a day naming the facility, day, load and
+  capacity).
 
 Distances are great-circle x circuity (dense: a county has at most a few hundred
 villages); travel time uses the scenario's collection-truck speed (per vehicle type the
@@ -100,16 +105,28 @@ def _warn_over_capacity(week: WeekPlan, group: NDArray[np.int64], fac_ids: Seque
     """Log the facility-days of the week whose balanced load still exceeds the facility's
     daily capacity (the plan of such a day is refused by the solver's pre-check)."""
     loads = group_day_loads(week, group, len(fac_ids))
-    over = []
+    repairs = {r.group: r for r in week.repairs}
+    over, why = [], []
     for g, f in enumerate(fac_ids):
         cap = _capacity(fac_info[f])
-        for d in range(len(WEEKDAYS)):
-            if loads[g, d] > cap + 1e-9:
-                over.append(f"{f} on {WEEKDAYS[d]} {num(loads[g, d])} t > {num(cap)} t")
+        days = [d for d in range(len(WEEKDAYS)) if loads[g, d] > cap + 1e-9]
+        over += [f"{f} on {WEEKDAYS[d]} {num(loads[g, d])} t > {num(cap)} t" for d in days]
+        rep = repairs.get(g)
+        if not days or rep is None:
+            continue
+        if rep.proven_infeasible:
+            why.append(f"{f}: proven that no choice of visit days fits its {num(cap)} t "
+                       f"(every week brings it at least {num(rep.lower_bound)} t on some "
+                       "day)")
+        else:
+            why.append(f"{f}: no week within its {num(cap)} t was found by the exact "
+                       f"search within its limit (proven lower bound of its heaviest day "
+                       f"{num(rep.lower_bound)} t)")
     if over:
         log.warning("county %s: with its collection frequencies, %d facility-day(s) of the "
-                    "week exceed the daily capacity even when balanced: %s", county,
-                    len(over), "; ".join(over))
+                    "week exceed the daily capacity even when balanced: %s%s", county,
+                    len(over),
+                    "; ".join(over), "".join(f". {x}" for x in why))
 
 
 def build_routing_data(network: Network, assignments: Sequence[Mapping[str, object]],
@@ -159,7 +176,8 @@ def build_routing_data(network: Network, assignments: Sequence[Mapping[str, obje
     freq = np.where(v.tourism[in_county], fleet.tourism_frequency_per_week,
                     fleet.frequency_per_week)
     week = plan_week(freq, v.waste_t_per_day[in_county],
-                     seed=routing_seed(network.seed, county), group=group)
+                     seed=routing_seed(network.seed, county), group=group,
+                     capacity=[_capacity(fac_info[f]) for f in week_fac])
     _warn_over_capacity(week, group, week_fac, fac_info, county)
     rng = np.random.default_rng([network.seed or 0, int(county), 7])
     narrow_all = rng.random(in_county.size) < fleet.narrow_lane_fraction

@@ -17,7 +17,7 @@ Balancing (deterministic per seed). Each stop unloads at one facility (its *grou
 ``group[s]``; without groups every stop is in one group, the county). The aims, in order:
 
 1. per group ``g`` and day ``d``, the load ``L_gd`` delivered to the group's facility is
-   as even as can be: minimise ``max_d L_gd / L̄_g`` in every group (``L̄_g`` is the
+   even: minimise ``max_d L_gd / L̄_g`` in every group (``L̄_g`` is the
    group's mean daily load, its daily waste; with a facility capacity ``C_g`` this is
    minimising ``max_{g,d} L_gd / C_g``, as groups do not share stops). A facility is
    filled to its daily capacity on average by the siting, so the county total being
@@ -34,13 +34,36 @@ with the smallest ``(max_d L_gd / L̄_g, sum of squares)``; ties go to the first
 after a seeded rotation. Then a local search, group by group, moves one stop to another
 offset or swaps the offsets of two stops of the same frequency whenever that lowers the
 group's largest day ratio, or keeps it and lowers the sum of squares, until no move
-helps. Everything is computed from the first load dimension.
+helps (groups of at most 60 stops move any two stops together instead of swapping, and
+groups of at most 24 stops still above their mean restart from 4 seeded random starts).
+Everything is computed from the first load dimension.
+
+This is a heuristic: its largest day is often the smallest possible, but not always
+(it can be a few per cent above it, e.g. 8.24 t where 8.08 t is possible).
+
+Exact repair. Given a daily capacity ``C_g`` per group (``plan_week(capacity=...)``;
+:mod:`wastenet.routing.build` passes each facility's), a group whose largest day after
+the heuristic exceeds ``C_g`` is solved exactly: minimise ``max_d L_gd`` over the same
+patterns (loads rounded down to whole kilograms, daily stops fixed, the heaviest stop
+kept at its offset, as rotating every offset by a day only rotates the days), with CP-SAT
+(:mod:`wastenet.routing.week_cpsat`) started from the heuristic's week; its week is taken
+only when its largest day is lower. CP-SAT runs deterministically (one worker, seeded
+with ``seed``, a limit on deterministic time, not on the clock), so the plan depends
+only on the data and the seed (about 3-4 s for a group of 200-400 stops that reaches
+the limit; small groups are usually proven optimal sooner). When its proven lower bound
+exceeds ``C_g`` (or the group's daily waste, the mean day, alone does, in which case no
+search runs), no week of these frequencies fits the facility; :attr:`WeekPlan.repairs`
+says so. Groups that fit after the heuristic, and every group without a capacity, are
+not touched, so their weeks are the heuristic's. The repair minimises aim 1 only (aim 3
+is not kept in a repaired group).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -89,6 +112,34 @@ class WeekPlan:
     day_stops: tuple[NDArray[np.int64], ...]  #: 7 arrays of stop indices
     day_loads: tuple[NDArray[np.float64], ...]  #: 7 arrays (len(day_stops[d]), D)
     seed: int
+    #: one entry per group whose heaviest day exceeded its capacity after the heuristic
+    #: (empty when every group fits or no capacity was given)
+    repairs: tuple[GroupRepair, ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupRepair:
+    """The exact repair of one facility group whose heaviest day (after the heuristic)
+    exceeded its capacity (tonnes a day, first load dimension)."""
+
+    group: object  #: the group's label, as passed in ``group`` (0 without groups)
+    capacity: float  #: the group's daily capacity
+    heuristic_max: float  #: heaviest day of the heuristic's week
+    max_day: float  #: heaviest day of the week returned (lower only when repaired)
+    lower_bound: float  #: proven: every choice of offsets has a day at least this heavy
+    optimal: bool  #: ``max_day`` is proven the smallest possible (up to 1 kg per stop)
+    method: str  #: ``"cp-sat <status>"``, or ``"mean"`` when the group's daily waste
+    #: alone exceeds the capacity (no search needed)
+
+    @property
+    def fits(self) -> bool:
+        """Does the returned week fit the capacity?"""
+        return self.max_day <= self.capacity + _CAP_TOL
+
+    @property
+    def proven_infeasible(self) -> bool:
+        """Is it proven that no week of these frequencies fits the capacity?"""
+        return self.lower_bound > self.capacity + _CAP_TOL
 
 
 #: relative tolerance when comparing day ratios and sums of squares
@@ -105,6 +156,12 @@ _RESTART_LIMIT = 24
 _RESTARTS = 4
 #: power of the day ratios in the second balance key (a smooth "largest first")
 _POWER = 16
+#: the exact repair scales loads to integers in this unit per tonne (kilograms)
+_KG_PER_T = 1000.0
+
+
+#: tolerance (tonnes) when comparing a load with a capacity, as the routing pre-check
+_CAP_TOL = 1e-9
 
 
 def _unit_patterns() -> dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]]:
@@ -127,24 +184,59 @@ def _unit_patterns() -> dict[int, tuple[NDArray[np.float64], NDArray[np.float64]
 _UNITS = _unit_patterns()
 
 
+def _check_frequency(frequency: object) -> NDArray[np.int64]:
+    """``frequency`` as an int64 array, when every entry is an integral number of
+    visits a week among :data:`FREQUENCIES` (a Python or numpy integer, or a float with
+    an integral value such as ``3.0``); a bool, string, NaN, fractional or other entry is
+    a :class:`ValidationError` naming ``frequency[i]`` (checked before any conversion,
+    so ``2.5`` is not truncated to 2)."""
+    if isinstance(frequency, np.ndarray):
+        if frequency.ndim != 1:
+            raise ValidationError("frequency", tuple(int(x) for x in frequency.shape),
+                                  "must be one-dimensional, one entry per stop")
+        items = frequency.tolist() if frequency.dtype.kind in "iuf" else list(frequency)
+    elif isinstance(frequency, str | bytes) or not hasattr(frequency, "__iter__"):
+        raise ValidationError("frequency", frequency, "must be a sequence, one per stop")
+    else:
+        items = list(frequency)  # type: ignore[call-overload]
+    out = np.empty(len(items), dtype=np.int64)
+    for s, x in enumerate(items):
+        integral = not isinstance(x, bool | np.bool_) and (
+            isinstance(x, int | np.integer)
+            or (isinstance(x, float | np.floating) and bool(np.isfinite(x))
+            and float(x).is_integer()))
+        value = int(x) if integral else None  # type: ignore[call-overload]
+        if value is None or value not in FREQUENCIES:
+            raise ValidationError(f"frequency[{s}]", x,
+                                  f"must be an integer number of visits a week, one of "
+                                  f"{FREQUENCIES}")
+        out[s] = value
+    return out
+
+
 def plan_week(frequency: NDArray[np.int64] | list[int], daily_waste: NDArray[np.float64],
               seed: int = 0, *,
-              group: NDArray[np.int64] | list[int] | None = None) -> WeekPlan:
+              group: NDArray[np.int64] | list[int] | None = None,
+              capacity: Mapping[Any, float] | Sequence[float] | NDArray[np.float64]
+              | None = None) -> WeekPlan:
     """Assign visit days to every stop (formulation in the module docstring).
 
     ``group``: the facility (any integer label) each stop unloads at; the load per
-    facility and day is balanced. ``None``: one group, the county total."""
-    freq = np.asarray(frequency, dtype=np.int64)
+    facility and day is balanced. ``None``: one group, the county total (label 0).
+
+    ``capacity``: the daily capacity (tonnes, first load dimension) of each group, a
+    mapping from group label to capacity (labels not in it have none) or a sequence
+    indexed by the label (labels must then be 0..len-1); ``inf`` is no capacity, ``None``
+    no capacity at all. It does not change the heuristic; a group whose heaviest day
+    exceeds its capacity afterwards is solved exactly (module docstring, "Exact repair")
+    and reported in :attr:`WeekPlan.repairs`."""
+    freq = _check_frequency(frequency)
     w = np.asarray(daily_waste, dtype=np.float64)
     if w.ndim == 1:
         w = w[:, None]
     n = len(freq)
     if w.shape[0] != n:
         raise ValidationError("daily_waste", w.shape, f"needs {n} rows, one per stop")
-    for s in range(n):
-        if int(freq[s]) not in FREQUENCIES:
-            raise ValidationError(f"frequency[{s}]", int(freq[s]),
-                                  f"must be one of {FREQUENCIES}")
     if np.any(w < 0) or not np.all(np.isfinite(w)):
         raise ValidationError("daily_waste", "negative or not finite", "must be >= 0")
     seed = check_seed(seed)
@@ -157,6 +249,9 @@ def plan_week(frequency: NDArray[np.int64] | list[int], daily_waste: NDArray[np.
                                   f"needs {n} entries, one per stop")
         gid = np.unique(graw, return_inverse=True)[1].astype(np.int64).reshape(n)
     n_groups = int(gid.max()) + 1 if n else 0
+    labels: list[object] = [0] if group is None else \
+        np.unique(np.asarray(group)).tolist()
+    cap = _check_capacity(capacity, labels[:n_groups])
     w0 = w[:, 0] if w.shape[1] else np.zeros(n)
 
     rng = np.random.default_rng(seed)
@@ -331,6 +426,24 @@ def plan_week(frequency: NDArray[np.int64] | list[int], daily_waste: NDArray[np.
             offsets[s] = rot_order[pos[i]]
     moves = _MOVES_PER_STOP * max(len(movable), 1) - budget[0]
 
+    # -- exact repair of the groups over capacity ----------------------------------
+    repairs = []
+    for g in range(n_groups):
+        if gl[g].max() <= cap[g] + _CAP_TOL:
+            continue
+        idx = np.flatnonzero(gid == g)
+        before = offsets[idx].copy()
+        rep = _repair_group(freq[idx], w0[idx], offsets[idx], float(cap[g]), labels[g],
+                            seed)
+        offsets[idx] = rep[1]
+        for s, o_old, o_new in zip(idx.tolist(), before.tolist(), rep[1].tolist(),
+                                   strict=True):
+            if o_old != o_new:
+                load, vis = candidates(s)
+                row_old, row_new = (0, 0) if len(load) == 1 else (o_old, o_new)
+                apply(g, load[row_new] - load[row_old], vis[row_new] - vis[row_old])
+        repairs.append(rep[0])
+
     visit_days = tuple(pattern(int(freq[s]), int(offsets[s])) for s in range(n))
     day_stops = []
     day_loads = []
@@ -349,7 +462,98 @@ def plan_week(frequency: NDArray[np.int64] | list[int], daily_waste: NDArray[np.
              [len(x) for x in day_stops], n_groups,
              float(ratio.max()) if ratio.size else 0.0, moves)
     return WeekPlan(tuple(int(o) for o in offsets), visit_days, tuple(day_stops),
-                    tuple(day_loads), seed)
+                    tuple(day_loads), seed, tuple(repairs))
+
+
+def _check_capacity(capacity: object, labels: list[object]) -> NDArray[np.float64]:
+    """The capacity of each group (in the order of ``labels``), ``inf`` for none."""
+    out = np.full(len(labels), np.inf)
+    if capacity is None:
+        return out
+    if isinstance(capacity, Mapping):
+        pairs = [(g, capacity[lab]) for g, lab in enumerate(labels) if lab in capacity]
+        name = "capacity[{lab!r}]"
+    else:
+        if isinstance(capacity, str | bytes) or not hasattr(capacity, "__len__"):
+            raise ValidationError("capacity", capacity,
+                                  "must be a mapping or a sequence indexed by group")
+        seq = list(capacity)  # type: ignore[call-overload]
+        pairs = []
+        for g, lab in enumerate(labels):
+            if isinstance(lab, bool) or not isinstance(lab, int) or \
+                    not 0 <= lab < len(seq):
+                raise ValidationError("group", lab, f"with a capacity sequence of "
+                                      f"{len(seq)} entries, labels must be 0..{len(seq) - 1}")
+            pairs.append((g, seq[lab]))
+        name = "capacity[{lab}]"
+    for g, c in pairs:
+        ok = not isinstance(c, bool | np.bool_) and isinstance(c, int | float | np.integer
+                                                                  | np.floating)
+        if not ok or np.isnan(c) or c < 0:  # type: ignore[arg-type,operator]
+            raise ValidationError(name.format(lab=labels[g]), c,
+                                  "must be a number of tonnes a day >= 0 (inf: none)")
+        out[g] = float(c)  # type: ignore[arg-type]
+    return out
+
+
+def _repair_group(freq: NDArray[np.int64], w0: NDArray[np.float64],
+                  offsets: NDArray[np.int64], capacity: float, label: object,
+                  seed: int) -> tuple[GroupRepair, NDArray[np.int64]]:
+    """Solve one group exactly (module docstring, "Exact repair"): the report and the
+    offsets to use (the given ones unless CP-SAT's week has a lighter heaviest day)."""
+    from wastenet.routing.week_cpsat import min_max_day
+
+    def day_loads(offs: NDArray[np.int64]) -> NDArray[np.float64]:
+        out = np.zeros(DAYS)
+        for k, x, o in zip(freq.tolist(), w0.tolist(), offs.tolist(), strict=True):
+            out += x * _UNITS[k][0][0 if k == DAYS else o]
+        return out
+
+    heur = float(day_loads(offsets).max())
+    mean = float(w0.sum())  # the week's waste / 7: no week's heaviest day is lighter
+    if mean > capacity + _CAP_TOL:
+        rep = GroupRepair(label, capacity, heur, heur, mean, False, "mean")
+        log.warning("facility group %r: its daily waste %.3f t alone exceeds the capacity "
+                    "%.3f t; no week fits (heaviest day %.3f t)", label, mean, capacity,
+                    heur)
+        return rep, offsets
+    # integer kilograms, rounded down (so the solver's bound is a bound of the real
+    # loads; 1e-6 kg absorbs float noise such as 1.19 t x 1000 = 1189.9999... kg)
+    movable = [i for i in range(len(freq)) if freq[i] != DAYS and w0[i] > 0]
+    fixed = np.zeros(DAYS, dtype=np.int64)
+    for i in range(len(freq)):
+        if freq[i] == DAYS:
+            fixed += np.floor(w0[i] * _KG_PER_T * _UNITS[DAYS][0][0] + 1e-6).astype(np.int64)
+    loads = [np.floor(w0[i] * _KG_PER_T * _UNITS[int(freq[i])][0] + 1e-6).astype(np.int64)
+             for i in movable]
+    hint = [int(offsets[i]) for i in movable]
+    # the week is cyclic: rotating every offset by one day rotates the day loads, so
+    # the heaviest stop may keep its offset (symmetry breaking)
+    a = -1
+    if movable:
+        a = max(range(len(movable)), key=lambda j: (w0[movable[j]], -j))
+        loads[a] = loads[a][hint[a]:hint[a] + 1]
+        hint[a] = 0
+    res = min_max_day(loads, fixed, hint, seed=seed)
+    new = offsets.copy()
+    if res.choice is not None:
+        for j, (i, c) in enumerate(zip(movable, res.choice, strict=True)):
+            new[i] = offsets[i] if j == a else c
+    best = float(day_loads(new).max())
+    accepted = best < heur - _CAP_TOL
+    if not accepted:
+        new, best = offsets, heur
+    bound = max(res.bound / _KG_PER_T, mean)
+    rep = GroupRepair(label, capacity, heur, best, bound, res.optimal,
+                      f"cp-sat {res.status.lower()}")
+    log.log(logging.INFO if rep.fits else logging.WARNING,
+            "facility group %r: heaviest day %.3f t > capacity %.3f t after the heuristic; "
+            "exact search (CP-SAT %s, %d stops, deterministic time %.2f, %.2f s): heaviest "
+            "day %.3f t (%s), proven lower bound %.3f t%s", label, heur, capacity,
+            res.status, len(freq), res.deterministic_time, res.wall_s, best,
+            "repaired" if accepted else "kept", bound,
+            "; no week fits the capacity" if rep.proven_infeasible else "")
+    return rep, new
 
 
 def group_day_loads(plan: WeekPlan, group: NDArray[np.int64] | list[int],
