@@ -67,6 +67,37 @@ def test_build_rejects_bad_inputs() -> None:
         build_routing_data(net, [], fac, "210124", "2026-12-01")
 
 
+def test_build_names_every_unassigned_village_count() -> None:
+    """Villages without a facility: the error counts them and names the first ones, not
+    only one village."""
+    net = _net(7)
+    ids = net.villages.ids
+    fac = [{"id": "S1", "lon": 123.16, "lat": 42.40, "capacity_t_per_day": 500}]
+    assign = [{"village_id": vid, "facility_id": "S1"} for vid in ids[7:]]
+    with pytest.raises(ValidationError) as exc:
+        build_routing_data(net, assign, fac, "210124", "2026-12-01")
+    msg = str(exc.value)
+    assert f"7 of the {len(ids)} villages" in msg
+    assert all(vid in msg for vid in ids[:5]) and ids[5] not in msg and "..." in msg
+
+
+def test_build_refuses_a_village_split_between_two_facilities() -> None:
+    """A village listed under two facilities is an error naming it and both facilities
+    (it used to count toward whichever row came last); a repeated identical row is fine."""
+    net = _net(7)
+    ids = net.villages.ids
+    fac = [{"id": "S1", "lon": 123.16, "lat": 42.40, "capacity_t_per_day": 500},
+           {"id": "S2", "lon": 123.30, "lat": 42.30, "capacity_t_per_day": 500}]
+    assign = [{"village_id": vid, "facility_id": "S1"} for vid in ids]
+    ok = build_routing_data(net, [*assign, assign[3]], fac, "210124", "2026-12-01")
+    assert ok.n_stops == len(ids)
+    split = [*assign, {"village_id": ids[3], "facility_id": "S2"}]
+    with pytest.raises(ValidationError) as exc:
+        build_routing_data(net, split, fac, "210124", "2026-12-01")
+    assert exc.value.field == f"assignments[{len(ids)}].village_id"
+    assert ids[3] in str(exc.value) and "S1 and S2" in str(exc.value)
+
+
 # -- a user road distance/time matrix -------------------------------------------------
 
 _TINY_IDS = ("a", "b", "c", "d", "S1", "I210124")  # no D210124: the depot uses I210124

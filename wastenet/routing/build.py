@@ -156,13 +156,23 @@ def build_routing_data(network: Network, assignments: Sequence[Mapping[str, obje
             key = "village_id" if vid in (None, "") else "facility_id"
             raise ValidationError(f"assignments[{k}].{key}", a.get(key),
                                   "is missing (every row needs village_id and facility_id)")
-        assigned[str(vid)] = str(fid)
+        before = assigned.setdefault(str(vid), str(fid))
+        if before != str(fid):
+            raise ValidationError(
+                f"assignments[{k}].village_id", str(vid),
+                f"is assigned to two facilities ({before} and {fid}): a village's trucks "
+                "unload at one facility, so routing needs one facility per village")
     fac_info = {str(f["id"]): f for f in facilities if f.get("id") not in (None, "")}
 
     weekday = day.weekday()
     missing = [v.ids[i] for i in in_county if v.ids[i] not in assigned]
     if missing:
-        raise ValidationError("assignments", missing[0], "village has no assigned facility")
+        shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise ValidationError(
+            "assignments", missing[0],
+            f"{len(missing)} of the {in_county.size} villages of county {county} have no "
+            f"assigned facility ({shown}); a county is routed only when every village has "
+            "one (did the siting leave them uncovered, or is the file cut short?)")
     fac_all = [assigned[v.ids[i]] for i in in_county]
     unknown = next((f for f in fac_all if f not in fac_info), None)
     if unknown is not None:
