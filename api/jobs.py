@@ -46,6 +46,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
+
 from api.db.store import Store
 from api.metrics import Metrics
 from api.settings import Settings
@@ -175,10 +177,31 @@ def limit_native_threads(threads: int) -> None:
     threadpool_limits(limits=threads)
 
 
-def worker_main(conn: Connection, threads: int = 1) -> None:
+def watch_parent(parent_pid: int, interval_s: float = 1.0) -> threading.Thread:
+    """Start a daemon thread that ends this process (``os._exit``) once its parent
+    ``parent_pid`` is gone (this process re-parented), checked every ``interval_s``: a
+    worker whose server was killed outright (SIGKILL, the OOM killer) must not go on
+    solving, unlimited, a run that a restarted service runs again."""
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(interval_s)
+        os._exit(1)
+
+    thread = threading.Thread(target=watch, name="wastenet-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def worker_main(conn: Connection, threads: int = 1, parent_pid: int | None = None) -> None:
     """Entry point of a worker process: serve tasks from ``conn`` until EOF or ``None``;
-    ``threads`` caps the native thread pools (:func:`limit_native_threads`)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the manager decides when we stop
+    ``threads`` caps the native thread pools (:func:`limit_native_threads`). The process
+    ends by itself when its parent (``parent_pid``, by default the parent at start) is
+    gone (:func:`watch_parent`). It ignores SIGINT and SIGTERM, which a service stop sends
+    to the whole process group: the manager decides when workers stop (it re-queues the
+    runs in progress, see :meth:`JobManager.stop`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    watch_parent(os.getppid() if parent_pid is None else parent_pid)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s[worker]: %(message)s")
     limit_native_threads(threads)
     from wastenet.errors import InfeasibleError, WastenetError
@@ -226,6 +249,9 @@ class _Slot:
     deadline: float = float("inf")
     pending_progress: dict[str, Any] | None = None
     last_flush: float = 0.0
+    #: the final message (``done``/``failed``) of the run, held until it is stored
+    outcome: tuple[Any, ...] | None = None
+    outcome_retry_at: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -263,6 +289,12 @@ class JobManager:
         self.wake()
         if self._thread is not None:
             self._thread.join(timeout)
+        for slot in self._slots:  # a last try at outcomes held through a database error
+            if slot.outcome is not None:
+                try:
+                    self._store_outcome(slot, force=True)
+                except Exception:  # pragma: no cover - the run is re-queued below
+                    log.exception("could not store run %s's outcome at shutdown", slot.run_id)
         unfinished = [s.run_id for s in self._slots if s.run_id is not None]
         for slot in self._slots:
             self._kill(slot, graceful=True)
@@ -295,7 +327,8 @@ class JobManager:
     # processes ---------------------------------------------------------------------
     def _spawn(self, slot: _Slot) -> None:
         parent, child = self._ctx.Pipe(duplex=True)
-        proc = self._ctx.Process(target=worker_main, args=(child, self.settings.solver_threads),
+        proc = self._ctx.Process(target=worker_main,
+                                 args=(child, self.settings.solver_threads, os.getpid()),
                                  name=f"wastenet-worker-{slot.index}")
         proc.start()
         child.close()
@@ -318,6 +351,7 @@ class JobManager:
         slot.proc = slot.conn = None
         slot.run_id = None
         slot.pending_progress = None
+        slot.outcome = None
 
     # manager loop ------------------------------------------------------------------
     def _loop(self) -> None:
@@ -368,8 +402,11 @@ class JobManager:
         cancel_ids: set[str] | None = None
         for slot in self._slots:
             if slot.proc is None:
-                self._spawn(slot)
+                if not self._stop.is_set():
+                    self._spawn(slot)
                 continue
+            if slot.outcome is not None and not self._store_outcome(slot):
+                continue  # the run's outcome is not stored yet: no time limit, no cancel
             if not slot.proc.is_alive():
                 self._drain(slot)
                 self._on_death(slot)
@@ -411,6 +448,33 @@ class JobManager:
         if kind == "progress":
             slot.pending_progress = msg[2]
             return
+        slot.outcome, slot.outcome_retry_at = msg, 0.0
+        self._store_outcome(slot)
+
+    def _store_outcome(self, slot: _Slot, force: bool = False) -> bool:
+        """Store the run's held final message; True once it is stored (the slot is then
+        free). On a database error (locked, unreachable) the outcome stays in the slot and
+        is tried again a second later (``force``: at once)."""
+        msg = slot.outcome
+        if msg is None:
+            return True
+        now = time.monotonic()
+        if not force and now < slot.outcome_retry_at:
+            return False
+        try:
+            self._store_final(slot, msg)
+        except OperationalError as exc:
+            slot.outcome_retry_at = now + 1.0
+            log.error("run %s: could not store its outcome (%s); trying again", msg[1],
+                      exc.orig if exc.orig is not None else exc)
+            return False
+        slot.run_id = None
+        slot.pending_progress = None
+        slot.outcome = None
+        return True
+
+    def _store_final(self, slot: _Slot, msg: tuple[Any, ...]) -> None:
+        kind, run_id = msg[0], msg[1]
         seconds = float(msg[3])
         me = self.instance_id
         if slot.pending_progress is not None:
@@ -426,6 +490,8 @@ class JobManager:
                 else:
                     stored = self.store.finish_other(run_id, "succeeded", None, seconds, me)
                 status = "succeeded"
+            except OperationalError:
+                raise  # the database, not the output: kept and tried again
             except Exception as exc:  # an unstorable output fails the run, not the manager
                 log.exception("run %s: could not store its output", run_id)
                 stored = self.store.finish_other(
@@ -442,15 +508,21 @@ class JobManager:
             log.warning("run %s (%s) ended here (%s) after %.1f s, but another instance took "
                         "it back after its lease ran out: its outcome is not stored",
                         run_id, slot.kind, status, seconds)
-        slot.run_id = None
-        slot.pending_progress = None
 
     def _on_death(self, slot: _Slot) -> None:
         code = slot.proc.exitcode if slot.proc is not None else None
         pid = slot.proc.pid if slot.proc is not None else None
         run_id = slot.run_id
-        self.metrics.observe_worker_death()
         self._kill(slot)
+        if self._stop.is_set():
+            # killed by the service's own stop (a signal to its whole process group, a
+            # stop timeout): not the run's fault, and no new worker is wanted
+            if run_id is not None:
+                self.store.requeue_unfinished([run_id], self.instance_id)
+            log.warning("worker %s ended (exit code %s) while the service stops; run %s "
+                        "re-queued", pid, code, run_id)
+            return
+        self.metrics.observe_worker_death()
         if run_id is not None:
             status = self.store.worker_died(
                 run_id, f"worker process {pid} died (exit code {code})",

@@ -90,10 +90,11 @@ def json_safe(obj: Any) -> Any:
 
 
 def as_utc(ts: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes: they are UTC."""
+    """A stored timestamp in UTC. SQLite hands back naive datetimes: they are UTC;
+    PostgreSQL hands back aware ones in its session's ``TimeZone``: converted."""
     if ts is None:
         return None
-    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
 def _impossible_id(*values: str | None) -> bool:
@@ -303,11 +304,20 @@ class Store:
                    ) -> RunRow | None:
         """Move the oldest queued run to ``running`` (``attempts += 1``) for the service
         instance ``instance_id``, with a fresh lease, and return it. The conditional
-        update makes the claim atomic between competing claimers."""
+        update makes the claim atomic between competing claimers. A queued run whose
+        cancellation was requested while it was running (then re-queued) is cancelled
+        instead of claimed."""
         with self.session() as s, s.begin():
-            for run_id in s.scalars(select(RunRow.id).where(RunRow.status == "queued")
-                                    .order_by(RunRow.created_at, RunRow.id).limit(5)).all():
+            for run_id, cancel in s.execute(
+                    select(RunRow.id, RunRow.cancel_requested).where(RunRow.status == "queued")
+                    .order_by(RunRow.created_at, RunRow.id).limit(5)).all():
                 now = utcnow()
+                if cancel:
+                    s.execute(update(RunRow)
+                              .where(RunRow.id == run_id, RunRow.status == "queued")
+                              .values(status="cancelled", finished_at=now, worker_pid=None,
+                                      last_error="cancelled while running"))
+                    continue
                 res = s.execute(
                     update(RunRow).where(RunRow.id == run_id, RunRow.status == "queued")
                     .values(status="running", attempts=RunRow.attempts + 1,
@@ -464,6 +474,7 @@ class Store:
                 return "failed"
             run.status = "queued"
             run.last_error = f"{reason}; attempt {run.attempts} of {max_attempts}, re-queued"
+            run.progress = {}
             run.worker_pid = None
             run.started_at = None
             run.instance_id = run.heartbeat_at = None
@@ -497,14 +508,20 @@ class Store:
     def requeue_unfinished(self, run_ids: Sequence[str],
                            instance_id: str | None = None) -> None:
         """On a graceful shutdown: put running runs back without charging an attempt
-        (with ``instance_id``, only those still running for it)."""
+        (with ``instance_id``, only those still running for it); a run whose cancellation
+        was requested is cancelled instead."""
         with self.session() as s, s.begin():
             for run_id in run_ids:
-                run = s.get(RunRow, run_id)
+                run = s.get(RunRow, run_id, with_for_update=instance_id is not None)
                 if run is None or run.status != "running" or (
                         instance_id is not None and run.instance_id != instance_id):
                     continue
+                if run.cancel_requested:
+                    self._finish(s, run_id, "cancelled", error="cancelled while running",
+                                 seconds=None)
+                    continue
                 run.status = "queued"
+                run.progress = {}
                 run.attempts = max(run.attempts - 1, 0)
                 run.worker_pid = None
                 run.started_at = None

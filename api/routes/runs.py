@@ -105,6 +105,8 @@ def cancel_run(run_id: str, principal: AnyPrincipal, store: StoreDep, jobs: Jobs
     if run.status in ("succeeded", "failed", "cancelled"):
         raise HTTPException(409, f"run {run_id} has already finished ({run.status})")
     run = store.request_cancel(run_id) or run
+    if run.status in ("succeeded", "failed"):  # it finished since it was read above
+        raise HTTPException(409, f"run {run_id} has already finished ({run.status})")
     if jobs is not None:
         jobs.wake()
     return run_out(run)
