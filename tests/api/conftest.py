@@ -121,3 +121,13 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: floa
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def worker_pid_of(app: Any, run_id: str) -> int:
+    """The pid of the worker process solving ``run_id``, once the run is running."""
+    def running_pid() -> int | None:
+        pid = app.state.jobs.worker_pids().get(run_id)
+        run = app.state.store.get_run(run_id)
+        return pid if pid and run.status == "running" else None
+
+    return int(wait_for(running_pid, 60, what=f"run {run_id} to start"))

@@ -15,16 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from tests.api.conftest import queue_sleep, wait_for
-
-
-def _pid_of(app: Any, run_id: str) -> int:
-    def running_pid() -> int | None:
-        pid = app.state.jobs.worker_pids().get(run_id)
-        run = app.state.store.get_run(run_id)
-        return pid if pid and run.status == "running" else None
-
-    return int(wait_for(running_pid, 60, what=f"run {run_id} to start"))
+from tests.api.conftest import queue_sleep, wait_for, worker_pid_of
 
 
 def test_sleep_run_succeeds_with_progress(settings_factory: Callable[..., Settings]) -> None:
@@ -51,13 +42,13 @@ def test_killed_worker_requeues_once_then_fails(settings_factory: Callable[..., 
     app = create_app(settings_factory(start_workers=True))
     with TestClient(app) as c:
         rid = queue_sleep(app, 120)
-        pid = _pid_of(app, rid)
+        pid = worker_pid_of(app, rid)
         os.kill(pid, signal.SIGKILL)
         second = wait_for(lambda: (j := c.get(f"/v1/runs/{rid}").json())["attempts"] == 2
                           and j["status"] == "running" and j, 60, what="second attempt")
         assert f"worker process {pid} died (exit code -9)" in second["last_error"]
         assert "attempt 1 of 2, re-queued" in second["last_error"]
-        pid2 = _pid_of(app, rid)
+        pid2 = worker_pid_of(app, rid)
         assert pid2 != pid
         os.kill(pid2, signal.SIGKILL)
         failed = wait_for(lambda: (j := c.get(f"/v1/runs/{rid}").json())["status"] == "failed"
@@ -76,7 +67,7 @@ def test_first_death_leaves_the_run_queued(settings_factory: Callable[..., Setti
     app = create_app(settings_factory(start_workers=True))
     with TestClient(app) as c:
         victim = queue_sleep(app, 120)
-        pid = _pid_of(app, victim)
+        pid = worker_pid_of(app, victim)
         blocker = queue_sleep(app, 120)
         # Move the blocker ahead of the victim in the queue once the victim dies: the
         # queue is oldest-first, so make the victim younger than the blocker.
@@ -101,7 +92,7 @@ def test_cancel_running_run(settings_factory: Callable[..., Settings]) -> None:
     app = create_app(settings_factory(start_workers=True))
     with TestClient(app) as c:
         rid = queue_sleep(app, 120)
-        pid = _pid_of(app, rid)
+        pid = worker_pid_of(app, rid)
         r = c.delete(f"/v1/runs/{rid}")
         assert r.status_code == 202
         done = wait_for(lambda: (j := c.get(f"/v1/runs/{rid}").json())["status"] == "cancelled"
@@ -175,7 +166,7 @@ def test_restart_keeps_scenarios_and_resumes_queued_runs(
         assert r.status_code == 201
         sid = r.json()["id"]
         running = queue_sleep(app1, 3)
-        _pid_of(app1, running)
+        worker_pid_of(app1, running)
         queued = queue_sleep(app1, 0.2)
     app2 = create_app(settings_factory(start_workers=True))
     with TestClient(app2) as c2:
@@ -232,7 +223,7 @@ def test_latest_progress_is_shown_while_the_solver_is_silent(
         rid = queue_sleep(app, 60, reports=[
             {"fraction": 0.0, "message": "checking the problem"},
             {"fraction": 0.1, "incumbent": 123.0, "message": "Lagrangian relaxation"}])
-        _pid_of(app, rid)
+        worker_pid_of(app, rid)
         j = wait_for(lambda: (j := c.get(f"/v1/runs/{rid}").json())["progress"]["message"]
                      == "Lagrangian relaxation" and j, 15, what="the second report")
         assert j["status"] == "running"

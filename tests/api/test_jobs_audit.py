@@ -25,7 +25,13 @@ from api.db.models import RunRow
 from api.db.session import make_engine, migrate
 from api.db.store import Store, as_utc, utc_iso
 from api.settings import Settings
-from tests.api.conftest import _reset_postgres, postgres_url, queue_sleep, wait_for
+from tests.api.conftest import (
+    _reset_postgres,
+    postgres_url,
+    queue_sleep,
+    wait_for,
+    worker_pid_of,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,15 +42,6 @@ def _alive(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
-
-
-def _pid_of(app: Any, run_id: str) -> int:
-    def running_pid() -> int | None:
-        pid = app.state.jobs.worker_pids().get(run_id)
-        run = app.state.store.get_run(run_id)
-        return pid if pid and run.status == "running" else None
-
-    return int(wait_for(running_pid, 60, what=f"run {run_id} to start"))
 
 
 def _scenario(store: Store) -> str:
@@ -60,7 +57,7 @@ def test_workers_ignore_sigterm_and_a_stop_refunds_the_attempt(
     app = create_app(settings_factory(start_workers=True))
     with TestClient(app):
         rid = queue_sleep(app, 120)
-        pid = _pid_of(app, rid)
+        pid = worker_pid_of(app, rid)
         wait_for(lambda: app.state.store.get_run(rid).progress.get("fraction"), 60,
                  what="progress (the worker is inside the task)")
         os.kill(pid, signal.SIGTERM)
@@ -83,7 +80,7 @@ def test_worker_death_while_stopping_is_not_charged(
     with TestClient(app):
         jobs, store = app.state.jobs, app.state.store
         rid = queue_sleep(app, 120)
-        pid = _pid_of(app, rid)
+        pid = worker_pid_of(app, rid)
         jobs._stop.set()  # the stop has begun: the manager thread ends
         jobs.wake()
         jobs._thread.join(10)
