@@ -30,7 +30,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("wastenet.pipeline")
 
 ProgressCallback = Callable[[dict[str, Any]], None]
-SUMMARY_SCHEMA_VERSION = 1
+#: version of ``summary.json``. 2: the uncovered-village penalty is its own KPI
+#: (``uncovered_penalty_yuan_per_year``), no longer inside any county's or prefecture's
+#: cost or the cost per tonne, and ``existing_facilities_used`` counts only existing
+#: facilities that receive waste. :func:`compare` says when two summaries differ in it.
+SUMMARY_SCHEMA_VERSION = 2
 
 
 def _r(x: float, nd: int = 2) -> float:
@@ -392,7 +396,8 @@ def compare(summary_a: Mapping[str, Any], summary_b: Mapping[str, Any]) -> dict[
     allocated to each county and prefecture in both (``by_county``, ``by_prefecture``:
     who gains from sharing); and whether both have the same number of villages
     (``same_village_count``; when they do not, the saving compares different
-    problems).
+    problems) and the same ``schema_version`` (``same_schema_version``; when they do not,
+    the regional costs are not defined alike, see :data:`SUMMARY_SCHEMA_VERSION`).
 
     ``by_county`` lists every county that receives waste or is allocated a cost in
     either run, so its ``diff``s plus the ``diff``s of the two cost lines allocated to no
@@ -416,6 +421,8 @@ def compare(summary_a: Mapping[str, Any], summary_b: Mapping[str, Any]) -> dict[
         "b": {"scenario": summary_b.get("scenario"), "sharing": summary_b.get("sharing"),
               "villages": vb},
         "same_village_count": va is not None and va == vb,
+        "same_schema_version": (summary_a.get("schema_version", 1)
+                                == summary_b.get("schema_version", 1)),
         "saving_yuan_per_year": ca - cb,
         "saving_fraction": (ca - cb) / ca if ca else None,
         "metrics": rows,

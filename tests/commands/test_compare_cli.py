@@ -141,3 +141,21 @@ def test_county_table_aligns_chinese_names(tmp_path: Path,
     # right-aligned fixed number columns: equal widths mean the names' column is 24
     # columns wide in every row, the too-long name included
     assert len({width(row) for row in rows}) == 1, rows
+
+
+def test_compare_warns_across_summary_schema_versions(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A version-1 summary (penalty inside the county costs) against a current one is
+    flagged, in the JSON and in the text; two summaries of one version are not."""
+    from wastenet.pipeline import SUMMARY_SCHEMA_VERSION
+
+    now = {**GOOD, "schema_version": SUMMARY_SCHEMA_VERSION}
+    a = _folder(tmp_path, "a", json.dumps({**GOOD, "schema_version": 1}).encode())
+    b = _folder(tmp_path, "b", json.dumps(now).encode())
+    c = _folder(tmp_path, "c", json.dumps(now).encode())
+    assert main(["compare", str(a), str(b), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["same_schema_version"] is False
+    assert main(["compare", str(a), str(b)]) == 0
+    assert "different schema versions" in capsys.readouterr().out
+    assert main(["compare", str(b), str(c)]) == 0
+    assert "schema versions" not in capsys.readouterr().out

@@ -138,6 +138,10 @@ def run(args: argparse.Namespace) -> int:
     if not res["same_village_count"]:
         print(f"warning: A has {a['villages']} villages and B {b['villages']}: the two "
               "runs plan different areas, so the saving compares different problems")
+    if not res["same_schema_version"]:
+        print("warning: the two summaries have different schema versions (written by "
+              "different Wastenet versions): their county and prefecture costs are not "
+              "defined alike (the uncovered-village penalty moved out of them in version 2)")
     print(f"{'metric':44} {'A':>18} {'B':>18} {'B-A':>16} {'rel':>8}")
     for k, r in res["metrics"].items():
         rel = f"{100 * r['relative']:+.2f}%" if r["relative"] is not None else ""
