@@ -5,22 +5,36 @@ argument types (:mod:`wastenet.commands.args`) and the library parameters (routi
 the weekly planner, the benchmark readers) take their limits and checks from here, so
 that a value one of them accepts is never refused, or crashes, in another. It also holds
 :func:`is_finite_number`, what the readers of stored JSON documents (summaries, siting
-folders, run results) count as a number.
+folders, run results) count as a number, and :func:`is_integral` / :func:`is_finite_real`,
+what the independent checkers accept as an index or a reported figure.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
+from typing import TypeGuard
 
 import numpy as np
 
 from wastenet.errors import ValidationError
 
 
-def is_finite_number(x: object) -> bool:
+def is_finite_number(x: object) -> TypeGuard[int | float]:
     """A finite int or float of a parsed JSON document (``True`` and ``False`` are not
     numbers here, nor are NaN and the infinities)."""
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def is_integral(x: object) -> bool:
+    """An integer of any kind the checkers meet (Python, numpy, bool), not a float that
+    happens to be whole."""
+    return isinstance(x, numbers.Integral)
+
+
+def is_finite_real(x: object) -> bool:
+    """A finite real of any kind the checkers meet (Python, numpy, bool)."""
+    return isinstance(x, numbers.Real) and math.isfinite(x)
 
 
 #: the largest solver seed (OR-Tools and numpy both take it)

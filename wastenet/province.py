@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import multiprocessing
 import re
 import time
@@ -66,6 +65,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_complet
 from dataclasses import dataclass, field
 from typing import Any
 
+from wastenet.bounds import is_finite_number
 from wastenet.errors import ValidationError, WastenetError
 from wastenet.scenario.schema import Scenario
 
@@ -284,9 +284,7 @@ def _tonnes(plan: Mapping[str, Any]) -> float:
 
 
 def _number(x: object) -> float | None:
-    if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
-        return None
-    return float(x)
+    return float(x) if is_finite_number(x) else None
 
 
 def stopped_by(plan: Mapping[str, Any]) -> str:

@@ -205,7 +205,6 @@ def open_executor(scheduler: str, workers: int | None, n_units: int) -> Iterator
     """A local process pool (``scheduler == "local"``) or a Dask cluster's executor."""
     from wastenet.province import local_executor
 
-    check_scheduler(scheduler)
     if scheduler == "local":
         n = min(workers or os.cpu_count() or 1, max(n_units, 1))
         pool = local_executor(n)

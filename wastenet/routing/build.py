@@ -101,14 +101,13 @@ def _capacity(fac: Mapping[str, object]) -> float:
 
 
 def _warn_over_capacity(week: WeekPlan, group: NDArray[np.int64], fac_ids: Sequence[str],
-                        fac_info: Mapping[str, Mapping[str, object]], county: str) -> None:
+                        caps: Sequence[float], county: str) -> None:
     """Log the facility-days of the week whose balanced load still exceeds the facility's
     daily capacity (the plan of such a day is refused by the solver's pre-check)."""
     loads = group_day_loads(week, group, len(fac_ids))
     repairs = {r.group: r for r in week.repairs}
     over, why = [], []
-    for g, f in enumerate(fac_ids):
-        cap = _capacity(fac_info[f])
+    for g, (f, cap) in enumerate(zip(fac_ids, caps, strict=True)):
         days = [d for d in range(len(WEEKDAYS)) if loads[g, d] > cap + 1e-9]
         over += [f"{f} on {WEEKDAYS[d]} {num(loads[g, d])} t > {num(cap)} t" for d in days]
         rep = repairs.get(g)
@@ -185,10 +184,12 @@ def build_routing_data(network: Network, assignments: Sequence[Mapping[str, obje
     group = np.array([group_of[f] for f in fac_all], dtype=np.int64)
     freq = np.where(v.tourism[in_county], fleet.tourism_frequency_per_week,
                     fleet.frequency_per_week)
+    cap_of = {f: _capacity(fac_info[f]) for f in week_fac}
+    week_caps = [cap_of[f] for f in week_fac]
     week = plan_week(freq, v.waste_t_per_day[in_county],
                      seed=routing_seed(network.seed, county), group=group,
-                     capacity=[_capacity(fac_info[f]) for f in week_fac])
-    _warn_over_capacity(week, group, week_fac, fac_info, county)
+                     capacity=week_caps)
+    _warn_over_capacity(week, group, week_fac, week_caps, county)
     rng = np.random.default_rng([network.seed or 0, int(county), 7])
     narrow_all = rng.random(in_county.size) < fleet.narrow_lane_fraction
     due = week.day_stops[weekday]  # indices into in_county, with loads of the days since
@@ -200,6 +201,7 @@ def build_routing_data(network: Network, assignments: Sequence[Mapping[str, obje
         raise ValidationError("date", date, f"no village of county {county} is due that day")
 
     fac_ids = sorted(set(fac_of))
+    fac_index = {f: k for k, f in enumerate(fac_ids)}
     c = liaoning.get_county(county)
     lon = np.concatenate([[c.lon], v.lon[stops],
                           [float(fac_info[f]["lon"]) for f in fac_ids]])  # type: ignore[arg-type]
@@ -256,12 +258,12 @@ def build_routing_data(network: Network, assignments: Sequence[Mapping[str, obje
         stop_service_s=np.full(n, fleet.service_minutes_per_stop * 60.0),
         stop_open_s=np.full(n, day_start), stop_close_s=np.full(n, day_end),
         stop_allowed=allowed,
-        stop_facility=np.array([fac_ids.index(f) for f in fac_of]),
+        stop_facility=np.array([fac_index[f] for f in fac_of]),
         facilities=np.arange(n + 1, n + 1 + len(fac_ids)),
         facility_unload_s=np.full(len(fac_ids), fleet.unload_minutes * 60.0),
         facility_open_s=np.full(len(fac_ids), open_s),
         facility_close_s=np.full(len(fac_ids), close_s),
-        facility_capacity=np.array([_capacity(fac_info[f]) for f in fac_ids]),
+        facility_capacity=np.array([cap_of[f] for f in fac_ids]),
         vehicle_types=tuple(vtypes), name=f"{sc.name}:{county}:{date}",
         synthetic=network.synthetic, seed=network.seed,
         meta={"county": county, "county_name": c.name, "date": date, "weekday": weekday,

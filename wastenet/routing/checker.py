@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from wastenet.bounds import is_finite_real, is_integral
 from wastenet.routing.data import Route, RoutePlan, RoutingData, Visit
 from wastenet.routing.text import amounts, num
 
@@ -66,15 +67,6 @@ class CheckReport:
 
 def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-3)
-
-
-def _is_int(x: object) -> bool:
-    """An integer (Python or numpy), not a float that happens to be whole."""
-    return isinstance(x, numbers.Integral)
-
-
-def _finite(x: object) -> bool:
-    return isinstance(x, numbers.Real) and math.isfinite(x)
 
 
 def _show(x: object) -> str:
@@ -145,7 +137,7 @@ def check(data: RoutingData, plan: RoutePlan) -> CheckReport:
         for key, val in totals.items():
             tot[key] += val
             reported = getattr(r, key)
-            if not _finite(reported):
+            if not is_finite_real(reported):
                 out.append(f"{tag}: reported {key}={_show(reported)} is not a finite number")
             elif not _close(reported, val):
                 out.append(f"{tag}: reported {key}={num(reported, 6)}, recomputed "
@@ -160,12 +152,12 @@ def check(data: RoutingData, plan: RoutePlan) -> CheckReport:
                    f"{data.load_dims[0]}, daily capacity {num(data.facility_capacity[f], 6)}")
     for key, val in tot.items():
         reported = getattr(plan, key)
-        if not _finite(reported):
+        if not is_finite_real(reported):
             out.append(f"plan: reported {key}={_show(reported)} is not a finite number")
         elif complete and not _close(reported, val):
             out.append(f"plan: reported {key}={num(reported, 6)}, recomputed "
                        f"{num(val, 6)}")
-    if not _is_int(plan.vehicles) or plan.vehicles != len(routes):
+    if not is_integral(plan.vehicles) or plan.vehicles != len(routes):
         out.append(f"plan: reported vehicles={_show(plan.vehicles)}, routes {len(routes)}")
     return CheckReport(ok=not out, violations=out, vehicles=len(routes), **tot)
 
@@ -176,12 +168,12 @@ def _identify(data: RoutingData, r: Route, k: int, out: list[str],
     integers (the number may still be out of range or reused: reported here)."""
     t, number = r.vehicle_type, r.vehicle
     nt = len(data.vehicle_types)
-    if not _is_int(t) or not 0 <= t < nt:
+    if not is_integral(t) or not 0 <= t < nt:
         out.append(f"route {k}: vehicle_type={_show(t)} is not a vehicle type index "
                    f"in [0, {nt})")
         return f"route {k}", False
     vt = data.vehicle_types[int(t)]
-    if not _is_int(number):
+    if not is_integral(number):
         out.append(f"route {k} ({vt.name}): vehicle={_show(number)} is not an integer "
                    "vehicle number")
         return f"route {k} ({vt.name})", False
@@ -204,7 +196,7 @@ def _well_formed(data: RoutingData, r: Route, tag: str, out: list[str],
         return False
     ok = True
     b = r.break_start_s
-    if b is not None and not _finite(b):
+    if b is not None and not is_finite_real(b):
         out.append(f"{tag}: break_start_s={_show(b)} is not a finite number")
         ok = False
     size = {"depot": len(data.depots), "stop": data.n_stops,
@@ -219,7 +211,7 @@ def _well_formed(data: RoutingData, r: Route, tag: str, out: list[str],
         if not isinstance(kind, str) or kind not in size:
             out.append(f"{where}: unknown kind {_show(kind)}")
             ok = False
-        elif not _is_int(idx) or not 0 <= idx < size[kind]:
+        elif not is_integral(idx) or not 0 <= idx < size[kind]:
             out.append(f"{where}: {kind} index {_show(idx)} is not an integer in "
                        f"[0, {size[kind]})")
             ok = False
@@ -227,7 +219,7 @@ def _well_formed(data: RoutingData, r: Route, tag: str, out: list[str],
             seen[int(idx)] += 1
         for name in ("arrival_s", "start_s", "departure_s"):
             x = getattr(v, name)
-            if not _finite(x):
+            if not is_finite_real(x):
                 out.append(f"{where}: {name}={_show(x)} is not a finite number")
                 ok = False
     return ok
@@ -244,7 +236,7 @@ def _check_unserved(data: RoutingData, plan: RoutePlan, seen: np.ndarray,
         return
     listed: set[int] = set()
     for s in uns:
-        if not _is_int(s) or not 0 <= s < data.n_stops:
+        if not is_integral(s) or not 0 <= s < data.n_stops:
             out.append(f"plan: unserved entry {_show(s)} is not a stop index in "
                        f"[0, {data.n_stops})")
         else:

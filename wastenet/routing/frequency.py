@@ -240,6 +240,7 @@ def plan_week(frequency: NDArray[np.int64] | list[int], daily_waste: NDArray[np.
     if np.any(w < 0) or not np.all(np.isfinite(w)):
         raise ValidationError("daily_waste", "negative or not finite", "must be >= 0")
     seed = check_seed(seed)
+    labels: list[object] = [0]
     if group is None:
         gid = np.zeros(n, dtype=np.int64)
     else:
@@ -247,10 +248,10 @@ def plan_week(frequency: NDArray[np.int64] | list[int], daily_waste: NDArray[np.
         if graw.shape != (n,):
             raise ValidationError("group", tuple(int(x) for x in graw.shape),
                                   f"needs {n} entries, one per stop")
-        gid = np.unique(graw, return_inverse=True)[1].astype(np.int64).reshape(n)
+        uniq, inverse = np.unique(graw, return_inverse=True)
+        gid = inverse.astype(np.int64).reshape(n)
+        labels = uniq.tolist()
     n_groups = int(gid.max()) + 1 if n else 0
-    labels: list[object] = [0] if group is None else \
-        np.unique(np.asarray(group)).tolist()
     cap = _check_capacity(capacity, labels[:n_groups])
     w0 = w[:, 0] if w.shape[1] else np.zeros(n)
 

@@ -562,7 +562,7 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
 
     # --- transits and arc costs, one matrix per distinct vehicle class ---------------
     time_cb: dict[float, int] = {}
-    cost_cb: dict[tuple[float, float, float], int] = {}
+    cost_cb: dict[tuple[float, float], int] = {}  # arc costs by (speed, yuan per km)
     time_eval: list[int] = []
     for v, t in enumerate(vtype):
         vt = data.vehicle_types[t]
@@ -570,7 +570,7 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
         if sp not in time_cb:
             time_cb[sp] = routing.RegisterTransitMatrix(time_mats[sp].tolist())
         time_eval.append(time_cb[sp])
-        key = (sp, float(vt.cost_yuan_per_km), float(vt.cost_yuan_per_h))
+        key = (sp, float(vt.cost_yuan_per_km))  # the hourly cost is a span cost
         if key not in cost_cb:
             travel = dur / sp
             # the hourly cost is a span cost (below), not an arc cost

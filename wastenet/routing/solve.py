@@ -185,6 +185,15 @@ def _too_big_text(data: RoutingData, s: int, types: list[int], every: bool) -> s
             f"(largest: {vt.name}, {limit}), and a stop's load cannot be split{only}")
 
 
+def assigned_load(data: RoutingData, stops: np.ndarray) -> np.ndarray:
+    """Per facility, the first-dimension load of those of ``stops`` assigned to it."""
+    out = np.zeros(len(data.facilities))
+    sf = data.stop_facility[stops]
+    on = sf >= 0
+    np.add.at(out, sf[on], data.stop_demand[stops[on], 0])
+    return out
+
+
 def precheck(data: RoutingData) -> list[str]:
     """Reasons why some stops cannot be served by any vehicle at all (empty when none).
 
@@ -267,9 +276,7 @@ def precheck(data: RoutingData) -> list[str]:
         detail = "; ".join(sorted(why[s])) or "no allowed vehicle type has vehicles"
         reasons.append(f"{_stop_name(data, int(s))}: {detail}")
     if nf:
-        assigned_t = np.zeros(nf)
-        m = data.stop_facility >= 0
-        np.add.at(assigned_t, data.stop_facility[m], data.stop_demand[m, 0])
+        assigned_t = assigned_load(data, np.arange(data.n_stops))
         on = _day_text(data)
         for f in np.flatnonzero(assigned_t > data.facility_capacity + 1e-9):
             loc = int(data.facilities[f])
@@ -280,7 +287,7 @@ def precheck(data: RoutingData) -> list[str]:
                            f"{num(data.facility_capacity[f])} {dims[0]}"
                            + _frequency_hint(data))
         spare = np.maximum(data.facility_capacity - assigned_t, 0.0)
-        free_t = float(data.stop_demand[~m, 0].sum())
+        free_t = float(data.stop_demand[data.stop_facility < 0, 0].sum())
         if free_t > 0 and free_t > float(spare.sum()) + 1e-9:
             caps = ", ".join(f"{data.ids[int(data.facilities[f])]} "
                              f"{num(data.facility_capacity[f])} {dims[0]}" for f in range(nf))
@@ -775,10 +782,7 @@ def _part_capacity(data: RoutingData, kept: list[Route],
         return cap
     reserved = np.zeros(len(cap))
     if later and data.load_dims:
-        rest = np.concatenate(later)
-        sf = data.stop_facility[rest]
-        on = sf >= 0
-        np.add.at(reserved, sf[on], data.stop_demand[rest[on], 0])
+        reserved = assigned_load(data, np.concatenate(later))
     left = cap - delivered_t(data, kept) - reserved
     return np.where(np.isfinite(cap), np.maximum(left, 0.0), cap)
 

@@ -49,7 +49,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from wastenet.errors import ValidationError
-from wastenet.siting.data import SHARE_TOL
+from wastenet.siting.data import missing_share
 from wastenet.siting.model import CompiledModel
 from wastenet.siting.ragged import expand
 from wastenet.siting.result import SitingResult
@@ -121,10 +121,8 @@ def uncovered_share(res: SitingResult, n_villages: int) -> FloatArray:
     ``1 - (sum of its flow fractions)`` clipped to [0, 1], and 0 within
     :data:`~wastenet.siting.data.SHARE_TOL` of full cover (as the solver prices the
     penalty)."""
-    served = np.bincount(res.flow_village, weights=res.flow_fraction, minlength=n_villages)
-    missing = np.clip(1.0 - served, 0.0, 1.0)
-    missing[missing <= SHARE_TOL] = 0.0
-    return missing
+    return missing_share(np.bincount(res.flow_village, weights=res.flow_fraction,
+                                     minlength=n_villages))
 
 
 def gap_anatomy(model: CompiledModel, res: SitingResult, *, transfer_bound: float,

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from wastenet.bounds import is_finite_real, is_integral
 from wastenet.siting.data import SHARE_TOL, Arcs, Sites, SiteStatus, SitingData
 from wastenet.siting.result import SitingResult
 
@@ -61,15 +62,6 @@ def _arc_table(arcs: Arcs) -> dict[tuple[int, int], tuple[float, float]]:
         if (s, t) not in table or c < table[(s, t)][1]:
             table[(s, t)] = (dist, c)
     return table
-
-
-def _is_int(x: object) -> bool:
-    """An integer (Python, numpy or bool), not a float that happens to be whole."""
-    return isinstance(x, numbers.Integral)
-
-
-def _finite(x: object) -> bool:
-    return isinstance(x, numbers.Real) and math.isfinite(x)
 
 
 def _rows(cols: dict[str, object], what: str, out: list[str]) -> list[tuple]:
@@ -106,7 +98,7 @@ def _open_capacity(sites: Sites, sizes: np.ndarray, echelon: str,
     for s in range(n):
         st = int(sites.status[s])
         sid = sites.ids[s]
-        if not _is_int(slots[s]):
+        if not is_integral(slots[s]):
             out.append(f"{echelon} {sid} has size slot {slots[s]!r}, not an integer")
             continue
         v = int(slots[s])
@@ -161,17 +153,17 @@ def check(data: SitingData, result: SitingResult, *, tol: float = 1e-6) -> Check
                    "flow_direct": result.flow_direct, "flow_fraction": result.flow_fraction},
                   "flow", v)
     for i, f, is_direct, frac in flows:
-        if not _is_int(i) or not 0 <= i < n:
+        if not is_integral(i) or not 0 <= i < n:
             v.append(f"flow row names village index {i!r}, not an integer in [0,{n})")
             continue
         vid = data.village_ids[i]
-        if not _is_int(f):
+        if not is_integral(f):
             v.append(f"village {vid}: flow row names facility index {f!r}, not an integer")
             continue
         if not (isinstance(is_direct, numbers.Real) and is_direct in (0, 1)):
             v.append(f"village {vid}: flow_direct {is_direct!r} is not a boolean")
             continue
-        if not _finite(frac):
+        if not is_finite_real(frac):
             v.append(f"village {vid}: flow fraction {frac!r} is not a finite number")
             continue
         if not (frac > 0 and frac <= 1 + tol):
@@ -221,9 +213,9 @@ def check(data: SitingData, result: SitingResult, *, tol: float = 1e-6) -> Check
             tr_tp += float(data.transfer.throughput_cost[f]) * t
     listed = np.asarray(result.uncovered).ravel().tolist()
     for i in listed:
-        if not _is_int(i) or not 0 <= i < n:
+        if not is_integral(i) or not 0 <= i < n:
             v.append(f"uncovered lists {i!r}, not a village index in [0,{n})")
-    uncovered = {int(i) for i in listed if _is_int(i)}
+    uncovered = {int(i) for i in listed if is_integral(i)}
     uncovered_t = 0.0
     for i in range(n):
         vid = data.village_ids[i]
@@ -254,12 +246,12 @@ def check(data: SitingData, result: SitingResult, *, tol: float = 1e-6) -> Check
                    "haul_incinerator": result.haul_incinerator,
                    "haul_t_per_day": result.haul_t_per_day}, "haul", v)
     for j, k, t in hauls:
-        if not (_is_int(j) and _is_int(k) and 0 <= j < len(data.transfer)
+        if not (is_integral(j) and is_integral(k) and 0 <= j < len(data.transfer)
                 and 0 <= k < len(data.incinerator)):
             v.append(f"haul row ({j!r},{k!r}) out of range or not integer indices")
             continue
         jid, kid = data.transfer.ids[j], data.incinerator.ids[k]
-        if not _finite(t):
+        if not is_finite_real(t):
             v.append(f"haul {jid}->{kid}: haul_t_per_day {t!r} is not a finite number")
             continue
         if t < -tol:
@@ -323,7 +315,7 @@ def check(data: SitingData, result: SitingResult, *, tol: float = 1e-6) -> Check
     total = float(sum(cost.values()))
     rel = tol * max(1.0, abs(total))
     rep_total = result.total_cost
-    total_ok = _finite(rep_total)
+    total_ok = is_finite_real(rep_total)
     if not total_ok:
         v.append(f"total_cost {rep_total!r} is not a finite number")
     elif abs(rep_total - total) > rel:
@@ -332,7 +324,7 @@ def check(data: SitingData, result: SitingResult, *, tol: float = 1e-6) -> Check
     if not isinstance(breakdown, Mapping):
         v.append(f"cost {breakdown!r} is not a mapping of cost entries")
         breakdown = {}
-    bad = [name for name, val in breakdown.items() if not _finite(val)]
+    bad = [name for name, val in breakdown.items() if not is_finite_real(val)]
     for name in bad:
         v.append(f"cost[{name}] {breakdown[name]!r} is not a finite number")
     reported = defaultdict(float, breakdown)

@@ -55,6 +55,14 @@ BoolArray = NDArray[np.bool_]
 SHARE_TOL = 1e-6
 
 
+def missing_share(served: np.ndarray) -> np.ndarray:
+    """Each village's uncovered share: ``1 - served`` clipped to [0, 1], and 0 within
+    :data:`SHARE_TOL` of full cover (the rule of the solver, the checker and the KPIs)."""
+    missing = np.clip(1.0 - np.asarray(served, dtype=np.float64), 0.0, 1.0)
+    missing[missing <= SHARE_TOL] = 0.0
+    return missing
+
+
 class SiteStatus(IntEnum):
     """What may happen to a candidate site."""
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from wastenet.siting.data import SHARE_TOL, Arcs, SitingData
+from wastenet.siting.data import SHARE_TOL, Arcs, SitingData, missing_share
 from wastenet.siting.result import SitingResult
 
 
@@ -101,8 +101,7 @@ def kpis(data: SitingData, result: SitingResult) -> dict[str, object]:
     alloc += (tr_mix * data.transfer.throughput_cost[:, None]).sum(axis=0)
     alloc += (in_mix * data.incinerator.throughput_cost[:, None]).sum(axis=0)
     # the uncovered penalty is not allocated (module docstring): its own line
-    missing = np.clip(1.0 - share, 0.0, 1.0)
-    missing[missing <= SHARE_TOL] = 0.0
+    missing = missing_share(share)
     penalty_yuan_per_year = float(data.uncovered_penalty or 0.0) * float(np.dot(w, missing))
     shared: list[dict[str, object]] = []
     for kind, sites, sizes, mix in (("transfer", data.transfer, result.transfer_size, tr_mix),
@@ -154,7 +153,7 @@ def kpis(data: SitingData, result: SitingResult) -> dict[str, object]:
             if tp > 0 else None
     total_t = float(np.dot(w, np.minimum(share, 1.0)))
     # inflow of each facility (t/d): collected villages; direct villages plus hauls
-    tr_inflow_t_per_day = np.bincount(ff[col], weights=t[col], minlength=m)
+    tr_inflow_t_per_day = tr_in
     inc_inflow_t_per_day = (np.bincount(ff[fd], weights=t[fd], minlength=q)
                             + np.bincount(result.haul_incinerator,
                                           weights=result.haul_t_per_day, minlength=q))

@@ -31,7 +31,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from wastenet.errors import InfeasibleError, ValidationError
-from wastenet.siting.data import SHARE_TOL, SitingData
+from wastenet.siting.data import SHARE_TOL, SitingData, missing_share
 from wastenet.siting.mip import MipOptions, MipSolution, solve_mip
 from wastenet.siting.model import CompiledModel, Echelon, compile_model
 from wastenet.siting.result import SitingResult
@@ -290,8 +290,7 @@ def _assemble(data: SitingData, model: CompiledModel, tsize: np.ndarray, isize: 
     order = np.lexsort((ff, fd, fv))
     fv, ff, fd, fr = fv[order], ff[order], fd[order], fr[order]
     share = np.bincount(fv, weights=fr, minlength=n)
-    missing = np.clip(1.0 - share, 0.0, 1.0)
-    missing[missing <= SHARE_TOL] = 0.0  # as the checker: within SHARE_TOL is covered
+    missing = missing_share(share)  # as the checker: within SHARE_TOL is covered
     uncovered = np.flatnonzero(missing > 0)
     t = w[fv] * fr
     c_key = model.collect.src * max(1, tr.n_sites) + model.collect.dst
