@@ -414,3 +414,13 @@ def test_short_capacity_is_named_in_the_benchmarks_terms(tmp_path: Path) -> None
         solve_benchmark_file(write(tmp_path, "p9", heavy), "holmberg", time_limit_s=5,
                              out=tmp_path / "b.json")
     assert not (tmp_path / "a.json").exists() and not (tmp_path / "b.json").exists()
+
+
+def test_solve_benchmark_file_out_bytes(tmp_path: Path) -> None:
+    """OUT.json holds exactly the compact JSON of the returned document and one newline,
+    UTF-8, and no temporary file is left beside it."""
+    out = tmp_path / "new" / "o.json"
+    doc = solve_benchmark_file(write(tmp_path, "tiny.txt", TINY_CAP), "orlib-cap",
+                               time_limit_s=20, out=out)
+    assert out.read_bytes() == (json.dumps(doc, separators=(",", ":")) + "\n").encode("utf-8")
+    assert [p.name for p in out.parent.iterdir()] == ["o.json"]

@@ -532,3 +532,34 @@ def test_sheets_print_style_is_compact_with_page_breaks() -> None:
     pr = style[style.index("@media print"):]
     assert "size: A4" in style and "font-size: 9pt" in pr
     assert "table.stops td, .compact table.stops td { padding: 1px 3px;" in pr
+
+
+def test_write_all_failure_keeps_earlier_files_and_leaves_no_temp(
+        tmp_path: Path, data: RoutingData, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When a rename fails (a full disk), write_all raises the OSError as it is, every
+    file of an earlier export keeps its content, and no ``.tmp`` file is left."""
+    import os
+
+    out = tmp_path / "exports"
+    first = write_all(data, PLAN, out)
+    before = {key: path.read_bytes() for key, path in first.items()}
+
+    def fail(_src: object, _dst: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError, match="No space left"):
+        write_all(data, PLAN, out, crs="gcj02")
+    assert {key: path.read_bytes() for key, path in first.items()} == before
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILE_NAMES.values())
+
+
+def test_write_all_writes_the_rendered_bytes(tmp_path: Path, data: RoutingData) -> None:
+    """Each file holds exactly the bytes render_all gives for its key (the UTF-8 BOM of
+    routes.csv included, no newline translation)."""
+    from wastenet.routing.exports import render_all
+
+    paths = write_all(data, PLAN, tmp_path)
+    blobs = render_all(data, PLAN)
+    assert {key: path.read_bytes() for key, path in paths.items()} == blobs
+    assert paths["csv"].read_bytes().startswith(b"\xef\xbb\xbf")

@@ -51,6 +51,7 @@ from numpy.typing import NDArray
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import shortest_path
 
+from wastenet.atomicio import write_atomic
 from wastenet.bounds import check_seed, check_time_limit
 from wastenet.errors import DataFormatError, InfeasibleError, ValidationError
 from wastenet.siting.data import Arcs, CountTarget, Sites, SiteStatus, SitingData
@@ -574,21 +575,16 @@ def _solution_from_result(data: SitingData, result: Any) -> BenchmarkSolution:
 
 
 def _write_json(out_path: Path, doc: dict[str, Any]) -> None:
-    """Write ``doc`` to ``out_path`` through a temporary file beside it (replaced in one
-    step). Any OSError becomes a :class:`ValidationError` naming ``out``; the temporary
-    file is removed."""
-    tmp = out_path.with_name(out_path.name + ".tmp")
+    """Write ``doc`` (compact JSON and a newline, UTF-8) to ``out_path`` through a
+    temporary file ``<name>.tmp`` beside it, replaced in one step
+    (:func:`wastenet.atomicio.write_atomic`); the folder is created if missing. Any
+    OSError becomes a :class:`ValidationError` naming ``out``; the temporary file is
+    removed."""
+    text = json.dumps(doc, separators=(",", ":")) + "\n"
     try:
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, separators=(",", ":"))
-            fh.write("\n")
-        os.replace(tmp, out_path)
+        write_atomic(out_path, text, "utf-8")
     except OSError as exc:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            log.warning("%s: could not remove the temporary file", tmp)
         raise ValidationError("out", str(out_path),
                               f"cannot write the output ({exc.strerror or exc})") from exc
 

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from wastenet.atomicio import write_atomic
 from wastenet.errors import ValidationError
 from wastenet.formats.spreadsheet import safe_text
 from wastenet.geo.gcj02 import wgs84_to_gcj02
@@ -920,16 +921,16 @@ def write_all(data: RoutingData, plan: RoutePlan, out_dir: str | os.PathLike[str
     """Write ``routes.csv``, ``routes.geojson``, ``routes.gpx``, ``sheets.html`` and
     ``plan.json`` into ``out_dir`` (created if missing); return their paths by key
     (``csv``, ``geojson``, ``gpx``, ``html``, ``json``). Each file is written to a
-    temporary name first and renamed, so a reader never sees half a file."""
+    temporary name (``<name>.tmp``) first and renamed, so a reader never sees half a file
+    (:func:`wastenet.atomicio.write_atomic`); an OSError propagates as it is, with the
+    temporary file removed and the earlier file of that name untouched."""
     blobs = render_all(data, plan, crs)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     for key, blob in blobs.items():
         path = out / FILE_NAMES[key]
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(blob)
-        os.replace(tmp, path)
+        write_atomic(path, blob)
         paths[key] = path
     log.info("wrote %d route exports to %s (crs=%s)", len(paths), out, crs)
     return paths

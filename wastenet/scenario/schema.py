@@ -118,7 +118,8 @@ class DataSpec(_Model):
     rural_population: int = Field(
         11_000_000, ge=1, le=MAX_RURAL_POPULATION,
         description="rural residents [DATA]; at least data.villages_total (one person per "
-        "village) and at most 100 million (over twice Liaoning's population)")
+        f"village) and at most {MAX_RURAL_POPULATION / 1e6:g} million (over twice "
+        "Liaoning's population)")
     waste_kg_per_person_per_day: PosFloat = Field(0.5, description="median rate [DATA]")
     seasonal_factor: PosFloat = Field(1.0, description="peak-season multiplier (assumption)")
     counties: list[Adcode] = Field(default_factory=list,
@@ -385,7 +386,23 @@ class FleetSpec(_Model):
     frequency_per_week: Literal[1, 2, 3, 6, 7] = Field(
         7, description="default collection frequency (daily; assumption)")
     tourism_frequency_per_week: Literal[1, 2, 3, 6, 7] = Field(
-        7, description="key tourism villages (daily; assumption)")
+        7, description="key tourism villages (daily; assumption); at least "
+        "fleet.frequency_per_week, as key tourism villages are collected at least as often "
+        "as the other villages")
+
+    @field_validator("tourism_frequency_per_week")
+    @classmethod
+    def _tourism_at_least_normal(cls, v: int, info: ValidationInfo) -> int:
+        # info.data holds frequency_per_week (given or its default) unless it was itself
+        # invalid, in which case that error is reported and this check has nothing to do
+        normal = info.data.get("frequency_per_week")
+        if normal is not None and v < normal:
+            raise PydanticCustomError(
+                "tourism_frequency_below_normal",
+                "must be at least fleet.frequency_per_week={normal}: key tourism villages "
+                "are collected at least as often as the other villages",
+                {"normal": normal})
+        return v
 
 
 class SolverSpec(_Model):

@@ -26,6 +26,56 @@ unallocated cost per tonne collected.
 
 ``existing_facilities_used`` counts the existing facilities that receive waste (inflow
 > 0 t/d); an existing facility the result leaves empty is not counted.
+
+Distances
+---------
+Every village flow ``r`` (village ``i`` sends the fraction ``f_r > 0`` of its demand to one
+facility) has a distance ``d_r`` in metres: the ``distance_m`` of the arc it uses, a
+collection arc village -> transfer station, or, for a *direct delivery*, a direct arc
+village -> incinerator (when several arcs join the same pair, the one of lowest unit
+cost). Station -> plant hauls are not collection distances.
+
+``mean_collection_distance_m`` is a mean **per village, not per tonne**, and it
+**includes direct deliveries**::
+
+    mean_collection_distance_m = (1 / |S|) sum_{i in S} (sum_{r of i} f_r d_r) / (sum_{r of i} f_r)
+
+with ``S`` the villages that send any share (``sum f_r > 0``). Each village first gets the
+fraction-weighted mean distance of its own flows (its one flow with single sourcing; for
+a village split between facilities, the mean weighted by the fractions; for a partly
+covered village, the mean over the part that is served), then every village in ``S``
+counts once, whatever its tonnes: a village of 0.05 t/day weighs as much as one of
+5 t/day. It is the mean distance from a village to
+the first facility its waste goes to, a station or (direct delivery) a plant. Villages
+that send nothing are left out; with none served it is None. (A tonne-weighted mean can be
+computed from the assignment rows: ``sum(t_per_day x distance_m) / sum(t_per_day)``.)
+
+``max_collection_distance_m`` is the longest ``d_r`` over all village flows, collection and
+direct alike, however small the flow's fraction (None when there is no flow).
+
+``tonne_km_per_day`` = (sum over village flows of ``w_i f_r d_r`` + sum over hauls of
+``t_h d_h``) / 1000: collection, direct delivery and station -> plant haul together, in
+t x km per day.
+
+Facility counts and capacities
+------------------------------
+``transfer_stations_opened`` and ``incinerators_opened`` count the **new** facilities only
+(a module size opened at a candidate); existing facilities are in
+``existing_facilities_used`` (if they receive waste) and in neither count.
+
+``transfer_capacity_opened_t_per_day`` (and ``incinerator_capacity_opened_t_per_day``) is
+the sum of the nameplate capacities (t/day) of the modules opened at **new** transfer
+stations (incinerators): existing facilities are not included, whether used or not, and
+the figure is installed capacity, not inflow or utilisation. It is not rounded.
+
+The siting summary (:func:`wastenet.pipeline.summarise`, ``summary.json``) has a second
+transfer capacity at its top level, ``transfer_capacity_t_per_day`` (and
+``incinerator_capacity_t_per_day``): the sum of ``capacity_t_per_day`` over its facility
+rows of that kind, which list every open facility, so it is the new modules' capacity
+**plus the remaining capacity of every existing facility** of that kind (existing
+facilities are always open; one that receives no waste counts too), rounded to 0.001
+t/day. The two figures are equal when there are no existing facilities of the kind (up to
+that rounding) and otherwise differ by the existing facilities' remaining capacity.
 """
 
 from __future__ import annotations
@@ -60,9 +110,15 @@ def kpis(data: SitingData, result: SitingResult) -> dict[str, object]:
 
     ``uncovered_village_ids`` lists the villages not fully covered (only possible when the
     scenario gives an uncovered penalty); the collection distances are None when no
-    village is served. The costs by county and prefecture, ``unallocated_cost_yuan_per_year``
-    and ``uncovered_penalty_yuan_per_year`` add up to the total cost; the costs per tonne
-    leave the penalty out (module docstring)."""
+    village is served. ``mean_collection_distance_m`` is a mean over the served villages,
+    each counted once (not weighted by tonnes), of the distance from the village to the
+    facility it delivers to, transfer station or, for a direct delivery, incinerator.
+    ``transfer_capacity_opened_t_per_day`` and ``incinerator_capacity_opened_t_per_day``
+    are the capacities of the newly opened modules only, without existing facilities
+    (unlike the summary's top-level ``transfer_capacity_t_per_day``). The costs by county
+    and prefecture, ``unallocated_cost_yuan_per_year`` and
+    ``uncovered_penalty_yuan_per_year`` add up to the total cost; the costs per tonne leave
+    the penalty out. The module docstring defines each figure."""
     n = data.n_villages
     w = np.asarray(data.demand, dtype=float)
     n_c = len(data.county_codes)
