@@ -124,6 +124,13 @@ TARGET_GROWTH = 4.0
 BB_NODE_ITER = 200
 #: share of the time limit kept free at the end (result assembly, reading, start-up)
 END_MARGIN = 0.05
+#: seconds the heuristic after the subgradient steps may run past their deadline (not
+#: past the time limit)
+FINAL_HEURISTIC_S = 5.0
+#: estimated seconds to build one column of a reduced MIP (measured 15-23 us per column
+#: with pywraplp and SCIP on pmed29, 7 k and 342 k columns); a reduced MIP whose estimated
+#: build takes more than half the time left is not started
+BUILD_S_PER_COLUMN = 2.5e-5
 
 
 @dataclass(frozen=True, eq=False)
@@ -526,10 +533,14 @@ class LagResult:
 
 def subgradient(p: OneLevel, *, upper: Primal | None, deadline: float, max_iter: int = 3000,
                 patience: int = 30, heur_every: int = 50, lam0: FloatArray | None = None,
-                ub_cost: float = float("inf"), theta0: float = 2.0) -> LagResult | None:
+                ub_cost: float = float("inf"), theta0: float = 2.0,
+                final_deadline: float | None = None) -> LagResult | None:
     """Maximise :math:`L(\\lambda)` by subgradient steps; run heuristics on the way.
 
-    ``lam0``: starting multipliers; ``ub_cost``: a known upper bound (for the steps)."""
+    ``lam0``: starting multipliers; ``ub_cost``: a known upper bound (for the steps).
+    ``final_deadline``: the deadline of the heuristic run from the best multipliers after
+    the steps (default ``deadline`` + :data:`FINAL_HEURISTIC_S`); callers with a time
+    limit pass at most their own end."""
     if lam0 is not None:
         lam = lam0.copy()
     else:
@@ -584,7 +595,8 @@ def subgradient(p: OneLevel, *, upper: Primal | None, deadline: float, max_iter:
     if best_ev is None:
         return None
     if best_ev.pick.tobytes() not in tried:
-        got = heuristic(p, best_ev.pick, best_ev.v, deadline + 5.0)
+        got = heuristic(p, best_ev.pick, best_ev.v, deadline + FINAL_HEURISTIC_S
+                        if final_deadline is None else final_deadline)
         if got is not None and (primal is None or got.cost < primal.cost):
             primal = got
     return LagResult(best_val, best_lam, best_ev, primal, it)
@@ -722,7 +734,8 @@ def branch_and_bound(p: OneLevel, cols: IntArray, forced: BoolArray, lam: FloatA
                 best = widen(p, c, got)
             continue
         lr = subgradient(q, upper=None, deadline=deadline, max_iter=node_iter, patience=10,
-                         heur_every=node_iter // 2, lam0=lam_n, ub_cost=ub(), theta0=1.0)
+                         heur_every=node_iter // 2, lam0=lam_n, ub_cost=ub(), theta0=1.0,
+                         final_deadline=deadline)
         if lr is None:
             continue
         if lr.primal is not None and lr.primal.cost < ub():
@@ -788,12 +801,15 @@ def solve_fixing(data: SitingData, model: CompiledModel, params: SiteParams,
     lag_deadline = float("inf") if end is None else now + min(0.3 * left, 25.0)
     max_iter = 3000 if params.max_iterations is None else max(50, params.max_iterations)
     report(0.02, None, None, "Lagrangian bound")
-    lr = subgradient(p, upper=None, deadline=lag_deadline, max_iter=max_iter)
+    heur_deadline = min(lag_deadline + FINAL_HEURISTIC_S,
+                        float("inf") if end is None else end)
+    lr = subgradient(p, upper=None, deadline=lag_deadline, max_iter=max_iter,
+                     final_deadline=heur_deadline)
     if lr is None:
         return None
     primal = lr.primal
     if primal is None:
-        primal = heuristic(p, lr.best_eval.pick, lr.best_eval.v, lag_deadline + 5.0)
+        primal = heuristic(p, lr.best_eval.pick, lr.best_eval.v, heur_deadline)
     if primal is None:
         return None
     lag_lb = lr.bound - SAFETY * max(1.0, abs(lr.bound))
@@ -858,8 +874,9 @@ def solve_fixing(data: SitingData, model: CompiledModel, params: SiteParams,
                 break
             delta *= TARGET_GROWTH
             continue
-        if rest is not None and rest < 0.5:
-            break
+        if rest is not None and (rest < 0.5 or BUILD_S_PER_COLUMN * (
+                int(fx.keep_arc.sum()) + int(keep_opt.sum())) > 0.5 * rest):
+            break  # no time to build and search the reduced MIP
         opts = MipOptions(backend=params.mip_backend, time_limit_s=rest, threads=params.threads,
                           mip_gap=params.mip_gap, seed=params.seed,
                           node_limit=params.max_iterations)

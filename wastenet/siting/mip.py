@@ -47,6 +47,7 @@ class MipOptions:
 
     backend: str = "SCIP"
     relax: bool = False
+    #: wall-clock seconds from the call of the solve function, building the model included
     time_limit_s: float | None = None
     threads: int = 1
     mip_gap: float = 1e-9
@@ -305,8 +306,6 @@ def solve_mip(
                 hv_vars.append(v)
                 hv_vals.append(val)
         solver.SetHint(hv_vars, hv_vals)
-    if opts.time_limit_s is not None:
-        solver.SetTimeLimit(max(1, int(opts.time_limit_s * 1000)))
     solver.SetNumThreads(max(1, opts.threads))
     params = _specific_params(MipOptions(**{**opts.__dict__, "backend": backend}))
     if partial and backend == "SCIP":
@@ -320,6 +319,10 @@ def solve_mip(
     if integer:
         mp.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, opts.mip_gap)
     build_s = time.perf_counter() - t0
+    if opts.time_limit_s is not None:
+        # the limit counts from the call: building the model (large restricted models
+        # take seconds) is part of it
+        solver.SetTimeLimit(max(1, int((opts.time_limit_s - build_s) * 1000)))
     code = solver.Solve(mp)
     status = _STATUS.get(code, "unknown")
     wall = time.perf_counter() - t0
@@ -376,8 +379,8 @@ def _solve_scipy(cost: FloatArray, a_csr: object, row_lo: FloatArray, row_hi: Fl
     many small bound MIPs (:mod:`wastenet.siting.countybound`), where HiGHS is faster than
     SCIP."""
     options: dict[str, object] = {"mip_rel_gap": opts.mip_gap, "presolve": True}
-    if opts.time_limit_s is not None:
-        options["time_limit"] = max(0.05, float(opts.time_limit_s))
+    if opts.time_limit_s is not None:  # counted from the call, the conversion included
+        options["time_limit"] = max(0.05, float(opts.time_limit_s) - (time.perf_counter() - t0))
     if opts.node_limit is not None:
         options["node_limit"] = int(opts.node_limit)
     res = milp(cost, integrality=np.asarray(integer, dtype=np.int8) if not opts.relax
@@ -433,8 +436,9 @@ def solve_matrix(cost: FloatArray, a_csr: object, row_lo: FloatArray, row_hi: Fl
     obj.SetMinimization()
     if hint is not None and backend in HINT_BACKENDS:
         solver.SetHint(xs, [float(v) for v in hint])
-    if opts.time_limit_s is not None:
-        solver.SetTimeLimit(max(1, int(opts.time_limit_s * 1000)))
+    if opts.time_limit_s is not None:  # counted from the call, the build included
+        solver.SetTimeLimit(max(1, int((opts.time_limit_s - (time.perf_counter() - t0))
+                                       * 1000)))
     solver.SetNumThreads(max(1, opts.threads))
     params = _specific_params(opts)
     if params:
