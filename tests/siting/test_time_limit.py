@@ -112,3 +112,27 @@ def test_mip_time_limit_counts_the_build(monkeypatch: pytest.MonkeyPatch) -> Non
     sol = M.solve_mip(model, M.MipOptions(time_limit_s=5.0))
     assert sol.status == "optimal"
     assert limits == [2000]
+
+
+def test_mip_not_solved_when_the_build_used_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When building the model took the whole limit, the solver is not started (status
+    ``unknown``, no solution): it used to be given its least limit of 1 ms, which HiGHS's
+    interior point method was seen to overrun by a minute."""
+    solves: list[int] = []
+    real = pywraplp.Solver.Solve
+
+    def spy(self: pywraplp.Solver, *args: Any) -> Any:
+        solves.append(1)
+        return real(self, *args)
+
+    clock = iter([0.0, 6.0])
+
+    def fake() -> float:
+        return next(clock, 6.0)
+
+    monkeypatch.setattr(pywraplp.Solver, "Solve", spy)
+    monkeypatch.setattr(M, "time", types.SimpleNamespace(perf_counter=fake))
+    model = compile_model(p_median(n=8, m=4, p=2))
+    sol = M.solve_mip(model, M.MipOptions(time_limit_s=5.0))
+    assert sol.status == "unknown" and not solves
+    assert sol.objective == float("inf") and sol.bound == float("-inf")

@@ -88,6 +88,24 @@ _STATUS = {
 }
 
 
+#: a solve is not started with less time than this left after building the model (its
+#: status is then ``unknown``): pywraplp takes 1 ms as its least limit, and HiGHS's
+#: interior point method was seen to run 60-75 s past such a limit (capc, 100 k columns)
+MIN_SOLVE_S = 0.01
+
+
+def _solve_within(solver: pywraplp.Solver, mp: pywraplp.MPSolverParameters,
+                  time_limit_s: float | None, build_s: float) -> int | None:
+    """``solver.Solve(mp)`` with what is left of ``time_limit_s`` after the build, or
+    None (not solved) when less than :data:`MIN_SOLVE_S` is left."""
+    if time_limit_s is not None:
+        left = time_limit_s - build_s
+        if left < MIN_SOLVE_S:
+            return None
+        solver.SetTimeLimit(max(1, int(left * 1000)))
+    return int(solver.Solve(mp))
+
+
 def _specific_params(opts: MipOptions) -> str:
     b = opts.backend.upper()
     lines: list[str] = []
@@ -319,12 +337,10 @@ def solve_mip(
     if integer:
         mp.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, opts.mip_gap)
     build_s = time.perf_counter() - t0
-    if opts.time_limit_s is not None:
-        # the limit counts from the call: building the model (large restricted models
-        # take seconds) is part of it
-        solver.SetTimeLimit(max(1, int((opts.time_limit_s - build_s) * 1000)))
-    code = solver.Solve(mp)
-    status = _STATUS.get(code, "unknown")
+    # the limit counts from the call: building the model (large restricted models take
+    # seconds) is part of it
+    code = _solve_within(solver, mp, opts.time_limit_s, build_s)
+    status = "unknown" if code is None else _STATUS.get(code, "unknown")
     wall = time.perf_counter() - t0
     log.debug("%s %s: build %.2fs, total %.2fs, %d vars, %d rows, status %s", backend,
               "LP" if opts.relax else "MIP", build_s, wall, solver.NumVariables(),
@@ -436,17 +452,15 @@ def solve_matrix(cost: FloatArray, a_csr: object, row_lo: FloatArray, row_hi: Fl
     obj.SetMinimization()
     if hint is not None and backend in HINT_BACKENDS:
         solver.SetHint(xs, [float(v) for v in hint])
-    if opts.time_limit_s is not None:  # counted from the call, the build included
-        solver.SetTimeLimit(max(1, int((opts.time_limit_s - (time.perf_counter() - t0))
-                                       * 1000)))
     solver.SetNumThreads(max(1, opts.threads))
     params = _specific_params(opts)
     if params:
         solver.SetSolverSpecificParametersAsString(params)
     mp = pywraplp.MPSolverParameters()
     mp.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, opts.mip_gap)
-    code = solver.Solve(mp)
-    status = _STATUS.get(code, "unknown")
+    # the limit counts from the call, the build included
+    code = _solve_within(solver, mp, opts.time_limit_s, time.perf_counter() - t0)
+    status = "unknown" if code is None else _STATUS.get(code, "unknown")
     ok = status in ("optimal", "feasible")
     x = np.array([v.solution_value() for v in xs]) if ok else np.zeros(n)
     objective = obj.Value() if ok else float("inf")
