@@ -255,15 +255,22 @@ def test_plan_from_dict_names_bad_field(data: RoutingData) -> None:
 
 
 def test_geojson_read_back(wgs_dir: dict[str, Path]) -> None:
-    """routes.geojson has one LineString per trip and one Point per stop, at the plan's places."""
+    """routes.geojson has one LineString per trip and per return leg, and one Point per
+    stop, at the plan's places; the return legs are ``feature_type="return"`` without a
+    trip number."""
     fc = json.loads(wgs_dir["geojson"].read_text(encoding="utf-8"))
     assert fc["type"] == "FeatureCollection" and fc["crs_name"] == "wgs84"
     trips = [f for f in fc["features"] if f["properties"]["feature_type"] == "trip"]
+    returns = [f for f in fc["features"] if f["properties"]["feature_type"] == "return"]
     stops = [f for f in fc["features"] if f["properties"]["feature_type"] == "stop"]
-    # A: depot->V1->V2->T1, T1->V3->T2, T2->depot; B: depot->V4->T1, T1->depot
+    # A: depot->V1->V2->T1, T1->V3->T2, return T2->depot; B: depot->V4->T1, return T1->depot
     assert [(t["properties"]["vehicle"], t["properties"]["trip"]) for t in trips] == [
-        ("小型车-1", 1), ("小型车-1", 2), ("小型车-1", 3), ("压缩车-1", 1), ("压缩车-1", 2)]
-    legs = [[0, 1, 2, 5], [5, 3, 6], [6, 0], [0, 4, 5], [5, 0]]
+        ("小型车-1", 1), ("小型车-1", 2), ("压缩车-1", 1)]
+    assert [(t["properties"]["vehicle"], t["properties"]["trip"]) for t in returns] == [
+        ("小型车-1", None), ("压缩车-1", None)]
+    assert [t["geometry"]["coordinates"] for t in returns] == [
+        [[LON[6], LAT[6]], [LON[0], LAT[0]]], [[LON[5], LAT[5]], [LON[0], LAT[0]]]]
+    legs = [[0, 1, 2, 5], [5, 3, 6], [0, 4, 5]]
     for t, locs in zip(trips, legs, strict=True):
         assert t["geometry"]["type"] == "LineString"
         assert t["geometry"]["coordinates"] == [[LON[i], LAT[i]] for i in locs]
@@ -397,13 +404,17 @@ def test_html_escapes_names() -> None:
 
 def test_gcj02_export_shifts_every_coordinate(gcj_dir: dict[str, Path],
                                               data: RoutingData) -> None:
-    """With crs='gcj02' every exported coordinate is the GCJ-02 conversion of the WGS-84 one,
-    a shift of a few hundred metres north-east in Liaoning."""
+    """With crs='gcj02' every exported coordinate is the GCJ-02 conversion of the WGS-84 one
+    (rounded to 6 decimals in every format), a shift of a few hundred metres north-east in
+    Liaoning; the CSV says so in its ``crs`` column."""
     glon, glat = wgs84_to_gcj02(np.array(LON), np.array(LAT))
     shift = np.hypot((glon - np.array(LON)) * M_PER_DEG * np.cos(np.radians(42.0)),
                      (glat - np.array(LAT)) * M_PER_DEG)
     assert np.all((shift > 200.0) & (shift < 900.0))
+    glon = np.array([round(float(x), 6) for x in glon])
+    glat = np.array([round(float(y), 6) for y in glat])
     rows = list(csv.DictReader(io.StringIO(gcj_dir["csv"].read_text(encoding="utf-8-sig"))))
+    assert {r["crs"] for r in rows} == {"gcj02"}
     for row, (_, v) in zip(rows, _plan_rows(), strict=True):
         assert (float(row["lon"]), float(row["lat"])) == (glon[v.location], glat[v.location])
     d = json.loads(gcj_dir["json"].read_text(encoding="utf-8"))
@@ -434,15 +445,20 @@ def test_invalid_crs_rejected(data: RoutingData, tmp_path: Path) -> None:
 
 
 def test_empty_plan(tmp_path: Path) -> None:
-    """A plan without routes still exports: header-only CSV, empty collections, a note."""
+    """A plan without routes still exports: no visit rows or route features, only the
+    unserved stops (CSV rows and GeoJSON points of kind ``unserved``), a note and the
+    not-collected list with the synthetic-data banner in the sheets."""
     empty = dataclasses.replace(PLAN, routes=(), unserved=(0, 1, 2, 3), vehicles=0)
     paths = write_all(make_data(), empty, tmp_path)
     rows = list(csv.DictReader(io.StringIO(paths["csv"].read_text(encoding="utf-8-sig"))))
-    assert rows == []
-    assert json.loads(paths["geojson"].read_text(encoding="utf-8"))["features"] == []
+    assert [(r["kind"], r["name"]) for r in rows] == [("unserved", n) for n in NAMES[1:5]]
+    features = json.loads(paths["geojson"].read_text(encoding="utf-8"))["features"]
+    assert [(f["properties"]["feature_type"], f["properties"]["name"]) for f in features] == [
+        ("unserved", n) for n in NAMES[1:5]]
     with paths["gpx"].open(encoding="utf-8") as fh:
         assert gpxpy.parse(fh).routes == []
-    assert "没有路线" in paths["html"].read_text(encoding="utf-8")
+    text = paths["html"].read_text(encoding="utf-8")
+    assert "没有路线" in text and "未收运 / not collected" in text and "合成" in text
     d = json.loads(paths["json"].read_text(encoding="utf-8"))
     assert [u["name"] for u in d["unserved_stops"]] == list(NAMES[1:5])
     assert plan_from_dict(d) == empty
@@ -463,8 +479,8 @@ def test_unknown_coordinates(tmp_path: Path) -> None:
     fc = json.loads(paths["geojson"].read_text(encoding="utf-8"))
     depot = [f for f in fc["features"] if f["properties"]["feature_type"] == "depot"]
     assert depot[0]["geometry"] is None
-    trip_last = [f for f in fc["features"] if f["properties"]["feature_type"] == "trip"][2]
-    assert trip_last["geometry"] is None  # T2 -> depot has only one known point
+    back = next(f for f in fc["features"] if f["properties"]["feature_type"] == "return")
+    assert back["geometry"] is None  # T2 -> depot has only one known point
     with paths["gpx"].open(encoding="utf-8") as fh:
         gpx = gpxpy.parse(fh)
     assert [p.name for p in gpx.routes[1].points] == ["前进村", "大民屯转运站"]

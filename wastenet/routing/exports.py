@@ -3,27 +3,53 @@
 Every function here is pure: it reads a :class:`~wastenet.routing.data.RoutingData` and a
 :class:`~wastenet.routing.data.RoutePlan` and returns ``str`` or ``bytes``; only
 :func:`write_all` touches the file system. Names (Chinese village and station names)
-are carried verbatim from ``data.names``.
+are carried verbatim from ``data.names``, except in the XML and HTML exports
+(``routes.gpx``, ``sheets.html``): there every character XML 1.0 forbids (C0 control
+characters other than tab, newline and carriage return, lone surrogates, U+FFFE, U+FFFF)
+is replaced by U+FFFD, so that the file always parses (:func:`xml_text`). The scenario
+schema refuses such names; library users who build the data directly can bypass it.
 
 Definitions used by all formats
 -------------------------------
 * A route is the visit sequence ``v_0 .. v_{n-1}`` with ``v_0`` and ``v_{n-1}`` at the
   depot. Its *marks* are the positions whose kind is ``depot`` or ``unload``.
-* A *trip* is the slice ``v_a .. v_b`` between two consecutive marks ``a < b``: it starts
-  at the depot or an unload, collects the stops strictly between, and ends at the next
-  unload (or, for the empty return leg, at the depot). Trip ``k`` is numbered from 1.
+* A *leg* is the slice ``v_a .. v_b`` between two consecutive marks ``a < b``: it starts
+  at the depot or an unload, passes the stops strictly between, and ends at the next mark.
+* A *trip* is a leg that ends in an unload, or that collects at least one stop (a trip
+  of stops with nothing to unload may return to the depot directly, see
+  :mod:`wastenet.routing.data`). Trips are numbered from 1 in visit order. The other
+  legs (in practice the empty drive from the last unload back to the depot) are the
+  *return* leg: it has no trip number and is not counted as a trip in any format (the
+  ``trip`` column of the CSV, ``trip`` of plan.json, the GeoJSON ``trip`` features and
+  the GPX route description all agree).
 * The *unload facility* of a stop visit is the facility of the first unload visit after
   it; that of an unload visit is its own facility.
 * The amount unloaded at ``v_j`` is ``load_after(v_{j-1})``.
 * Times are seconds from midnight, shown as ``HH:MM:SS`` (hours may exceed 23 when a
   plan runs past midnight), rounded to the nearest second.
+* A vehicle's *label* is ``"<type name>-<1-based vehicle number>"``; when two vehicle
+  types share a name, their labels carry the 1-based type number as well,
+  ``"<type name>#<type number>-<vehicle number>"``, so that labels stay unique
+  (:func:`vehicle_label`).
+* *Unserved* stops (``plan.unserved``, e.g. solved with ``allow_unserved=True``) are
+  listed in every export: ``unserved``/``unserved_stops`` in plan.json, rows of kind
+  ``unserved`` in the CSV, ``Point`` features of ``feature_type="unserved"`` in the
+  GeoJSON and a "未收运 / not collected" page in the driver sheets. GPX has no place for
+  a point outside a route and leaves them out.
 
 Coordinates
 -----------
 ``crs="wgs84"`` (default) exports ``data.lon/lat`` as they are; ``crs="gcj02"`` converts
 every exported coordinate with :func:`wastenet.geo.gcj02.wgs84_to_gcj02` for Chinese map
-apps. Unknown coordinates (NaN, e.g. benchmark instances with planar x/y) are written as
-empty CSV cells, JSON ``null``, GeoJSON ``null`` geometries, and are left out of GPX.
+apps. Every exported coordinate (CSV, GeoJSON, GPX and plan.json alike) is rounded to
+:data:`COORD_DECIMALS` = 6 decimals of a degree (about 0.1 m, as RFC 7946 §11.2
+suggests), so that all formats give the same numbers. The CSV states its datum in the
+``crs`` column, GeoJSON in its ``crs_name`` member, GPX in its metadata description and
+plan.json in ``crs``. GeoJSON (RFC 7946 §4) and GPX 1.1 define their coordinates as
+WGS-84: GCJ-02 files depart from both standards on purpose, because the user asked for
+the datum Chinese map apps display, and are only correct in such apps. Unknown
+coordinates (NaN, e.g. benchmark instances with planar x/y) are written as empty CSV
+cells, JSON ``null``, GeoJSON ``null`` geometries, and are left out of GPX.
 """
 
 from __future__ import annotations
@@ -36,7 +62,9 @@ import json
 import logging
 import math
 import os
+import re
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,6 +92,9 @@ VISIT_KINDS = ("depot", "stop", "unload")
 PLAN_FORMAT = "wastenet.route-plan"
 PLAN_FORMAT_VERSION = 1
 GPX_NS = "http://www.topografix.com/GPX/1/1"
+#: decimals of every exported coordinate (degrees; 6 decimals are about 0.1 m, RFC 7946
+#: §11.2), the same in every format
+COORD_DECIMALS = 6
 
 #: file name of each export written by :func:`write_all`, by key
 FILE_NAMES = {
@@ -96,12 +127,38 @@ def _check_crs(crs: str) -> str:
     return crs
 
 
+def _round_coords(values: FloatArray) -> FloatArray:
+    # Python's round() is correctly rounded (np.round multiplies and divides, which can
+    # leave a value such as 122.82800000000002 that prints with 17 digits)
+    return np.array([round(float(x), COORD_DECIMALS) if math.isfinite(x) else math.nan
+                     for x in values], dtype=np.float64)
+
+
 def export_coords(data: RoutingData, crs: str = "wgs84") -> tuple[FloatArray, FloatArray]:
-    """``(lon, lat)`` of every location in the export coordinate system ``crs``."""
+    """``(lon, lat)`` of every location in the export coordinate system ``crs``, rounded
+    to :data:`COORD_DECIMALS` decimals (NaN where unknown)."""
     _check_crs(crs)
     if crs == "gcj02":
-        return wgs84_to_gcj02(data.lon, data.lat)
-    return np.array(data.lon, dtype=np.float64), np.array(data.lat, dtype=np.float64)
+        lon, lat = wgs84_to_gcj02(data.lon, data.lat)
+    else:
+        lon, lat = data.lon, data.lat
+    return _round_coords(lon), _round_coords(lat)
+
+
+#: characters XML 1.0 does not allow in a document (§2.2 ``Char``): C0 controls other than
+#: tab, newline and carriage return, surrogates (lone ones, in a Python str), U+FFFE, U+FFFF
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with every character XML 1.0 forbids replaced by U+FFFD (the replacement
+    character), so that it can go into an XML or HTML document that always parses."""
+    return _XML_FORBIDDEN.sub("\ufffd", text)
+
+
+def _esc(text: str) -> str:
+    """HTML-escaped :func:`xml_text` (for element text and quoted attribute values)."""
+    return html.escape(xml_text(text))
 
 
 def _num(x: float) -> float | None:
@@ -129,9 +186,27 @@ def _jsonable(obj: Any) -> Any:
     return str(obj)
 
 
+def vehicle_type_labels(data: RoutingData) -> tuple[str, ...]:
+    """The label prefix of each vehicle type: its name, or ``"<name>#<1-based type
+    number>"`` when another type has the same name. Should that still leave two equal
+    prefixes (a type named like another's fallback, ``"垃圾车#2"``), every type gets the
+    ``#<number>`` form, which is unique: the text after the last ``#`` is the type
+    number."""
+    names = [vt.name for vt in data.vehicle_types]
+    seen = Counter(names)
+    prefixes = [n if seen[n] == 1 else f"{n}#{t + 1}" for t, n in enumerate(names)]
+    if len(set(prefixes)) < len(prefixes):
+        prefixes = [f"{n}#{t + 1}" for t, n in enumerate(names)]
+    return tuple(prefixes)
+
+
 def vehicle_label(data: RoutingData, route: Route) -> str:
-    """Human label of the vehicle driving ``route``: ``"<type name>-<1-based number>"``."""
-    return f"{data.vehicle_types[route.vehicle_type].name}-{route.vehicle + 1}"
+    """Human label of the vehicle driving ``route``: ``"<type name>-<1-based number>"``,
+    with the type's prefix from :func:`vehicle_type_labels` (``"<type name>#<type
+    number>"`` when type names repeat). Labels of different vehicles always differ: the
+    text after the last ``-`` is the vehicle number, the text before it is unique per
+    type."""
+    return f"{vehicle_type_labels(data)[route.vehicle_type]}-{route.vehicle + 1}"
 
 
 def _place_name(data: RoutingData, loc: int) -> str:
@@ -163,7 +238,8 @@ def _plan_date(data: RoutingData, plan: RoutePlan) -> str:
 
 
 class _RouteView:
-    """Derived per-route facts shared by the exports (trips, unload targets, unloads)."""
+    """Derived per-route facts shared by the exports (legs, trips, unload targets,
+    unloads)."""
 
     def __init__(self, data: RoutingData, plan: RoutePlan, r: int) -> None:
         route = plan.routes[r]
@@ -181,7 +257,18 @@ class _RouteView:
                                       f"must be in [0, {L})")
         marks = sorted({0, n - 1} | {j for j, v in enumerate(visits) if v.kind != "stop"}) \
             if n else []
-        self.trips: list[tuple[int, int]] = list(itertools.pairwise(marks))
+        #: every leg ``(a, b, trip number or None)``; None marks the return leg
+        self.legs: list[tuple[int, int, int | None]] = []
+        #: the legs that are trips (see the module docstring), in order: trip k is
+        #: ``trips[k - 1]``
+        self.trips: list[tuple[int, int]] = []
+        for a, b in itertools.pairwise(marks):
+            if visits[b].kind == "unload" or any(visits[j].kind == "stop"
+                                                 for j in range(a + 1, b)):
+                self.trips.append((a, b))
+                self.legs.append((a, b, len(self.trips)))
+            else:
+                self.legs.append((a, b, None))
         self.trip_of: list[int | None] = [None] * n
         for k, (a, b) in enumerate(self.trips, start=1):
             for j in range(a + 1, b + 1):
@@ -217,6 +304,20 @@ class _RouteView:
 
 def _views(data: RoutingData, plan: RoutePlan) -> list[_RouteView]:
     return [_RouteView(data, plan, r) for r in range(len(plan.routes))]
+
+
+def _unserved(data: RoutingData, plan: RoutePlan) -> list[tuple[int, int | None]]:
+    """``(stop index, location index or None)`` of every unserved stop, in plan order;
+    None when the index is not a stop of ``data`` (nothing is known about it then)."""
+    return [(int(s), int(data.stops[s]) if 0 <= s < data.n_stops else None)
+            for s in plan.unserved]
+
+
+def _stop_load(data: RoutingData, s: int) -> tuple[float, ...]:
+    """The load of stop ``s`` (NaN in every dimension when ``s`` is not a stop)."""
+    if 0 <= s < data.n_stops:
+        return tuple(float(x) for x in data.stop_demand[s])
+    return (math.nan,) * len(data.load_dims)
 
 
 def _break_duration(data: RoutingData, route: Route) -> float:
@@ -295,10 +396,9 @@ def plan_to_dict(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> dict
             "visits": visits,
         })
     unserved_stops = []
-    for s in plan.unserved:
-        loc = int(data.stops[s]) if 0 <= s < data.n_stops else None
+    for s, loc in _unserved(data, plan):
         unserved_stops.append({
-            "index": int(s),
+            "index": s,
             "id": data.ids[loc] if loc is not None else None,
             "name": data.names[loc] if loc is not None else None,
             "lon": _num(lon[loc]) if loc is not None else None,
@@ -479,16 +579,26 @@ def csv_header(data: RoutingData) -> list[str]:
              "departure_s"]
             + [f"load_after_{d}" for d in data.load_dims]
             + ["trip", "unload_facility_id", "unload_facility_name", "break_before_start",
-               "break_before_end", "synthetic", "data_seed", "solver_seed"])
+               "break_before_end", "synthetic", "data_seed", "solver_seed", "crs"])
 
 
 def routes_csv(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> bytes:
     """``routes.csv``: UTF-8 with BOM (so that Excel shows the Chinese names), one row per
-    visit in route order. Floats are written in shortest round-trip form. The driver's
+    visit in route order (``kind`` ``depot``, ``stop`` or ``unload``), then one row per
+    unserved stop (``kind`` ``unserved``) in plan order. Floats are written in shortest
+    round-trip form, coordinates rounded to :data:`COORD_DECIMALS` decimals. The driver's
     break is given on the row of the visit it precedes (``break_before_start/end``).
+    ``trip`` is the trip number (empty on the depot rows: the return leg is no trip).
+
+    An ``unserved`` row has the stop's ``id``, ``name`` and coordinates, its load (the
+    amount left uncollected) in the ``load_after_*`` columns, and empty vehicle, vehicle
+    type and number, ``seq``, times, trip, unload facility and break columns: a program
+    that reads visits keeps the rows whose ``kind`` is not ``unserved``.
+
     Every row carries the provenance: ``synthetic`` (``true`` when the plan or its data
     is synthetic, else ``false``), ``data_seed`` (the seed the data was generated with;
-    empty when unknown) and ``solver_seed``. Free-text cells (vehicle labels and types,
+    empty when unknown) and ``solver_seed``; and, last column, ``crs`` (``wgs84`` or
+    ``gcj02``), the datum of ``lon``/``lat``. Free-text cells (vehicle labels and types,
     ids, names) go through :func:`wastenet.formats.spreadsheet.safe_text`: one starting
     like a formula (``=``, ``+``, ``-``, ``@``), or with an apostrophe, gets a leading
     apostrophe, so that a spreadsheet never runs it and
@@ -496,7 +606,7 @@ def routes_csv(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> bytes:
     columns are written as they are."""
     lon, lat = export_coords(data, crs)
     prov = ["true" if (plan.synthetic or data.synthetic) else "false",
-            "" if data.seed is None else str(data.seed), str(int(plan.seed))]
+            "" if data.seed is None else str(data.seed), str(int(plan.seed)), crs]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(csv_header(data))
@@ -524,6 +634,15 @@ def routes_csv(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> bytes:
                    "" if uloc is None else safe_text(data.names[uloc])]
                 + (brk if j == view.break_before else ["", ""])
                 + prov)
+    for s, loc in _unserved(data, plan):
+        place = ["", "", "", ""] if loc is None else [
+            safe_text(data.ids[loc]), safe_text(data.names[loc]), _csv_float(lon[loc]),
+            _csv_float(lat[loc])]
+        w.writerow(
+            ["", "", "", "", "unserved", *place, "", "", "", "", "", ""]
+            + [_csv_float(x) for x in _stop_load(data, s)]
+            + ["", "", "", "", ""]
+            + prov)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -543,12 +662,20 @@ def routes_geojson(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> st
     * one ``LineString`` per trip (``feature_type="trip"``) through the locations of
       ``v_a .. v_b`` in visit order (straight segments; road geometry is not known here),
       with vehicle, trip number, from/to place, stop count, load carried and distance;
+    * one ``LineString`` per return leg (``feature_type="return"``, the drive back to the
+      depot that is no trip), with the same properties and ``trip`` null, so that the
+      ``trip`` features of a vehicle are exactly its numbered trips;
     * one ``Point`` per stop visit (``feature_type="stop"``) with vehicle, sequence,
       times and load after;
+    * one ``Point`` per unserved stop (``feature_type="unserved"``) with the properties
+      of a stop point (vehicle, sequence, trip, times, load after and unload facility
+      null), its stop ``index`` and its uncollected ``load`` with ``load_dims``;
     * one ``Point`` per depot and unload facility used (``feature_type`` ``"depot"`` or
       ``"facility"``).
 
-    Foreign members ``crs_name`` (``wgs84``/``gcj02``) and ``synthetic`` describe the file.
+    Coordinates are rounded to :data:`COORD_DECIMALS` decimals. Foreign members
+    ``crs_name`` (``wgs84``/``gcj02``; gcj02 departs from RFC 7946, see the module
+    docstring) and ``synthetic`` describe the file.
     """
     lon, lat = export_coords(data, crs)
     features: list[dict[str, Any]] = []
@@ -557,7 +684,7 @@ def routes_geojson(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> st
         route = view.route
         visits = route.visits
         vt = data.vehicle_types[route.vehicle_type]
-        for k, (a, b) in enumerate(view.trips, start=1):
+        for a, b, k in view.legs:
             locs = [v.location for v in visits[a:b + 1]]
             coords = [[float(lon[x]), float(lat[x])] for x in locs
                       if math.isfinite(lon[x]) and math.isfinite(lat[x])]
@@ -568,7 +695,7 @@ def routes_geojson(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> st
                 "type": "Feature",
                 "geometry": geom,
                 "properties": {
-                    "feature_type": "trip",
+                    "feature_type": "trip" if k is not None else "return",
                     "vehicle": view.label,
                     "vehicle_type": vt.name,
                     "trip": k,
@@ -615,6 +742,31 @@ def routes_geojson(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> st
                                            if ua is not None else None),
                 },
             })
+    for s, loc in _unserved(data, plan):
+        features.append({
+            "type": "Feature",
+            "geometry": _point(lon[loc], lat[loc]) if loc is not None else None,
+            "properties": {
+                "feature_type": "unserved",
+                "vehicle": None,
+                "vehicle_type": None,
+                "seq": None,
+                "trip": None,
+                "id": data.ids[loc] if loc is not None else None,
+                "name": data.names[loc] if loc is not None else None,
+                "arrival_s": None,
+                "start_s": None,
+                "departure_s": None,
+                "arrival": None,
+                "start": None,
+                "departure": None,
+                "load_after": None,
+                "unload_facility_id": None,
+                "index": s,
+                "load": [_num(x) for x in _stop_load(data, s)],
+                "load_dims": list(data.load_dims),
+            },
+        })
     for loc, role in used.items():
         features.append({
             "type": "Feature",
@@ -638,47 +790,58 @@ def routes_geojson(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> st
 _KIND_ZH = {"depot": "车场", "stop": "收集", "unload": "卸载"}
 
 
+def _text(parent: ET.Element, tag: str, text: str) -> None:
+    """A child element ``<tag>`` of ``parent`` holding ``text``, with the characters XML
+    1.0 forbids replaced (:func:`xml_text`)."""
+    ET.SubElement(parent, tag).text = xml_text(text)
+
+
 def routes_gpx(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> bytes:
     """``routes.gpx`` (GPX 1.1): one ``<rte>`` per vehicle named by its label, one
     ``<rtept>`` per visit (name = place name, ``<type>`` = visit kind, times in
-    ``<cmt>``). Visits with unknown coordinates are left out (GPX needs lat/lon).
+    ``<cmt>``). The route's ``<desc>`` gives its stops, trips (the return leg is no trip)
+    and distance, and its break. Visits with unknown coordinates are left out (GPX needs
+    lat/lon); so are unserved stops (no route holds them). Coordinates are rounded to
+    :data:`COORD_DECIMALS` decimals; the datum is named in the metadata ``<desc>``
+    (``crs=wgs84`` or ``crs=gcj02``; gcj02 departs from GPX's WGS-84, see the module
+    docstring). Text goes through :func:`xml_text`, so the file always parses.
     No ``<time>`` elements: the plan has times of day, GPX needs absolute instants."""
     lon, lat = export_coords(data, crs)
     root = ET.Element("gpx", {"version": "1.1", "creator": "wastenet", "xmlns": GPX_NS})
     meta = ET.SubElement(root, "metadata")
-    ET.SubElement(meta, "name").text = plan.name
+    _text(meta, "name", plan.name)
     desc = f"crs={crs}" + ("; synthetic data" if (plan.synthetic or data.synthetic) else "")
     date = _plan_date(data, plan)
     if date:
         desc += f"; date={date}"
-    ET.SubElement(meta, "desc").text = desc
+    _text(meta, "desc", desc)
     skipped = 0
     for number, view in enumerate(_views(data, plan), start=1):
         route = view.route
         rte = ET.SubElement(root, "rte")
-        ET.SubElement(rte, "name").text = view.label
+        _text(rte, "name", view.label)
         n_stops = sum(1 for v in route.visits if v.kind == "stop")
         rdesc = f"{n_stops} stops, {len(view.trips)} trips, {route.distance_m / 1000:.1f} km"
         if route.break_start_s is not None:
             end = route.break_start_s + _break_duration(data, route)
             rdesc += f", break {hms(route.break_start_s)}-{hms(end)}"
-        ET.SubElement(rte, "desc").text = rdesc
-        ET.SubElement(rte, "number").text = str(number)
-        ET.SubElement(rte, "type").text = data.vehicle_types[route.vehicle_type].name
+        _text(rte, "desc", rdesc)
+        _text(rte, "number", str(number))
+        _text(rte, "type", data.vehicle_types[route.vehicle_type].name)
         for j, v in enumerate(route.visits):
             x, y = float(lon[v.location]), float(lat[v.location])
             if not (math.isfinite(x) and math.isfinite(y)):
                 skipped += 1
                 continue
             pt = ET.SubElement(rte, "rtept", {"lat": repr(y), "lon": repr(x)})
-            ET.SubElement(pt, "name").text = _place_name(data, v.location)
-            ET.SubElement(pt, "cmt").text = (
-                f"{j}. {_KIND_ZH[v.kind]} 到达 {hms(v.arrival_s)} 开始 {hms(v.start_s)} "
-                f"离开 {hms(v.departure_s)}")
-            ET.SubElement(pt, "desc").text = (
-                f"id={data.ids[v.location]}; load_after="
-                f"{_fmt_load(v.load_after, data.load_dims)}")
-            ET.SubElement(pt, "type").text = v.kind
+            _text(pt, "name", _place_name(data, v.location))
+            _text(pt, "cmt",
+                  f"{j}. {_KIND_ZH[v.kind]} 到达 {hms(v.arrival_s)} 开始 {hms(v.start_s)} "
+                  f"离开 {hms(v.departure_s)}")
+            _text(pt, "desc",
+                  f"id={data.ids[v.location]}; load_after="
+                  f"{_fmt_load(v.load_after, data.load_dims)}")
+            _text(pt, "type", v.kind)
     if skipped:
         log.warning("routes.gpx: %d visits without coordinates left out", skipped)
     ET.indent(root)
@@ -700,8 +863,9 @@ body { margin: 0; color: #111; font-size: 10.5pt; line-height: 1.35;
 .sheet:last-child { break-after: auto; page-break-after: auto; }
 @media screen {
   body { background: #e5e5e5; }
-  .sheet { background: #fff; width: 210mm; min-height: 297mm; margin: 8mm auto;
-    padding: 12mm 11mm; box-shadow: 0 1px 4px rgba(0,0,0,.25); }
+  .sheet, .unserved { background: #fff; width: 210mm; min-height: 297mm;
+    margin: 8mm auto; padding: 12mm 11mm; box-shadow: 0 1px 4px rgba(0,0,0,.25); }
+  .empty { width: 210mm; margin: 8mm auto; }
 }
 .head { display: flex; justify-content: space-between; align-items: flex-end;
   border-bottom: 2.5px solid #111; padding-bottom: 4px; margin-bottom: 8px; }
@@ -792,10 +956,52 @@ def _time_tag(seconds: float) -> str:
 #: sheets with more visit rows than this use the compact table style
 COMPACT_ROWS = 24
 
+#: the warning printed on every page of a plan on synthetic data
+SYNTHETIC_BANNER = ('<p class="synthetic">示例（合成）数据，仅供测试，不得用于实际作业。'
+                    " Synthetic data — not for operations.</p>")
+
+#: title of the page that lists the unserved stops
+UNSERVED_TITLE = "未收运 / not collected"
+
+
+def _banner(data: RoutingData, plan: RoutePlan) -> list[str]:
+    """The synthetic-data banner when the plan or its data is synthetic, else nothing."""
+    return [SYNTHETIC_BANNER] if (plan.synthetic or data.synthetic) else []
+
+
+def _unserved_section(data: RoutingData, plan: RoutePlan, date: str, banner: bool) -> str:
+    """The "未收运 / not collected" page: every unserved stop with its name, id and load
+    (the amount left uncollected), in plan order."""
+    esc = _esc
+    unserved = _unserved(data, plan)
+    parts = [f'<section class="unserved" data-count="{len(unserved)}">',
+             f'<div class="head"><div><h1>{esc(UNSERVED_TITLE)}</h1>'
+             f'<div class="sub">{esc(plan.name)}'
+             f'{" · " + esc(date) if date and date not in plan.name else ""}'
+             f" · {len(unserved)} 个收集点未安排收运 stops not collected</div></div></div>"]
+    if banner:
+        parts.extend(_banner(data, plan))
+    parts.append('<table class="stops"><thead><tr><th>序号</th><th>地点</th><th>编号</th>'
+                 "<th>待收运量</th></tr></thead><tbody>")
+    for k, (s, loc) in enumerate(unserved, start=1):
+        name = data.names[loc] if loc is not None else ""
+        ident = data.ids[loc] if loc is not None else f"stop {s}"
+        parts.append(
+            f'<tr class="unserved-stop" data-index="{s}" data-id="{esc(ident)}">'
+            f'<td class="seq">{k}</td><td class="name">{esc(name)}</td>'
+            f'<td class="id">{esc(ident)}</td>'
+            f'<td class="load">{esc(_fmt_load(_stop_load(data, s), data.load_dims))}</td>'
+            "</tr>")
+    parts.append("</tbody></table>")
+    parts.append('<p class="note">这些收集点不在任何路线上，需另行安排。'
+                 " These stops are on no route and need other arrangements.</p>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
 
 def _sheet(data: RoutingData, plan: RoutePlan, view: _RouteView, date: str,
            number: int, total: int) -> str:
-    esc = html.escape
+    esc = _esc
     route = view.route
     visits = route.visits
     vt = data.vehicle_types[route.vehicle_type]
@@ -829,9 +1035,7 @@ def _sheet(data: RoutingData, plan: RoutePlan, view: _RouteView, date: str,
                  f'{" · " + esc(date) if date and date not in plan.name else ""}'
                  f" · 第 {number} / {total} 辆</div></div>"
                  f'<div class="vehicle">{esc(view.label)}</div></div>')
-    if plan.synthetic or data.synthetic:
-        parts.append('<p class="synthetic">示例（合成）数据，仅供测试，不得用于实际作业。'
-                     " Synthetic data — not for operations.</p>")
+    parts.extend(_banner(data, plan))
     parts.append('<dl class="facts">' + "".join(
         f"<div><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>" for k, v in facts) + "</dl>")
     parts.append('<table class="stops"><thead><tr><th>序号</th><th>到达</th><th>开始</th>'
@@ -887,14 +1091,27 @@ def driver_sheets_html(data: RoutingData, plan: RoutePlan, title: str | None = N
     per route (CSS ``break-after: page``), listing the visits in order with arrival,
     service start and departure (``<time datetime="HH:MM:SS">HH:MM</time>``), the load
     after each visit, the unloads (amount unloaded, target station of each stop) and the
-    break as its own row. All text is HTML-escaped; no external resources."""
-    esc = html.escape
+    break as its own row. After the sheets, a ``<section class="unserved">`` page titled
+    "未收运 / not collected" lists the unserved stops (name, id, load), when there are
+    any. A plan without routes gives a ``<section class="empty">`` note instead of
+    sheets. When the plan or its data is synthetic every page (each sheet, the empty
+    note, the unserved page) carries the synthetic-data banner (``class="synthetic"``,
+    "合成"). All text is HTML-escaped, with the characters XML 1.0 forbids replaced
+    (:func:`xml_text`); no external resources."""
+    esc = _esc
     date = _plan_date(data, plan)
     doc_title = title or f"收运路线单 · {plan.name}" + (f" · {date}" if date else "")
     views = _views(data, plan)
     sheets = [_sheet(data, plan, view, date, k, len(views))
               for k, view in enumerate(views, start=1)]
-    body = "\n".join(sheets) if sheets else "<p>本方案没有路线。No routes in this plan.</p>"
+    if not sheets:
+        sheets = ['<section class="empty">' + "".join(_banner(data, plan))
+                  + "<p>本方案没有路线。No routes in this plan.</p></section>"]
+    if plan.unserved:
+        # with route sheets it is a page of its own and needs its own banner; without,
+        # it follows the empty note (and its banner) on the same page
+        sheets.append(_unserved_section(data, plan, date, banner=bool(views)))
+    body = "\n".join(sheets)
     return ("<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>{esc(doc_title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
             f"{body}\n</body>\n</html>\n")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -62,6 +63,33 @@ def _time_of_day(text: str) -> str:
 HHMM = Annotated[str, Field(pattern=r"^\d{1,2}:\d{2}$"), AfterValidator(_time_of_day)]
 
 
+def _bad_name_char(ch: str) -> bool:
+    """Is ``ch`` refused in a name: a control character (C0 including tab and newline,
+    DEL, C1), a surrogate (lone, in a Python str) or U+FFFE/U+FFFF?"""
+    return unicodedata.category(ch) in ("Cc", "Cs") or ch in "\ufffe\uffff"
+
+
+def _printable_name(text: str) -> str:
+    """A name holds no control character, surrogate, U+FFFE or U+FFFF. Names go into
+    every export: XML 1.0 forbids most of these (a name holding one made ``routes.gpx``
+    malformed), PostgreSQL refuses NUL (the service stores names), and none belongs in a
+    name shown to a driver."""
+    for pos, ch in enumerate(text):
+        if _bad_name_char(ch):
+            raise PydanticCustomError(
+                "control_character_in_name",
+                "must not contain control characters (such as tab, newline, NUL or "
+                "vertical tab), surrogates, U+FFFE or U+FFFF: found {char} at position "
+                "{pos}",
+                {"char": repr(ch), "pos": pos})
+    return text
+
+
+#: a user-given name (of a village, site, module size, vehicle type or the scenario):
+#: free text without control characters (:func:`_printable_name`)
+Name = Annotated[str, AfterValidator(_printable_name)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -70,7 +98,7 @@ class SiteSpec(_Model):
     """A user-supplied candidate site (WGS-84)."""
 
     id: str = Field(min_length=1, max_length=64)
-    name: str = Field(default="", max_length=128)
+    name: Name = Field(default="", max_length=128)
     lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
     county: Adcode | None = None
@@ -86,7 +114,7 @@ class VillageSpec(_Model):
     """A user-supplied village given inline (HTTP scenarios)."""
 
     id: str = Field(min_length=1, max_length=64)
-    name: str = Field(default="", max_length=128)
+    name: Name = Field(default="", max_length=128)
     lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
     population: PosFloat | None = None
@@ -212,7 +240,7 @@ class NetworkSpec(_Model):
 class SizeSpec(_Model):
     """A module size: capacity, capital cost and lifetime, fixed operating cost."""
 
-    name: str = ""
+    name: Name = ""
     capacity_t_per_day: PosFloat
     capex_yuan: NonNegFloat
     lifetime_years: int = Field(15, ge=1, le=100, description="asset life (assumption)")
@@ -335,7 +363,8 @@ class PolicySpec(_Model):
 
 
 class VehicleSpec(_Model):
-    name: str = Field(min_length=1)
+    name: Name = Field(min_length=1, description="unique within fleet.vehicles: it labels "
+                       "the vehicles in the route exports")
     count: int = Field(ge=0, le=1000)
     capacity_t: PosFloat
     capacity_m3: PosFloat | None = None
@@ -390,6 +419,24 @@ class FleetSpec(_Model):
         "fleet.frequency_per_week, as key tourism villages are collected at least as often "
         "as the other villages")
 
+    @field_validator("vehicles")
+    @classmethod
+    def _unique_names(cls, v: list[VehicleSpec]) -> list[VehicleSpec]:
+        # the route exports label a vehicle by its type's name and number: two types of
+        # one name would give two vehicles the same label on every sheet and file
+        first: dict[str, int] = {}
+        for r, vehicle in enumerate(v):
+            if vehicle.name in first:
+                raise PydanticCustomError(
+                    "duplicate_vehicle_name",
+                    "duplicate vehicle name '{name}' at fleet.vehicles.{row}: "
+                    "fleet.vehicles.{first} has it too",
+                    {"row": r, "name": vehicle.name, "first": first[vehicle.name],
+                     "domain_field": f"fleet.vehicles.{r}.name",
+                     "domain_value": vehicle.name})
+            first[vehicle.name] = r
+        return v
+
     @field_validator("tourism_frequency_per_week")
     @classmethod
     def _tourism_at_least_normal(cls, v: int, info: ValidationInfo) -> int:
@@ -421,7 +468,7 @@ class Scenario(_Model):
     """A Wastenet scenario (schema version 1)."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
-    name: str = Field(min_length=1, max_length=128, examples=["faku"])
+    name: Name = Field(min_length=1, max_length=128, examples=["faku"])
     description: str = ""
     data: DataSpec = Field(default_factory=DataSpec)
     network: NetworkSpec = Field(default_factory=NetworkSpec)
@@ -436,8 +483,7 @@ class Scenario(_Model):
     def _name(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("must not be blank")
-        if "\x00" in v:  # PostgreSQL text columns cannot hold it (the service stores names)
-            raise ValueError("must not contain NUL characters")
+        # control characters (NUL among them) are refused by the Name type
         return v
 
     @model_validator(mode="after")
