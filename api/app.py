@@ -12,13 +12,17 @@ Error mapping (never a 500 on bad input)
   :class:`wastenet.errors.ValidationError` and ``DataFormatError`` -> 422 with
   ``detail = [{"loc": [...], "msg": ..., "type": ...}]``, a message naming the field and,
   for a scalar, its value (``field=value: ...``);
-* a body above ``max_body_bytes`` -> 413; unknown ids -> 404; wrong key -> 401/403;
+* a body above ``max_body_bytes`` -> 413 (declared or streamed, whichever endpoint reads
+  it); a non-JSON body on a JSON-only endpoint -> 415; unknown ids -> 404; wrong key ->
+  401/403; a method the path does not have -> 405 whose ``Allow`` lists every method of
+  every route matching the path;
 * :class:`wastenet.errors.InfeasibleError` raised by a solve -> the run ``failed`` with
   the reason (the worker catches it; nothing reaches HTTP).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -31,8 +35,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from api.db.session import make_engine, migrate
 from api.db.store import Store
@@ -64,11 +68,22 @@ class StartupRefused(RuntimeError):
 
 
 class _TooLarge(Exception):
-    pass
+    """The body streamed so far exceeds ``max_bytes`` (its only argument)."""
+
+
+def too_large_body(max_bytes: int) -> bytes:
+    """The JSON body of every 413 answer."""
+    return (b'{"detail":"request body larger than this server\'s limit of '
+            + str(max_bytes).encode() + b' bytes (WASTENET_MAX_BODY_BYTES)"}')
 
 
 class BodyLimitMiddleware:
-    """Answer 413 when a request body exceeds ``max_bytes`` (declared or streamed)."""
+    """Answer 413 when a request body exceeds ``max_bytes`` (declared or streamed).
+
+    A streamed body (``Transfer-Encoding: chunked``) is counted as it is read; the
+    :class:`_TooLarge` raised then reaches this middleware when the endpoint reads the
+    body itself, or the app's error handler when FastAPI reads it for a body model
+    (FastAPI wraps it in a 400): both answer the same 413."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -96,7 +111,7 @@ class BodyLimitMiddleware:
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    raise _TooLarge(self.max_bytes)
             return msg
 
         async def tracked_send(msg: Message) -> None:
@@ -112,8 +127,7 @@ class BodyLimitMiddleware:
                 await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
-        body = (b'{"detail":"request body larger than this server\'s limit of '
-                + str(self.max_bytes).encode() + b' bytes (WASTENET_MAX_BODY_BYTES)"}')
+        body = too_large_body(self.max_bytes)
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})
@@ -148,19 +162,78 @@ class MetricsMiddleware:
                                          time.perf_counter() - start)
 
 
+class HeadAsGetMiddleware:
+    """Answer HEAD wherever GET is answered: the request goes on as a GET and its answer
+    is sent without the body (the headers, ``Content-Length`` included, as for the GET).
+    One rule for every endpoint, the pages and static files included; HEAD is not a
+    separate operation in the OpenAPI document."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        inner = {**scope, "method": "GET"}  # a copy: the server itself still sees HEAD
+
+        async def headers_only(msg: Message) -> None:
+            if msg["type"] == "http.response.start":
+                await send(msg)
+            elif not msg.get("more_body", False):  # the body's end (or a file to send)
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        try:
+            await self.app(inner, receive, headers_only)
+        finally:
+            if "route" in inner:  # the route matched, for the metrics outside
+                scope["route"] = inner["route"]
+
+
+#: the conventional order of the methods in an ``Allow`` header
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """The methods of every route whose path matches the request's: each method is
+    tried against every route, as the router would (routes of included routers too); GET
+    brings HEAD (:class:`HeadAsGetMiddleware`), and the static files answer GET and
+    HEAD."""
+    root = scope.get("app_root_path", scope.get("root_path", ""))
+    allowed: set[str] = set()
+    for method in _METHOD_ORDER:
+        probe: Scope = {"type": "http", "path": scope["path"], "root_path": root,
+                        "method": method, "headers": [], "path_params": {}}
+        for route in app.router.routes:
+            match, _ = route.matches(probe)
+            if match is Match.NONE:
+                continue
+            if isinstance(route, Mount):  # StaticFiles: any method matches the mount
+                allowed |= {"GET", "HEAD"}
+            elif match is Match.FULL:
+                allowed.add(method)
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    return [m for m in _METHOD_ORDER if m in allowed]
+
+
 #: longest offending value quoted back in a 422 message (longer ones are cut, marked "...")
 SHOWN_VALUE_CHARS = 80
 
 
 def _shown(value: Any) -> str | None:
-    """``repr`` of an offending scalar for a message, ``None`` for values not worth
+    """``repr`` of an offending scalar for a message (a TOML date, time or date-time:
+    ISO 8601, unquoted as in TOML, for it is no string), ``None`` for values not worth
     quoting (containers, the whole body of a missing field, objects)."""
-    if isinstance(value, bool | int | float | str):
+    if isinstance(value, dt.date | dt.time):
+        text = value.isoformat()
+    elif isinstance(value, bool | int | float | str):
         text = repr(value)
-        if len(text) > SHOWN_VALUE_CHARS:
-            text = text[:SHOWN_VALUE_CHARS - 3] + "..."
-        return text
-    return None
+    else:
+        return None
+    if len(text) > SHOWN_VALUE_CHARS:
+        text = text[:SHOWN_VALUE_CHARS - 3] + "..."
+    return text
 
 
 def _located(items: list[dict[str, Any]], *, name_value: bool = False
@@ -195,12 +268,22 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(req: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and isinstance(exc.__cause__, _TooLarge):
+            # a streamed body over the limit, read by FastAPI for a body model: the 413 of
+            # BodyLimitMiddleware, not a parse error
+            return Response(too_large_body(exc.__cause__.args[0]), status_code=413,
+                            media_type="application/json")
         if exc.status_code == 400:  # FastAPI could not parse the body (e.g. not UTF-8 JSON)
             # the parser's exception is the cause: name the problem, not just "an error"
             why = body_parse_problem(exc.__cause__)
             return JSONResponse({"detail": [{"loc": ["body"], "type": "json_invalid",
                                              "msg": f"malformed request body: {why}"}]},
                                 status_code=422)
+        if exc.status_code == 405:  # Starlette names the methods of one matching route
+            allowed = _allowed_methods(req.app, req.scope)
+            if allowed:
+                exc = StarletteHTTPException(405, exc.detail, headers={
+                    **(exc.headers or {}), "Allow": ", ".join(allowed)})
         return await http_exception_handler(req, exc)
 
     @app.exception_handler(InputError)
@@ -316,8 +399,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(map_page.page_router)  # GET /map, not in the OpenAPI document
     app.add_api_route("/docs", _docs_page, methods=["GET"], include_in_schema=False,
                       response_class=HTMLResponse)
-    app.mount("/static", StaticFiles(directory=map_page.STATIC_DIR), name="static")
+    app.mount("/static", map_page.SecuredStaticFiles(directory=map_page.STATIC_DIR),
+              name="static")
     _install_error_handlers(app)
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

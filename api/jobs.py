@@ -93,7 +93,8 @@ def execute_task(task: dict[str, Any], progress: Callable[[dict[str, Any]], None
     if kind == "route_plan":
         return pipeline.run_route_plan(scenario, task["siting"], task["county"], task["date"],
                                        time_limit_s=task.get("time_limit_s"),
-                                       seed=task.get("seed"), progress=progress)
+                                       seed=task.get("seed"), progress=progress,
+                                       solution_limit=task.get("solution_limit"))
     raise ValueError(f"unknown task kind {kind!r}")
 
 
@@ -594,4 +595,5 @@ class JobManager:
             task["siting"] = {"summary": result.summary, "facilities": result.facilities,
                               "assignments": result.assignments}
             task["county"], task["date"] = run.county, run.plan_date
+            task["solution_limit"] = params.get("solution_limit")
         return task

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
@@ -27,6 +28,25 @@ def _not_a_bool(value: Any) -> Any:
 
 #: A number field that refuses booleans (see :func:`_not_a_bool`).
 NoBool = BeforeValidator(_not_a_bool)
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date_text(value: Any) -> Any:
+    """Accept a date only as ``YYYY-MM-DD`` text (or a ``date``): pydantic's lax mode
+    would read a number, or a string of digits, as a Unix timestamp."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value  # pydantic then checks that the day exists
+    raise PydanticCustomError("date_format", "use YYYY-MM-DD, for example 2026-12-01")
+
+
+#: A calendar day written ``YYYY-MM-DD``, in a body or a path (no timestamps).
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_text)]
+
+#: Upper bound of a route plan's ``solution_limit``.
+MAX_SOLUTION_LIMIT = 100_000
 
 
 class _In(BaseModel):
@@ -99,12 +119,16 @@ class RunAccepted(BaseModel):
 
 
 class Progress(BaseModel):
-    fraction: float | None = Field(None, description="0..1 of the work or time budget done")
+    fraction: float | None = Field(
+        None, description="0..1 done: while the run runs, the fraction of its work (as the "
+        "solver last reported it) or of its time budget (elapsed_s / time_limit_s, at most "
+        "0.99), whichever is further; 1 once it has succeeded")
     incumbent: float | None = Field(None, description="best cost found so far")
     lower_bound: float | None = None
     elapsed_s: float | None = Field(
         None, description="seconds since the run started: while it runs, up to the moment "
-        "of reading; once it has finished, at its last progress report")
+        "of reading; once it has finished, its solve time (solve_seconds) or its last "
+        "progress report's, whichever is larger")
     message: str | None = None
 
 
@@ -205,9 +229,15 @@ class ResultOut(BaseModel):
 
 class RoutePlanCreate(_In):
     county: str = Field(pattern=r"^\d{6}$", examples=["210124"])
-    date: dt.date = Field(examples=["2026-12-01"])
+    date: IsoDate = Field(examples=["2026-12-01"], description="the day planned, YYYY-MM-DD")
     time_limit_s: Annotated[float | None, NoBool] = Field(None, gt=0)
     seed: Annotated[int | None, NoBool] = Field(None, ge=0, le=2**31 - 1)
+    solution_limit: Annotated[int | None, NoBool] = Field(
+        None, ge=1, le=MAX_SOLUTION_LIMIT,
+        description="stop the routing search after this many improving solutions (default: "
+        "none, the search stops on the time limit). The same request (seed included) "
+        "then gives the same plan, but only when the search stopped on this limit before "
+        "the time limit: a search cut short by the clock is not reproducible")
     model_config = ConfigDict(json_schema_extra={
         "examples": [{"county": "210124", "date": "2026-12-01"}]})
 

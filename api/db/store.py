@@ -406,9 +406,12 @@ class Store:
 
     def finish_route_plan(self, run_id: str, output: dict[str, Any], seconds: float,
                           instance_id: str | None = None) -> str | None:
-        """Store a route plan, publish it for its county-day, mark the run succeeded;
-        returns the plan id. With ``instance_id``, only while the run is still running for
-        it (else ``None``, and nothing is stored)."""
+        """Store a route plan, mark the run succeeded and publish the plan for its
+        county-day, unless the plan published there comes from a later request (a run
+        created later, or at the same time with a greater id: runs of several workers
+        finish in any order); then it is stored unpublished, readable by run id. Returns
+        the plan id. With ``instance_id``, only while the run is still running for it
+        (else ``None``, and nothing is stored)."""
         with self.session() as s, s.begin():
             run = s.get(RunRow, run_id) if instance_id is None else self._mine(
                 s, run_id, instance_id)
@@ -417,14 +420,28 @@ class Store:
                     return None
                 raise KeyError(run_id)
             county, day = str(run.county), str(run.plan_date)
-            s.execute(update(RoutePlanRow)
-                      .where(RoutePlanRow.county == county, RoutePlanRow.plan_date == day)
-                      .values(published=False))
+            if self.engine.dialect.name == "postgresql":
+                # one finish per county-day at a time (instances sharing the database):
+                # the check below and the publication are one step
+                s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                          {"k": f"wastenet route plan {county} {day}"})
+            later = (RunRow.created_at > run.created_at) | (
+                (RunRow.created_at == run.created_at) & (RunRow.id > run.id))
+            newer = s.scalar(select(RoutePlanRow.id)
+                             .join(RunRow, RunRow.id == RoutePlanRow.run_id)
+                             .where(RoutePlanRow.county == county,
+                                    RoutePlanRow.plan_date == day,
+                                    RoutePlanRow.published.is_(True), later).limit(1))
+            publish = newer is None
+            if publish:
+                s.execute(update(RoutePlanRow)
+                          .where(RoutePlanRow.county == county, RoutePlanRow.plan_date == day)
+                          .values(published=False))
             plan_id = new_id()
             s.add(RoutePlanRow(id=plan_id, run_id=run_id,
                                siting_run_id=str(run.parent_run_id), county=county,
                                plan_date=day, schema_version=ROUTE_PLAN_SCHEMA_VERSION,
-                               plan=json_safe(output.get("plan", {})), published=True,
+                               plan=json_safe(output.get("plan", {})), published=publish,
                                created_at=utcnow()))
             s.flush()
             for fmt, content in (output.get("exports") or {}).items():

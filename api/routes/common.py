@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
 
 from api.db.models import RunRow
 from api.db.store import as_utc, utc_iso
@@ -24,19 +24,69 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {c: {"model": ErrorOut, "description": text.get(c, "Error")} for c in codes}
 
 
+def is_json_type(media_type: str) -> bool:
+    """Whether a media type (lower case, without parameters) is JSON, as FastAPI reads
+    it: ``application/json`` or ``application/<anything>+json``."""
+    main, _, sub = media_type.partition("/")
+    return main == "application" and (sub == "json" or sub.endswith("+json"))
+
+
+def unsupported_type(media_type: str, accepted: str) -> HTTPException:
+    """The 415 of a body of another type than ``accepted`` (the same words everywhere)."""
+    return HTTPException(415, f"Content-Type {media_type!r} is not accepted: send {accepted}")
+
+
+async def json_body_only(request: Request) -> None:
+    """Dependency of the endpoints whose body is JSON only: a body sent with another
+    ``Content-Type`` is a 415 naming it (FastAPI would hand the model the raw bytes and
+    answer a misleading "not a dictionary" 422). A body without ``Content-Type`` is a
+    415 as well: FastAPI leaves such a body unread on purpose (a page on another site can
+    send it without a CORS preflight), and this service keeps that guard. An empty body
+    is no body, whatever its declared type."""
+    ctype = request.headers.get("content-type")
+    if not await request.body():  # the body FastAPI read already
+        return
+    if not ctype:
+        raise HTTPException(415, "the body has no Content-Type: send application/json")
+    base = ctype.split(";")[0].strip().lower()
+    if is_json_type(base):
+        return
+    raise unsupported_type(base, "application/json")
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
 def progress_of(run: RunRow, now: datetime | None = None) -> Progress:
-    """The run's progress, limited to the documented keys. While the run is running,
-    ``elapsed_s`` is the time since it started, up to ``now`` (default: this moment), so
-    that it advances between the worker's reports (never below the last one reported);
-    once the run has finished it is the last one reported."""
+    """The run's progress, limited to the documented keys.
+
+    While the run is running, ``elapsed_s`` is the time since it started, up to ``now``
+    (default: this moment), so that it advances between the worker's reports (never below
+    the last one reported), and ``fraction`` is the larger of the one reported and the
+    share of the run's time limit used (at most 0.99), so that it advances through a long
+    solver step that reports nothing. Once the run has finished, ``elapsed_s`` is the
+    larger of its ``solve_seconds`` and the last one reported (a run stopped between
+    reports, a cancelled one, ran longer than its last report says)."""
     out = {k: v for k, v in (run.progress or {}).items() if k in PROGRESS_KEYS}
+    reported = _number(out.get("elapsed_s"))
     started = as_utc(run.started_at)
     if run.status == "running" and started is not None:
         since = ((now or datetime.now(UTC)) - started).total_seconds()
-        reported = out.get("elapsed_s")
-        if isinstance(reported, int | float) and not isinstance(reported, bool):
-            since = max(since, float(reported))
-        out["elapsed_s"] = round(max(since, 0.0), 3)
+        if reported is not None:
+            since = max(since, reported)
+        out["elapsed_s"] = elapsed = round(max(since, 0.0), 3)
+        limit = _number((run.params or {}).get("time_limit_s"))
+        if limit is not None and limit > 0:
+            by_time = round(min(0.99, elapsed / limit), 4)
+            fraction = _number(out.get("fraction"))
+            out["fraction"] = by_time if fraction is None else max(fraction, by_time)
+    elif run.status in ("succeeded", "failed", "cancelled"):
+        solve = _number(run.solve_seconds)
+        if solve is not None and (reported is None or solve > reported):
+            out["elapsed_s"] = round(solve, 3)
     return Progress(**out)
 
 

@@ -6,18 +6,23 @@ works with no network at all (no CDN, no tiles, no web fonts). Its
 ``Content-Security-Policy`` (``'self'`` only) makes the browser enforce that.
 
 ``/map`` and ``/static`` stay out of the OpenAPI document; ``/v1/counties.geojson`` is a
-documented API endpoint like ``/v1/counties`` and needs the same key.
+documented API endpoint like ``/v1/counties`` and needs the same key. The static files
+are sent with ``X-Content-Type-Options: nosniff``, and an HTML file among them (the page
+itself, at ``/static/map/index.html``) with the page's headers, as at ``/map``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from api.deps import AnyPrincipal
 from api.routes.common import errors
@@ -31,6 +36,22 @@ GEOJSON_MEDIA = "application/geo+json"
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
             "img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
             "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
+#: The security headers of the page, wherever it is served from.
+PAGE_HEADERS = {"Content-Security-Policy": PAGE_CSP, "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer"}
+
+
+class SecuredStaticFiles(StaticFiles):
+    """``/static``: every file with ``nosniff``, and HTML with :data:`PAGE_HEADERS` (the
+    page must not be reachable without its Content-Security-Policy)."""
+
+    def file_response(self, full_path: str | os.PathLike[str], stat_result: os.stat_result,
+                      scope: Scope, status_code: int = 200) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        html = os.fspath(full_path).lower().endswith((".html", ".htm"))
+        response.headers.update(PAGE_HEADERS if html else
+                                {"X-Content-Type-Options": "nosniff"})
+        return response
 
 router = APIRouter(prefix="/v1", tags=["counties"])
 page_router = APIRouter(include_in_schema=False)
@@ -89,7 +110,4 @@ def counties_geojson(principal: AnyPrincipal) -> Response:
 def map_page() -> FileResponse:
     """The map page (open: it holds no data; its API calls send the key)."""
     return FileResponse(MAP_PAGE, media_type="text/html; charset=utf-8",
-                        headers={"Content-Security-Policy": PAGE_CSP,
-                                 "X-Content-Type-Options": "nosniff",
-                                 "Referrer-Policy": "no-referrer",
-                                 "Cache-Control": "no-cache"})
+                        headers={**PAGE_HEADERS, "Cache-Control": "no-cache"})

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.db.store import IdempotencyConflict
 from api.deps import AnyPrincipal, JobsDep, Principal, SettingsDep, StoreDep
-from api.routes.common import errors
+from api.routes.common import errors, json_body_only
 from api.routes.counties import county_or_404
 from api.routes.scenarios import request_hash
-from api.schemas import RoutePlanCreate, RunAccepted
+from api.schemas import IsoDate, RoutePlanCreate, RunAccepted
 
 router = APIRouter(prefix="/v1", tags=["route plans"])
 
@@ -33,15 +32,19 @@ def _check_county(principal: Principal, county: str) -> None:
 
 
 @router.post("/runs/{run_id}/route-plans", status_code=202, response_model=RunAccepted,
-             responses=errors(401, 403, 404, 409, 413, 422),
+             responses=errors(401, 403, 404, 409, 413, 415, 422),
              summary="Plan one county-day from a siting run and publish it")
 def create_route_plan(run_id: str, body: Annotated[RoutePlanCreate, Body()],
-                      response: Response, principal: AnyPrincipal, store: StoreDep,
+                      response: Response, principal: AnyPrincipal,
+                      _json: Annotated[None, Depends(json_body_only)], store: StoreDep,
                       settings: SettingsDep, jobs: JobsDep,
                       idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
                       ) -> RunAccepted:
     """Queues a ``route_plan`` run for ``county`` on ``date`` from the network sited by
-    run ``run_id``; when it succeeds its plan becomes the county-day's published plan."""
+    run ``run_id``; when it succeeds its plan becomes the county-day's published plan,
+    unless a plan of a later request for that county-day is published already. With
+    ``solution_limit`` (and a fixed ``seed``) a plan can be reproduced, provided that the
+    search stops on that limit before the time limit. The body is JSON (415 otherwise)."""
     _check_county(principal, body.county)
     run = store.get_run(run_id)
     if run is None:
@@ -64,11 +67,17 @@ def create_route_plan(run_id: str, body: Annotated[RoutePlanCreate, Body()],
     scenario = store.get_scenario(run.scenario_id)
     solver = scenario.body.get("solver", {}) if scenario is not None else {}
     limit = body.time_limit_s or float(solver.get("routing_time_limit_s", 30.0))
-    params = {"time_limit_s": min(limit, settings.max_time_limit_s),
-              "seed": body.seed if body.seed is not None else int(solver.get("seed", 0))}
+    params: dict[str, Any] = {
+        "time_limit_s": min(limit, settings.max_time_limit_s),
+        "seed": body.seed if body.seed is not None else int(solver.get("seed", 0))}
+    request = body.model_dump(mode="json")
+    if body.solution_limit is not None:
+        params["solution_limit"] = body.solution_limit
+    else:  # a request without it fingerprints as it did before the field existed
+        del request["solution_limit"]
     idem = None
     if idempotency_key:
-        idem = (idempotency_key, principal.key_id, request_hash({"run": run_id, **body.model_dump(mode="json")}))
+        idem = (idempotency_key, principal.key_id, request_hash({"run": run_id, **request}))
     try:
         new, _ = store.create_run(kind="route_plan", scenario_id=run.scenario_id,
                                   params=params, owner_key_id=principal.key_id,
@@ -111,13 +120,15 @@ DOWNLOAD_DESCRIPTION = (
                        **errors(401, 403, 404, 422)},
             response_class=Response)
 async def get_route_plan(county: Annotated[str, Path(examples=["210124"])],
-                   date: Annotated[dt.date, Path(examples=["2026-12-01"])],
+                   date: Annotated[IsoDate, Path(examples=["2026-12-01"],
+                                                 description="the day, YYYY-MM-DD")],
                    principal: AnyPrincipal, store: StoreDep,
                    format: Annotated[Literal["json", "csv", "geojson", "gpx", "html"],
                                      Query()] = "json",
                    run: Annotated[str | None, Query(max_length=64)] = None) -> Response:
     """The county-day's published plan, or the plan made by (or from) run ``run``.
-    ``html`` is the printable driver sheet, one page per vehicle."""
+    ``html`` is the printable driver sheet, one page per vehicle. HEAD answers as GET
+    does, without the body (as every GET endpoint)."""
     county_or_404(county)
     _check_county(principal, county)
     found, content = await run_in_threadpool(store.get_route_plan_export, county,
@@ -135,9 +146,3 @@ async def get_route_plan(county: Annotated[str, Path(examples=["210124"])],
     disposition = "inline" if format == "html" else "attachment"
     return Response(content=content.encode("utf-8"), media_type=media,
                     headers={"Content-Disposition": f'{disposition}; filename="{stem}"'})
-
-
-# HEAD answers as GET does, without the body (download managers and ``curl -I`` ask it
-# first); not a separate operation in the OpenAPI document
-router.add_api_route("/route-plans/{county}/{date}", get_route_plan, methods=["HEAD"],
-                     include_in_schema=False, response_class=Response)

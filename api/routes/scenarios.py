@@ -6,12 +6,12 @@ import hashlib
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.db.store import IdempotencyConflict, utc_iso
 from api.deps import Engineer, JobsDep, SettingsDep, StoreDep
-from api.routes.common import errors
+from api.routes.common import errors, json_body_only, unsupported_type
 from api.scenario_input import TOML_TYPES, validate_scenario
 from api.schemas import (
     RunAccepted,
@@ -70,8 +70,7 @@ async def create_scenario(request: Request, response: Response, principal: Engin
     ctype = request.headers.get("content-type", "application/json")
     base = ctype.split(";")[0].strip().lower()
     if base not in (*TOML_TYPES, "application/json") and not base.endswith("+json"):
-        raise HTTPException(415, f"Content-Type {base!r} is not accepted: send "
-                            "application/json or application/toml")
+        raise unsupported_type(base, "application/json or application/toml")
     raw = await request.body()
 
     def work() -> ScenarioCreated:
@@ -114,15 +113,17 @@ def request_hash(payload: dict[str, Any]) -> str:
 
 
 @router.post("/scenarios/{scenario_id}/runs", status_code=202, response_model=RunAccepted,
-             responses=errors(401, 403, 404, 409, 413, 422),
+             responses=errors(401, 403, 404, 409, 413, 415, 422),
              summary="Queue a siting run of the scenario")
-def create_run(scenario_id: str, response: Response, principal: Engineer, store: StoreDep,
+def create_run(scenario_id: str, response: Response, principal: Engineer,
+               _json: Annotated[None, Depends(json_body_only)], store: StoreDep,
                settings: SettingsDep, jobs: JobsDep,
                body: Annotated[RunCreate | None, Body()] = None,
                idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
                ) -> RunAccepted:
     """Returns 202 with the run id. The same ``Idempotency-Key`` (per API key) returns the
-    run it created before instead of queuing another."""
+    run it created before instead of queuing another. The optional body is JSON (415
+    otherwise)."""
     body = body or RunCreate.model_validate({})
     row = store.get_scenario(scenario_id)
     if row is None:
