@@ -71,8 +71,8 @@ def _labels_everywhere(data: RoutingData, plan: RoutePlan) -> dict[str, list[str
     fc = json.loads(blobs["geojson"])
     geo = list(dict.fromkeys(f["properties"]["vehicle"] for f in fc["features"]
                              if f["properties"]["feature_type"] == "stop"))
-    gpx = [el.text or "" for el in ET.fromstring(blobs["gpx"]).iter(f"{GPX}rte")
-           for el in [el.find(f"{GPX}name")] if el is not None]
+    gpx = [name.text or "" for rte in ET.fromstring(blobs["gpx"]).iter(f"{GPX}rte")
+           if (name := rte.find(f"{GPX}name")) is not None]
     sheets = _Sections()
     sheets.feed(blobs["html"].decode("utf-8"))
     return {"csv": csv_labels, "geojson": geo, "gpx": gpx, "html": sheets.vehicles,
@@ -120,8 +120,8 @@ def test_forbidden_xml_characters_in_names_give_parseable_gpx_and_sheets() -> No
     data = dataclasses.replace(d, vehicle_types=vts)
     plan = dataclasses.replace(PLAN, name="新民市\x01 day")
     root = ET.fromstring(routes_gpx(data, plan))
-    rte_names = [el.text for el in root.iter(f"{GPX}rte") for el in [el.find(f"{GPX}name")]
-                 if el is not None]
+    rte_names = [name.text for rte in root.iter(f"{GPX}rte")
+                 if (name := rte.find(f"{GPX}name")) is not None]
     assert rte_names == ["小型车-1", "压缩车\ufffd8吨-1"]
     types = [el.text for el in root.iter(f"{GPX}type") if el.text not in (
         "depot", "stop", "unload")]
