@@ -106,6 +106,19 @@ def cli_inputs(sited, tmp_path_factory) -> tuple[Path, Path]:
     return scenario, base / "site"
 
 
+@pytest.fixture(scope="module")
+def cut_siting(sited, tmp_path_factory) -> Path:
+    """The siting output folder with Kangping's assignment rows cut to the first one:
+    Kangping fails when it is planned (its other villages have no facility), Faku does
+    not."""
+    siting = sited[1]
+    rows = [a for a in siting["assignments"] if a["county"] != KANGPING]
+    first = next(a for a in siting["assignments"] if a["county"] == KANGPING)
+    out = tmp_path_factory.mktemp("province-cut") / "site"
+    write_outputs(out, {**siting, "assignments": [*rows, first]})
+    return out
+
+
 def _stable(o: CountyOutcome) -> dict[str, Any]:
     """An outcome without its wall times (the plan's and the unit's ``elapsed_s``)."""
     d = asdict(o)
@@ -319,39 +332,55 @@ def test_cli_local_pool_writes_exports_and_province_files(cli_inputs, sequential
     assert "2 of 2 counties planned" in capsys.readouterr().out
 
 
-def test_cli_failed_county_exits_1_after_writing_the_rest(cli_inputs, tmp_path,
+def test_cli_failed_county_exits_1_after_writing_the_rest(cli_inputs, cut_siting, tmp_path,
                                                           caplog) -> None:
-    """A county of Liaoning that is not in the scenario fails: the others are still
-    written, province.csv holds the failure, the log names it, and the exit code is 1."""
-    scenario, siting = cli_inputs
+    """A county that fails when it is planned (here: most of its villages have no
+    facility in the siting output) does not stop the others: they are still written,
+    province.csv holds the failure, the log names it, and the exit code is 1."""
+    scenario, _siting = cli_inputs
     out = tmp_path / "out"
-    assert _cli(scenario, siting, out, "--counties", f"{FAKU},211224",
+    assert _cli(scenario, cut_siting, out, "--counties", f"{FAKU},{KANGPING}",
                 "--workers", "2") == 1
-    assert (out / FAKU / "plan.json").is_file() and not (out / "211224").exists()
+    assert (out / FAKU / "plan.json").is_file() and not (out / KANGPING).exists()
     rows = {r["county"]: r for r in _read_province_csv(out)}
-    assert rows["211224"]["status"] == "failed" and "211224" in rows["211224"]["message"]
-    assert rows["211224"]["vehicles"] == ""
+    bad = rows[KANGPING]
+    assert bad["status"] == "failed" and f"county {KANGPING}" in bad["message"]
+    assert "have no assigned facility" in bad["message"] and bad["vehicles"] == ""
     assert rows["total"]["vehicles"] == rows[FAKU]["vehicles"]
     logged = [r for r in caplog.records if r.name == "wastenet.province"]
-    assert any("211224" in r.getMessage() and r.levelname == "ERROR" for r in logged)
-    assert any("has no villages" in r.getMessage() for r in logged)
+    assert any(KANGPING in r.getMessage() and r.levelname == "ERROR" for r in logged)
+    assert any("have no assigned facility" in r.getMessage() for r in logged)
+
+
+def test_cli_refuses_counties_without_villages_up_front(cli_inputs, tmp_path, capsys
+                                                        ) -> None:
+    """Counties of Liaoning the scenario has no villages in are refused before anything
+    is planned or written: exit code 2, one error naming every such adcode (they used to
+    fail one by one at run time, with exit code 1 after the others were planned)."""
+    scenario, siting = cli_inputs
+    out = tmp_path / "out"
+    assert _cli(scenario, siting, out, "--counties", f"{FAKU},211224,211282") == 2
+    err = capsys.readouterr().err
+    assert "wastenet: error: counties='211224,211282'" in err
+    assert "has no villages in these 2 counties" in err and "Traceback" not in err
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("user_file", [False, True])
-def test_cli_failed_county_removes_an_earlier_runs_exports(cli_inputs, tmp_path, caplog,
-                                                           user_file) -> None:
+def test_cli_failed_county_removes_an_earlier_runs_exports(cli_inputs, cut_siting, tmp_path,
+                                                           caplog, user_file) -> None:
     """Exports an earlier run left for a county that fails now are removed (they would pass
     for this day's plan), with a warning naming them; a file that is not an export stays,
     and so does its folder; the folder goes when nothing else is in it."""
-    scenario, siting = cli_inputs
+    scenario, _siting = cli_inputs
     out = tmp_path / "out"
-    old = out / "211224"
+    old = out / KANGPING
     old.mkdir(parents=True)
     for name in (FILE_NAMES["json"], FILE_NAMES["csv"]):
         (old / name).write_text("from an earlier day", encoding="utf-8")
     if user_file:
         (old / "notes.txt").write_text("mine", encoding="utf-8")
-    assert _cli(scenario, siting, out, "--counties", f"{FAKU},211224") == 1
+    assert _cli(scenario, cut_siting, out, "--counties", f"{FAKU},{KANGPING}") == 1
     assert (out / FAKU / "plan.json").is_file()
     if user_file:
         assert sorted(p.name for p in old.iterdir()) == ["notes.txt"]
@@ -359,7 +388,7 @@ def test_cli_failed_county_removes_an_earlier_runs_exports(cli_inputs, tmp_path,
         assert not old.exists()
     warned = [r.getMessage() for r in caplog.records
               if r.name == "wastenet.province" and r.levelname == "WARNING"]
-    assert any("211224" in m and "plan.json" in m and "routes.csv" in m for m in warned)
+    assert any(KANGPING in m and "plan.json" in m and "routes.csv" in m for m in warned)
 
 
 @pytest.mark.parametrize(("extra", "named"), [

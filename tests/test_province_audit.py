@@ -2,9 +2,9 @@
 :mod:`wastenet.province`): county codes from the siting output never name paths outside
 ``--out``, province.csv text cells are formula-guarded, a run that dies leaves no
 province summary, checker-rejected plans are neither written nor counted as planned,
-``--scheduler`` and output paths are checked before any county is planned, a Dask
-scheduler without workers is not waited for forever, and every row says what stopped
-its search.
+``--scheduler``, counties without villages and output paths are checked before any
+county is planned, a Dask scheduler without workers is not waited for forever, and
+every row says what stopped its search.
 
 The solver is replaced: :func:`wastenet.province.plan_unit` by a stub and the executor by
 ``None`` (the units run here, one after the other), except in the one test that needs a
@@ -168,6 +168,22 @@ def test_assigned_counties_names_the_row_and_unit_refuses_a_path() -> None:
     with pytest.raises(ValidationError) as exc:
         CountyDay(scenario=sc, siting={}, county="/tmp/x", date=DATE)
     assert exc.value.field == "county" and exc.value.value == "/tmp/x"
+
+
+def test_siting_county_the_scenario_has_no_villages_in_is_refused_up_front(
+        scenario: Path, tmp_path: Path, no_plan: None,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --counties, the counties are those of the siting output: one the
+    scenario has no villages in (a siting of another scenario) is refused before
+    anything is planned, naming ``assignments.csv:county`` and the adcode (exit 2, no
+    output); it used to fail at run time, after the other counties were planned."""
+    site = make_siting(tmp_path / "site", (KANGPING, "211224", FAKU))
+    out = tmp_path / "out"
+    rc = run_cli(scenario, site, out)
+    err = capsys.readouterr().err
+    assert rc == 2 and f"{site / 'assignments.csv'}:county='211224'" in err
+    assert "has no villages in this county" in err and "Traceback" not in err
+    assert not out.exists()
 
 
 def test_province_csv_text_cells_are_formula_guarded() -> None:

@@ -6,6 +6,13 @@ CLI, the HTTP service's worker processes (and later a Dask cluster) can run it a
 * :func:`run_siting` returns ``{"summary", "facilities", "assignments"}``;
 * :func:`run_route_plan` returns ``{"plan", "exports"}`` for one county-day;
 * :func:`compare` contrasts two siting summaries (what does sharing save?).
+
+Building the network (:func:`~wastenet.scenario.network.build_network`) is the costly
+step a county-day shares with every other county-day of the scenario (about 0.3 s for
+the province, much more with a road matrix, ``data.distance_matrix_file``):
+:func:`route_plan_data` and :func:`run_route_plan` take it as ``network=`` so that a
+caller planning many county-days (``wastenet plan-routes --week``,
+:func:`wastenet.province.make_units`) builds it once; without it they build it.
 """
 
 from __future__ import annotations
@@ -283,16 +290,31 @@ def check_siting(siting: object, parts: Mapping[str, str] = SITING_PARTS) -> Non
                                   f"that is not in {fname}", row=k + 1)
 
 
+def _same_scenario(network: Network, scenario: Scenario) -> None:
+    """``network`` must have been built from ``scenario`` (a programming error
+    otherwise: the plan would be of another scenario's villages)."""
+    if network.scenario is not scenario and network.scenario != scenario:
+        raise ValueError(f"the network was built from scenario {network.scenario.name!r}, "
+                         f"not from the scenario {scenario.name!r} being planned")
+
+
 def route_plan_data(scenario: Scenario, siting: Mapping[str, Any], county: str,
-                    date: str) -> RoutingData:
+                    date: str, *, network: Network | None = None) -> RoutingData:
     """The routing data of ``county`` on ``date`` from a siting output: what
     :func:`run_route_plan` solves, and what the route-plan checker checks its plan
     against. A malformed siting output raises :class:`ValidationError`
-    (:func:`check_siting`)."""
+    (:func:`check_siting`), before the network is built.
+
+    ``network``: ``build_network(scenario)`` when the caller has built it already (it
+    must be that scenario's network; the data is then the same as without it), else it
+    is built here."""
     from wastenet.routing.build import build_routing_data
 
     check_siting(siting)
-    network = build_network(scenario)
+    if network is None:
+        network = build_network(scenario)
+    else:
+        _same_scenario(network, scenario)
     facilities = [dict(f["properties"], lon=f["geometry"]["coordinates"][0],
                        lat=f["geometry"]["coordinates"][1])
                   for f in siting["facilities"]["features"]]
@@ -303,10 +325,12 @@ def run_route_plan(scenario: Scenario, siting: Mapping[str, Any], county: str, d
                    time_limit_s: float | None = None, seed: int | None = None,
                    progress: ProgressCallback | None = None, crs: str = "wgs84",
                    solution_limit: int | None = None,
-                   data: RoutingData | None = None) -> dict[str, Any]:
+                   data: RoutingData | None = None,
+                   network: Network | None = None) -> dict[str, Any]:
     """Plan the collection routes of ``county`` on ``date`` from a siting output;
     ``data``, when the caller has it already, is :func:`route_plan_data` of the same
-    arguments."""
+    arguments (nothing is built then); otherwise ``network``, when the caller has it
+    already, is the scenario's network that :func:`route_plan_data` compiles it from."""
     from wastenet.routing.exports import _check_crs, plan_to_dict, render_all
     from wastenet.routing.solve import RouteParams, solve
 
@@ -317,7 +341,7 @@ def run_route_plan(scenario: Scenario, siting: Mapping[str, Any], county: str, d
         seed=seed if seed is not None else scenario.solver.seed, solution_limit=solution_limit)
     _check_crs(crs)
     if data is None:
-        data = route_plan_data(scenario, siting, county, date)
+        data = route_plan_data(scenario, siting, county, date, network=network)
     if progress is not None:
         progress({"fraction": 0.0, "elapsed_s": 0.0, "message":
                   f"routing {data.n_stops} stops", "incumbent": None, "lower_bound": None})

@@ -11,24 +11,39 @@ Design
   and nothing global: the validated :class:`~wastenet.scenario.schema.Scenario` (a frozen
   pydantic model, which pickles as it is), the part of the siting output that county
   needs (:func:`county_siting`: its villages' assignment rows and the facilities they
-  name), the county adcode, the date and the solver settings (time limit, seed, solution
-  limit) and export coordinate system. Nothing is read from files or module state in
-  the worker, except files the scenario itself names (``data.villages_file``,
-  ``data.distance_matrix_file``): those paths are absolute after
-  :func:`~wastenet.scenario.schema.load_scenario`, and must exist at the same path on
-  every machine of a cluster.
+  name), the county adcode, the date, the solver settings (time limit, seed, solution
+  limit) and export coordinate system, and the county-day's compiled routing data
+  (:class:`~wastenet.routing.data.RoutingData`, or the domain error compiling it
+  raised, as a :class:`UnitFailure`).
+* :func:`make_units` compiles that data in the caller's process, from the scenario's
+  network built once for all the units: building it
+  (:func:`~wastenet.scenario.network.build_network`) costs about 0.3 s for the province,
+  and with a road matrix (``data.distance_matrix_file``) as much as loading the whole
+  matrix (about 11 s and 6 GB for a 1.9 GB province matrix), which no worker then
+  repeats. A worker reads nothing from files or module state: the county's distances
+  and travel times travel in its unit. The price is the size of a unit, whose data
+  holds the county-day's dense distance and time matrices (about 1.2 MB pickled on
+  average for the province's counties, 10 MB for the largest), and the weekly planner
+  (:mod:`wastenet.routing.frequency`, whose exact repair runs CP-SAT) running in the
+  caller's process, one county after the other: under a second for the province with
+  daily collection, about half a minute with collection twice a week.
+  A :class:`CountyDay` made without data is compiled by the worker, which then builds
+  the network itself, reading the files the scenario names (``data.villages_file``,
+  ``data.distance_matrix_file``: absolute paths after
+  :func:`~wastenet.scenario.schema.load_scenario`, which must then exist at the same
+  path on every machine of a cluster).
 * :func:`plan_unit` is a pure top-level function (so process pools and Dask workers can
-  import it by name) that calls :func:`wastenet.pipeline.run_route_plan` and returns a
-  :class:`CountyOutcome`: plain data (strings, numbers, the JSON-able plan dict and the
-  export texts), so it pickles back to the parent whatever happened. Domain errors
-  (:class:`~wastenet.errors.WastenetError` subclasses) become ``status="failed"`` with
-  their message; they are turned into strings in the worker, because the domain
-  exceptions' keyword-carrying constructors do not survive unpickling. Anything else is a
-  bug and propagates. A county with no village due that day (low collection frequencies)
-  is ``status="idle"``, not a failure. The plan is then checked by the independent
-  route-plan checker (:func:`wastenet.routing.checker.check`) against the county-day data
-  it was solved on (:func:`wastenet.pipeline.route_plan_data`, built once per unit), and
-  the KPIs are read from the plan dict.
+  import it by name) that calls :func:`wastenet.pipeline.run_route_plan` on the unit's
+  data and returns a :class:`CountyOutcome`: plain data (strings, numbers, the JSON-able
+  plan dict and the export texts), so it pickles back to the parent whatever happened.
+  Domain errors (:class:`~wastenet.errors.WastenetError` subclasses), compiling the data
+  or solving, become ``status="failed"`` with their message; they are turned into
+  strings where they are raised (:class:`UnitFailure`), because the domain exceptions'
+  keyword-carrying constructors do not survive unpickling. Anything else is a bug and
+  propagates. A county with no village due that day (low collection frequencies) is
+  ``status="idle"``, not a failure. The plan is then checked by the independent
+  route-plan checker (:func:`wastenet.routing.checker.check`) against the county-day
+  data it was solved on, and the KPIs are read from the plan dict.
 * :func:`plan_province` submits every unit to the executor and collects the results with
   :func:`concurrent.futures.as_completed` (so a progress callback sees each county as it
   finishes), but returns them in the units' order: the output never depends on which
@@ -44,6 +59,9 @@ Design
 County codes: every county code a unit carries is six digits (:class:`CountyDay`), and
 :func:`assigned_counties` refuses a siting output whose ``county`` cells are not known
 Liaoning county adcodes, because callers name folders after them.
+:func:`check_counties` refuses counties the scenario has no villages in (the command
+line calls it before making the units; :func:`make_units` itself gives such a county a
+unit that fails, as any county-day whose data cannot be compiled).
 
 Determinism: each unit carries its own seed. OR-Tools under a time limit stops wherever
 the clock says, so a plan is reproducible across runs, machines and executors only when
@@ -62,12 +80,16 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from wastenet.bounds import is_finite_number
 from wastenet.errors import ValidationError, WastenetError
 from wastenet.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from wastenet.routing.data import RoutingData
+    from wastenet.scenario.network import Network
 
 log = logging.getLogger("wastenet.province")
 
@@ -144,6 +166,41 @@ def county_siting(siting: Mapping[str, Any], county: str) -> dict[str, Any]:
             "assignments": rows}
 
 
+def check_counties(network: Network, counties: Sequence[str], field: str = "counties"
+                   ) -> None:
+    """Refuse the ``counties`` the network's scenario has no villages in (none of its
+    villages lies in them): one :class:`ValidationError` naming ``field`` and every such
+    adcode (comma-separated, in the given order), with the counties it has villages in
+    as the hint."""
+    have = set(network.counties)
+    missing = [c for c in counties if c not in have]
+    if not missing:
+        return
+    which = "this county" if len(missing) == 1 else f"these {len(missing)} counties"
+    shown = ", ".join(network.counties[:10])
+    more = f" and {len(network.counties) - 10} more" if len(network.counties) > 10 else ""
+    raise ValidationError(field, ",".join(missing), f"scenario {network.scenario.name!r} "
+                          f"has no villages in {which}",
+                          hint=f"its villages lie in {shown}{more}")
+
+
+@dataclass(frozen=True)
+class UnitFailure:
+    """A domain error (:class:`~wastenet.errors.WastenetError`) of a county-day, as plain
+    strings (the exceptions do not survive unpickling): its type name, its text and
+    whether it means that no village is due that day (``idle``: a ``date`` error, as
+    the unit's date itself is valid)."""
+
+    error_type: str
+    message: str
+    idle: bool = False
+
+    @classmethod
+    def of(cls, exc: WastenetError) -> UnitFailure:
+        return cls(type(exc).__name__, str(exc),
+                   isinstance(exc, ValidationError) and exc.field == "date")
+
+
 @dataclass(frozen=True)
 class CountyDay:
     """One county-day to plan: everything a worker needs, nothing global.
@@ -151,6 +208,11 @@ class CountyDay:
     ``siting`` is a siting output dict (``facilities`` GeoJSON and ``assignments``
     rows), ideally restricted with :func:`county_siting` (see :func:`make_units`).
     ``time_limit_s`` / ``seed`` of ``None`` mean the scenario's values.
+
+    ``data`` is the county-day's routing data (:func:`wastenet.pipeline.route_plan_data`
+    of the scenario, ``siting``, county and date), or ``failure`` the domain error that
+    compiling it raised (at most one of them; :func:`make_units` sets one). With
+    neither, the worker compiles the data itself, building the network.
     """
 
     scenario: Scenario
@@ -161,6 +223,8 @@ class CountyDay:
     seed: int | None = None
     solution_limit: int | None = None
     crs: str = "wgs84"
+    data: RoutingData | None = None
+    failure: UnitFailure | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -176,17 +240,51 @@ class CountyDay:
             raise ValidationError("time_limit_s", self.time_limit_s, "must be > 0")
         if self.solution_limit is not None and self.solution_limit < 1:
             raise ValidationError("solution_limit", self.solution_limit, "must be >= 1")
+        if self.data is not None:
+            if self.failure is not None:
+                raise ValueError("a county-day has routing data or a failure, not both")
+            meta = self.data.meta
+            if (meta.get("county"), meta.get("date")) != (self.county, self.date):
+                raise ValueError(f"the routing data is of county {meta.get('county')} on "
+                                 f"{meta.get('date')}, not of the unit's county "
+                                 f"{self.county} on {self.date}")
 
 
 def make_units(scenario: Scenario, siting: Mapping[str, Any], counties: Sequence[str],
                date: str, *, time_limit_s: float | None = None, seed: int | None = None,
-               solution_limit: int | None = None, crs: str = "wgs84") -> list[CountyDay]:
+               solution_limit: int | None = None, crs: str = "wgs84",
+               network: Network | None = None) -> list[CountyDay]:
     """One :class:`CountyDay` per county (in the given order), each carrying only its
-    county's part of ``siting``."""
-    return [CountyDay(scenario=scenario, siting=county_siting(siting, c), county=c,
-                      date=date, time_limit_s=time_limit_s, seed=seed,
-                      solution_limit=solution_limit, crs=crs)
-            for c in counties]
+    county's part of ``siting`` and its compiled routing data.
+
+    The settings are checked first (:class:`CountyDay`); then the data of every county
+    is compiled from one network: ``network`` (``build_network(scenario)``, when the
+    caller has built it already) or else one built here, once. A county whose data
+    cannot be compiled (a domain error: an unknown adcode, a county without villages,
+    villages without an assigned facility, nothing due that day...) gets a unit carrying
+    that error (:class:`UnitFailure`), which :func:`plan_unit` reports as it would have
+    raised it. A scenario whose network cannot be built raises here.
+    """
+    from wastenet.pipeline import route_plan_data
+
+    units = [CountyDay(scenario=scenario, siting=county_siting(siting, c), county=c,
+                       date=date, time_limit_s=time_limit_s, seed=seed,
+                       solution_limit=solution_limit, crs=crs)
+             for c in counties]
+    if units and network is None:
+        from wastenet.scenario.network import build_network
+
+        network = build_network(scenario)
+    out = []
+    for unit in units:
+        try:
+            data = route_plan_data(scenario, unit.siting, unit.county, unit.date,
+                                   network=network)
+        except WastenetError as exc:
+            out.append(replace(unit, failure=UnitFailure.of(exc)))
+        else:
+            out.append(replace(unit, data=data))
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -318,11 +416,21 @@ def stopped_by(plan: Mapping[str, Any]) -> str:
     return "search_end"
 
 
+def _failed(unit: CountyDay, name: str, failure: UnitFailure, t0: float) -> CountyOutcome:
+    """The outcome of a county-day that a domain error stopped ("idle" when nothing is
+    due that day)."""
+    return CountyOutcome(
+        county=unit.county, date=unit.date, status="idle" if failure.idle else "failed",
+        county_name=name, message=f"county {unit.county} on {unit.date}: {failure.message}",
+        error_type=failure.error_type, elapsed_s=time.perf_counter() - t0)
+
+
 def plan_unit(unit: CountyDay) -> CountyOutcome:
     """Plan one county-day (in whatever process runs it) and check the plan.
 
     Domain errors give ``status="failed"`` (or ``"idle"`` when no village is due that
-    day); other exceptions propagate.
+    day), also one that compiling the unit's data raised earlier
+    (:attr:`CountyDay.failure`); other exceptions propagate.
     """
     from wastenet.pipeline import route_plan_data, run_route_plan
     from wastenet.routing.checker import check
@@ -330,8 +438,12 @@ def plan_unit(unit: CountyDay) -> CountyOutcome:
 
     t0 = time.perf_counter()
     name = _county_name(unit.county)
+    if unit.failure is not None:
+        return _failed(unit, name, unit.failure, t0)
     try:
-        data = route_plan_data(unit.scenario, unit.siting, unit.county, unit.date)
+        data = unit.data
+        if data is None:  # a unit made without its data: compile it here
+            data = route_plan_data(unit.scenario, unit.siting, unit.county, unit.date)
         res = run_route_plan(unit.scenario, unit.siting, unit.county, unit.date,
                              time_limit_s=unit.time_limit_s, seed=unit.seed, crs=unit.crs,
                              solution_limit=unit.solution_limit, data=data)
@@ -340,12 +452,7 @@ def plan_unit(unit: CountyDay) -> CountyOutcome:
         report = check(data, plan_from_dict(plan))
         check_ok, violations = report.ok, tuple(report.violations[:20])
     except WastenetError as exc:
-        # the date was validated by CountyDay, so a "date" error means nothing is due
-        idle = isinstance(exc, ValidationError) and exc.field == "date"
-        return CountyOutcome(
-            county=unit.county, date=unit.date, status="idle" if idle else "failed",
-            county_name=name, message=f"county {unit.county} on {unit.date}: {exc}",
-            error_type=type(exc).__name__, elapsed_s=time.perf_counter() - t0)
+        return _failed(unit, name, UnitFailure.of(exc), t0)
     return CountyOutcome(
         county=unit.county, date=unit.date, status="ok", county_name=name, plan=plan,
         exports=dict(res["exports"]), stops=int(plan["data"]["n_stops"]),

@@ -12,9 +12,15 @@ Before any county is planned, the run refuses (exit code 2, an error naming the 
 and value): a ``--scheduler`` that is neither ``local`` nor ``tcp://HOST:PORT``, a Dask
 scheduler that cannot be reached within ``DASK_CONNECT_TIMEOUT_S`` or that has no worker
 within ``DASK_WORKER_WAIT_S``, a ``county`` cell of the siting's ``assignments.csv`` that
-is no Liaoning county adcode (the output folders are named after them), and output paths
+is no Liaoning county adcode (the output folders are named after them), counties the
+scenario has no villages in (``--counties``, or the ``county`` cells of
+``assignments.csv`` by default; one error naming every such adcode), and output paths
 that cannot be written (``OUT/<adcode>`` or an export in it that is not a file/folder as
 it should be, ``OUT/province.csv`` or ``.json`` that is a folder).
+
+The scenario's network is built once, here; each county's routing data is compiled
+from it before the units are sent to the workers (:func:`wastenet.province.make_units`),
+so no worker builds the network or reads the scenario's files.
 
 The province files of an earlier run are removed when the planning starts and written
 again (through a temporary file, then renamed) when it ends, so that a run that dies
@@ -42,6 +48,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
+from wastenet import atomicio
 from wastenet.commands.args import output_dir, positive_int, seed, time_limit
 from wastenet.commands.site import csv_cell
 from wastenet.errors import ValidationError
@@ -295,13 +302,10 @@ def write_atomic(path: Path, text: str, encoding: str) -> None:
     """Write ``text`` to a temporary file next to ``path``, then rename it over ``path``
     (readers see the old file or the whole new one, never a part).
     :class:`ValidationError` naming ``out`` when it cannot be written."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(text, encoding=encoding)
-        os.replace(tmp, path)
+        atomicio.write_atomic(path, text, encoding,
+                              temp_path=path.with_name(f".{path.name}.{os.getpid()}.tmp"))
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise ValidationError("out", str(path), f"cannot write the file "
                               f"({exc.strerror or exc})") from exc
 
@@ -313,10 +317,12 @@ def run(args: argparse.Namespace) -> int:
     from wastenet.province import (
         CountyOutcome,
         assigned_counties,
+        check_counties,
         make_units,
         plan_province,
         province_summary,
     )
+    from wastenet.scenario.network import build_network
     from wastenet.scenario.schema import load_scenario
 
     try:
@@ -329,17 +335,23 @@ def run(args: argparse.Namespace) -> int:
     # a broken siting folder is one error for the whole run, before any county starts
     siting = load_siting_dir(args.siting)
     # the output folders are named after these codes: every cell is checked, always
-    sited = assigned_counties(siting, source=str(Path(args.siting) / "assignments.csv"))
+    source = str(Path(args.siting) / "assignments.csv")
+    sited = assigned_counties(siting, source=source)
+    field = "counties"
     if counties is None:
-        counties = sited
+        counties, field = sited, f"{source}:county"
         if not counties:
             raise ValidationError("siting", args.siting, "no village is assigned to a "
                                   "facility in this siting output")
-    units = make_units(scenario, siting, counties, date, time_limit_s=args.time_limit,
-                       seed=args.seed, solution_limit=args.solution_limit, crs=args.crs)
+    network = build_network(scenario)  # once for the whole run
+    check_counties(network, counties, field)
     # after the inputs (a bad scenario leaves no empty folder), before any routing
     out = output_dir(args.out)
     check_out_paths(out, counties)
+    units = make_units(scenario, siting, counties, date, time_limit_s=args.time_limit,
+                       seed=args.seed, solution_limit=args.solution_limit, crs=args.crs,
+                       network=network)
+    del network  # the units hold what the workers need (the matrix can be large)
     bar = tqdm(total=len(units), desc="routing", unit="county", file=sys.stderr,
                disable=len(units) <= 1)
     unwritten: dict[str, str] = {}

@@ -1,4 +1,9 @@
-"""``wastenet plan-routes SCENARIO --siting DIR --county ADCODE --date YYYY-MM-DD --out DIR``."""
+"""``wastenet plan-routes SCENARIO --siting DIR --county ADCODE --date YYYY-MM-DD --out DIR``.
+
+With ``--week`` it plans the seven days from ``--date``, each into ``OUT/<date>/``; the
+scenario's network is built once for the run, not once per day
+(:func:`wastenet.pipeline.run_route_plan` takes it as ``network=``).
+"""
 
 from __future__ import annotations
 
@@ -138,10 +143,12 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from wastenet.pipeline import run_route_plan
+    from wastenet.scenario.network import build_network
 
     days = plan_days(args.date, args.week)
     scenario = load_scenario(args.scenario)
     siting = load_siting_dir(args.siting)
+    network = build_network(scenario)  # once, for every day
     # after the inputs (a bad scenario leaves no empty folder), before any routing
     out = output_dir(args.out)
     if args.week:
@@ -155,7 +162,8 @@ def run(args: argparse.Namespace) -> int:
     for day in tqdm(days, desc="routing", unit="day", file=sys.stderr, disable=len(days) == 1):
         try:
             res = run_route_plan(scenario, siting, args.county, day.isoformat(),
-                                 time_limit_s=args.time_limit, seed=args.seed, crs=args.crs)
+                                 time_limit_s=args.time_limit, seed=args.seed, crs=args.crs,
+                                 network=network)
         except ValidationError as exc:
             if args.week and exc.field == "date":
                 log.info("%s: nothing to collect", day)
