@@ -13,7 +13,6 @@ values far from the great-circle estimate, so a plan shows whether it was used.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 import pytest
 
 import wastenet.pipeline
+import wastenet.routing.build
 import wastenet.scenario.network as network_module
 from wastenet.cli import main
 from wastenet.commands.plan_routes import write_exports
@@ -157,10 +157,11 @@ def test_route_plan_data_takes_the_network(tmp_path: Path, builds: list[str]) ->
 
 def test_plan_routes_week_builds_the_network_once(
         tmp_path: Path, builds: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """``plan-routes --week`` builds the network once for its seven days (it used to
-    build it every day), and every day's exports are those of run_route_plan building
-    the network for itself; days with nothing to collect (a visit a week) stay
-    empty."""
+    """``plan-routes --week`` builds the network once for its seven days and plans the
+    county's visit days once (it used to do both every day), and every day's exports are
+    those of run_route_plan building the network for itself; days with nothing to
+    collect (a visit a week) stay empty. ``--solution-limit`` makes the plans
+    repeatable."""
     matrix = _matrix_file(tmp_path / "m.csv")
     scenario = tmp_path / "sc.json"
     scenario.write_text(json.dumps(_spec(matrix, frequency=1)), encoding="utf-8")
@@ -175,14 +176,21 @@ def test_plan_routes_week_builds_the_network_once(
         "\n".join(["village_id,village_name,county,facility_id", *rows]) + "\n",
         encoding="utf-8-sig")
     real: Callable[..., dict[str, Any]] = wastenet.pipeline.run_route_plan
-    # a work limit, for plans that are reproducible between the two paths
-    monkeypatch.setattr(wastenet.pipeline, "run_route_plan",
-                        functools.partial(real, solution_limit=5))
+    weeks: list[int] = []
+    planner = wastenet.routing.build.plan_week
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        weeks.append(1)
+        return planner(*args, **kwargs)
+
+    monkeypatch.setattr(wastenet.routing.build, "plan_week", counted)
     out = tmp_path / "out"
+    # a work limit, for plans that are reproducible between the two paths
     assert main(["plan-routes", str(scenario), "--siting", str(site), "--county", FAKU,
                  "--date", "2026-11-30", "--week", "--out", str(out), "--seed", "0",
-                 "--time-limit", "30"]) == 0
+                 "--time-limit", "30", "--solution-limit", "5"]) == 0
     assert builds == ["tiny-two-counties"]
+    assert len(weeks) == 1
     sc = Scenario.model_validate(_spec(matrix, frequency=1))
     planned = 0
     for k in range(7):

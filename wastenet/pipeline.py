@@ -12,7 +12,9 @@ step a county-day shares with every other county-day of the scenario (about 0.3 
 the province, much more with a road matrix, ``data.distance_matrix_file``):
 :func:`route_plan_data` and :func:`run_route_plan` take it as ``network=`` so that a
 caller planning many county-days (``wastenet plan-routes --week``,
-:func:`wastenet.province.make_units`) builds it once; without it they build it.
+:func:`wastenet.province.make_units`) builds it once; without it they build it. A
+week of one county (``plan-routes --week``) also plans its visit days once
+(:func:`route_plan_week`, passed as ``week=``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from wastenet.siting.data import SitingData
 from wastenet.siting.result import SitingResult
 
 if TYPE_CHECKING:
+    from wastenet.routing.build import CountyWeek
     from wastenet.routing.data import RoutingData
 
 log = logging.getLogger("wastenet.pipeline")
@@ -298,8 +301,29 @@ def _same_scenario(network: Network, scenario: Scenario) -> None:
                          f"not from the scenario {scenario.name!r} being planned")
 
 
+def _facility_rows(siting: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The siting output's facilities as rows with ``lon`` and ``lat``."""
+    return [dict(f["properties"], lon=f["geometry"]["coordinates"][0],
+                 lat=f["geometry"]["coordinates"][1])
+            for f in siting["facilities"]["features"]]
+
+
+def route_plan_week(scenario: Scenario, siting: Mapping[str, Any], county: str, *,
+                    network: Network) -> CountyWeek:
+    """The week of ``county`` (:func:`wastenet.routing.build.plan_county_week`), which
+    :func:`route_plan_data` takes as ``week=`` for each day of it, so that a week of
+    county-days (``wastenet plan-routes --week``) plans the visit days once.
+    ``network`` is the scenario's (as for :func:`route_plan_data`)."""
+    from wastenet.routing.build import plan_county_week
+
+    check_siting(siting)
+    _same_scenario(network, scenario)
+    return plan_county_week(network, siting["assignments"], _facility_rows(siting), county)
+
+
 def route_plan_data(scenario: Scenario, siting: Mapping[str, Any], county: str,
-                    date: str, *, network: Network | None = None) -> RoutingData:
+                    date: str, *, network: Network | None = None,
+                    week: CountyWeek | None = None) -> RoutingData:
     """The routing data of ``county`` on ``date`` from a siting output: what
     :func:`run_route_plan` solves, and what the route-plan checker checks its plan
     against. A malformed siting output raises :class:`ValidationError`
@@ -307,18 +331,24 @@ def route_plan_data(scenario: Scenario, siting: Mapping[str, Any], county: str,
 
     ``network``: ``build_network(scenario)`` when the caller has built it already (it
     must be that scenario's network; the data is then the same as without it), else it
-    is built here."""
-    from wastenet.routing.build import build_routing_data
+    is built here. ``week``: :func:`route_plan_week` of the same arguments and network,
+    when the caller has it (the data is then the same as without it; it needs
+    ``network``)."""
+    from wastenet.routing.build import build_day, build_routing_data
 
     check_siting(siting)
     if network is None:
+        if week is not None:
+            raise ValueError("week= needs the network it was planned on (network=)")
         network = build_network(scenario)
     else:
         _same_scenario(network, scenario)
-    facilities = [dict(f["properties"], lon=f["geometry"]["coordinates"][0],
-                       lat=f["geometry"]["coordinates"][1])
-                  for f in siting["facilities"]["features"]]
-    return build_routing_data(network, siting["assignments"], facilities, county, date)
+    if week is not None:
+        if week.county != county:
+            raise ValueError(f"the week is of county {week.county}, not of {county}")
+        return build_day(network, week, date)
+    return build_routing_data(network, siting["assignments"], _facility_rows(siting), county,
+                              date)
 
 
 def run_route_plan(scenario: Scenario, siting: Mapping[str, Any], county: str, date: str, *,
@@ -326,11 +356,12 @@ def run_route_plan(scenario: Scenario, siting: Mapping[str, Any], county: str, d
                    progress: ProgressCallback | None = None, crs: str = "wgs84",
                    solution_limit: int | None = None,
                    data: RoutingData | None = None,
-                   network: Network | None = None) -> dict[str, Any]:
+                   network: Network | None = None,
+                   week: CountyWeek | None = None) -> dict[str, Any]:
     """Plan the collection routes of ``county`` on ``date`` from a siting output;
     ``data``, when the caller has it already, is :func:`route_plan_data` of the same
-    arguments (nothing is built then); otherwise ``network``, when the caller has it
-    already, is the scenario's network that :func:`route_plan_data` compiles it from."""
+    arguments (nothing is built then); otherwise ``network`` and ``week``, when the
+    caller has them already, are passed to :func:`route_plan_data`."""
     from wastenet.routing.exports import _check_crs, plan_to_dict, render_all
     from wastenet.routing.solve import RouteParams, solve
 
@@ -341,7 +372,7 @@ def run_route_plan(scenario: Scenario, siting: Mapping[str, Any], county: str, d
         seed=seed if seed is not None else scenario.solver.seed, solution_limit=solution_limit)
     _check_crs(crs)
     if data is None:
-        data = route_plan_data(scenario, siting, county, date, network=network)
+        data = route_plan_data(scenario, siting, county, date, network=network, week=week)
     if progress is not None:
         progress({"fraction": 0.0, "elapsed_s": 0.0, "message":
                   f"routing {data.n_stops} stops", "incumbent": None, "lower_bound": None})

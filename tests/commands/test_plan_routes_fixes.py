@@ -197,6 +197,9 @@ def test_week_run_leaves_no_stale_day_folders(
                 "exports": {k: f"run {run_no[0]} {date}\n" for k in FILE_NAMES}}
 
     monkeypatch.setattr(wastenet.pipeline, "run_route_plan", stub)
+    # the hand-made siting covers one village: no week is planned for it (the stub
+    # stands for the days)
+    monkeypatch.setattr(wastenet.pipeline, "route_plan_week", lambda *_a, **_k: None)
     args = ["plan-routes", str(scenario), "--siting", str(site), "--county", "210124",
             "--date", "2026-11-30", "--week", "--out", str(out)]
     assert main(args) == 0
@@ -212,3 +215,37 @@ def test_week_run_leaves_no_stale_day_folders(
     for d in (days[1], *days[3:]):  # nothing to collect, the failing day, the days after
         assert not any((out / d / name).exists() for name in FILE_NAMES.values()), d
     assert (out / "2026-12-05" / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+@pytest.mark.parametrize(("elapsed", "solution_limit", "warned"), [
+    (9.8, None, True),    # ran its whole 10 s: the clock stopped it
+    (2.0, 5, False),      # stopped early by the solution limit: repeatable
+])
+def test_a_day_stopped_by_the_clock_is_warned_about(
+        scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture, elapsed: float, solution_limit: int | None,
+        warned: bool) -> None:
+    """A plan whose search the time limit stopped depends on the machine's speed: the
+    CLI says so and points to --solution-limit, which it passes on to the solver; a
+    plan stopped by the solution limit gets no warning."""
+    site = make_siting(tmp_path / "site")
+    seen: dict[str, object] = {}
+
+    def stub(_sc: object, _siting: object, _county: str, _date: str,
+             **kw: object) -> dict[str, Any]:
+        seen.update(kw)
+        meta = {"time_limit_s": 10.0, "solution_limit": kw.get("solution_limit")}
+        return {"plan": {"status": "ROUTING_PARTIAL_SUCCESS", "elapsed_s": elapsed,
+                         "meta": meta, "vehicles": 1, "distance_m": 1000.0},
+                "exports": {k: "x\n" for k in FILE_NAMES}}
+
+    monkeypatch.setattr(wastenet.pipeline, "run_route_plan", stub)
+    args = ["plan-routes", str(scenario), "--siting", str(site), "--county", "210124",
+            "--date", "2026-11-30", "--out", str(tmp_path / "out"), "--time-limit", "10"]
+    if solution_limit is not None:
+        args += ["--solution-limit", str(solution_limit)]
+    with caplog.at_level("WARNING", logger="wastenet.plan_routes"):
+        assert main(args) == 0
+    assert seen["solution_limit"] == solution_limit
+    assert any("stopped on the time limit" in r.getMessage() for r in caplog.records) \
+        is warned

@@ -1,8 +1,13 @@
 """``wastenet plan-routes SCENARIO --siting DIR --county ADCODE --date YYYY-MM-DD --out DIR``.
 
 With ``--week`` it plans the seven days from ``--date``, each into ``OUT/<date>/``; the
-scenario's network is built once for the run, not once per day
-(:func:`wastenet.pipeline.run_route_plan` takes it as ``network=``).
+scenario's network is built once for the run and the county's visit days are planned
+once (:func:`wastenet.pipeline.route_plan_week`), not once per day.
+
+Repeatability: the search stops on ``--time-limit`` (wall clock) unless
+``--solution-limit`` stops it first, so only a plan stopped by the solution limit (or
+one whose search ended by itself) is the same on every run and machine with the same
+seed; a day stopped by the clock is logged as a warning.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wastenet.commands.args import output_dir, seed, time_limit
+from wastenet import atomicio
+from wastenet.commands.args import output_dir, positive_int, seed, time_limit
 from wastenet.errors import ValidationError
 from wastenet.routing.exports import FILE_NAMES
 from wastenet.scenario.schema import load_scenario
@@ -42,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--time-limit", type=time_limit(), default=None,
                    help="seconds per day (default: scenario)")
     p.add_argument("--seed", type=seed(), default=None, help="solver seed (default: scenario)")
+    p.add_argument("--solution-limit", type=positive_int("solution-limit"), default=None,
+                   help="stop each day's search after this many improving solutions: with "
+                   "--seed, a plan stopped by it is the same on every run (see the README)")
     p.add_argument("--crs", choices=("wgs84", "gcj02"), default="wgs84")
     p.set_defaults(func=run)
 
@@ -103,11 +112,13 @@ def _unguard_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def write_exports(target: Path, exports: dict[str, str]) -> None:
     """Write one county-day's exports into ``target`` (``FILE_NAMES``; the CSV with a
-    UTF-8 BOM so that Excel reads the Chinese names)."""
+    UTF-8 BOM so that Excel reads the Chinese names). The texts are written as rendered,
+    line ends untranslated (the CSV's are CRLF on every system), each file atomically."""
     target.mkdir(parents=True, exist_ok=True)
     for key, text in exports.items():
         enc = "utf-8-sig" if key == "csv" else "utf-8"
-        (target / FILE_NAMES[key]).write_text(text.lstrip("\ufeff"), encoding=enc)
+        atomicio.write_atomic(target / FILE_NAMES[key], text.lstrip("\ufeff"), enc,
+                              newline="")
 
 
 def clear_exports(target: Path) -> list[str]:
@@ -142,7 +153,8 @@ def plan_days(first_text: str, week: bool) -> list[dt.date]:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from wastenet.pipeline import run_route_plan
+    from wastenet.pipeline import route_plan_week, run_route_plan
+    from wastenet.province import stopped_by
     from wastenet.scenario.network import build_network
 
     days = plan_days(args.date, args.week)
@@ -159,11 +171,14 @@ def run(args: argparse.Namespace) -> int:
             if stale:
                 log.warning("%s: removed %s of an earlier run", out / day.isoformat(),
                             ", ".join(stale))
+    week = route_plan_week(scenario, siting, args.county, network=network) \
+        if args.week else None
     for day in tqdm(days, desc="routing", unit="day", file=sys.stderr, disable=len(days) == 1):
         try:
             res = run_route_plan(scenario, siting, args.county, day.isoformat(),
                                  time_limit_s=args.time_limit, seed=args.seed, crs=args.crs,
-                                 network=network)
+                                 solution_limit=args.solution_limit, network=network,
+                                 week=week)
         except ValidationError as exc:
             if args.week and exc.field == "date":
                 log.info("%s: nothing to collect", day)
@@ -172,6 +187,10 @@ def run(args: argparse.Namespace) -> int:
         target = out / day.isoformat() if args.week else out
         write_exports(target, res["exports"])
         plan = res["plan"]
+        if stopped_by(plan) == "time_limit":
+            log.warning("%s %s: the search stopped on the time limit, so this plan depends "
+                        "on the machine's speed; --solution-limit (with --seed) gives a "
+                        "repeatable plan", args.county, day)
         totals = plan.get("totals", plan)
         print(f"{args.county} {day}: {totals.get('vehicles')} vehicles, "
               f"{totals.get('distance_m', 0) / 1000:.1f} km -> {target}")

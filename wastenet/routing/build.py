@@ -46,6 +46,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -128,20 +129,51 @@ def _warn_over_capacity(week: WeekPlan, group: NDArray[np.int64], fac_ids: Seque
                     "; ".join(over), "".join(f". {x}" for x in why))
 
 
+@dataclass(frozen=True, eq=False)
+class CountyWeek:
+    """A county's week, the part of its routing problem that does not depend on the
+    date (:func:`plan_county_week`): its villages (``in_county``, indices into the
+    network's villages) with their assigned facility ids (``facility_of``), the facilities
+    (``facility_info`` by id, ``capacity_of`` in t/day), the collection frequencies
+    (``frequency``), the week plan and the narrow-lane draw. :func:`build_day` turns it
+    into one day's :class:`RoutingData`; a week of days shares one :class:`CountyWeek`."""
+
+    county: str
+    in_county: NDArray[np.int64]
+    facility_of: tuple[str, ...]
+    facility_info: Mapping[str, Mapping[str, object]]
+    capacity_of: Mapping[str, float]
+    frequency: NDArray[np.int64]
+    week: WeekPlan
+    narrow: NDArray[np.bool_]
+
+
 def build_routing_data(network: Network, assignments: Sequence[Mapping[str, object]],
                        facilities: Sequence[Mapping[str, object]], county: str,
                        date: str) -> RoutingData:
-    """The routing problem of ``county`` on ``date`` (YYYY-MM-DD).
+    """The routing problem of ``county`` on ``date`` (YYYY-MM-DD):
+    :func:`build_day` of :func:`plan_county_week` (the date is checked first).
 
     ``assignments``: rows with ``village_id`` and ``facility_id``; ``facilities``: the
     opened facilities with ``id``, ``capacity_t_per_day`` (as in a siting result).
     """
-    sc = network.scenario
-    fleet = sc.fleet
+    _parse_date(date)
+    return build_day(network, plan_county_week(network, assignments, facilities, county),
+                     date)
+
+
+def _parse_date(date: str) -> dt.date:
     try:
-        day = dt.date.fromisoformat(date)
+        return dt.date.fromisoformat(date)
     except ValueError as exc:
         raise ValidationError("date", date, "must be YYYY-MM-DD") from exc
+
+
+def plan_county_week(network: Network, assignments: Sequence[Mapping[str, object]],
+                     facilities: Sequence[Mapping[str, object]], county: str) -> CountyWeek:
+    """Check a county's assignments and plan its week (:class:`CountyWeek`); the
+    arguments are those of :func:`build_routing_data`."""
+    fleet = network.scenario.fleet
     if county not in liaoning.county_index():
         raise ValidationError("county", county, "unknown county adcode")
     v = network.villages
@@ -162,8 +194,6 @@ def build_routing_data(network: Network, assignments: Sequence[Mapping[str, obje
                 f"is assigned to two facilities ({before} and {fid}): a village's trucks "
                 "unload at one facility, so routing needs one facility per village")
     fac_info = {str(f["id"]): f for f in facilities if f.get("id") not in (None, "")}
-
-    weekday = day.weekday()
     missing = [v.ids[i] for i in in_county if v.ids[i] not in assigned]
     if missing:
         shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
@@ -192,11 +222,26 @@ def build_routing_data(network: Network, assignments: Sequence[Mapping[str, obje
     _warn_over_capacity(week, group, week_fac, week_caps, county)
     rng = np.random.default_rng([network.seed or 0, int(county), 7])
     narrow_all = rng.random(in_county.size) < fleet.narrow_lane_fraction
-    due = week.day_stops[weekday]  # indices into in_county, with loads of the days since
+    return CountyWeek(county=county, in_county=in_county, facility_of=tuple(fac_all),
+                      facility_info=fac_info, capacity_of=cap_of,
+                      frequency=np.asarray(freq, dtype=np.int64), week=week,
+                      narrow=narrow_all)
+
+
+def build_day(network: Network, cw: CountyWeek, date: str) -> RoutingData:
+    """The routing problem of the county of ``cw`` on ``date`` (YYYY-MM-DD), ``cw``
+    planned by :func:`plan_county_week` on the same ``network``."""
+    sc = network.scenario
+    fleet = sc.fleet
+    v = network.villages
+    county, in_county, fac_info, cap_of = cw.county, cw.in_county, cw.facility_info, \
+        cw.capacity_of
+    weekday = _parse_date(date).weekday()
+    due = cw.week.day_stops[weekday]  # indices into in_county, with loads of the days since
     stops = [int(i) for i in in_county[due]]
-    loads = week.day_loads[weekday][:, 0].tolist()
-    fac_of = [assigned[v.ids[i]] for i in stops]
-    narrow = narrow_all[due]
+    loads = cw.week.day_loads[weekday][:, 0].tolist()
+    fac_of = [cw.facility_of[int(k)] for k in due]
+    narrow = cw.narrow[due]
     if not stops:
         raise ValidationError("date", date, f"no village of county {county} is due that day")
 
@@ -268,5 +313,5 @@ def build_routing_data(network: Network, assignments: Sequence[Mapping[str, obje
         synthetic=network.synthetic, seed=network.seed,
         meta={"county": county, "county_name": c.name, "date": date, "weekday": weekday,
               "distances": source,
-              "frequencies_per_week": sorted({int(x) for x in freq[due]})},
+              "frequencies_per_week": sorted({int(x) for x in cw.frequency[due]})},
     )
