@@ -49,15 +49,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from wastenet.errors import ValidationError
+from wastenet.frozen import FrozenData, frozen_array
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-
-
-def _frozen(a: object, dtype: type) -> NDArray:  # type: ignore[type-arg]
-    out: NDArray = np.array(a, dtype=dtype, copy=True)  # type: ignore[type-arg]
-    out.setflags(write=False)
-    return out
 
 
 @dataclass(frozen=True)
@@ -101,7 +96,7 @@ class VehicleType:
 
 
 @dataclass(frozen=True, eq=False)
-class RoutingData:
+class RoutingData(FrozenData):
     """A complete, validated routing problem for one day (one county or benchmark)."""
 
     ids: tuple[str, ...]
@@ -140,11 +135,11 @@ class RoutingData:
         for nm in ("lon", "lat", "depot_open_s", "depot_close_s", "stop_service_s",
                    "stop_open_s", "stop_close_s", "facility_unload_s", "facility_open_s",
                    "facility_close_s", "facility_capacity"):
-            object.__setattr__(self, nm, _frozen(getattr(self, nm), f64))
+            object.__setattr__(self, nm, frozen_array(getattr(self, nm), f64))
         for nm in ("depots", "stops", "stop_facility", "facilities"):
-            object.__setattr__(self, nm, _frozen(getattr(self, nm), np.int64))
+            object.__setattr__(self, nm, frozen_array(getattr(self, nm), np.int64))
         for nm in ("distance_m", "duration_s"):
-            arr = _frozen(getattr(self, nm), f64)
+            arr = frozen_array(getattr(self, nm), f64)
             if arr.shape != (L, L):
                 raise ValidationError(nm, arr.shape, f"must be ({L}, {L})")
             if not np.all(np.isfinite(arr)) or np.any(arr < 0):
@@ -152,9 +147,9 @@ class RoutingData:
             object.__setattr__(self, nm, arr)
         for nm in ("x", "y"):
             if getattr(self, nm) is not None:
-                object.__setattr__(self, nm, _frozen(getattr(self, nm), f64))
+                object.__setattr__(self, nm, frozen_array(getattr(self, nm), f64))
         D = len(self.load_dims)
-        dem = _frozen(self.stop_demand, f64).reshape(len(self.stops), D)
+        dem = frozen_array(self.stop_demand, f64).reshape(len(self.stops), D)
         dem.setflags(write=False)
         object.__setattr__(self, "stop_demand", dem)
         if np.any(dem < 0) or not np.all(np.isfinite(dem)):

@@ -43,6 +43,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from wastenet.errors import ValidationError
+from wastenet.frozen import FrozenData, frozen_array
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -72,14 +73,8 @@ class SiteStatus(IntEnum):
     EXISTING = 3  #: already built: fixed open, capacity = ``existing_capacity``, no fixed cost
 
 
-def _frozen(a: NDArray, dtype: type | np.dtype) -> NDArray:  # type: ignore[type-arg]
-    out = np.array(a, dtype=dtype, copy=True)
-    out.setflags(write=False)
-    return out
-
-
 @dataclass(frozen=True, eq=False)
-class Sites:
+class Sites(FrozenData):
     """Candidate sites of one echelon (transfer stations or incinerators).
 
     ``size_capacity[s, l]`` and ``size_fixed_cost[s, l]`` list the module sizes ``l`` that
@@ -103,11 +98,11 @@ class Sites:
     def __post_init__(self) -> None:
         n = len(self.ids)
         for name in ("county", "status", "n_sizes"):
-            object.__setattr__(self, name, _frozen(getattr(self, name), np.int64))
+            object.__setattr__(self, name, frozen_array(getattr(self, name), np.int64))
         for name in ("lon", "lat", "existing_capacity", "throughput_cost"):
-            object.__setattr__(self, name, _frozen(getattr(self, name), np.float64))
+            object.__setattr__(self, name, frozen_array(getattr(self, name), np.float64))
         for name in ("size_capacity", "size_fixed_cost"):
-            arr = _frozen(getattr(self, name), np.float64)
+            arr = frozen_array(getattr(self, name), np.float64)
             if arr.ndim != 2 or arr.shape[0] != n:
                 raise ValidationError(name, arr.shape, f"must have shape ({n}, max_sizes)")
             object.__setattr__(self, name, arr)
@@ -150,7 +145,7 @@ class Sites:
 
 
 @dataclass(frozen=True, eq=False)
-class Arcs:
+class Arcs(FrozenData):
     """Sparse arcs ``src -> dst`` with their length (m) and yearly unit cost."""
 
     src: IntArray
@@ -161,7 +156,7 @@ class Arcs:
     def __post_init__(self) -> None:
         for name, dt in (("src", np.int64), ("dst", np.int64), ("distance_m", np.float64),
                          ("unit_cost", np.float64)):
-            object.__setattr__(self, name, _frozen(getattr(self, name), dt))
+            object.__setattr__(self, name, frozen_array(getattr(self, name), dt))
         n = self.src.shape[0]
         for name in ("dst", "distance_m", "unit_cost"):
             if getattr(self, name).shape != (n,):
@@ -196,7 +191,7 @@ class CountTarget:
 
 
 @dataclass(frozen=True, eq=False)
-class SitingData:
+class SitingData(FrozenData):
     """A complete, validated siting problem. Build it once; never mutate it.
 
     ``single_source``: each village is served by exactly one facility (the route model);
@@ -245,11 +240,11 @@ class SitingData:
             lim = getattr(self, name)
             if lim is not None and not lim >= 0:
                 raise ValidationError(name, lim, "must be a distance >= 0 (m) or None")
-        object.__setattr__(self, "demand", _frozen(self.demand, np.float64))
-        object.__setattr__(self, "village_county", _frozen(self.village_county, np.int64))
-        object.__setattr__(self, "village_lon", _frozen(self.village_lon, np.float64))
-        object.__setattr__(self, "village_lat", _frozen(self.village_lat, np.float64))
-        object.__setattr__(self, "must_cover", _frozen(self.must_cover, np.bool_))
+        object.__setattr__(self, "demand", frozen_array(self.demand, np.float64))
+        object.__setattr__(self, "village_county", frozen_array(self.village_county, np.int64))
+        object.__setattr__(self, "village_lon", frozen_array(self.village_lon, np.float64))
+        object.__setattr__(self, "village_lat", frozen_array(self.village_lat, np.float64))
+        object.__setattr__(self, "must_cover", frozen_array(self.must_cover, np.bool_))
         for name in ("demand", "village_county", "village_lon", "village_lat", "must_cover"):
             if getattr(self, name).shape != (n,):
                 raise ValidationError(name, getattr(self, name).shape, f"must have shape ({n},)")
