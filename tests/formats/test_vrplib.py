@@ -165,3 +165,35 @@ def test_bad_files(tmp_path: Path) -> None:
         read_vrplib(p)
     with pytest.raises(DataFormatError, match="no such file"):
         read_vrplib(tmp_path / "missing.vrp")
+
+
+@pytest.mark.parametrize(("old", "new", "line", "needle"), [
+    # the vrplib package drops the node numbers and keeps the file order
+    ("2 3 4\n3 0 2.5\n", "3 0 2.5\n2 3 4\n", 9, "node 3 on row 2: the rows must be nodes"),
+    # the package would stop reading at any line holding "EOF"
+    ("COMMENT : hand made", "COMMENT : GEOFFRION", 2, "'EOF' inside a line"),
+    # the package needs every KEY : VALUE before the first section
+    ("DEPOT_SECTION", "SERVICE_TIME : 3\nDEPOT_SECTION", 17, "line after a data section"),
+    ("DEPOT_SECTION\n1\n", "DEPOT_SECTION\nx\n", 18, "expected a node number or -1"),
+])
+def test_vrplib_package_limits_are_named(tmp_path: Path, old: str, new: str, line: int,
+                                         needle: str) -> None:
+    """What the vrplib package would misread or refuse without a line is named here."""
+    p = tmp_path / "bad.vrp"
+    p.write_text(TINY_VRP.replace(old, new, 1))
+    with pytest.raises(DataFormatError, match=needle) as err:
+        read_vrplib(p)
+    assert err.value.line == line
+
+
+def test_solomon_decimal_is_refused_not_misread(tmp_path: Path) -> None:
+    """The package reads Solomon data as integers (a decimal would become -1): refused,
+    naming the line."""
+    lines = (CVRPLIB / "C101.txt").read_text().split("\n")
+    assert lines[10].split()[0] == "1"
+    lines[10] = lines[10].replace("45", "45.5", 1)
+    p = tmp_path / "c.txt"
+    p.write_text("\n".join(lines))
+    with pytest.raises(DataFormatError, match=r"XCOORD\. of customer 1: expected an integer") as err:
+        read_solomon(p)
+    assert err.value.line == 11

@@ -79,12 +79,20 @@ def output_dir(text: str, option: str = "out") -> Path:
     return path
 
 
+def names_a_folder(text: str) -> bool:
+    """True when ``text`` is an existing folder or ends in a path separator (``out/``:
+    :class:`~pathlib.Path` would drop the slash and write a file ``out``)."""
+    seps = tuple(s for s in (os.sep, os.altsep, "/") if s)
+    return text.endswith(seps) or Path(text).is_dir()
+
+
 def output_file(text: str, option: str = "out") -> Path:
-    """Check that the output file ``text`` can be written: not a folder, and its folder
-    exists or can be created (it is created now). Raises :class:`ValidationError`
-    naming ``option`` and the path."""
+    """Check that the output file ``text`` can be written: not a folder (an existing one,
+    or a path ending in a separator, see :func:`names_a_folder`), and its folder exists
+    or can be created (it is created now). Raises :class:`ValidationError` naming
+    ``option`` and the path."""
     path = Path(text)
-    if path.is_dir():
+    if names_a_folder(text):
         raise ValidationError(option, text, "is a folder, not a file")
     parent = path.parent
     if parent.exists() and not parent.is_dir():

@@ -3,7 +3,9 @@
 Facility formats (``orlib-cap``, ``pmed``, ``holmberg``) go to
 :func:`wastenet.formats.facility.solve_benchmark_file`; routing formats (``wcvrptw``,
 ``vrplib``) go to :func:`wastenet.formats.routing_bench.solve_routing_file`. Both write
-``OUT`` as JSON; the command prints a one-line summary.
+``OUT`` as JSON; the command prints a one-line summary. ``OUT`` must name a file: an
+existing folder or a path ending in ``/`` is refused, and so is, for vrplib, a name
+ending in ``.sol`` (the VRPLIB ``.sol`` is written beside ``OUT`` with its stem).
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ def register(subparsers: Any) -> None:
                    help="orlib-cap only: capacity of every site (required for capa/capb/capc)")
     p.add_argument("--time-limit", dest="time_limit", type=time_limit(), required=True,
                    metavar="S", help="time limit in seconds, at most 86400")
-    p.add_argument("--out", required=True, metavar="OUT", help="output JSON file")
+    p.add_argument("--out", required=True, metavar="OUT",
+                   help="output JSON file (vrplib: the .sol is written beside it)")
     p.add_argument("--seed", type=seed(), default=0,
                    help="random seed in [0, 2**31 - 1] (default 0)")
     p.set_defaults(func=run)

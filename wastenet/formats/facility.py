@@ -30,7 +30,16 @@ benchmark's own objective:
   :math:`i` to site :math:`k`, so again :math:`u_{ik} = c_{ik} / w_i`; single-source.
 
 Readers never trust a file: every malformed token raises
-:class:`~wastenet.errors.DataFormatError` naming the path and the 1-based line.
+:class:`~wastenet.errors.DataFormatError` naming the path and the 1-based line (lines end
+at ``"\\n"`` only; invalid UTF-8 is named with its line too). orlib-cap and Holmberg files
+can hold the same number of tokens, so each of those readers also checks its format's
+line layout (where a customer's record, or a block, starts a new line) and names the
+other format in a hint when the layout does not match.
+
+Infeasible instances are reported in the benchmark's own terms (customers, sites, ``p``,
+graph components) by :func:`check_capacity` before the solve, and by
+:func:`solve_benchmark_file` restating the engine's proof (which speaks of villages,
+incinerators and count targets).
 """
 
 from __future__ import annotations
@@ -49,7 +58,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import shortest_path
+from scipy.sparse.csgraph import connected_components, shortest_path
 
 from wastenet.atomicio import write_atomic
 from wastenet.bounds import check_seed, check_time_limit
@@ -77,19 +86,28 @@ _CAPACITY_TOL = 1e-6
 
 
 class _Tokens:
-    """Whitespace-separated tokens of a text file, each remembered with its 1-based line."""
+    """Whitespace-separated tokens of a text file, each remembered with its 1-based line.
+
+    Lines are split on ``"\\n"`` only: ``\\r``, form feeds and the other characters that
+    :meth:`str.splitlines` would also break on are whitespace inside a line, so line
+    numbers match what an editor shows. A UTF-8 byte-order mark is dropped; invalid UTF-8
+    is reported with its line."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = str(path)
         try:
-            with open(path, encoding="utf-8-sig", errors="strict") as fh:
-                text = fh.read()
+            raw = Path(path).read_bytes()
         except FileNotFoundError as exc:
             raise DataFormatError(self.path, "file not found") from exc
-        except UnicodeDecodeError as exc:
-            raise DataFormatError(self.path, f"not a UTF-8 text file ({exc.reason})") from exc
         except OSError as exc:
             raise DataFormatError(self.path, f"cannot read file: {exc.strerror}") from exc
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:  # exc.object: the bytes after the byte-order mark
+            data = bytes(exc.object)
+            raise DataFormatError(
+                self.path, f"not a UTF-8 text file ({exc.reason} at byte "
+                f"0x{data[exc.start]:02x})", line=data.count(b"\n", 0, exc.start) + 1) from None
         # Some distributed files end in NUL padding, in a few cases followed by disk-block
         # slack (Holmberg p10, p47, ...): the data end at the first NUL byte. If the
         # instance is incomplete there, the end-of-file error names that line.
@@ -105,7 +123,10 @@ class _Tokens:
         toks: list[str] = []
         lines: list[int] = []
         n_lines = 0
-        for n_lines, line in enumerate(text.splitlines(), start=1):
+        rows = text.split("\n")
+        if len(rows) > 1 and rows[-1] == "":
+            rows.pop()  # the final newline ends the last line; it does not start one
+        for n_lines, line in enumerate(rows, start=1):
             for tok in line.split():
                 toks.append(tok)
                 lines.append(n_lines)
@@ -124,6 +145,22 @@ class _Tokens:
     def line(self) -> int:
         """Line of the next token (or of the last line at the end of the file)."""
         return self.lines[self.pos] if self.pos < len(self.toks) else self.n_lines
+
+    def starts_line(self, pos: int) -> bool:
+        """True when token ``pos`` is the first on its line (or past the end)."""
+        return pos == 0 or pos >= len(self.toks) or self.lines[pos] != self.lines[pos - 1]
+
+    def expect_line_start(self, pos: int, what: str, layout: str, other: str) -> None:
+        """Refuse a file whose token ``pos`` (the first of ``what``) does not start a line:
+        the ``layout`` of this format puts it there, and a file of format ``other`` with
+        the same token count would otherwise be read as this one."""
+        if not self.starts_line(pos):
+            article = "an" if other[0] in "aeiou" else "a"
+            raise DataFormatError(
+                self.path, f"{what} should start a new line ({layout}), but {self.toks[pos]!r} "
+                f"follows {self.toks[pos - 1]!r} on the same line (hint: is this {article} "
+                f"{other} file? then use --format {other}; otherwise a number is missing or "
+                "extra before it)", line=self.lines[pos])
 
     def word(self, what: str) -> tuple[str, int]:
         if self.pos >= len(self.toks):
@@ -319,8 +356,11 @@ def _holmberg_label(m: int, n: int, r: int) -> str:
 def read_orlib_cap(path: str | os.PathLike[str], *, capacity: float | None = None) -> SitingData:
     """Read an OR-Library capacitated warehouse location file (cap41…cap134, capa/b/c).
 
-    Layout: ``m n``; ``m`` lines ``capacity fixed_cost``; then per customer its demand and
-    the ``m`` costs of allocating all of that demand to each site. ``capacity`` (the CLI's
+    Layout: ``m n``; ``m`` lines ``capacity fixed_cost``; then per customer, starting a new
+    line, its demand and the ``m`` costs of allocating all of that demand to each site
+    (wrapped over any number of lines). A customer's demand in mid-line is refused: that
+    is how a Holmberg file, with the same token count, is told apart (every bundled file
+    of either format was checked). ``capacity`` (the CLI's
     ``--capacity``) replaces every site's capacity; it is required when the file's capacity
     field holds the word ``capacity`` (capa, capb, capc).
     """
@@ -332,6 +372,10 @@ def read_orlib_cap(path: str | os.PathLike[str], *, capacity: float | None = Non
         raise ValidationError("capacity", capacity, "must be a finite number > 0")
     tk.expect_count(2 * m + n * (1 + m), partial(_orlib_label, m), f"'{m} {n}'",
                     header_line)
+    layout = "orlib-cap: each customer's demand, then its costs"
+    for i in range(n):  # before any number is parsed, so that a wrong format is named
+        tk.expect_line_start(tk.pos + 2 * m + i * (m + 1), f"customer {i + 1}'s demand",
+                             layout, "holmberg")
     cap = np.empty(m)
     fixed = np.empty(m)
     for k in range(m):
@@ -352,7 +396,10 @@ def read_orlib_cap(path: str | os.PathLike[str], *, capacity: float | None = Non
                 raise DataFormatError(
                     tk.path, f"capacity of site {k + 1}: expected a number, found {tok!r}",
                     line=line) from None
-            if not (math.isfinite(cap[k]) and cap[k] >= 0):
+            if not math.isfinite(cap[k]):
+                raise DataFormatError(tk.path, f"capacity of site {k + 1}: {tok!r} is not a "
+                                      "finite number", line=line)
+            if cap[k] < 0:
                 raise DataFormatError(tk.path, f"capacity of site {k + 1}={tok}: must be >= 0",
                                       line=line)
             if capacity is not None:
@@ -378,7 +425,9 @@ def read_pmed(path: str | os.PathLike[str]) -> SitingData:
 
     The graph is undirected; where an edge is listed more than once (in either direction)
     the last listing counts. Distances are all-pairs shortest paths (Dijkstra, scipy).
-    Pairs that are not connected get no arc.
+    Pairs that are not connected get no arc; the connected components are counted into
+    ``meta["components"]`` (their sizes into ``meta["component_sizes"]``) for
+    :func:`check_capacity`, which refuses more components than ``p``.
     """
     tk = _Tokens(path)
     header_line = tk.line()
@@ -426,12 +475,16 @@ def read_pmed(path: str | os.PathLike[str]) -> SitingData:
     dist = shortest_path(graph, method="D", directed=False)
     if w.size and np.all(w == np.round(w)):
         dist = np.where(np.isfinite(dist), np.round(dist), dist)
-    if not np.all(np.isfinite(dist)):
-        log.warning("%s: graph is not connected; unreachable pairs get no arc", tk.path)
+    n_comp, label = connected_components(graph, directed=False)
+    if n_comp > 1:
+        log.warning("%s: graph is not connected (%d components); unreachable pairs get no "
+                    "arc", tk.path, n_comp)
     counts = (CountTarget("incinerator", p, "eq"),)
     return _one_echelon(Path(path).stem, np.ones(n), np.full(n, float(n)), np.zeros(n), dist,
                         dist, single_source=False, counts=counts,
-                        meta={"format": "pmed", "source": str(path), "p": p})
+                        meta={"format": "pmed", "source": str(path), "p": p,
+                              "components": int(n_comp),
+                              "component_sizes": np.bincount(label).tolist()})
 
 
 def read_holmberg(path: str | os.PathLike[str]) -> SitingData:
@@ -439,7 +492,10 @@ def read_holmberg(path: str | os.PathLike[str]) -> SitingData:
 
     Layout (site-major, checked against p1's optimum 8848): ``m n``; ``m`` pairs
     ``capacity fixed_cost``; ``n`` demands; then for each site ``k`` the ``n`` costs of
-    assigning each customer to ``k``.
+    assigning each customer to ``k``. The demand block and each site's cost block start a
+    new line; a block starting in mid-line is refused: that is how an orlib-cap file,
+    with the same token count, is told apart (every bundled file of either format was
+    checked).
     """
     tk = _Tokens(path)
     header_line = tk.line()
@@ -447,6 +503,12 @@ def read_holmberg(path: str | os.PathLike[str]) -> SitingData:
     n = tk.integer("number of customers n", minimum=1)
     tk.expect_count(2 * m + n + m * n, partial(_holmberg_label, m, n), f"'{m} {n}'",
                     header_line)
+    # the layout first, before any number is parsed, so that a wrong format is named
+    layout = "holmberg: the demands, then one block of costs per site"
+    tk.expect_line_start(tk.pos + 2 * m, "the block of customer demands", layout, "orlib-cap")
+    for k in range(m):
+        tk.expect_line_start(tk.pos + 2 * m + n + k * n, f"the block of costs of site {k + 1}",
+                             layout, "orlib-cap")
     head, _ = tk.numbers(2 * m, partial(_holmberg_label, m, n), minimum=0.0)
     cap, fixed = head[0::2].copy(), head[1::2].copy()
     demand, demand_lines = tk.numbers(n, lambda i: _holmberg_label(m, n, 2 * m + i),
@@ -593,8 +655,19 @@ def check_capacity(data: SitingData) -> None:
     """Raise :class:`InfeasibleError` in the benchmark's own terms (customers and sites,
     0-based ids as in OUT.json) when the capacities cannot hold the demand: the total
     demand above the total capacity, or, single source, a customer whose demand exceeds
-    every site's capacity. (The engine would say the same of "villages" and
-    "incinerators".)"""
+    every site's capacity; and, p-median, when the graph has more connected components
+    than ``p`` (``meta["components"]`` from :func:`read_pmed`: a customer is served only
+    by a site it can reach, so each component needs an open site). (The engine would
+    say the same of "villages", "incinerators" and count targets.)"""
+    comps, p = data.meta.get("components"), data.meta.get("p")
+    if isinstance(comps, int) and isinstance(p, int) and comps > p:
+        sizes = data.meta.get("component_sizes")
+        sizes = list(sizes) if isinstance(sizes, list) else []
+        shown = ", ".join(str(v) for v in sizes[:10]) + (", ..." if len(sizes) > 10 else "")
+        raise InfeasibleError("the instance is infeasible", [
+            f"the graph has {comps} connected components (of {shown} vertices) but p={p}: "
+            "a customer can only be served by a site it can reach, so every component "
+            "needs an open site of its own"])
     caps = data.incinerator.size_capacity
     if caps.size == 0:
         return
@@ -616,6 +689,25 @@ def check_capacity(data: SitingData) -> None:
                 f"and the largest site capacity is {best.max():.6g}"])
 
 
+def _infeasible_in_benchmark_terms(data: SitingData, fmt: str) -> InfeasibleError:
+    """The engine's proof of infeasibility restated for a classic instance (customers,
+    sites, p), after :func:`check_capacity` found no simpler reason."""
+    m = len(data.incinerator)
+    total = float(np.sum(data.demand))
+    room = float(data.incinerator.size_capacity.max(axis=1).sum()) if m else 0.0
+    if data.single_source:
+        why = (f"the customers cannot each be assigned whole to one site within the site "
+               f"capacities (single source: the total demand {total:.6g} fits the total "
+               f"capacity {room:.6g} of the {m} sites only with some customer split)")
+    elif fmt == "pmed":
+        why = (f"no {data.meta.get('p')} sites can be opened so that every customer reaches "
+               "an open site")
+    else:
+        why = (f"the demand of the customers ({total:.6g} in all) cannot be served by the "
+               f"{m} sites within their capacities ({room:.6g} in all) and the arcs given")
+    return InfeasibleError("the instance is infeasible", [why])
+
+
 def solve_benchmark_file(
     path: str | os.PathLike[str],
     fmt: str,
@@ -632,11 +724,15 @@ def solve_benchmark_file(
     ``flows`` (``[customer, site, fraction]``, 0-based, each customer's fractions sum to
     1), plus ``instance``, ``format``, ``capacity``, ``gap``, ``status``, ``solver``,
     ``seed``, ``time_limit_s`` and ``elapsed_s``. Returns the same dictionary.
+    An infeasible instance raises :class:`InfeasibleError` in benchmark terms (see
+    :func:`check_capacity`); a folder as ``out`` (existing, or ending in a separator) is
+    a :class:`ValidationError` raised before the solve.
     """
     check_time_limit(time_limit_s)
     check_seed(seed)
     out_path = Path(out)
-    if out_path.is_dir():  # found now, not after the solve
+    # found now, not after the solve; "dir/" would otherwise be written as a file "dir"
+    if str(out).endswith(("/", os.sep)) or out_path.is_dir():
         raise ValidationError("out", str(out), "is a folder, not a file")
     t0 = time.perf_counter()
     data = read_facility_file(path, fmt, capacity=capacity)
@@ -646,13 +742,18 @@ def solve_benchmark_file(
     left = float(time_limit_s) - (time.perf_counter() - t0)
     params = SiteParams(time_limit_s=max(min(1.0, float(time_limit_s)), left), seed=int(seed))
     check_capacity(data)
-    result = solve(data, params)
+    try:
+        result = solve(data, params)
+    except InfeasibleError as exc:  # the engine speaks of villages and incinerators
+        log.debug("%s: the engine says: %s", data.name, exc)
+        raise _infeasible_in_benchmark_terms(data, fmt) from exc
     sol = _solution_from_result(data, result)
     cost = check_and_cost(data, sol)
     if abs(cost - result.total_cost) > 1e-6 * max(1.0, abs(cost)):
         log.warning("%s: engine cost %.6f differs from the recomputed benchmark cost %.6f",
                     data.name, result.total_cost, cost)
-    lb = float(result.lower_bound)
+    lb = float(result.lower_bound) + 0.0  # + 0.0 turns -0.0 into 0.0
+    cost += 0.0
     elapsed = time.perf_counter() - t0
     doc: dict[str, Any] = {
         "instance": data.name,

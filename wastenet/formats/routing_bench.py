@@ -12,14 +12,22 @@ independent checker :func:`wastenet.routing.checker.check`, and writes ``plan.js
 start and end at the depot and include every unload visit (``kind`` ``"unload"``; for
 CVRPLIB instances the unload is the depot copy and carries the depot's id). ``start_s``
 is the service start in seconds from midnight. Further keys: ``instance``, ``format``,
-``distance_m``, ``cost`` and ``cvrp_routes`` (VRPLIB: the ``.sol`` cost, the sum of trip
-lengths, and the number of trips),
-``status``, ``elapsed_s``, ``seed`` and ``checker`` (``ok`` and ``violations``).
+``distance_m``, ``cost``, ``cvrp_routes`` and ``rounding`` (VRPLIB: the ``.sol`` cost,
+the sum of trip lengths, the number of trips, and the distance convention), ``status``,
+``elapsed_s``, ``seed`` and ``checker`` (``ok`` and ``violations``).
 
 Objectives: Kim instances use the solver defaults (fewest vehicles first through a large
 per-vehicle weight, then least travel time). CVRPLIB instances minimise distance only
-(``vehicle_weight = 0``): travel time equals distance there. For vrplib and solomon the
-standard VRPLIB ``.sol`` text is written beside ``out`` with the same stem.
+(``vehicle_weight = 0``): travel time equals distance there.
+
+Distances of ``.vrp`` files follow the instance's convention
+(:func:`wastenet.formats.vrplib.read_vrplib` with ``rounding="auto"``): unrounded for
+files with ``DISTANCE`` or ``SERVICE_TIME`` (CMT, whose published costs are unrounded),
+TSPLIB-rounded otherwise (X, A, B, E, F, M, P); ``rounding`` in ``out`` says which.
+
+For vrplib and solomon the standard VRPLIB ``.sol`` text is written beside ``out`` with
+the same stem (``plan.json`` -> ``plan.sol``), so an ``out`` ending in ``.sol`` is refused
+before anything is read: the JSON would overwrite the ``.sol``.
 """
 
 from __future__ import annotations
@@ -98,12 +106,21 @@ def solve_routing_file(path: str | os.PathLike[str], fmt: str, *, time_limit_s: 
                        out: str | os.PathLike[str], seed: int = 0) -> dict[str, Any]:
     """Read, solve, check and write ``out`` (plus ``.sol`` for vrplib/solomon).
 
-    Returns the JSON document that was written. An OSError while writing becomes a
+    Returns the JSON document that was written. An ``out`` that names a folder, an
+    ``out`` ending in ``.sol`` for vrplib/solomon (the ``.sol`` beside it would be the
+    same file), and an OSError while writing become a
     :class:`~wastenet.errors.ValidationError` naming ``out``.
     """
     from wastenet.routing.checker import check
     from wastenet.routing.solve import RouteParams, solve
 
+    # found now, not after the solve; "dir/" would otherwise be written as a file "dir"
+    if str(out).endswith(("/", os.sep)) or Path(out).is_dir():
+        raise ValidationError("out", str(out), "is a folder, not a file")
+    if fmt in ("vrplib", "solomon") and Path(out).suffix.lower() == ".sol":
+        raise ValidationError("out", str(out), f"ends in .sol, but the {fmt} solution "
+                              "is written beside out as <stem>.sol and the JSON would "
+                              "overwrite it; name out e.g. plan.json")
     data = read_routing_file(path, fmt)
     if fmt == "wcvrptw":
         params = RouteParams(time_limit_s=time_limit_s, seed=seed)
@@ -133,6 +150,7 @@ def solve_routing_file(path: str | os.PathLike[str], fmt: str, *, time_limit_s: 
             trips = plan_trips(data, plan)
             doc["cost"] = trips_cost(data, trips)
             doc["cvrp_routes"] = len(trips)  # VRPLIB routes = trips (vehicles may chain)
+            doc["rounding"] = data.meta.get("rounding")
             sol = write_vrplib_sol(data, plan, out_p.with_suffix(".sol"))
             doc["sol"] = str(sol)
         out_p.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n",

@@ -13,7 +13,9 @@ File layout
   service time (s), load (yd3), type (0 depot, 1 stop, 2 landfill).
 
 Fields are separated by tabs or runs of spaces; rows may carry trailing empty fields and
-CRLF endings, so every row is split on whitespace. ``HHMM`` is read as
+CRLF endings, so every row is split on whitespace. Lines end at ``"\\n"`` only (a form
+feed or another Unicode line break inside a row is whitespace), so error line numbers
+match what an editor shows. ``HHMM`` is read as
 ``HH*3600 + MM*60`` seconds even when ``MM >= 60`` (``1675`` is 17:15, ``300`` is 03:00,
 ``0775`` is 08:15): the files use that convention.
 
@@ -32,7 +34,8 @@ Model built from a file
 * One vehicle type per depot with ``count = n_stops`` (in practice unbounded: the
   objective minimises vehicles first), ``capacity = (C,)``, ``route_capacity = (R,)``,
   ``max_stops`` from the header and a break of the lunch duration starting in
-  ``[11:00, 12:00]``.
+  ``[11:00, 12:00]``. A lunch longer than every depot's window (no vehicle could take
+  it) is refused, naming header line 4.
 """
 
 from __future__ import annotations
@@ -96,7 +99,9 @@ def read_wcvrptw(path: str | os.PathLike[str], *, name: str | None = None) -> Ro
 
 def parse_wcvrptw(text: str, *, source: str = "<text>", name: str = "wcvrptw") -> RoutingData:
     """Parse the text of a Kim et al. (2006) instance (see the module docstring)."""
-    lines = text.splitlines()
+    lines = text.split("\n")
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()  # the final newline ends the last line; it does not start one
     header: list[float] = []
     for k, label in enumerate(_HEADER_FIELDS):
         if k >= len(lines):
@@ -183,6 +188,13 @@ def parse_wcvrptw(text: str, *, source: str = "<text>", name: str = "wcvrptw") -
         raise DataFormatError(source, "no depot row (type 0)")
     if facilities.size == 0:
         raise DataFormatError(source, "no landfill row (type 2)")
+    window = arr[depots, 3] - arr[depots, 2]
+    if lunch_s > window.max():
+        d = int(depots[int(np.argmax(window))])
+        raise DataFormatError(source, f"{_HEADER_FIELDS[3]}={lunch_s:g}: longer than every "
+                                      f"depot's window, so no vehicle can take it (the "
+                                      f"longest, depot {ids[d]} on line {row_line[d]}, is "
+                                      f"{window.max():g} s)", line=4)
 
     x, y = arr[:, 0], arr[:, 1]
     feet = manhattan_ft(x, y)

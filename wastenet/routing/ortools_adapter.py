@@ -605,6 +605,12 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
         lo = int(_iceil(np.array(max(vt.shift_start_s, data.depot_open_s[d]))))
         hi = int(_ifloor(np.array(min(vt.shift_end_s, data.depot_close_s[d], HORIZON_S))))
         bd_v = int(_iceil(np.array(vt.break_duration_s))) if insert else 0
+        if max(hi - bd_v, 0) < max(lo, 0):  # an empty range: SetRange would fail the solver
+            from wastenet.errors import InfeasibleError
+
+            raise InfeasibleError(f"vehicle type {vt.name!r} cannot work", [
+                f"its shift from {lo} s to {hi} s (within its depot's window) is shorter "
+                f"than its break of {bd_v} s"])
         time_dim.CumulVar(routing.Start(v)).SetRange(max(lo, 0), max(hi, 0))
         time_dim.CumulVar(routing.End(v)).SetRange(max(lo, 0), max(hi - bd_v, 0))
         time_dim.SetSpanUpperBoundForVehicle(
