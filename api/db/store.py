@@ -20,7 +20,10 @@ still being its own and running, so an instance that lost a run (its lease ran o
 was stalled, and another instance took the run back) cannot overwrite what came after.
 :meth:`Store.recover_interrupted` takes back the runs whose lease ran out, and, for an
 instance starting under an id it had before, every run of that id at once: none of them can
-still be running.
+still be running. Lease times are read from the database server's clock
+(:func:`db_now`), never from an instance's own: instances on hosts whose clocks differ
+then agree on when a lease ran out (a clock ten minutes slow used to make its live runs
+look abandoned to the others).
 """
 
 from __future__ import annotations
@@ -95,6 +98,17 @@ def as_utc(ts: datetime | None) -> datetime | None:
     if ts is None:
         return None
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+def db_now(s: Session) -> datetime:
+    """The database server's time, in UTC (``CURRENT_TIMESTAMP``; SQLite's is UTC to the
+    second, PostgreSQL's the transaction's start): the one clock of the leases."""
+    value = s.execute(select(func.current_timestamp())).scalar_one()
+    if isinstance(value, str):  # SQLite, should a driver hand back the text
+        value = datetime.fromisoformat(value)
+    out = as_utc(value)
+    assert out is not None
+    return out
 
 
 def _impossible_id(*values: str | None) -> bool:
@@ -322,7 +336,7 @@ class Store:
                     update(RunRow).where(RunRow.id == run_id, RunRow.status == "queued")
                     .values(status="running", attempts=RunRow.attempts + 1,
                             started_at=now, worker_pid=pid, progress={},
-                            instance_id=instance_id, heartbeat_at=now)
+                            instance_id=instance_id, heartbeat_at=db_now(s))
                 )
                 if res.rowcount == 1:  # type: ignore[attr-defined]
                     return s.get(RunRow, run_id)
@@ -340,7 +354,7 @@ class Store:
         mine = [RunRow.id.in_(sorted(run_ids)), RunRow.status == "running",
                 RunRow.instance_id == instance_id]
         with self.session() as s, s.begin():
-            s.execute(update(RunRow).where(*mine).values(heartbeat_at=utcnow()))
+            s.execute(update(RunRow).where(*mine).values(heartbeat_at=db_now(s)))
             return set(s.scalars(select(RunRow.id).where(*mine)).all())
 
     def update_progress(self, run_id: str, progress: dict[str, Any],
@@ -506,7 +520,11 @@ class Store:
         run of ``instance_id``, the caller starting again under its old id. Returns
         ``{run id: new status}`` of the runs taken back."""
         out: dict[str, str] = {}
-        cutoff = None if lease_s is None else utcnow() - timedelta(seconds=lease_s)
+        if lease_s is None:
+            cutoff = None
+        else:
+            with self.session() as s:
+                cutoff = db_now(s) - timedelta(seconds=lease_s)
         for run in self.runs_with_status("running"):
             beat = as_utc(run.heartbeat_at)
             if cutoff is not None and not (beat is None or beat < cutoff or (
