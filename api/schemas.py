@@ -189,6 +189,9 @@ class RunPage(BaseModel):
     total: int
     limit: int
     offset: int
+    next_before: str | None = Field(
+        None, description="pass as ?before= for the next page (keyset paging); null when "
+        "this page is the last")
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "items": [{"id": "8e1f0c2d3b4a59687766554433221100", "kind": "siting",
                    "scenario_id": "3f2c9d0e8b7a4c1d9e0f1a2b3c4d5e6f", "scenario_name": "faku",

@@ -43,9 +43,11 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     Text,
+    and_,
     delete,
     func,
     literal,
+    or_,
     select,
     text,
     update,
@@ -249,12 +251,16 @@ class Store:
 
     def list_runs(self, *, scenario_id: str | None = None, status: str | None = None,
                   kind: str | None = None, counties: Collection[str] | None = None,
-                  limit: int = 50, offset: int = 0) -> tuple[list[RunRow], int]:
+                  limit: int = 50, offset: int = 0, before: RunRow | None = None
+                  ) -> tuple[list[RunRow], int]:
         """One page of runs, newest first (ties broken by id), and how many match.
 
         ``scenario_id``, ``status`` and ``kind`` filter by equality. ``counties`` is a
         county key's scope: only route-plan runs of those counties match (none when it is
-        empty), as :func:`api.routes.common.check_run_access` allows one by one."""
+        empty), as :func:`api.routes.common.check_run_access` allows one by one.
+        ``before`` (keyset paging): only runs after that run in this order, so that
+        pages neither repeat nor skip runs while new ones are created; ``offset`` then
+        counts from there. ``total`` counts every match, ``before`` aside."""
         if _impossible_id(scenario_id, status, kind):
             return [], 0
         conds: list[ColumnElement[bool]] = []
@@ -267,9 +273,14 @@ class Store:
         if counties is not None:
             conds.append(RunRow.kind == "route_plan")
             conds.append(RunRow.county.in_(sorted(counties)))
+        page = list(conds)
+        if before is not None:
+            page.append(or_(RunRow.created_at < before.created_at,
+                            and_(RunRow.created_at == before.created_at,
+                                 RunRow.id < before.id)))
         with self.session() as s:
             total = s.scalar(select(func.count()).select_from(RunRow).where(*conds)) or 0
-            rows = s.scalars(select(RunRow).where(*conds)
+            rows = s.scalars(select(RunRow).where(*page)
                              .order_by(RunRow.created_at.desc(), RunRow.id.desc())
                              .limit(limit).offset(offset)).all()
             return list(rows), int(total)

@@ -54,17 +54,30 @@ async def list_runs(
             description=f"only runs of this kind: {', '.join(RUN_KINDS)}",
             json_schema_extra={"enum": list(RUN_KINDS)})] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> RunPage:
+        offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+        before: Annotated[str | None, Query(
+            max_length=64, description="keyset paging: only the runs listed after this run "
+            "(the previous page's next_before); pages then neither repeat nor skip runs "
+            "while new runs are created")] = None) -> RunPage:
     """Runs, newest first, one page at a time, optionally of one scenario, status or kind.
     A succeeded siting run carries its total cost and gap. A county key lists only the
-    route-plan runs of its own counties (the runs it may read one by one)."""
+    route-plan runs of its own counties (the runs it may read one by one). To walk every
+    run, follow ``next_before`` (``offset`` pages shift when runs are created)."""
     _one_of("status", status, RUN_STATUSES)
     _one_of("kind", kind, RUN_KINDS)
     counties = None if principal.role in ("admin", "engineer") else principal.counties
 
     def work() -> RunPage:
+        anchor = None
+        if before is not None:
+            anchor = store.get_run(before)
+            if anchor is None:
+                shown = before if len(before) <= 40 else before[:40] + "..."
+                raise HTTPException(422, [{"loc": ["query", "before"], "type": "value_error",
+                                           "msg": f"before={shown!r} is not a run id"}])
         rows, total = store.list_runs(scenario_id=scenario_id, status=status, kind=kind,
-                                      counties=counties, limit=limit, offset=offset)
+                                      counties=counties, limit=limit, offset=offset,
+                                      before=anchor)
         names = store.scenario_names([r.scenario_id for r in rows])
         heads = store.result_headlines([r.id for r in rows
                                         if r.kind == "siting" and r.status == "succeeded"])
@@ -79,7 +92,8 @@ async def list_runs(
                 scenario_name=names.get(r.scenario_id), status=r.status,  # type: ignore[arg-type]
                 county=r.county, date=r.plan_date, created_at=utc_iso(r.created_at) or "",
                 finished_at=utc_iso(r.finished_at), progress=progress_of(r), summary=summary))
-        return RunPage(items=items, total=total, limit=limit, offset=offset)
+        return RunPage(items=items, total=total, limit=limit, offset=offset,
+                       next_before=rows[-1].id if len(rows) == limit else None)
 
     return await run_in_threadpool(work)
 

@@ -358,7 +358,7 @@ def test_internal_sleep_runs_stay_readable(client: TestClient) -> None:
 
 
 def test_openapi_documents_the_list(client: TestClient) -> None:
-    """``GET /v1/runs`` is documented with the paging parameters, the ``status`` and
+    """``GET /v1/runs`` is documented with the paging parameters (offset and keyset), the ``status`` and
     public ``kind`` values the store uses (the same as the responses' documented kinds:
     ``siting`` and ``route_plan``, not the tests' internal ``sleep``, which appears
     nowhere in the document), and the 401, 403 and 422 answers."""
@@ -367,7 +367,7 @@ def test_openapi_documents_the_list(client: TestClient) -> None:
     doc = client.get("/openapi.json").json()
     op = doc["paths"]["/v1/runs"]["get"]
     params = {p["name"]: p for p in op["parameters"]}
-    assert set(params) == {"scenario_id", "status", "kind", "limit", "offset"}
+    assert set(params) == {"scenario_id", "status", "kind", "limit", "offset", "before"}
     assert params["status"]["schema"]["enum"] == list(RUN_STATUSES)
     assert params["kind"]["schema"]["enum"] == list(RUN_KINDS)
     assert "sleep" not in params["kind"]["description"]
@@ -405,3 +405,41 @@ def test_map_page_picks_succeeded_siting_runs_from_the_list(client: TestClient) 
     page = client.get("/map").text
     for element in ('<select id="run-pick"', 'id="runs-refresh"', 'id="runs-state"'):
         assert element in page, element
+
+
+def test_keyset_pages_neither_repeat_nor_skip_while_runs_are_created(
+        client: TestClient) -> None:
+    """Walking ``GET /v1/runs`` by ``next_before`` lists every run once, newest first,
+    although new runs are created between the pages (with ``offset`` the same walk
+    repeats the runs the new ones push down). Ties in creation time go by id."""
+    store = _store(client)
+    sid = _scenario(store)
+    old = [_run(store, sid, T0 + timedelta(minutes=k // 2)) for k in range(7)]  # 2 per minute
+    seen: list[str] = []
+    page = client.get("/v1/runs", params={"limit": 3}).json()
+    by_offset = client.get("/v1/runs", params={"limit": 3, "offset": 3})
+    while True:
+        seen += [r["id"] for r in page["items"]]
+        # a new run arrives between two pages
+        _run(store, sid, T0 + timedelta(hours=1, minutes=len(seen)))
+        if page["next_before"] is None:
+            break
+        page = client.get("/v1/runs", params={"limit": 3,
+                                              "before": page["next_before"]}).json()
+    want = sorted(old, key=lambda r: (store.get_run(r).created_at, r),  # type: ignore[union-attr]
+                  reverse=True)
+    assert seen == want
+    # offset paging of the same list, after one new run, repeats a run of page one
+    again = client.get("/v1/runs", params={"limit": 3, "offset": 3}).json()
+    assert by_offset.status_code == 200
+    assert set(r["id"] for r in again["items"]) & set(seen[:3])
+
+
+@pytest.mark.parametrize("before", ["f" * 32, "nope", "x" * 64])
+def test_before_must_be_a_run_id(client: TestClient, before: str) -> None:
+    """``before`` that names no run is a 422 naming the parameter and its value."""
+    r = client.get("/v1/runs", params={"before": before})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["query", "before"]
+    shown = repr(before) if len(before) <= 40 else repr(before[:40] + "...")
+    assert f"before={shown}" in r.json()["detail"][0]["msg"]
