@@ -177,13 +177,24 @@ def test_uncovered_listing_uses_one_tolerance(missing: float) -> None:
         assert res.cost["uncovered_penalty"] == pytest.approx(100.0 * 2.0 * missing)
 
 
+def _limits(data: SitingData, **limits: float) -> SitingData:
+    """A copy of valid ``data`` with other distance limits, set past SitingData's
+    validation (which refuses arcs beyond the limits): the checker must not rely on it."""
+    out = replace(data)
+    for name, value in limits.items():
+        object.__setattr__(out, name, value)
+    return out
+
+
 def test_arcs_longer_than_their_limit_are_rejected(
         solved: tuple[SitingData, SitingResult]) -> None:
     """With the distance limits recorded in the data, the optimum passes, and a result
     that uses a collect, direct or haul arc longer than its limit is rejected naming the
-    arc (test arcs are 1000 (1 + cost) m long)."""
+    arc (test arcs are 1000 (1 + cost) m long). SitingData refuses arcs beyond its own
+    limits, so the checker's rule is tested on data whose limits were changed after
+    validation (:func:`_limits`), as a result checked against other data would be."""
     data, res = solved
-    limited = replace(data, service_radius_m=2500.0, direct_radius_m=20_000.0,
+    limited = _limits(data, service_radius_m=2500.0, direct_radius_m=20_000.0,
                       max_haul_m=2000.0)
     rep = check(limited, res)
     assert rep.ok, rep.violations
@@ -191,10 +202,12 @@ def test_arcs_longer_than_their_limit_are_rejected(
     rep = check(limited, far)
     assert any("V1: collect arc to transfer station T0 is 3 km, beyond the service radius "
                "2.5 km" in v for v in rep.violations), rep.violations
-    rep = check(replace(limited, direct_radius_m=5000.0), _v0_direct_to_small(res))
+    rep = check(_limits(data, service_radius_m=2500.0, direct_radius_m=5000.0,
+                        max_haul_m=2000.0), _v0_direct_to_small(res))
     assert any("V0: direct arc to incinerator I1 is 10 km, beyond the direct-delivery "
                "radius 5 km" in v for v in rep.violations), rep.violations
-    rep = check(replace(limited, max_haul_m=1500.0), res)
+    rep = check(_limits(data, service_radius_m=2500.0, direct_radius_m=20_000.0,
+                        max_haul_m=1500.0), res)
     assert any("haul T0->I0: the arc is 2 km, beyond the maximum haul 1.5 km" in v
                for v in rep.violations), rep.violations
     with pytest.raises(ValidationError, match="service_radius_m"):

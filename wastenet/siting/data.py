@@ -29,12 +29,25 @@ The scenario compiler (:mod:`wastenet.siting.build`) also caps the lists: at mos
 ``network.neighbours_per_village`` collect arcs and 8 direct arcs per village (its
 nearest allowed candidates) and ``network.incinerators_per_station`` haul arcs per
 station. The three limits are recorded in ``service_radius_m``, ``direct_radius_m`` and
-``max_haul_m`` (``None``: no limit, as for the benchmarks) so that the checker can verify
-every arc a result uses against them.
+``max_haul_m`` (``None``: no limit, as for the benchmarks); :class:`SitingData` refuses an
+arc longer than its kind's limit (within :data:`ARC_LIMIT_TOL`, the checker's rule), and
+the checker verifies every arc a result uses against them.
+
+Validation
+----------
+Every class here validates its fields when built and raises
+:class:`~wastenet.errors.ValidationError` naming the field (and the village, site or arc)
+and the value: no value is clipped or dropped silently. Besides shapes and index ranges:
+demands, capacities, costs (fixed, throughput, per arc) and arc lengths are finite (arc
+lengths and demands also >= 0, a real size count ``n_sizes`` fits the size table), county
+indices are -1 or index ``county_codes``, ``uncovered_penalty`` is ``None`` or a finite
+number >= 0, and a :class:`CountTarget` names a known echelon and sense with an integer
+value >= 0.
 """
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Literal
@@ -42,6 +55,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from wastenet.bounds import is_finite_real
 from wastenet.errors import ValidationError
 from wastenet.frozen import FrozenData, frozen_array
 
@@ -54,6 +68,17 @@ BoolArray = NDArray[np.bool_]
 #: charges no uncovered penalty for it; a larger missing share is listed and charged. The
 #: checker (:mod:`wastenet.siting.checker`) applies the same rule.
 SHARE_TOL = 1e-6
+
+#: An arc is within a distance limit ``L`` (m) when its length is at most
+#: ``L * (1 + ARC_LIMIT_TOL) + ARC_LIMIT_TOL``: the rule of the checker
+#: (:mod:`wastenet.siting.checker`, at its default ``tol``), so that data accepted here
+#: never has an arc the checker calls too long, and a length that rounding put a hair
+#: over the limit (road = straight line x circuity) is not refused.
+ARC_LIMIT_TOL = 1e-6
+
+#: the echelons and senses a :class:`CountTarget` may name
+ECHELONS = ("transfer", "incinerator")
+SENSES = ("eq", "le", "ge")
 
 
 def missing_share(served: np.ndarray) -> np.ndarray:
@@ -119,7 +144,24 @@ class Sites(FrozenData):
             raise ValidationError("size_capacity", "negative or not finite", "must be >= 0")
         if not np.all(np.isfinite(self.size_fixed_cost)):
             raise ValidationError("size_fixed_cost", "not finite", "must be finite")
+        bad = np.flatnonzero(~np.isfinite(self.throughput_cost))
+        if bad.size:
+            s = int(bad[0])
+            raise ValidationError(f"throughput_cost[{self.ids[s]}]",
+                                  float(self.throughput_cost[s]),
+                                  "must be a finite number (yuan/yr per t/d of inflow)")
+        width = self.size_capacity.shape[1]
+        bad = np.flatnonzero((self.n_sizes < 0) | (self.n_sizes > width))
+        if bad.size:
+            s = int(bad[0])
+            raise ValidationError(f"n_sizes[{self.ids[s]}]", int(self.n_sizes[s]),
+                                  f"must lie in [0, {width}]: size_capacity and "
+                                  f"size_fixed_cost have {width} size column(s)")
         for s in range(n):
+            if len(self.size_names[s]) < self.n_sizes[s]:
+                raise ValidationError(f"size_names[{self.ids[s]}]", len(self.size_names[s]),
+                                      f"must name each of the site's {int(self.n_sizes[s])} "
+                                      "sizes")
             st = int(self.status[s])
             if st not in SiteStatus._value2member_map_:
                 raise ValidationError(f"status[{self.ids[s]}]", st, "unknown site status")
@@ -127,11 +169,12 @@ class Sites(FrozenData):
                 raise ValidationError(
                     f"sizes[{self.ids[s]}]", 0, "a site that may open needs at least one size"
                 )
-            if st == SiteStatus.EXISTING and not self.existing_capacity[s] > 0:
+            cap = float(self.existing_capacity[s])
+            if st == SiteStatus.EXISTING and not (np.isfinite(cap) and cap > 0):
                 raise ValidationError(
                     f"existing_capacity[{self.ids[s]}]",
-                    float(self.existing_capacity[s]),
-                    "an existing facility needs a positive remaining capacity",
+                    cap,
+                    "an existing facility needs a positive, finite remaining capacity",
                 )
 
     def __len__(self) -> int:
@@ -164,6 +207,14 @@ class Arcs(FrozenData):
                                       f"must have shape ({n},)")
         if not np.all(np.isfinite(self.unit_cost)):
             raise ValidationError("arcs.unit_cost", "not finite", "must be finite")
+        bad = np.flatnonzero(~(np.isfinite(self.distance_m) & (self.distance_m >= 0)))
+        if bad.size:
+            a = int(bad[0])
+            raise ValidationError(
+                f"arcs.distance_m[{int(self.src[a])}->{int(self.dst[a])}]",
+                float(self.distance_m[a]),
+                f"an arc's length must be a finite number >= 0 (m); {bad.size} arc(s) "
+                "are not")
 
     def __len__(self) -> int:
         return int(self.src.shape[0])
@@ -181,13 +232,30 @@ class CountTarget:
 
     ``echelon`` is ``"transfer"`` or ``"incinerator"``; ``prefecture`` limits the count to
     sites in that prefecture code (``None``: the whole province); ``sense`` is ``"eq"``,
-    ``"le"`` or ``"ge"``.
+    ``"le"`` or ``"ge"``; ``value`` is an integer >= 0 (a numpy integer is stored as an
+    ``int``). Anything else is a :class:`ValidationError` naming the field.
     """
 
     echelon: Literal["transfer", "incinerator"]
     value: int
     sense: Literal["eq", "le", "ge"] = "eq"
     prefecture: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.echelon not in ECHELONS:
+            raise ValidationError("counts.echelon", self.echelon,
+                                  f"must be one of {', '.join(ECHELONS)}")
+        if self.sense not in SENSES:
+            raise ValidationError(f"counts.{self.echelon}.sense", self.sense,
+                                  f"must be one of {', '.join(SENSES)}")
+        v = self.value
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
+            raise ValidationError(f"counts.{self.echelon}.value", v,
+                                  "must be an integer >= 0 (a number of facilities)")
+        object.__setattr__(self, "value", int(v))
+        if self.prefecture is not None and not isinstance(self.prefecture, str):
+            raise ValidationError(f"counts.{self.echelon}.prefecture", self.prefecture,
+                                  "must be a prefecture code (a string) or None")
 
 
 @dataclass(frozen=True, eq=False)
@@ -197,15 +265,17 @@ class SitingData(FrozenData):
     ``single_source``: each village is served by exactly one facility (the route model);
     when False its demand may split (the OR-Library ``cap`` benchmarks).
 
-    ``uncovered_penalty``: yuan/yr per t/d left uncovered. ``None`` (the default) means
-    full coverage is a hard constraint. Villages with ``must_cover`` (key tourism and
+    ``uncovered_penalty``: yuan/yr per t/d left uncovered, a finite number >= 0. ``None``
+    (the default) means full coverage is a hard constraint. Villages with ``must_cover`` (key tourism and
     demonstration villages) are always hard, whatever the penalty.
 
     ``service_radius_m``, ``direct_radius_m``, ``max_haul_m``: the longest road distance
     (m) allowed on a collect, direct and haul arc (the scenario's
     ``policy.service_radius_km``, ``policy.direct_radius_km`` and
     ``policy.max_transfer_haul_km``); ``None``: no limit. The builder already leaves out
-    longer arcs; the checker verifies the arcs a result uses against them.
+    longer arcs, and an arc longer than its limit (beyond :data:`ARC_LIMIT_TOL`) is
+    refused here (a :class:`ValidationError` naming e.g. ``haul.distance_m[T0->I0]``);
+    the checker verifies the arcs a result uses against them.
     """
 
     demand: FloatArray  #: (n,) t/d
@@ -258,6 +328,19 @@ class SitingData(FrozenData):
         if not (len(self.county_codes) == len(self.county_names) == len(self.county_prefecture)):
             raise ValidationError("county_codes", len(self.county_codes),
                                   "county_codes, county_names, county_prefecture differ in length")
+        n_c = len(self.county_codes)
+        county_rule = f"must be -1 (none) or an index into county_codes, [0,{n_c})"
+        bad = np.flatnonzero((self.village_county < -1) | (self.village_county >= n_c))
+        if bad.size:
+            i = int(bad[0])
+            raise ValidationError(f"village_county[{self.village_ids[i]}]",
+                                  int(self.village_county[i]), county_rule)
+        for sites, echelon in ((self.transfer, "transfer"), (self.incinerator, "incinerator")):
+            bad = np.flatnonzero((sites.county < -1) | (sites.county >= n_c))
+            if bad.size:
+                s = int(bad[0])
+                raise ValidationError(f"{echelon}.county[{sites.ids[s]}]",
+                                      int(sites.county[s]), county_rule)
         m, q = len(self.transfer), len(self.incinerator)
         for arcs, name, ns, nd in ((self.collect, "collect", n, m), (self.direct, "direct", n, q),
                                    (self.haul, "haul", m, q)):
@@ -265,11 +348,37 @@ class SitingData(FrozenData):
                               or arcs.dst.min() < 0 or arcs.dst.max() >= nd):
                 raise ValidationError(f"{name}.src/dst", "out of range",
                                       f"indices must lie in [0,{ns}) x [0,{nd})")
-        if self.uncovered_penalty is not None and not (self.uncovered_penalty >= 0):
-            raise ValidationError("uncovered_penalty", self.uncovered_penalty, "must be >= 0")
+        self._check_arc_limits()
+        pen = self.uncovered_penalty
+        if pen is not None and (isinstance(pen, bool) or not is_finite_real(pen) or pen < 0):
+            raise ValidationError("uncovered_penalty", pen,
+                                  "must be a finite number >= 0 (yuan/yr per t/d) or None "
+                                  "(full coverage is a hard constraint)")
         for t in self.counts:
-            if t.value < 0:
-                raise ValidationError(f"counts.{t.echelon}", t.value, "must be >= 0")
+            if not isinstance(t, CountTarget):
+                raise ValidationError("counts", t, "each entry must be a CountTarget")
+
+    def _check_arc_limits(self) -> None:
+        """Refuse an arc longer than the limit recorded for its kind (beyond
+        :data:`ARC_LIMIT_TOL`): the solver would use it and the checker reject the result."""
+        tr, inc = self.transfer.ids, self.incinerator.ids
+        for arcs, kind, limit_name, src_ids, dst_ids in (
+                (self.collect, "collect", "service_radius_m", self.village_ids, tr),
+                (self.direct, "direct", "direct_radius_m", self.village_ids, inc),
+                (self.haul, "haul", "max_haul_m", tr, inc)):
+            limit = getattr(self, limit_name)
+            if limit is None or not len(arcs):
+                continue
+            bad = np.flatnonzero(arcs.distance_m > limit * (1 + ARC_LIMIT_TOL) + ARC_LIMIT_TOL)
+            if bad.size:
+                a = int(bad[0])
+                raise ValidationError(
+                    f"{kind}.distance_m[{src_ids[int(arcs.src[a])]}->"
+                    f"{dst_ids[int(arcs.dst[a])]}]",
+                    float(arcs.distance_m[a]),
+                    f"the arc is longer than {limit_name}={float(limit):g} m ({bad.size} "
+                    f"{kind} arc(s) are); leave arcs beyond the limit out of the data",
+                )
 
     @property
     def n_villages(self) -> int:
