@@ -204,8 +204,11 @@ def _select(model: CompiledModel, echelon: str, score: np.ndarray, need: float,
     Forced sites first; then (``enable``: villages x sites incidence of "site s gives
     village i a path") the site enabling the most still-unreachable demand, until all
     demand is reachable; then, best score first, sites until every ``eq``/``ge`` target is
-    met, until the open capacity covers ``need`` x 1.05, and (with LP values) every site the
-    LP opens at >= 0.5 -- never breaking an ``eq``/``le`` target.
+    met (when the ``allowed`` sites are too few, further candidates open, cheapest first:
+    the model lets a site open without flow), until the open capacity covers ``need`` x
+    1.05, and (with LP values) every site the LP opens at >= 0.5 -- never breaking an
+    ``eq``/``le`` target. A target may still be missed (the greedy is not exact):
+    :func:`counts_met` tells.
     """
     ech = model.echelon(echelon)
     targets = [(sense, value, mask) for e, sense, value, mask, _ in model.counts
@@ -248,10 +251,14 @@ def _select(model: CompiledModel, echelon: str, score: np.ndarray, need: float,
             fits[0] = True
             reach[rows[fits]] = True
     regional = sorted(targets, key=lambda t: -int(np.sum(~t[2])))  # prefecture ones first
+    # candidates outside ``allowed`` (e.g. stations without a haul arc to an open plant)
+    # may still open, empty, to meet an eq/ge target: cheapest first
+    spare = [int(s) for s in np.lexsort((np.arange(ech.n_sites), ech.cheapest_fixed()))
+             if cand[s] and not ech.forced[s] and not allowed[s]]
     for sense, value, mask in regional:
         if sense == "le":
             continue
-        for s in order:
+        for s in (*order, *spare):
             if int(np.sum(mask & is_open)) >= value:
                 break
             if mask[s] and not is_open[s] and can_add(s):
@@ -269,6 +276,73 @@ def _select(model: CompiledModel, echelon: str, score: np.ndarray, need: float,
     return is_open
 
 
+def counts_met(model: CompiledModel, echelon: str, is_open: np.ndarray) -> bool:
+    """Do the open sites ``is_open`` of ``echelon`` meet its count targets (new sites)?"""
+    for e, sense, value, mask, _ in model.counts:
+        if e != echelon:
+            continue
+        c = int(np.sum(mask & is_open))
+        if not (c == value if sense == "eq" else c <= value if sense == "le" else c >= value):
+            return False
+    return True
+
+
+def _may_open(model: CompiledModel, echelon: str, is_open: np.ndarray, s: int) -> bool:
+    """May new site ``s`` open without breaking an ``eq``/``le`` target of ``echelon``?"""
+    return all(not mask[s] or sense == "ge" or int(np.sum(mask & is_open)) < value
+               for e, sense, value, mask, _ in model.counts if e == echelon)
+
+
+def _cover_empty(model: CompiledModel, tr_open: np.ndarray, inc_open: np.ndarray) -> None:
+    """Villages without demand carry no load, but the model covers them too (constraint
+    1): for each one that must be covered and has no arc to an open site, open the site of
+    cheapest fixed cost among those it reaches (a station needs no haul without flow;
+    count targets respected). In place; a village left without any open site makes the
+    construction fail later."""
+    w = model.demand
+    empty = np.flatnonzero((w <= 0) & ~model.can_skip)
+    if empty.size == 0:
+        return
+    tr, inc = model.transfer, model.incinerator
+    fix_t, fix_i = tr.cheapest_fixed(), inc.cheapest_fixed()
+    c_order = np.argsort(model.collect.src, kind="stable")
+    c_start = np.searchsorted(model.collect.src[c_order], empty)
+    c_stop = np.searchsorted(model.collect.src[c_order], empty, side="right")
+    d_order = np.argsort(model.direct.src, kind="stable")
+    d_start = np.searchsorted(model.direct.src[d_order], empty)
+    d_stop = np.searchsorted(model.direct.src[d_order], empty, side="right")
+    for r in range(empty.size):
+        js = model.collect.dst[c_order[c_start[r]:c_stop[r]]]
+        ks = model.direct.dst[d_order[d_start[r]:d_stop[r]]]
+        if tr_open[js].any() or inc_open[ks].any():
+            continue
+        options = [(float(fix_t[j]), 0, int(j)) for j in js.tolist()
+                   if np.isfinite(fix_t[j]) and tr.usable[j]
+                   and _may_open(model, "transfer", tr_open, j)]
+        options += [(float(fix_i[k]), 1, int(k)) for k in ks.tolist()
+                    if np.isfinite(fix_i[k]) and inc.usable[k]
+                    and _may_open(model, "incinerator", inc_open, k)]
+        if options:
+            _, e, site = min(options)
+            (tr_open if e == 0 else inc_open)[site] = True
+
+
+def verified(data: SitingData, res: SitingResult | None, what: str) -> SitingResult | None:
+    """``res`` if the independent checker (:func:`wastenet.siting.checker.check`) accepts
+    it, else ``None`` (logged). Guards every heuristic solution before it becomes an
+    incumbent; it takes well under a second at province size, so it runs once per
+    accepted incumbent, never inside a search loop."""
+    if res is None:
+        return None
+    from wastenet.siting.checker import check
+
+    rep = check(data, res)
+    if rep.ok:
+        return res
+    log.warning("%s rejected by the checker: %s", what, "; ".join(rep.violations[:3]))
+    return None
+
+
 def _take(left: float, room: float, single_source: bool) -> float:
     """What a site with ``room`` takes of a demand with ``left`` still to place: all of it
     when it fits, else the room (nothing under single sourcing)."""
@@ -282,9 +356,12 @@ def construct(data: SitingData, model: CompiledModel, lp_y: np.ndarray | None = 
     """A feasible solution by greedy opening and assignment, or None if the greedy fails.
 
     Opening (see :func:`_select`) is guided by LP open values when given, otherwise by
-    demand attraction per unit of fixed cost. Villages (largest demand first) go to the
-    open facility of least estimated path cost with room; haul flows are then solved
-    exactly (:func:`_transport`) and sizes shrunk to the cheapest that fits.
+    demand attraction per unit of fixed cost; when the open sites miss a count target the
+    construction fails (None). Villages (largest demand first) go to the open facility of
+    least estimated path cost with room; a village without demand (no load) takes its
+    cheapest arc to any open facility, opened for it if need be (:func:`_cover_empty`),
+    since the model covers it too. Haul flows are then
+    solved exactly (:func:`_transport`) and sizes shrunk to the cheapest that fits.
     """
     from wastenet.siting.solve import _assemble
 
@@ -329,6 +406,9 @@ def construct(data: SitingData, model: CompiledModel, lp_y: np.ndarray | None = 
     inc_open = _select(model, "incinerator", s_i, need, np.ones(inc.n_sites, bool), zo,
                        enable_i)
     inc_open |= inc.existing
+    if not counts_met(model, "incinerator", inc_open):
+        log.debug("construction: the incinerator count targets are not met")
+        return None
     reach = np.zeros(tr.n_sites, dtype=bool)
     reach[model.haul.src[inc_open[model.haul.dst]]] = True
     s_t = yo + 1e-9 * attract_t if yo is not None else attract_t / (1.0 + fixed_per_cap(tr))
@@ -341,6 +421,10 @@ def construct(data: SitingData, model: CompiledModel, lp_y: np.ndarray | None = 
     # villages already served directly need no station
     c_ok = csr_matrix(c_ok.multiply((~has_direct).astype(float)[:, None])).tocsc()
     tr_open = _select(model, "transfer", s_t, need_t, reach, yo, c_ok) | tr.existing
+    if not counts_met(model, "transfer", tr_open):
+        log.debug("construction: the transfer count targets are not met")
+        return None
+    _cover_empty(model, tr_open, inc_open)
     tcap = np.where(tr.existing, tr.existing_cap, np.where(tr_open, tr.max_cap, 0.0))
     icap = np.where(inc.existing, inc.existing_cap, np.where(inc_open, inc.max_cap, 0.0))
     # cheapest open haul per station, incinerator room tracked greedily per station
@@ -374,6 +458,27 @@ def construct(data: SitingData, model: CompiledModel, lp_y: np.ndarray | None = 
         model.direct.src, weights=inc_open[model.direct.dst].astype(float), minlength=n)
     for i in np.lexsort((np.arange(n), -w, n_opt)).tolist():
         wi = float(w[i])
+        if wi <= 0:
+            # no load, but covered all the same (constraint 1): the cheapest arc to any
+            # open station (no haul needed for no flow) or open incinerator
+            best_c, best_f, best_d = np.inf, -1, False
+            for a in c_order[c_start[i]:c_start[i + 1]].tolist():
+                j = int(model.collect.dst[a])
+                if tr_open[j] and float(model.collect.cost[a]) < best_c:
+                    best_c, best_f, best_d = float(model.collect.cost[a]), j, False
+            for b in d_order[d_start[i]:d_start[i + 1]].tolist():
+                k = int(model.direct.dst[b])
+                if inc_open[k] and float(model.direct.cost[b]) < best_c:
+                    best_c, best_f, best_d = float(model.direct.cost[b]), k, True
+            if best_f >= 0:
+                fv.append(i)
+                ff.append(best_f)
+                fd.append(best_d)
+                fr.append(1.0)
+            elif not model.can_skip[i]:
+                log.debug("construction: village %d (no demand) has no open facility", i)
+                return None
+            continue
         left = wi
         while left > 1e-12 * max(1.0, wi):
             best_c, best_f, best_d, best_k, best_take = np.inf, -1, False, -1, 0.0
@@ -408,10 +513,8 @@ def construct(data: SitingData, model: CompiledModel, lp_y: np.ndarray | None = 
             fv.append(i)
             ff.append(best_f)
             fd.append(best_d)
-            fr.append(best_take / wi if wi > 0 else 1.0)
+            fr.append(best_take / wi)
             left -= best_take
-            if wi <= 0:
-                break
         if left > 1e-9 * max(1.0, wi) and not model.can_skip[i]:
             log.debug("construction: village %d does not fit", i)
             return None
@@ -451,8 +554,9 @@ def interchange(data: SitingData, model: CompiledModel, res: SitingResult, *,
     r"""Swap/add/drop local search for one-echelon *uncapacitated* problems (p-median, UFL).
 
     Applies only when there are no transfer stations, every site has one size whose
-    capacity holds the whole demand, nothing is existing and count targets are at most one
-    province-wide target: then each village simply uses its cheapest open site (or stays
+    capacity holds the whole demand, nothing is existing and the incinerator count targets
+    are at most one province-wide target (station targets do not bind: no station moves):
+    then each village simply uses its cheapest open site (or stays
     uncovered at the penalty) and a move's cost is exact. With the dense matrix
     :math:`D_{ik}=w_i c_{ik}` (inf without an arc), the cost after swapping open site
     :math:`r` for closed :math:`a` is :math:`\sum_i \min(D_{ia}, b^r_i) + F_a - F_r`, with
@@ -465,13 +569,15 @@ def interchange(data: SitingData, model: CompiledModel, res: SitingResult, *,
     inc = model.incinerator
     n, q = model.demand.shape[0], inc.n_sites
     total = float(model.demand.sum())
+    # the stations do not change here: only the incinerator targets bind the moves
+    counts = [c for c in model.counts if c[0] == "incinerator"]
     applies = (
         len(model.collect) == 0 and not np.any(inc.existing) and q > 0
         and n * q <= 4_000_000
         and np.all(np.bincount(inc.opt_site, minlength=q) <= 1)
         and np.all(inc.opt_cap >= total * (1 - 1e-12))
-        and len(model.counts) <= 1
-        and all(mask[inc.opt_site].all() for _, _, _, mask, _ in model.counts)
+        and len(counts) <= 1
+        and all(mask[inc.opt_site].all() for _, _, _, mask, _ in counts)
     )
     if not applies:
         return res
@@ -484,7 +590,7 @@ def interchange(data: SitingData, model: CompiledModel, res: SitingResult, *,
     fixed[inc.opt_site] = inc.opt_fixed
     cand = np.isfinite(fixed) & inc.usable
     skip = np.where(model.can_skip, model.penalty * w, big)
-    sense = model.counts[0][1] if model.counts else None
+    sense = counts[0][1] if counts else None
     can_add = sense in (None, "ge")
     can_drop = sense in (None, "le")
     is_open = res.incinerator_size >= 0
@@ -495,6 +601,8 @@ def interchange(data: SitingData, model: CompiledModel, res: SitingResult, *,
         idx = np.argsort(sub, axis=1)[:, :2] if sub.shape[1] > 1 else np.zeros((n, 1), int)
         d1 = sub[np.arange(n), idx[:, 0]]
         d2 = sub[np.arange(n), idx[:, 1]] if idx.shape[1] > 1 else np.full(n, big)
+        if cols.size == 0:  # nothing open: every village at its penalty
+            return d1, d2, np.full(n, -1)
         near = np.where(idx[:, 0] < cols.size, cols[np.minimum(idx[:, 0], cols.size - 1)], -1)
         return d1, d2, near
 

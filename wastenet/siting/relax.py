@@ -70,6 +70,14 @@ The reported bound is the best valid bound of steps 1, 3, 4, 4b, 4c, 4d (or the 
 best bound in step 5); ``gap = (UB - LB) / UB``. A solution is always returned unless no
 step found one within the limits (then :class:`NoSolutionError`, which does not claim
 infeasibility).
+
+The solutions of steps 2-5 (constructions, restricted and full MIP solutions) are
+candidates; the incumbent that step 6 starts from is the cheapest one the independent
+checker (:func:`wastenet.siting.checker.check`) passes, checked once the bound steps are
+done, and the result of steps 6-7 is checked once before it is returned (else that
+checked incumbent is): a solution that breaks a count target, a capacity or coverage can
+neither be returned nor be called optimal at a cost below the bound. One check per
+accepted incumbent, never inside a search loop (well under a second at province size).
 """
 
 from __future__ import annotations
@@ -82,6 +90,7 @@ from dataclasses import replace
 import numpy as np
 
 from wastenet.errors import InfeasibleError, NoSolutionError
+from wastenet.siting.checker import check
 from wastenet.siting.countybound import applies as county_applies
 from wastenet.siting.countybound import county_bound, station_items
 from wastenet.siting.data import SitingData
@@ -259,11 +268,42 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
         return None if limit is None else max(1.0, limit - (time.perf_counter() - t0))
 
     lines: list[str] = []
+    # every solution of steps 2-5 is a candidate; the incumbent is the cheapest one the
+    # independent checker accepts (``accept``, after the bound steps, so that no check
+    # takes time from them)
+    pool: list[tuple[str, SitingResult]] = []
+
+    def offer(cur: SitingResult | None, cand: SitingResult | None, what: str
+              ) -> SitingResult | None:
+        """``cand`` joins the candidates; returns the cheaper of ``cur`` and ``cand``, not
+        yet checked (for progress reports and subgradient step sizes only)."""
+        if cand is None:
+            return cur
+        pool.append((what, cand))
+        return cand if cur is None or cand.total_cost < cur.total_cost else cur
+
+    def accept() -> SitingResult | None:
+        """The cheapest candidate the checker accepts (the first offered on a tie), or
+        None. Candidates are checked cheapest first until one passes: one check when it
+        does (well under a second at province size). A rejected one (a heuristic's bug)
+        must neither be returned nor be called optimal at a cost below the optimum."""
+        ranked = sorted(pool, key=lambda p: p[1].total_cost)
+        pool.clear()
+        for what, cand in ranked:
+            rep = check(data, cand)
+            if rep.ok:
+                return cand
+            log.warning("%s rejected by the checker: %s", what,
+                        "; ".join(rep.violations[:3]))
+            lines.append(f"{what} rejected by the checker: {rep.violations[0]}")
+        return None
+
     lb = path_bound(model)
     lines.append(f"path bound {lb:.10g}")
-    best: SitingResult | None = construct(data, model)
-    lines.append("greedy construction: " + (f"{best.total_cost:.10g}" if best is not None
+    greedy = construct(data, model)
+    lines.append("greedy construction: " + (f"{greedy.total_cost:.10g}" if greedy is not None
                                             else "failed"))
+    best = offer(None, greedy, "greedy construction")
     report(0.02, None if best is None else best.total_cost, lb, "Lagrangian relaxation")
     ub = best.total_cost if best is not None else max(abs(lb) * 2.0, 1.0)
     small = len(model.collect) + len(model.direct) + len(model.haul) <= LP_MAX_ARCS
@@ -305,8 +345,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
     lag_sol = construct(data, model, lag.y_freq, lag.z_freq)
     lines.append("Lagrangian-guided construction: " + (
         f"{lag_sol.total_cost:.10g}" if lag_sol is not None else "failed"))
-    if lag_sol is not None and (best is None or lag_sol.total_cost < best.total_cost):
-        best = lag_sol
+    best = offer(best, lag_sol, "Lagrangian-guided construction")
     report(0.3, None if best is None else best.total_cost, lb, "LP relaxation")
     masks = None
     if small:
@@ -322,8 +361,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
             cons = construct(data, model, lp.y, lp.z)
             lines.append("LP-guided construction: " + (
                 f"{cons.total_cost:.10g}" if cons is not None else "failed"))
-            if cons is not None and (best is None or cons.total_cost < best.total_cost):
-                best = cons
+            best = offer(best, cons, "LP-guided construction")
         else:
             lines.append(f"LP not solved in its limit ({lp.status})")
     else:
@@ -430,8 +468,8 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
         if cand.status in ("optimal", "feasible"):
             r = to_result(data, model, cand, lower_bound=lb, status="feasible",
                           solver="decomposition", seed=params.seed, elapsed_s=0.0)
-            if best is None or r.total_cost < best.total_cost:
-                best = r
+            best = offer(best, r, "restricted MIP solution")
+    best = accept()
     if best is None and small:
         full = solve_mip(model, replace(opts, time_limit_s=left()))
         lines.append(f"full MIP: {full.status}, {full.objective:.10g}")
@@ -439,8 +477,10 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
             raise diagnose(data, model, params)
         if full.status in ("optimal", "feasible"):
             lb = max(lb, full.bound)
-            best = to_result(data, model, full, lower_bound=lb, status="feasible",
-                             solver="decomposition", seed=params.seed, elapsed_s=0.0)
+            offer(None, to_result(data, model, full, lower_bound=lb, status="feasible",
+                                  solver="decomposition", seed=params.seed, elapsed_s=0.0),
+                  "full MIP solution")
+            best = accept()
     if best is None:
         raise NoSolutionError(
             "no feasible siting was found within the limits "
@@ -449,6 +489,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
     report(0.65, best.total_cost, lb, "local search")
     res = replace(best, lower_bound=float(min(lb, best.total_cost)), solver="decomposition",
                   seed=params.seed, log=tuple(lines))
+    checked = res  # passed the checker (accept): the fallback should a later step fail it
     # with incinerator counts, the last share of the time goes to the exact
     # re-optimisation of the incinerator echelon (step 7)
     ls_end = None if limit is None else t0 + (LOCAL_SHARE if moves else 1.0) * limit
@@ -538,6 +579,18 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
             if not sharing or res.total_cost >= before or time.perf_counter() >= end:
                 break
             segment += 1
+    if res is not checked:
+        # the local search and step 7 keep counts and coverage by design; one check of
+        # their final result (not of each move) makes sure before it is returned
+        rep = check(data, res)
+        if not rep.ok:
+            log.warning("the improved solution is rejected by the checker: %s",
+                        "; ".join(rep.violations[:3]))
+            res = replace(checked, log=(*res.log, f"improved solution {res.total_cost:.10g} "
+                                                  f"rejected by the checker "
+                                                  f"({rep.violations[0]}); the checked "
+                                                  f"incumbent {checked.total_cost:.10g} "
+                                                  "kept"))
     if res.total_cost <= lb * (1 + 1e-9):
         res = replace(res, status="optimal")
     if parts is not None and parts["transfer"] + parts["plants"] \

@@ -192,13 +192,26 @@ def precheck(data: SitingData, model: CompiledModel) -> None:
         raise InfeasibleError("capacity is short", reasons)
 
 
+#: ``diagnose`` names single count targets (each dropped alone) up to this many targets
+DIAGNOSE_MAX_TARGETS = 8
+
+
 def diagnose(data: SitingData, model: CompiledModel, params: SiteParams) -> InfeasibleError:
-    """Explain a solver's infeasible verdict by solving cheaper relaxations."""
+    """Explain a solver's infeasible verdict by solving relaxations of the model.
+
+    With the LP relaxation infeasible, capacities and coverage are short (or the count
+    targets, when the LP without them is feasible). With the LP feasible, the integer model
+    fails on single sourcing or on the count targets (whole sites): single sourcing is
+    named only when the split-assignment MIP (counts kept) is feasible, the count targets
+    only when the MIP without them is feasible -- each target alone when dropping it
+    alone is enough. A cause nothing proves is not named as the cause. The MIPs share the
+    time limit of ``params``."""
     opts = MipOptions(backend=params.mip_backend, relax=True, threads=params.threads,
                       seed=params.seed, time_limit_s=params.time_limit_s)
     targets = [f"{t.echelon} {t.sense} {t.value} in "
                f"{'prefecture ' + t.prefecture if t.prefecture else 'province'}"
                for t in data.counts]
+    t0 = time.perf_counter()
     lp = solve_mip(model, opts)
     if lp.status == "infeasible":
         no_counts = solve_mip(model, replace(opts, drop_counts=True))
@@ -210,12 +223,41 @@ def diagnose(data: SitingData, model: CompiledModel, params: SiteParams) -> Infe
             "no (even fractional) assignment of the villages fits the capacities that "
             "the arcs allow: total demand that must be covered is "
             f"{float(model.demand[~model.can_skip].sum()):.6g} t/d"])
-    if model.single_source:
+    # the LP fits: the integers do not. Feasibility alone is asked (a loose gap), under
+    # the work limit of ``params`` too
+    mip = replace(opts, relax=False, mip_gap=0.5, node_limit=params.max_iterations)
+
+    def feasible(sub: CompiledModel, drop_counts: bool = False) -> bool | None:
+        """True / False when proven, None when the limit ends the MIP first."""
+        left = None if params.time_limit_s is None else max(
+            1.0, params.time_limit_s - (time.perf_counter() - t0))
+        sol = solve_mip(sub, replace(mip, drop_counts=drop_counts, time_limit_s=left))
+        if sol.status in ("optimal", "feasible"):
+            return True
+        return False if sol.status == "infeasible" else None
+
+    split = feasible(replace(model, single_source=False)) if model.single_source else False
+    if split:
         return InfeasibleError("single-source assignment is infeasible", [
             "the villages cannot be packed whole into the station and incinerator capacities "
             "(a split assignment would fit)"])
-    return InfeasibleError("the siting problem is infeasible",
-                           [f"count target {t}" for t in targets])
+    if targets and feasible(model, drop_counts=True):
+        named: list[str] = []
+        if len(targets) > 1 and len(targets) <= DIAGNOSE_MAX_TARGETS:
+            for c, label in zip(model.counts, targets, strict=True):
+                rest = tuple(x for x in model.counts if x is not c)
+                if feasible(replace(model, counts=rest)):
+                    named.append(label)
+        return InfeasibleError(
+            "the count targets cannot be met together with the capacities and coverage"
+            # (unless the split assignment was proven infeasible too)
+            + (" of a single-source assignment" if split is None else ""),
+            [f"count target {t}" for t in (named or targets)])
+    reasons = [f"count target {t}" for t in targets]
+    if model.single_source:
+        reasons.append("single sourcing: the villages may not fit whole into the station "
+                       "and incinerator capacities")
+    return InfeasibleError("the siting problem is infeasible", reasons)
 
 
 # ---------------------------------------------------------------------------- the result
@@ -435,17 +477,19 @@ def solve(data: SitingData, params: SiteParams | None = None,
     opts = MipOptions(backend=params.mip_backend, time_limit_s=params.time_limit_s,
                       threads=params.threads, mip_gap=params.mip_gap, seed=params.seed,
                       node_limit=params.max_iterations)
-    from wastenet.siting.heuristics import construct, downsize
+    from wastenet.siting.heuristics import construct, downsize, verified
 
     warm = construct(data, model)
     if warm is not None:
-        warm = downsize(data, model, warm, max_moves=50)
+        # checked before it can start the MIP or become the result (below)
+        warm = verified(data, downsize(data, model, warm, max_moves=50), "greedy start")
     sol = solve_mip(model, opts, hint=None if warm is None else hint_from_result(model, warm))
     if sol.status == "infeasible":
         raise diagnose(data, model, params)
     if warm is not None and (sol.status == "unknown" or (
             sol.status == "feasible" and warm.total_cost < sol.objective)):
-        # the heuristic beats what the MIP found in its limits; the MIP's bound stays valid
+        # the (checked) heuristic beats what the MIP found in its limits; the MIP's bound
+        # stays valid
         bound = sol.bound if sol.status == "feasible" else float("-inf")
         from wastenet.siting.relax import path_bound
 

@@ -179,6 +179,8 @@ class _Rows:
 
     def one_size(self, ech: Echelon, cols_of_opt: IntArray) -> None:
         """One size per site (at least one for a forced site)."""
+        if ech.opt_site.size == 0:  # (np.split of nothing gives one empty group)
+            return
         order = np.argsort(ech.opt_site, kind="stable")
         sites, first = np.unique(ech.opt_site[order], return_index=True)
         for s, g in zip(sites.tolist(), np.split(order, first[1:]), strict=True):
@@ -266,10 +268,11 @@ def plant_lp(model: CompiledModel, cuts: Sequence[CoverCut], k_max: int,
         z_cols = c_z[opts_of[int(pl[a])]]
         rows.add(np.concatenate([[a], z_cols]), np.concatenate([[1.0], -np.ones(z_cols.size)]),
                  -np.inf, 0.0)
-    # capacity per plant
+    # capacity per plant (none without path arcs: np.split of nothing gives one group)
     order = np.argsort(pl, kind="stable")
     sites, first = np.unique(pl[order], return_index=True)
-    for k, g in zip(sites.tolist(), np.split(order, first[1:]), strict=True):
+    for k, g in zip(sites.tolist(), np.split(order, first[1:]) if order.size else [],
+                    strict=True):
         rows.add(np.concatenate([g, c_z[opts_of[k]]]),
                  np.concatenate([w[vil[g]], -inc.opt_cap[opts_of[k]]]),
                  -np.inf, float(inc.existing_cap[k]))
