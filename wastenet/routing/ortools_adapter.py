@@ -8,7 +8,14 @@ search and hands back plain Python sequences (:class:`RawRoute`). Decoding into 
 Model
 -----
 Nodes: ``0..P-1`` the depots, ``P..P+n-1`` the stops, then ``K_f`` optional copies of each
-unload facility ``f`` (an unload visit each; a vehicle may use any number of copies).
+unload facility ``f`` (an unload visit each; a vehicle may use any number of copies). A
+depot that no vehicle of the model starts from (no type there, or none left) would be an
+ordinary, mandatory node for OR-Tools: it is made optional and inactive, never visited.
+
+Vehicles: every vehicle of every type, except the types that cannot work at all in the
+model (:func:`can_work`; with the ``"insert"`` break model also a type whose shift is
+shorter than the break it may need): those get no vehicles instead of making the model
+fail; the caller reports the stops that no vehicle then serves.
 
 Sets: vehicles ``V`` (every vehicle of every type), stops ``S``, copies ``U = ∪ U_f``.
 Variables: successor ``next_i``, vehicle ``veh_i``, active ``a_i`` of each node; cumuls
@@ -62,7 +69,9 @@ Breaks, two models (``AdapterConfig.break_model``):
   service) or before the route starts or after it ends, which is exactly the rule of
   :mod:`wastenet.routing.data`. Correct but slow (each move re-schedules the breaks).
 * ``"insert"`` (default): no break in the model; the shift end and the maximum shift
-  are shortened by the break, and every window closing at or after the earliest break
+  are shortened by the break (not for a type that can always take its break before
+  leaving or after returning, :func:`break_needed`, which gets no break in either
+  model), and every window closing at or after the earliest break
   start ``E`` closes ``BD`` earlier (``close' = max(close − BD, min(close, E − 1))``),
   since only visits starting at or after ``E`` can be delayed by the break. The decoder
   then places the break in the gap that returns earliest. If a window cannot take the
@@ -75,20 +84,24 @@ it also sizes the model's fleet (vehicles the greedy used plus a margin).
 
 Integer rounding is conservative: travel and service times are rounded up, demands up,
 capacities down, window opens up and closes down, so a solution of the integer model is
-feasible for the real-valued data.
+feasible for the real-valued data. A window with no whole second in it (a single
+instant such as 36000.5) is the one exception to "opens up": it becomes the second
+``⌊open⌋`` and the node's service lasts until ``⌈open + service⌉``, so the real arrival
+is before ``open`` and the real departure before the integer one (still conservative).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from wastenet.routing.data import RoutingData
+from wastenet.routing.data import RoutingData, VehicleType
 
 log = logging.getLogger("wastenet.routing.ortools_adapter")
 
@@ -161,6 +174,9 @@ class RawSolution:
     objective: int
     status: str
     n_nodes: int
+    #: what ended the search: "time_limit", "solution_limit" (the search ended well
+    #: before its time limit with a solution limit set), or "" (no search was run)
+    stopped_by: str = ""
 
 
 def vehicle_list(data: RoutingData) -> list[int]:
@@ -253,8 +269,9 @@ def _construct_vehicle(inst: Instance, v: int, unvisited: NDArray[np.bool_],
     lo_s = int(np.ceil(max(vt.shift_start_s, data.depot_open_s[vt.depot]) - 1e-7))
     end_hi = int(np.floor(min(vt.shift_end_s, data.depot_close_s[vt.depot])))
     span = int(np.floor(min(vt.max_shift_s, HORIZON_S)))
-    has_break = vt.break_duration_s > 0 and not inst.break_insert
-    if inst.break_insert and vt.break_duration_s > 0:
+    needed = break_needed(data, vt)
+    has_break = needed and not inst.break_insert
+    if inst.break_insert and needed:
         end_hi -= int(np.ceil(vt.break_duration_s))
         span -= int(np.ceil(vt.break_duration_s))
     e = int(np.ceil(vt.break_earliest_s))
@@ -414,6 +431,48 @@ def _construct_vehicle(inst: Instance, v: int, unvisited: NDArray[np.bool_],
     return route
 
 
+def break_needed(data: RoutingData, vt: VehicleType) -> bool:
+    """Whether a route of type ``vt`` may have to take its break on the route.
+
+    Not when it has no break, nor when every route of its shift can take the break off
+    the route (the rule of :mod:`wastenet.routing.data`): the shift (within its depot's
+    hours) ends by ``break_latest_s`` (the break after returning), or starts at or after
+    ``break_earliest_s + break_duration_s`` (the break before leaving). Such a type's
+    day is not shortened by the ``"insert"`` model and gets no break interval in the
+    ``"exact"`` one.
+    """
+    if vt.break_duration_s <= 0:
+        return False
+    a0, end = shift_window(data, vt)
+    return not (end <= vt.break_latest_s
+                or a0 >= vt.break_earliest_s + vt.break_duration_s)
+
+
+def can_work(data: RoutingData, vt: VehicleType) -> bool:
+    """Whether any route of type ``vt`` can keep its shift and its break (stops aside).
+
+    Not when its shift lies outside its depot's hours, nor when its break must be taken
+    (:func:`break_needed`) but can be neither after the route (the shift starts after
+    ``break_latest_s``, so no route is back by then), nor before it (the break would end
+    after the shift), nor on it (a break on the route starts after leaving and by
+    ``break_latest_s``). Such a type gets no vehicles in the model.
+    """
+    a0, end = shift_window(data, vt)
+    if end < a0:
+        return False
+    if not break_needed(data, vt):
+        return True
+    return (a0 <= vt.break_latest_s
+            or max(a0, vt.break_earliest_s + vt.break_duration_s) <= end)
+
+
+def shift_window(data: RoutingData, vt: VehicleType) -> tuple[float, float]:
+    """``(max(shift_start, depot_open), min(shift_end, depot_close))`` of type ``vt``."""
+    d = int(vt.depot)
+    return (max(float(vt.shift_start_s), float(data.depot_open_s[d])),
+            min(float(vt.shift_end_s), float(data.depot_close_s[d])))
+
+
 def implicit_final_unload(data: RoutingData) -> bool:
     """Whether the last unload of each route can be folded into the arc to the depot.
 
@@ -451,6 +510,17 @@ def final_facilities(data: RoutingData, speed: float,
     return out
 
 
+def _shift_range(data: RoutingData, vt: VehicleType, insert: bool) -> tuple[int, int, int]:
+    """Integer ``(leave at or after, return by, break taken off the day)`` of type
+    ``vt``: its shift within its depot's hours, and its break when the ``insert`` model
+    shortens its day (only when the break may be needed, :func:`break_needed`)."""
+    a0, end = shift_window(data, vt)
+    lo = int(_iceil(np.array(a0)))
+    hi = int(_ifloor(np.array(min(end, HORIZON_S))))
+    bd = int(_iceil(np.array(vt.break_duration_s))) if insert and break_needed(data, vt) else 0
+    return lo, hi, bd
+
+
 def _iceil(a: NDArray[np.float64]) -> NDArray[np.int64]:
     return np.ceil(np.asarray(a, dtype=np.float64) - 1e-7).astype(np.int64)
 
@@ -472,6 +542,8 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
     implicit = implicit_final_unload(data)
     node_fac = np.repeat(np.arange(nf), copies)  # facility of each copy
     n_nodes = P + n + int(copies.sum())
+    if not any(vt.count > 0 and can_work(data, vt) for vt in data.vehicle_types):
+        return RawSolution((), tuple(range(n)), 0, "NO_VEHICLES", n_nodes)
     kind = np.concatenate([np.zeros(P, np.int8), np.ones(n, np.int8),
                            np.full(len(node_fac), 2, np.int8)])
     role_index = np.concatenate([np.arange(P), np.arange(n), node_fac]).astype(np.int64)
@@ -490,7 +562,19 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
                               data.facility_close_s[node_fac]])
     lo_all = np.maximum(_iceil(t_open), 0)
     hi_all = np.minimum(_ifloor(t_close), HORIZON_S)
-    brk_types = [vt for vt in data.vehicle_types if vt.break_duration_s > 0]
+    # a window with no whole second in it (open and close inside the same second, such
+    # as a single instant 36000.5): the integer service starts at floor(open), before
+    # the real one, and lasts until ceil(open + service), after the real departure, so
+    # the integer schedule stays conservative (the real arrival is before open)
+    pinch = ((lo_all > hi_all) & (_ifloor(t_open) == _ifloor(t_close)) & (t_open >= 0)
+             & (t_open < HORIZON_S))
+    pinch[:P] = False
+    if pinch.any():
+        fl = _ifloor(t_open)
+        service_i = np.where(pinch, _iceil(t_open + service) - fl, service_i)
+        lo_all = np.where(pinch, fl, lo_all)
+        hi_all = np.where(pinch, fl, hi_all)
+    brk_types = [vt for vt in data.vehicle_types if break_needed(data, vt)]
     insert = cfg.break_model == "insert" and bool(brk_types)
     if insert:
         # the break is placed after solving, at the first gap reaching its window: visits
@@ -524,14 +608,25 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
                                   + _iceil(data.duration_s[fl, data.depots[p]] / sp))
         time_mats[sp] = tm
 
+    # --- vehicle types that cannot work in this model get no vehicles -----------------
+    shift_i = [_shift_range(data, vt, insert) for vt in data.vehicle_types]
+    usable = [max(hi - bd, 0) >= max(lo, 0) and can_work(data, vt)
+              for (lo, hi, bd), vt in zip(shift_i, data.vehicle_types, strict=True)]
+    for t, vt in enumerate(data.vehicle_types):
+        if vt.count and not usable[t]:
+            lo, hi, _ = shift_i[t]
+            log.info("vehicle type %r gets no vehicles: no route fits its shift %d-%d s "
+                     "(within its depot's hours) and its break (%g s, %s model)", vt.name,
+                     lo, hi, vt.break_duration_s, "insert" if insert else "exact")
+
     # --- greedy construction on the full fleet; it also sizes the model's fleet --------
-    counts = [vt.count for vt in data.vehicle_types]
+    counts = [vt.count if usable[t] else 0 for t, vt in enumerate(data.vehicle_types)]
     seqs_by_type: list[list[list[int]]] | None = None
     if cfg.start_routes is not None:
         seqs_by_type = _start_sequences(cfg.start_routes, len(data.vehicle_types), P, n,
                                         node_fac, implicit)
     elif cfg.first_solution == "CONSTRUCT" and n:
-        full = [t for t, vt in enumerate(data.vehicle_types) for _ in range(min(vt.count, n))]
+        full = [t for t, c in enumerate(counts) for _ in range(min(c, n))]
         seqs = construct(Instance(
             P=P, n=n, vtype=full,
             time=[time_mats[float(vt.speed_factor)] for vt in data.vehicle_types],
@@ -545,10 +640,10 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
             if sq:
                 seqs_by_type[t].append(sq)
         served = sum(len([x for x in sq if x < P + n]) for sq in seqs)
-        for t, vt in enumerate(data.vehicle_types):
+        for t in range(len(data.vehicle_types)):
             used = len(seqs_by_type[t])
             extra = max(2, used // 10) + (used if served < n else 0)
-            counts[t] = min(vt.count, used + extra)
+            counts[t] = min(counts[t], used + extra)
         log.debug("construction: %d of %d stops on %s vehicles", served, n,
                   [len(x) for x in seqs_by_type])
     vtype = [t for t, c in enumerate(counts) for _ in range(c)]
@@ -598,19 +693,11 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
     time_dim = routing.GetDimensionOrDie("time")
     for node in range(P, n_nodes):
         idx = manager.NodeToIndex(node)
-        time_dim.CumulVar(idx).SetRange(int(lo_all[node]), int(max(hi_all[node], -1)))
+        if lo_all[node] <= hi_all[node]:  # else the node is never visited (below)
+            time_dim.CumulVar(idx).SetRange(int(lo_all[node]), int(max(hi_all[node], -1)))
     for v, t in enumerate(vtype):
         vt = data.vehicle_types[t]
-        d = vt.depot
-        lo = int(_iceil(np.array(max(vt.shift_start_s, data.depot_open_s[d]))))
-        hi = int(_ifloor(np.array(min(vt.shift_end_s, data.depot_close_s[d], HORIZON_S))))
-        bd_v = int(_iceil(np.array(vt.break_duration_s))) if insert else 0
-        if max(hi - bd_v, 0) < max(lo, 0):  # an empty range: SetRange would fail the solver
-            from wastenet.errors import InfeasibleError
-
-            raise InfeasibleError(f"vehicle type {vt.name!r} cannot work", [
-                f"its shift from {lo} s to {hi} s (within its depot's window) is shorter "
-                f"than its break of {bd_v} s"])
+        lo, hi, bd_v = shift_i[t]  # a usable type: the ranges below are not empty
         time_dim.CumulVar(routing.Start(v)).SetRange(max(lo, 0), max(hi, 0))
         time_dim.CumulVar(routing.End(v)).SetRange(max(lo, 0), max(hi - bd_v, 0))
         time_dim.SetSpanUpperBoundForVehicle(
@@ -623,11 +710,12 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
 
     # --- breaks ------------------------------------------------------------------------
     breaks: dict[int, object] = {}
-    if not insert and any(data.vehicle_types[t].break_duration_s > 0 for t in vtype):
+    needs_break = [break_needed(data, vt) for vt in data.vehicle_types]
+    if not insert and any(needs_break[t] for t in vtype):
         visit_transit = [int(service_i[manager.IndexToNode(i)]) for i in range(routing.Size())]
         for v, t in enumerate(vtype):
             vt = data.vehicle_types[t]
-            if vt.break_duration_s <= 0:
+            if not needs_break[t]:  # no break, or always off the route (break_needed)
                 continue
             iv = solver.FixedDurationIntervalVar(
                 int(_iceil(np.array(vt.break_earliest_s))),
@@ -714,6 +802,16 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
         routing.AddDisjunction([idx], round(cfg.drop_penalty * OBJ_SCALE))
     for k in range(len(node_fac)):
         routing.AddDisjunction([manager.NodeToIndex(P + n + k)], 0)
+    # a depot that no vehicle of the model starts from is an ordinary node for OR-Tools:
+    # optional at no charge, and never visited
+    for p in sorted(set(range(P)) - set(starts)):
+        idx = manager.NodeToIndex(p)
+        routing.AddDisjunction([idx], 0)
+        routing.ActiveVar(idx).SetValue(0)
+    # a window that no integer time fits (beyond the model's horizon): never visited
+    for node in np.flatnonzero(lo_all > hi_all).tolist():
+        if node >= P:
+            routing.ActiveVar(manager.NodeToIndex(node)).SetValue(0)
 
     # --- search --------------------------------------------------------------------------
     params = pywrapcp.DefaultRoutingSearchParameters()
@@ -753,6 +851,7 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
         if initial is None:
             log.info("greedy construction rejected by the model; using %s", fs)
     solution = None
+    t_search = time.perf_counter()
     if initial is not None:
         solution = routing.SolveFromAssignmentWithParameters(initial, params)
         if solution is None:
@@ -761,9 +860,12 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
     if solution is None:
         solution = routing.SolveWithParameters(params)
     status = _status_name(routing.status())
+    searched = time.perf_counter() - t_search
+    stopped_by = ("solution_limit" if cfg.solution_limit is not None
+                  and searched < 0.9 * cfg.time_limit_s else "time_limit")
     if solution is None:
         log.info("no solution (%s) for %d stops", status, n)
-        return RawSolution((), tuple(range(n)), 0, status, n_nodes)
+        return RawSolution((), tuple(range(n)), 0, status, n_nodes, stopped_by)
 
     routes = []
     visited = np.zeros(n, dtype=bool)
@@ -803,9 +905,10 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
                 flexible = True
         t_v = vtype[v]
         routes.append(RawRoute(v, t_v, v - vtype.index(t_v), tuple(visits), brk, gap,
-                               flexible, insert and data.vehicle_types[t_v].break_duration_s > 0))
+                               flexible, insert and needs_break[t_v]))
     dropped = tuple(int(s) for s in np.flatnonzero(~visited))
-    return RawSolution(tuple(routes), dropped, int(solution.ObjectiveValue()), status, n_nodes)
+    return RawSolution(tuple(routes), dropped, int(solution.ObjectiveValue()), status, n_nodes,
+                       stopped_by)
 
 
 def _start_sequences(start: tuple[tuple[int, tuple[tuple[str, int], ...]], ...], n_types: int,

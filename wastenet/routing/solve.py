@@ -37,7 +37,9 @@ Pipeline:
    overloaded by its assigned stops, facilities without room for the unassigned loads);
 2. instances above ``RouteParams.decompose_above`` stops are cut into parts, by assigned
    facility catchment and then by angular sectors around the depot, solved one after the
-   other with the vehicles and the facility capacities still free, and merged;
+   other with the vehicles and the facility capacities still free, and merged; stops a
+   part leaves out go on to the next part, and those left out at the end are inserted
+   into the merged routes by one search on the whole instance (:func:`_reinsert`);
 3. each part is solved by OR-Tools (strong insertion start, guided local search until the
    time or solution limit);
 4. when vehicles are charged (``vehicle_weight > 0``) and no solution limit is set,
@@ -53,7 +55,13 @@ Pipeline:
    parts (the time split is :func:`budget_shares`);
 6. the integer solution is decoded into a :class:`~wastenet.routing.data.RoutePlan` with
    real-valued arrival, start and departure times, loads after each visit, the break,
-   and totals recomputed from the float matrices.
+   and totals recomputed from the float matrices (:func:`_decode`; a route that no
+   schedule keeps within every rule is never returned: its stops are left out).
+
+Stops still left out after the search raise :class:`~wastenet.errors.InfeasibleError`
+when the search ran to its time limit, but :class:`~wastenet.errors.NoSolutionError` when
+the ``solution_limit`` stopped it early: that proves nothing, and a larger limit may
+serve them (with ``allow_unserved``, the plan lists them instead).
 
 Route cost (``Route.cost_yuan``, summed into ``RoutePlan.cost_yuan`` and recomputed by
 :mod:`wastenet.routing.checker`) is ``fixed_cost_yuan + cost_yuan_per_km·distance_km +
@@ -72,13 +80,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from wastenet.bounds import check_seed, check_time_limit
-from wastenet.errors import InfeasibleError, ValidationError
+from wastenet.errors import InfeasibleError, NoSolutionError, ValidationError
 from wastenet.routing.data import Route, RoutePlan, RoutingData, VehicleType, Visit
 from wastenet.routing.ortools_adapter import (
     AdapterConfig,
     RawRoute,
     RawSolution,
+    can_work,
     implicit_final_unload,
+    shift_window,
     solve_raw,
 )
 from wastenet.routing.text import WEEKDAYS, amounts, clock, num
@@ -185,6 +195,22 @@ def _too_big_text(data: RoutingData, s: int, types: list[int], every: bool) -> s
             f"(largest: {vt.name}, {limit}), and a stop's load cannot be split{only}")
 
 
+def _cannot_work_text(data: RoutingData, vt: VehicleType) -> str:
+    """Why no route of type ``vt`` is possible (see
+    :func:`~wastenet.routing.ortools_adapter.can_work`)."""
+    a0, end = shift_window(data, vt)
+    d = int(vt.depot)
+    hours = (f"its shift {clock(vt.shift_start_s)}-{clock(vt.shift_end_s)} and its depot's "
+             f"hours {clock(data.depot_open_s[d])}-{clock(data.depot_close_s[d])}")
+    if end < a0:
+        return f"{vt.name} cannot work: {hours} do not overlap"
+    be, bl, bd = vt.break_earliest_s, vt.break_latest_s, vt.break_duration_s
+    return (f"{vt.name} cannot take its break of {num(bd / 60.0)} min starting "
+            f"{clock(be)}-{clock(bl)}: within {hours} it can neither be back by "
+            f"{clock(bl)}, nor leave after the break ({clock(be + bd)}), nor take it "
+            "on the route")
+
+
 def assigned_load(data: RoutingData, stops: np.ndarray) -> np.ndarray:
     """Per facility, the first-dimension load of those of ``stops`` assigned to it."""
     out = np.zeros(len(data.facilities))
@@ -196,6 +222,33 @@ def assigned_load(data: RoutingData, stops: np.ndarray) -> np.ndarray:
 
 def precheck(data: RoutingData) -> list[str]:
     """Reasons why some stops cannot be served by any vehicle at all (empty when none).
+
+    The travel times are the direct arcs; when that finds reasons, they are checked again
+    with shortest-path times (a matrix need not be metric: a route may pass through a
+    facility, as an empty unload, or another stop when that is quicker), and only what
+    still holds is reported (:func:`_precheck`).
+    """
+    reasons = _precheck(data, data.duration_s)
+    if reasons and data.n_stops:
+        reasons = _precheck(data, _shortest_paths(data))
+    return reasons
+
+
+def _shortest_paths(data: RoutingData) -> np.ndarray:
+    """``duration_s`` with the shortest-path time (through any locations) on every arc
+    from or to a depot or facility, the only arcs :func:`_precheck` reads."""
+    from scipy.sparse.csgraph import csgraph_from_dense, dijkstra
+
+    hubs = np.concatenate([data.depots, data.facilities]).astype(np.int64)
+    g = csgraph_from_dense(data.duration_s, null_value=np.inf)  # zero arcs are arcs
+    out = np.array(data.duration_s, dtype=np.float64)
+    out[hubs, :] = np.minimum(out[hubs, :], dijkstra(g, indices=hubs))
+    out[:, hubs] = np.minimum(out[:, hubs], dijkstra(g.T.tocsr(), indices=hubs).T)
+    return out
+
+
+def _precheck(data: RoutingData, dur: np.ndarray) -> list[str]:
+    """:func:`precheck` with the travel times ``dur`` (at speed factor 1).
 
     Necessary conditions only, per stop ``s`` and allowed type ``t`` with vehicles:
     ``q_s ≤ cap_t`` and ``q_s ≤ route_capacity_t``; leaving the depot no earlier than
@@ -214,13 +267,17 @@ def precheck(data: RoutingData) -> list[str]:
     why: list[set[str]] = [set() for _ in range(n)]
     too_big: list[list[int]] = [[] for _ in range(n)]  #: allowed types the load exceeds
     considered = np.zeros(n, dtype=np.int64)  #: allowed types with vehicles that fail
-    dur = data.duration_s
     need_unload = np.any(data.stop_demand > 0, axis=1)
     for t, vt in enumerate(data.vehicle_types):
         if vt.count <= 0:
             continue
         allowed = np.array([a is None or t in a for a in data.stop_allowed], dtype=bool)
         if not allowed.any():
+            continue
+        if not can_work(data, vt):
+            for s in np.flatnonzero(allowed):
+                considered[s] += 1
+                why[s].add(_cannot_work_text(data, vt))
             continue
         cap = np.asarray(vt.capacity)
         fits = np.all(data.stop_demand <= cap + 1e-9, axis=1)
@@ -406,7 +463,14 @@ def partition(data: RoutingData, params: RouteParams) -> list[np.ndarray]:
 
 def solve(data: RoutingData, params: RouteParams | None = None,
           progress: Progress | None = None) -> RoutePlan:
-    """Plan the day. Raises :class:`InfeasibleError` naming unservable stops."""
+    """Plan the day.
+
+    Raises :class:`InfeasibleError` naming the stops that cannot be served (by
+    :func:`precheck`, or left out by a search that ran until its time limit), and
+    :class:`~wastenet.errors.NoSolutionError` when stops were left out by a search that
+    its ``solution_limit`` stopped early (infeasibility not proven). Neither with
+    ``allow_unserved``: the plan then lists them as unserved.
+    """
     params = params or RouteParams()
     t0 = time.perf_counter()
     reasons = precheck(data)
@@ -426,12 +490,24 @@ def solve(data: RoutingData, params: RouteParams | None = None,
         if progress:
             progress(1.0, raw.status)
         plan = _plan(data, tuple(routes), raw.dropped, params, t0, raw.status)
+        stopped = raw.stopped_by
     else:
-        plan = _solve_parts(data, params, t0, progress)
+        plan, stopped = _solve_parts(data, params, t0, progress)
     if plan.unserved and not params.allow_unserved:
+        names = [_stop_name(data, s) for s in plan.unserved]
+        if stopped == "solution_limit":
+            # the search ended early at its solution limit: nothing is proven
+            shown = "; ".join(names[:20]) + (f"; and {len(names) - 20} more"
+                                             if len(names) > 20 else "")
+            raise NoSolutionError(
+                f"{len(names)} stop(s) were left unserved when the solution limit "
+                f"(solution_limit={params.solution_limit}) stopped the search after "
+                f"{plan.elapsed_s:.2f} s of the {params.time_limit_s:g} s time limit; that "
+                "does not prove them infeasible: a larger solution limit (or none) may "
+                f"serve them: {shown}")
         raise InfeasibleError(
             f"{len(plan.unserved)} stop(s) could not be served with the fleet within "
-            f"{params.time_limit_s:g} s", [_stop_name(data, s) for s in plan.unserved])
+            f"{params.time_limit_s:g} s", names)
     return plan
 
 
@@ -652,8 +728,10 @@ def _solve_capped(data: RoutingData, params: RouteParams, time_limit_s: float,
         raw = solve_raw(sub, cfg)
         decoded = [_decode(sub, r) for r in raw.routes]
     routes = [r for r in decoded if r is not None]
-    if len(routes) != len(decoded):  # cannot happen with exact breaks; keep it visible
-        raise InfeasibleError("break placement failed", [data.name])
+    if len(routes) != len(decoded):  # not expected (see _decode): its stops are left out
+        lost = [v.index for r, d in zip(raw.routes, decoded, strict=True) if d is None
+                for v in r.visits if v.kind == "stop"]
+        raw = replace(raw, dropped=tuple(sorted({*raw.dropped, *lost})))
     return raw, routes
 
 
@@ -691,12 +769,15 @@ def _cfg(params: RouteParams, time_limit_s: float) -> AdapterConfig:
 
 
 def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
-                 progress: Progress | None) -> RoutePlan:
+                 progress: Progress | None) -> tuple[RoutePlan, str]:
     """Solve the parts of :func:`partition` one after the other and merge the routes.
 
     The vehicles still free go to each next part. The shortest route of a part (its
     partly used last vehicle) is not kept: its stops are handed on to the next part of
     (every part keeps all facilities), so vehicles are not left half empty at each border.
+    So are the stops a part leaves out. When stops are still left out at the end (the
+    last part found no vehicle free, for example), they are inserted into the merged
+    routes by a search on the whole instance (:func:`_reinsert`).
 
     Facility daily capacities are shared by the parts: each part gets the capacity left
     by the routes kept so far, less the assigned loads of the parts still to come
@@ -704,6 +785,9 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
     capacity. The phases that follow (route elimination, polishing) search the whole
     instance, whose model counts every route; the neighbourhood search of
     :mod:`wastenet.routing.improve` is not run when such capacities are shared.
+
+    Also returns what stopped the last search that left stops out (see
+    :class:`~wastenet.routing.ortools_adapter.RawSolution`; "" when none did).
     """
     groups = partition(data, params)
     main, red, _ = budget_shares(params)
@@ -712,12 +796,21 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
     routes: list[Route] = []
     dropped: list[int] = []
     statuses = []
+    stopped = ""  #: what stopped the last search that left stops out
     n = data.n_stops
     done = 0
     carry = np.zeros(0, dtype=np.int64)
     for gi, g0 in enumerate(groups):
         g = np.sort(np.concatenate([g0, carry]))
         carry = np.zeros(0, dtype=np.int64)
+        if not any(counts):  # no vehicle left: the stops wait for the re-insertion
+            statuses.append("NO_VEHICLES")
+            dropped.extend(int(s) for s in g)
+            done += len(g0)
+            log.info("part %d/%d: %d stops, no vehicle left", gi + 1, len(groups), len(g))
+            if progress:
+                progress(done / n, f"part {gi + 1}/{len(groups)}")
+            continue
         remaining = budget_s - (time.perf_counter() - t0)
         share = max(remaining * len(g0) / max(n - done, 1), 0.5)
         sub, locs = restrict(data, g, counts=tuple(counts), name=f"{data.name}#{gi}",
@@ -734,19 +827,55 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
             number = data.vehicle_types[t].count - counts[t]
             counts[t] -= 1
             routes.append(_remap(rt, g, locs, number))
-        dropped.extend(int(g[s]) for s in raw.dropped)
+        if raw.dropped:
+            stopped = raw.stopped_by
+            left_out = np.array([int(g[s]) for s in raw.dropped], dtype=np.int64)
+            if gi + 1 < len(groups):  # another chance in the next part
+                carry = np.concatenate([carry, left_out])
+            else:
+                dropped.extend(left_out.tolist())
         done += len(g0)
         log.info("part %d/%d: %d stops, %d routes kept, %d stops handed on, %s", gi + 1,
                  len(groups), len(g), len(part), len(carry), raw.status)
         if progress:
             progress(done / n, f"part {gi + 1}/{len(groups)}")
     status = "DECOMPOSED:" + ",".join(sorted(set(statuses)))
+    if dropped and routes:
+        routes, dropped, stopped = _reinsert(data, params, routes, dropped, t0)
     if red > 0 and not dropped and routes:
         routes = _reduce_fleet(data, params, routes, t0 + (main + red) * params.time_limit_s)
     if not dropped and routes:
         routes = _improve(data, params, routes, t0)
-    return _plan(data, tuple(routes), tuple(sorted(dropped)), params, t0, status,
+    plan = _plan(data, tuple(routes), tuple(sorted(dropped)), params, t0, status,
                  {"parts": len(groups)})
+    return plan, stopped
+
+
+def _reinsert(data: RoutingData, params: RouteParams, routes: list[Route], dropped: list[int],
+              t0: float) -> tuple[list[Route], list[int], str]:
+    """Insert the stops ``dropped`` into ``routes``: one search on the whole instance
+    and its whole fleet (the vehicles that ``routes`` use and those still free), from
+    ``routes`` with the dropped stops unperformed, for the time left (at least a tenth
+    of the time limit) or up to the solution limit. The result is kept when it leaves
+    fewer stops out and every route decodes. Returns the routes, the stops still left
+    out and what stopped the search.
+    """
+    left = params.time_limit_s - (time.perf_counter() - t0)
+    time_s = max(left, 0.1 * params.time_limit_s, 0.5)
+    cfg = replace(_cfg(params, time_s), unload_copies=unload_copies(data, params),
+                  start_routes=_start(routes))
+    raw = solve_raw(data, cfg)
+    decoded = [_decode(data, r) for r in raw.routes]
+    if None in decoded and cfg.break_model == "insert" and any(
+            vt.break_duration_s > 0 for vt in data.vehicle_types):
+        raw = solve_raw(data, replace(cfg, break_model="exact"))
+        decoded = [_decode(data, r) for r in raw.routes]
+    new = [r for r in decoded if r is not None]
+    log.info("re-inserting %d stops left out by the parts: %d left, %s", len(dropped),
+             len(raw.dropped), raw.status)
+    if len(new) == len(decoded) and len(raw.dropped) < len(dropped):
+        return new, [int(s) for s in raw.dropped], raw.stopped_by
+    return routes, dropped, raw.stopped_by
 
 
 def delivered_t(data: RoutingData, routes: list[Route]) -> np.ndarray:
@@ -803,19 +932,44 @@ def _decode(data: RoutingData, raw: RawRoute) -> Route | None:
     ``max(earliest, departure)`` in its gap). This schedule is never later than the
     solver's integer one, so it keeps every window, shift and span the solver kept. The
     depot departure is then postponed to remove idle waiting before the first visit.
-    Empty unloads (right after the depot or another unload) are dropped.
+    Empty unloads (right after the depot or another unload) are dropped, unless the
+    route only keeps its windows and shift through them: with a matrix that is not
+    metric, passing through a facility can be quicker than the direct arc, and the
+    solver may use an empty unload as that shortcut; the route then keeps its empty
+    unloads. Returns None when no schedule keeps every rule (with the ``"insert"``
+    break model: the break cannot be placed), never a schedule that breaks one.
     """
     t = raw.vehicle_type
     vt = data.vehicle_types[t]
     number = raw.number
+    best = _best_schedule(data, vt, raw, drop_empty=True)
+    if best is None:
+        best = _best_schedule(data, vt, raw, drop_empty=False)
+        if best is not None:
+            log.debug("route %s#%d keeps its empty unloads (a shortcut of the solver)",
+                      vt.name, number)
+    if best is None:
+        if raw.break_free:  # the caller solves again with the exact break model
+            log.debug("route %s#%d: no gap takes the break", vt.name, number)
+        else:  # not expected (the integer model is conservative): the route is dropped
+            log.warning("route %s#%d: no schedule keeps every rule", vt.name, number)
+        return None
+    return _timeline(data, t, number, best)
+
+
+def _best_schedule(data: RoutingData, vt: VehicleType, raw: RawRoute,
+                   drop_empty: bool) -> tuple | None:
+    """The earliest-returning schedule (see :func:`_schedule`) of the raw route's visits
+    over the break's admissible gaps, or None; ``drop_empty``: without its empty
+    unloads (see :func:`_decode`)."""
     BRK = None
     seq: list = []
     for k, v in enumerate(raw.visits):
-        if v.kind == "unload" and seq and seq[-1] is not BRK and seq[-1].kind in (
+        if drop_empty and v.kind == "unload" and seq and seq[-1] is not BRK and seq[-1].kind in (
                 "depot", "unload"):
             pass  # empty unload
-        elif v.kind == "unload" and len(seq) >= 2 and seq[-1] is BRK and seq[-2].kind in (
-                "depot", "unload"):
+        elif drop_empty and v.kind == "unload" and len(seq) >= 2 and seq[-1] is BRK and seq[
+                -2].kind in ("depot", "unload"):
             pass
         else:
             seq.append(v)
@@ -838,12 +992,13 @@ def _decode(data: RoutingData, raw: RawRoute) -> Route | None:
         sched = _schedule(data, vt, opt, float(raw.visits[0].start_s))
         if sched is not None and (best is None or sched[1][-1] < best[1][-1]):
             best = sched
-    if best is None:
-        if raw.break_free:
-            return None
-        # cannot happen for an exact-break solution; keep the first, the checker tells
-        best = _schedule(data, vt, options[0], float(raw.visits[0].start_s), strict=False)
-        assert best is not None
+    return best
+
+
+def _timeline(data: RoutingData, t: int, number: int, best: tuple) -> Route:
+    """The decoded :class:`Route` of a schedule of :func:`_schedule`: visits with their
+    times and loads, and the totals recomputed from the float matrices."""
+    vt = data.vehicle_types[t]
     seq2, arrival, start, departure, b = best
     sp = vt.speed_factor
     loc = [_loc(data, v.kind, v.index) for v in seq2]
