@@ -254,6 +254,7 @@ def test_base_with_nan_coordinates_is_accepted() -> None:
     """NaN lon/lat (places without coordinates, as in the benchmarks and the helpers)
     and NaN planar coordinates stay accepted."""
     data = _base(x=np.array([0.0, NAN, 0.0, 0.0]))
+    assert data.x is not None
     assert np.isnan(data.lon).all() and np.isnan(data.x[1])
 
 

@@ -19,6 +19,7 @@ optimum. The paths are the exact MIP, the decomposition and ``auto``.
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 import pytest
 import siting_helpers as _h
@@ -34,7 +35,8 @@ from wastenet.siting.splitbound import split_bound
 
 Site, Spec, build = _h.Site, _h.Spec, _h.build
 
-METHODS = ("exact", "decomposition", "auto")
+Method = Literal["auto", "exact", "decomposition"]
+METHODS: tuple[Method, ...] = ("exact", "decomposition", "auto")
 
 
 def _checked(data: SitingData, params: SiteParams) -> SitingResult:
@@ -47,7 +49,7 @@ def _checked(data: SitingData, params: SiteParams) -> SitingResult:
     return res
 
 
-def _optimum(data: SitingData, method: str, want: float) -> SitingResult:
+def _optimum(data: SitingData, method: Method, want: float) -> SitingResult:
     """Solve by ``method``: checked, at the optimum ``want``, with a bound below it."""
     res = _checked(data, SiteParams(time_limit_s=30, method=method))
     assert res.total_cost == pytest.approx(want, rel=1e-9, abs=1e-9), method
@@ -72,7 +74,7 @@ def _two_stations_eq_2() -> SitingData:
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_count_target_met_by_a_station_without_flow(method: str) -> None:
+def test_count_target_met_by_a_station_without_flow(method: Method) -> None:
     """Every path opens both stations (the eq 2 target) at the optimum 40; the
     decomposition used to return 30 "optimal" with T1 closed."""
     res = _optimum(_two_stations_eq_2(), method, 40.0)
@@ -164,7 +166,7 @@ def _no_arcs() -> SitingData:
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize(("make", "want"), [(_existing_plant_only, 7.0), (_no_arcs, 5.0)],
                          ids=["existing-plant-only", "no-arcs"])
-def test_no_new_plant_or_no_path_arcs(make: object, want: float, method: str) -> None:
+def test_no_new_plant_or_no_path_arcs(make: object, want: float, method: Method) -> None:
     """The decomposition used to raise ValueError in the split bound (``zip`` of the one
     group ``np.split`` makes of nothing against no site)."""
     _optimum(make(), method, want)  # type: ignore[operator]
@@ -193,7 +195,7 @@ def _penalty_cheapest(demand: float, penalty: float | None) -> SitingData:
     (0.0, 3.0, 0.0),    # no demand, skippable: uncovered at 0, no plant
     (0.0, None, 30.0),  # no demand, no penalty: covered, so the plant opens
 ], ids=["penalty", "no-demand-skippable", "no-demand-covered"])
-def test_best_solution_opens_no_plant(method: str, demand: float, penalty: float | None,
+def test_best_solution_opens_no_plant(method: Method, demand: float, penalty: float | None,
                                       want: float) -> None:
     """The decomposition used to raise IndexError in the interchange (no open plant)."""
     res = _optimum(_penalty_cheapest(demand, penalty), method, want)
@@ -213,7 +215,7 @@ def test_interchange_with_nothing_open() -> None:
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_transfer_count_target_in_a_one_echelon_model(method: str) -> None:
+def test_transfer_count_target_in_a_one_echelon_model(method: Method) -> None:
     """A transfer target (le 0, no stations) on a plants-only model: villages of 1 and
     2 t/d, I0 (30, direct cost 1) or I1 (20, direct cost 5): 30 + 3 = 33 against 35. The
     interchange used to index the transfer target's mask by plant sites (IndexError)."""
@@ -241,7 +243,7 @@ def _zero_demand(penalty: float | None = None, must: bool = False) -> SitingData
 @pytest.mark.parametrize(("penalty", "must", "want"), [
     (None, False, 42.0), (100.0, True, 42.0), (100.0, False, 37.0)],
     ids=["no-penalty", "must-cover", "skippable"])
-def test_zero_demand_village_is_covered(method: str, penalty: float | None, must: bool,
+def test_zero_demand_village_is_covered(method: Method, penalty: float | None, must: bool,
                                         want: float) -> None:
     """The decomposition used to leave V0 without a flow row and call 37 optimal."""
     res = _optimum(_zero_demand(penalty, must), method, want)
@@ -272,7 +274,7 @@ def test_construction_covers_zero_demand_villages(make: object, want: float) -> 
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_zero_demand_village_opens_an_empty_station(method: str) -> None:
+def test_zero_demand_village_opens_an_empty_station(method: Method) -> None:
     """The lone village of :func:`_lone_empty_village` on every path: 5, no plant."""
     res = _optimum(_lone_empty_village(), method, 5.0)
     assert res.transfer_size.tolist() == [0]
@@ -294,7 +296,7 @@ def _closed_counties(single_source: bool, extra: tuple[CountTarget, ...] = ()) -
 
 @pytest.mark.parametrize("method", ["exact", "decomposition", "auto"])
 @pytest.mark.parametrize("single_source", [True, False])
-def test_infeasible_count_target_is_named_not_single_sourcing(method: str,
+def test_infeasible_count_target_is_named_not_single_sourcing(method: Method,
                                                               single_source: bool) -> None:
     """The error names the count target; it used to blame single sourcing and claim that
     a split assignment would fit."""
