@@ -221,8 +221,7 @@ def _select(model: CompiledModel, echelon: str, score: np.ndarray, need: float,
              if cand[s] and not ech.forced[s] and allowed[s]]
 
     def can_add(s: int) -> bool:
-        return all(not mask[s] or sense == "ge" or int(np.sum(mask & is_open)) < value
-                   for sense, value, mask in targets)
+        return _may_open(model, echelon, is_open, s)
 
     if enable is not None:
         pool = np.zeros(ech.n_sites, dtype=bool)
