@@ -11,6 +11,7 @@ bound of the full problem, and the caller must not use it as one.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -89,19 +90,53 @@ _STATUS = {
 
 
 #: a solve is not started with less time than this left after building the model (its
-#: status is then ``unknown``): pywraplp takes 1 ms as its least limit, and HiGHS's
-#: interior point method was seen to run 60-75 s past such a limit (capc, 100 k columns)
+#: status is then ``unknown``): pywraplp takes 1 ms as its least limit
 MIN_SOLVE_S = 0.01
+
+#: HiGHS as built into OR-Tools (1.12 in OR-Tools 9.15) gives its interior point method
+#: what is left of the time limit after presolve; when presolve has used it all, the
+#: interior point method runs with no limit at all. Measured on capc's plant LP (100 k
+#: columns, presolve about 0.3 s): a 0.2 s limit ran 73-110 s to "optimal", a 0.4 s
+#: limit stopped at 0.8 s. (highspy 1.16 keeps the limit.) An interior point solve is
+#: therefore run by dual simplex, which keeps its limit, when less than
+#: :func:`ipm_min_s` is left; with so little time neither method finishes such an LP.
+IPM_MIN_BASE_S = 0.5
+#: seconds per column and row added to :data:`IPM_MIN_BASE_S`: five times the presolve
+#: time measured on capc (0.3 s for 201 k columns and rows), for slower machines
+IPM_MIN_S_PER_ITEM = 1e-5
+_IPM_LINE = re.compile(r"^\s*solver\s*=\s*ipm\s*$", re.MULTILINE)
+
+
+def ipm_min_s(n_items: int) -> float:
+    """Least time left for which an interior point solve of a model with ``n_items``
+    columns and rows keeps HiGHS's time limit (:data:`IPM_MIN_BASE_S`)."""
+    return IPM_MIN_BASE_S + IPM_MIN_S_PER_ITEM * n_items
+
+
+def _keep_limit(params: str, left: float | None, n_items: int) -> str:
+    """``params`` with HiGHS's interior point method swapped for dual simplex when only
+    ``left`` seconds (None: no limit) remain for a model of ``n_items`` columns and rows,
+    too little for the interior point method to keep the limit (:data:`IPM_MIN_BASE_S`)."""
+    if left is None or left >= ipm_min_s(n_items) or not _IPM_LINE.search(params):
+        return params
+    log.debug("%.2fs left for %d columns and rows: dual simplex instead of the interior "
+              "point method, which would not keep the limit", left, n_items)
+    return _IPM_LINE.sub("solver = simplex", params)
 
 
 def _solve_within(solver: pywraplp.Solver, mp: pywraplp.MPSolverParameters,
-                  time_limit_s: float | None, build_s: float) -> int | None:
+                  time_limit_s: float | None, build_s: float, params: str = "") -> int | None:
     """``solver.Solve(mp)`` with what is left of ``time_limit_s`` after the build, or
-    None (not solved) when less than :data:`MIN_SOLVE_S` is left."""
-    if time_limit_s is not None:
-        left = time_limit_s - build_s
-        if left < MIN_SOLVE_S:
-            return None
+    None (not solved) when less than :data:`MIN_SOLVE_S` is left. ``params`` are the
+    backend-specific parameter lines, set here because the time left decides one of them
+    (:func:`_keep_limit`)."""
+    left = None if time_limit_s is None else time_limit_s - build_s
+    if left is not None and left < MIN_SOLVE_S:
+        return None
+    params = _keep_limit(params, left, solver.NumVariables() + solver.NumConstraints())
+    if params:
+        solver.SetSolverSpecificParametersAsString(params)
+    if left is not None:
         solver.SetTimeLimit(max(1, int(left * 1000)))
     return int(solver.Solve(mp))
 
@@ -331,15 +366,13 @@ def solve_mip(
         # only when at most 85 % of them are unknown
         params = "\n".join(p for p in (params, "heuristics/completesol/maxunknownrate = 1")
                             if p)
-    if params:
-        solver.SetSolverSpecificParametersAsString(params)
     mp = pywraplp.MPSolverParameters()
     if integer:
         mp.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, opts.mip_gap)
     build_s = time.perf_counter() - t0
     # the limit counts from the call: building the model (large restricted models take
     # seconds) is part of it
-    code = _solve_within(solver, mp, opts.time_limit_s, build_s)
+    code = _solve_within(solver, mp, opts.time_limit_s, build_s, params)
     status = "unknown" if code is None else _STATUS.get(code, "unknown")
     wall = time.perf_counter() - t0
     log.debug("%s %s: build %.2fs, total %.2fs, %d vars, %d rows, status %s", backend,
@@ -454,12 +487,11 @@ def solve_matrix(cost: FloatArray, a_csr: object, row_lo: FloatArray, row_hi: Fl
         solver.SetHint(xs, [float(v) for v in hint])
     solver.SetNumThreads(max(1, opts.threads))
     params = _specific_params(opts)
-    if params:
-        solver.SetSolverSpecificParametersAsString(params)
     mp = pywraplp.MPSolverParameters()
     mp.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, opts.mip_gap)
     # the limit counts from the call, the build included
-    code = _solve_within(solver, mp, opts.time_limit_s, time.perf_counter() - t0)
+    code = _solve_within(solver, mp, opts.time_limit_s, time.perf_counter() - t0,
+                         params)
     status = "unknown" if code is None else _STATUS.get(code, "unknown")
     ok = status in ("optimal", "feasible")
     x = np.array([v.solution_value() for v in xs]) if ok else np.zeros(n)
