@@ -44,6 +44,7 @@ from api.jobs import JobManager
 from api.metrics import Metrics
 from api.routes import counties, ops, route_plans, runs, scenarios
 from api.routes import map as map_page
+from api.routes.common import HEAD_SCOPE_KEY
 from api.scenario_input import InputError, body_parse_problem, escaped
 from api.settings import Settings
 
@@ -166,7 +167,9 @@ class HeadAsGetMiddleware:
     """Answer HEAD wherever GET is answered: the request goes on as a GET and its answer
     is sent without the body (the headers, ``Content-Length`` included, as for the GET).
     One rule for every endpoint, the pages and static files included; HEAD is not a
-    separate operation in the OpenAPI document."""
+    separate operation in the OpenAPI document. The GET's scope carries
+    :data:`~api.routes.common.HEAD_SCOPE_KEY`, so that an endpoint whose body is costly
+    (a route-plan download) can send GET's headers without producing the body."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -175,7 +178,8 @@ class HeadAsGetMiddleware:
         if scope["type"] != "http" or scope.get("method") != "HEAD":
             await self.app(scope, receive, send)
             return
-        inner = {**scope, "method": "GET"}  # a copy: the server itself still sees HEAD
+        # a copy: the server itself still sees HEAD
+        inner = {**scope, "method": "GET", HEAD_SCOPE_KEY: True}
 
         async def headers_only(msg: Message) -> None:
             if msg["type"] == "http.response.start":

@@ -514,6 +514,7 @@ class JobManager:
         code = slot.proc.exitcode if slot.proc is not None else None
         pid = slot.proc.pid if slot.proc is not None else None
         run_id = slot.run_id
+        seconds = time.monotonic() - slot.started  # the run's time until its death was seen
         self._kill(slot)
         if self._stop.is_set():
             # killed by the service's own stop (a signal to its whole process group, a
@@ -527,7 +528,7 @@ class JobManager:
         if run_id is not None:
             status = self.store.worker_died(
                 run_id, f"worker process {pid} died (exit code {code})",
-                self.settings.max_attempts, self.instance_id)
+                self.settings.max_attempts, self.instance_id, seconds=seconds)
             log.warning("worker %s died (exit code %s) running %s: run now %s",
                         pid, code, run_id, status)
         else:

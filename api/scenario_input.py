@@ -294,6 +294,56 @@ def scenario_limits(scenario: Any) -> dict[str, int]:
     return {k: int(out[k]) for k in ("villages", "transfer_candidates", "incinerator_candidates")}
 
 
+def _named(value: Any) -> str | None:
+    """``repr`` of a scalar offending value for a message (cut to 80 characters); None
+    for containers and objects."""
+    if isinstance(value, bool | int | float | str):
+        return _cut(repr(value))
+    return None
+
+
+def revalidate_stored(body: Any, scenario_id: str) -> Any:
+    """The stored scenario ``body`` (of scenario ``scenario_id``) validated again by the
+    current schema: a :class:`~wastenet.scenario.schema.Scenario`.
+
+    A scenario stored before the schema was tightened may hold values it refuses now;
+    a run of it would fail in the worker. Each problem becomes an :class:`InputError`
+    item located at ``["scenario", <field path>]`` whose message names the field and its
+    value (the schema's own field and value when it names them, as for a check across
+    fields) and the scenario."""
+    from pydantic import ValidationError as PydanticError
+
+    from wastenet.errors import DataFormatError, ValidationError
+    from wastenet.scenario.schema import Scenario
+
+    stale = (f"(stored scenario {scenario_id} does not pass the current schema; submit it "
+             "again, corrected)")
+    try:
+        return Scenario.model_validate(body)
+    except PydanticError as exc:
+        items = []
+        for e in exc.errors()[:50]:
+            ctx = e.get("ctx") or {}
+            path: list[str | int] = list(e.get("loc", ()))
+            value = e.get("input")
+            if isinstance(ctx.get("domain_field"), str):  # the field the schema blames
+                path = [int(x) if x.isdigit() else x for x in ctx["domain_field"].split(".")]
+                value = ctx.get("domain_value")
+            field = ".".join(str(x) for x in path) or "scenario"
+            shown = None if e.get("type") == "missing" else _named(value)
+            where = field if shown is None else f"{field}={shown}"
+            items.append({"loc": ["scenario", *path],
+                          "msg": f"{where}: {e.get('msg', 'invalid')} {stale}",
+                          "type": str(e.get("type", "value_error"))})
+        raise InputError(items) from exc
+    except ValidationError as exc:
+        raise InputError([{"loc": ["scenario", *exc.field.split(".")],
+                           "msg": f"{exc} {stale}", "type": "value_error"}]) from exc
+    except DataFormatError as exc:
+        raise InputError([{"loc": ["scenario"], "msg": f"{exc} {stale}",
+                           "type": "format_error"}]) from exc
+
+
 def validate_scenario(raw: bytes, content_type: str, settings: Settings) -> tuple[Any, str, str]:
     """Parse and check a scenario body: (Scenario, format, text) or :class:`InputError`."""
     from pydantic import ValidationError as PydanticError

@@ -128,7 +128,11 @@ class Progress(BaseModel):
     elapsed_s: float | None = Field(
         None, description="seconds since the run started: while it runs, up to the moment "
         "of reading; once it has finished, its solve time (solve_seconds) or its last "
-        "progress report's, whichever is larger")
+        "progress report's, whichever is larger. A run ended by a worker death (failed on "
+        "its last attempt, or cancelled as requested) counts up to the moment its service "
+        "instance saw the worker die or, when another instance took it back after its lease "
+        "ran out, up to its last lease renewal, the last moment it was known to run (the "
+        "time it was declared dead may come much later, for example at a restart)")
     message: str | None = None
 
 

@@ -8,7 +8,8 @@ Run life cycle (the re-queue rule)
 ``queued -> running`` when a worker claims the run (``attempts += 1``); then
 ``succeeded`` / ``failed`` / ``cancelled``. When the worker dies, the run goes back to
 ``queued`` with ``last_error`` set while ``attempts < max_attempts``; otherwise it
-becomes ``failed`` with the reason.
+becomes ``failed`` with the reason, and records as ``solve_seconds`` the time it is known
+to have run (:meth:`Store.worker_died`).
 
 Several service instances on one database (leases)
 --------------------------------------------------
@@ -42,8 +43,10 @@ from sqlalchemy import (
     JSON,
     ColumnElement,
     Engine,
+    LargeBinary,
     Text,
     and_,
+    cast,
     delete,
     func,
     literal,
@@ -485,15 +488,36 @@ class Store:
             self._finish(s, run_id, status, error=error, seconds=seconds)
             return True
 
+    @staticmethod
+    def _seconds_alive(run: RunRow, seconds: float | None) -> float | None:
+        """How long the run whose worker died is known to have run: ``seconds`` (its
+        instance saw the death: the time from the dispatch until then), else the time
+        from its start to its last lease renewal (its instance is gone: the last moment
+        it vouched for the run; the moment the run is taken back may come much later, a
+        restart after hours); never less than its last progress report's ``elapsed_s``.
+        None when nothing is known."""
+        if seconds is None:
+            start, beat = as_utc(run.started_at), as_utc(run.heartbeat_at)
+            if start is not None and beat is not None:
+                seconds = max((beat - start).total_seconds(), 0.0)
+        reported = (run.progress or {}).get("elapsed_s")
+        if isinstance(reported, int | float) and not isinstance(reported, bool) \
+                and math.isfinite(reported):
+            seconds = float(reported) if seconds is None else max(seconds, float(reported))
+        return None if seconds is None else round(seconds, 3)
+
     def worker_died(self, run_id: str, reason: str, max_attempts: int,
                     instance_id: str | None = None, *, stale_before: datetime | None = None,
-                    or_instance: str | None = None) -> str:
+                    or_instance: str | None = None, seconds: float | None = None) -> str:
         """Apply the re-queue rule to a run whose worker died; return its new status.
 
         With ``instance_id``, only to a run still running for that instance. With
         ``stale_before`` (a lease take-back), only when the run's lease was last renewed
         before it, or never, or the run belongs to ``or_instance``; checked under a row
-        lock on PostgreSQL, so that of two instances taking a run back only one does."""
+        lock on PostgreSQL, so that of two instances taking a run back only one does.
+        A run ended here (failed, or cancelled as requested) records as its
+        ``solve_seconds`` the time it is known to have run (:meth:`_seconds_alive`;
+        ``seconds``: measured by the instance that saw the death)."""
         with self.session() as s, s.begin():
             locked = instance_id is not None or stale_before is not None
             run = s.get(RunRow, run_id, with_for_update=locked)
@@ -508,11 +532,12 @@ class Store:
                     return "running"
             if run.cancel_requested:
                 self._finish(s, run_id, "cancelled", error="cancelled while running",
-                             seconds=None)
+                             seconds=self._seconds_alive(run, seconds))
                 return "cancelled"
             if run.attempts >= max_attempts:
                 msg = f"{reason}; attempt {run.attempts} of {max_attempts}, giving up"
-                self._finish(s, run_id, "failed", error=msg, seconds=None)
+                self._finish(s, run_id, "failed", error=msg,
+                             seconds=self._seconds_alive(run, seconds))
                 return "failed"
             run.status = "queued"
             run.last_error = f"{reason}; attempt {run.attempts} of {max_attempts}, re-queued"
@@ -581,37 +606,78 @@ class Store:
         with self.session() as s:
             return s.get(ResultRow, run_id)
 
-    def _route_plan_query(self, county: str, plan_date: str, run_id: str | None) -> Any:
-        q = select(RoutePlanRow.id).where(RoutePlanRow.county == county,
-                                          RoutePlanRow.plan_date == plan_date)
+    @staticmethod
+    def _route_plan_query(county: str, plan_date: str, run_id: str | None) -> Any:
+        """The id of the plan a county-day's download serves: the published plan, or with
+        ``run_id`` the plan of that route-plan run, or of the newest request (the
+        route-plan run created last; at the same moment, the greater id) among the plans
+        made from that siting run: the order :meth:`finish_route_plan` publishes by, not
+        the order the plans finished in."""
+        q = (select(RoutePlanRow.id).join(RunRow, RunRow.id == RoutePlanRow.run_id)
+             .where(RoutePlanRow.county == county, RoutePlanRow.plan_date == plan_date))
         if run_id is None:
             q = q.where(RoutePlanRow.published.is_(True))
         else:
             q = q.where((RoutePlanRow.run_id == run_id) | (RoutePlanRow.siting_run_id == run_id))
-        return q.order_by(RoutePlanRow.created_at.desc()).limit(1)
+        return q.order_by(RunRow.created_at.desc(), RunRow.id.desc()).limit(1)
 
     def get_route_plan(self, county: str, plan_date: str,
                        run_id: str | None = None) -> RoutePlanRow | None:
-        """The published plan of a county-day, or with ``run_id`` the latest plan made by
-        that route-plan run or from that siting run."""
+        """The published plan of a county-day, or with ``run_id`` the plan made by that
+        route-plan run, or the newest request's plan made from that siting run (see
+        :meth:`_route_plan_query`)."""
         if _impossible_id(county, plan_date, run_id):
             return None
         with self.session() as s:
             plan_id = s.scalar(self._route_plan_query(county, plan_date, run_id))
             return s.get(RoutePlanRow, plan_id) if plan_id is not None else None
 
-    def get_route_plan_export(self, county: str, plan_date: str, fmt: str,
-                              run_id: str | None = None) -> tuple[bool, str | None]:
-        """(a plan exists, its ``fmt`` export or None), reading only that export."""
+    def get_route_plan_by_id(self, plan_id: str) -> RoutePlanRow | None:
+        """One stored route plan by its own id."""
+        if _impossible_id(plan_id):
+            return None
+        with self.session() as s:
+            return s.get(RoutePlanRow, plan_id)
+
+    def find_route_plan_export(self, county: str, plan_date: str, fmt: str,
+                               run_id: str | None = None) -> tuple[str | None, str | None]:
+        """(the id of the plan :meth:`get_route_plan` finds or None, its ``fmt`` export or
+        None), reading only that export."""
         if _impossible_id(county, plan_date, fmt, run_id):
-            return False, None
+            return None, None
         with self.session() as s:
             plan_id = s.scalar(self._route_plan_query(county, plan_date, run_id))
             if plan_id is None:
-                return False, None
+                return None, None
             content = s.scalar(select(RoutePlanExportRow.content).where(
                 RoutePlanExportRow.plan_id == plan_id, RoutePlanExportRow.format == fmt))
-            return True, content
+            return str(plan_id), content
+
+    def get_route_plan_export(self, county: str, plan_date: str, fmt: str,
+                              run_id: str | None = None) -> tuple[bool, str | None]:
+        """(a plan exists, its ``fmt`` export or None), reading only that export."""
+        plan_id, content = self.find_route_plan_export(county, plan_date, fmt, run_id)
+        return plan_id is not None, content
+
+    def route_plan_export_size(self, county: str, plan_date: str, fmt: str,
+                               run_id: str | None = None) -> tuple[str | None, int | None]:
+        """(the id of the plan :meth:`get_route_plan` finds or None, the size in bytes of
+        its ``fmt`` export as UTF-8, or None without one): the export's length is
+        computed by the database, its text is not fetched (HEAD of a download)."""
+        if _impossible_id(county, plan_date, fmt, run_id):
+            return None, None
+        content = RoutePlanExportRow.content
+        if self.engine.dialect.name == "postgresql":  # whatever the database's encoding
+            size: ColumnElement[Any] = func.octet_length(func.convert_to(content, "UTF8"))
+        else:  # SQLite stores text as UTF-8; a BLOB's length counts its bytes
+            size = func.length(cast(content, LargeBinary))
+        with self.session() as s:
+            plan_id = s.scalar(self._route_plan_query(county, plan_date, run_id))
+            if plan_id is None:
+                return None, None
+            n = s.scalar(select(size).where(RoutePlanExportRow.plan_id == plan_id,
+                                            RoutePlanExportRow.format == fmt))
+            return str(plan_id), None if n is None else int(n)
 
     def route_plan_exports(self, plan_id: str) -> dict[str, str]:
         with self.session() as s:

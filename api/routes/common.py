@@ -14,6 +14,17 @@ from api.schemas import ErrorOut, Progress, RunOut
 
 PROGRESS_KEYS = ("fraction", "incumbent", "lower_bound", "elapsed_s", "message")
 
+#: Scope key set (True) by :class:`api.app.HeadAsGetMiddleware` on a HEAD request it
+#: passes on as a GET: the answer's body will not be sent.
+HEAD_SCOPE_KEY = "wastenet.head"
+
+
+def is_head(request: Request) -> bool:
+    """Whether ``request`` is a HEAD answered as a GET (:data:`HEAD_SCOPE_KEY`): an
+    endpoint may then skip producing its body, provided that it sends the headers the
+    GET would (``Content-Length`` included)."""
+    return bool(request.scope.get(HEAD_SCOPE_KEY))
+
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for the given error codes."""
@@ -69,7 +80,9 @@ def progress_of(run: RunRow, now: datetime | None = None) -> Progress:
     share of the run's time limit used (at most 0.99), so that it advances through a long
     solver step that reports nothing. Once the run has finished, ``elapsed_s`` is the
     larger of its ``solve_seconds`` and the last one reported (a run stopped between
-    reports, a cancelled one, ran longer than its last report says)."""
+    reports, a cancelled one, ran longer than its last report says; for a run ended by a
+    worker death, ``solve_seconds`` is the time it is known to have run, see
+    :meth:`api.db.store.Store.worker_died`)."""
     out = {k: v for k, v in (run.progress or {}).items() if k in PROGRESS_KEYS}
     reported = _number(out.get("elapsed_s"))
     started = as_utc(run.started_at)

@@ -5,14 +5,25 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Response
+from fastapi import (
+    APIRouter,
+    Body,
+    Depends,
+    Header,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+)
 from fastapi.concurrency import run_in_threadpool
 
 from api.db.store import IdempotencyConflict
 from api.deps import AnyPrincipal, JobsDep, Principal, SettingsDep, StoreDep
-from api.routes.common import errors, json_body_only
+from api.routes.common import errors, is_head, json_body_only
 from api.routes.counties import county_or_404
 from api.routes.scenarios import request_hash
+from api.scenario_input import revalidate_stored
 from api.schemas import IsoDate, RoutePlanCreate, RunAccepted
 
 router = APIRouter(prefix="/v1", tags=["route plans"])
@@ -44,7 +55,10 @@ def create_route_plan(run_id: str, body: Annotated[RoutePlanCreate, Body()],
     run ``run_id``; when it succeeds its plan becomes the county-day's published plan,
     unless a plan of a later request for that county-day is published already. With
     ``solution_limit`` (and a fixed ``seed``) a plan can be reproduced, provided that the
-    search stops on that limit before the time limit. The body is JSON (415 otherwise)."""
+    search stops on that limit before the time limit. The body is JSON (415 otherwise).
+    The siting run's scenario is validated again by the current schema: one stored
+    before the schema refused some of its values is a 422 located at ``["scenario",
+    <field>]`` naming the field and value, not a run that fails."""
     _check_county(principal, body.county)
     run = store.get_run(run_id)
     if run is None:
@@ -65,6 +79,8 @@ def create_route_plan(run_id: str, body: Annotated[RoutePlanCreate, Body()],
                                    "msg": f"county {body.county} has no villages in the "
                                    f"network sited by run {run_id}"}])
     scenario = store.get_scenario(run.scenario_id)
+    if scenario is not None:  # stored before the schema refused some value: 422, no run
+        revalidate_stored(scenario.body, scenario.id)
     solver = scenario.body.get("solver", {}) if scenario is not None else {}
     limit = body.time_limit_s or float(solver.get("routing_time_limit_s", 30.0))
     params: dict[str, Any] = {
@@ -115,6 +131,26 @@ DOWNLOAD_DESCRIPTION = (
     "sent inline so that a browser shows it, ready to print.")
 
 
+#: What ``run`` selects (the rule of :meth:`api.db.store.Store.get_route_plan`).
+RUN_RULE = (
+    "a route-plan run's id: the plan that run made; a siting run's id: the plan of the "
+    "newest request made from it (the route-plan run created last, among those that "
+    "succeeded), the rule the published plan follows, whatever order the plans finished "
+    "in. Without it: the county-day's published plan")
+
+
+def _download(county: str, day: str, format: str, body: bytes,
+              length: int | None = None) -> Response:
+    """The download answer: media type, file name and, for a HEAD answered without the
+    body, the ``length`` of the body the GET sends."""
+    media, fname = MEDIA[format]
+    disposition = "inline" if format == "html" else "attachment"
+    headers = {"Content-Disposition": f'{disposition}; filename="{county}-{day}-{fname}"'}
+    if length is not None:
+        headers["Content-Length"] = str(length)
+    return Response(content=body, media_type=media, headers=headers)
+
+
 @router.get("/route-plans/{county}/{date}",
             responses={200: {"description": DOWNLOAD_DESCRIPTION, "content": _DOWNLOAD_CONTENT},
                        **errors(401, 403, 404, 422)},
@@ -122,27 +158,39 @@ DOWNLOAD_DESCRIPTION = (
 async def get_route_plan(county: Annotated[str, Path(examples=["210124"])],
                    date: Annotated[IsoDate, Path(examples=["2026-12-01"],
                                                  description="the day, YYYY-MM-DD")],
-                   principal: AnyPrincipal, store: StoreDep,
+                   request: Request, principal: AnyPrincipal, store: StoreDep,
                    format: Annotated[Literal["json", "csv", "geojson", "gpx", "html"],
                                      Query()] = "json",
-                   run: Annotated[str | None, Query(max_length=64)] = None) -> Response:
-    """The county-day's published plan, or the plan made by (or from) run ``run``.
-    ``html`` is the printable driver sheet, one page per vehicle. HEAD answers as GET
-    does, without the body (as every GET endpoint)."""
+                   run: Annotated[str | None, Query(max_length=64,
+                                                    description=RUN_RULE)] = None) -> Response:
+    """The county-day's published plan, or the plan selected by run ``run``: with a
+    route-plan run's id, the plan that run made; with a siting run's id, the plan of the
+    newest request made from it (the route-plan run created last, at the same moment the
+    greater id, among those that succeeded), as the published plan is the newest
+    request's: not the plan that finished last. ``html`` is the printable driver sheet,
+    one page per vehicle. HEAD answers as GET does, without the body (as every GET
+    endpoint), and without fetching the file: its length comes from the database."""
     county_or_404(county)
     _check_county(principal, county)
-    found, content = await run_in_threadpool(store.get_route_plan_export, county,
-                                             date.isoformat(), format, run)
-    if not found:
-        which = f" from run {run}" if run else " published"
-        raise HTTPException(404, f"no plan{which} for county {county} on {date.isoformat()}")
-    if content is None and format == "json":
-        plan = await run_in_threadpool(store.get_route_plan, county, date.isoformat(), run)
+    day = date.isoformat()
+    missing = f"no plan{f' from run {run}' if run else ' published'} for county {county} on {day}"
+    if is_head(request):
+        plan_id, size = await run_in_threadpool(store.route_plan_export_size, county, day,
+                                                format, run)
+        if plan_id is None:
+            raise HTTPException(404, missing)
+        if size is not None:
+            return _download(county, day, format, b"", length=size)
+        if format != "json":
+            raise HTTPException(404, f"the plan has no {format} export")
+        # a plan stored without its JSON export: serialised below, as for GET
+    plan_id, content = await run_in_threadpool(store.find_route_plan_export, county, day,
+                                               format, run)
+    if plan_id is None:
+        raise HTTPException(404, missing)
+    if content is None and format == "json":  # a plan stored without its JSON export
+        plan = await run_in_threadpool(store.get_route_plan_by_id, plan_id)
         content = json.dumps(plan.plan if plan is not None else {}, ensure_ascii=False)
     if content is None:
         raise HTTPException(404, f"the plan has no {format} export")
-    media, fname = MEDIA[format]
-    stem = f"{county}-{date.isoformat()}-{fname}"
-    disposition = "inline" if format == "html" else "attachment"
-    return Response(content=content.encode("utf-8"), media_type=media,
-                    headers={"Content-Disposition": f'{disposition}; filename="{stem}"'})
+    return _download(county, day, format, content.encode("utf-8"))

@@ -11,8 +11,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.db.store import IdempotencyConflict, utc_iso
 from api.deps import Engineer, JobsDep, SettingsDep, StoreDep
-from api.routes.common import errors, json_body_only, unsupported_type
-from api.scenario_input import TOML_TYPES, validate_scenario
+from api.routes.common import errors, is_json_type, json_body_only, unsupported_type
+from api.scenario_input import TOML_TYPES, revalidate_stored, validate_scenario
 from api.schemas import (
     RunAccepted,
     RunCreate,
@@ -23,6 +23,9 @@ from api.schemas import (
 )
 
 router = APIRouter(prefix="/v1", tags=["scenarios"])
+
+#: The scenario body's accepted types, as the 415 names them.
+SCENARIO_TYPES = "application/json or application/toml"
 
 FAKU_TOML_EXAMPLE = """name = "faku"
 [data]
@@ -67,10 +70,18 @@ def scenario_request_body() -> dict[str, Any]:
 )
 async def create_scenario(request: Request, response: Response, principal: Engineer,
                           store: StoreDep, settings: SettingsDep) -> ScenarioCreated:
-    ctype = request.headers.get("content-type", "application/json")
+    """The body is a scenario as JSON (``Content-Type: application/json``, or any
+    ``application/...+json`` type) or as TOML (``application/toml``; ``text/toml`` and
+    ``application/x-toml`` are read as TOML too). Another Content-Type, or none, is a 415
+    naming the accepted types: a body without a type is never read as JSON (a page on
+    another site could send it without a CORS preflight, the guard FastAPI keeps for its
+    JSON bodies)."""
+    ctype = request.headers.get("content-type", "")
     base = ctype.split(";")[0].strip().lower()
-    if base not in (*TOML_TYPES, "application/json") and not base.endswith("+json"):
-        raise unsupported_type(base, "application/json or application/toml")
+    if not base:
+        raise HTTPException(415, f"the body has no Content-Type: send {SCENARIO_TYPES}")
+    if base not in TOML_TYPES and not is_json_type(base):
+        raise unsupported_type(base, SCENARIO_TYPES)
     raw = await request.body()
 
     def work() -> ScenarioCreated:
@@ -123,7 +134,10 @@ def create_run(scenario_id: str, response: Response, principal: Engineer,
                ) -> RunAccepted:
     """Returns 202 with the run id. The same ``Idempotency-Key`` (per API key) returns the
     run it created before instead of queuing another. The optional body is JSON (415
-    otherwise)."""
+    otherwise). The stored scenario is validated again by the current schema: one stored
+    before the schema refused some of its values is a 422 located at ``["scenario",
+    <field>]`` naming the field and value (submit it again, corrected), not a run that
+    fails."""
     body = body or RunCreate.model_validate({})
     row = store.get_scenario(scenario_id)
     if row is None:
@@ -132,6 +146,7 @@ def create_run(scenario_id: str, response: Response, principal: Engineer,
         raise HTTPException(422, [{"loc": ["body", "time_limit_s"], "type": "less_than_equal",
                                    "msg": f"time_limit_s={body.time_limit_s:g} exceeds this "
                                    f"server's cap of {settings.max_time_limit_s:g} s"}])
+    revalidate_stored(row.body, scenario_id)
     solver = row.body.get("solver", {})
     limit = body.time_limit_s or float(solver.get("time_limit_s", settings.run_time_limit_s))
     params = {"time_limit_s": min(limit, settings.max_time_limit_s),
