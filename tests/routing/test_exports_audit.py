@@ -110,8 +110,8 @@ def test_forbidden_xml_characters_in_names_give_parseable_gpx_and_sheets() -> No
     """A vehicle type named "压缩车\\u000B8吨" and a facility named "大民屯\\x0b转运站" (and a
     village with a lone surrogate) still give a routes.gpx that xml.etree.ElementTree
     parses, with U+FFFD in place of each forbidden character, and a sheets.html that
-    encodes as UTF-8 without them. (The CSV and JSON exports escape control characters
-    by their own rules and are not checked here.)"""
+    encodes as UTF-8 without them. (The CSV and JSON exports write the same U+FFFD since
+    the fourteenth session: tests/routing/test_exports_audit14.py.)"""
     names = list(NAMES)
     names[5] = "大民屯\x0b转运站"
     names[3] = "三台\ud800子村"

@@ -19,6 +19,10 @@ For data row ``r`` (1-based; CSV messages also give the file line):
 
 * ``id``: required, non-blank, unique (a duplicate names both rows).
 * ``name``: optional; defaults to the id.
+* Neither may hold a control character (tab and newline among them), a surrogate,
+  U+FFFE or U+FFFF, the characters the scenario schema refuses in a name
+  (:mod:`wastenet.scenario.names`): they would reach every route export. Surrounding
+  blanks are removed first, as for every text field.
 * ``lon``, ``lat``: required finite numbers, ``-180 <= lon <= 180``,
   ``-90 <= lat <= 90``. When the pair read the other way round lies in Liaoning, the
   error carries the hint "lon and lat look swapped".
@@ -73,6 +77,7 @@ import shapely
 from wastenet.data import liaoning
 from wastenet.data.generator import Villages
 from wastenet.errors import DataFormatError, ValidationError
+from wastenet.scenario.names import bad_text_message
 
 log = logging.getLogger("wastenet.data.loader")
 
@@ -164,6 +169,16 @@ class _RowParser:
         if isinstance(v, float) and v.is_integer():
             return str(int(v))
         return str(v).strip()
+
+    def printable(self, k: int, field: str, text: str) -> str:
+        """``text`` (an id or a name, surrounding blanks already removed) when it holds
+        no character the scenario schema refuses in a name
+        (:func:`wastenet.scenario.names.bad_char`: control characters, surrogates, U+FFFE,
+        U+FFFF); else the error naming the row (and file line) and the field."""
+        why = bad_text_message(text)
+        if why is not None:
+            raise self.error(k, field, text, why)
+        return text
 
     def flag(self, k: int, rec: Mapping[str, object], field: str) -> bool:
         v = rec.get(field)
@@ -265,7 +280,7 @@ def _build(
         v_id = rec.get("id")
         if _is_blank(v_id):
             raise p.error(k, "id", v_id, "missing village id (required)")
-        vid = p.text(v_id)
+        vid = p.printable(k, "id", p.text(v_id))
         if vid in seen:
             raise p.error(k, "id", vid, f"duplicate id: rows {seen[vid] + 1} and {k + 1}")
         seen[vid] = k
@@ -318,7 +333,7 @@ def _build(
 
         name = rec.get("name")
         ids.append(vid)
-        names.append(vid if _is_blank(name) else p.text(name))
+        names.append(vid if _is_blank(name) else p.printable(k, "name", p.text(name)))
         lon[k] = x
         lat[k] = y
         given_county.append(p.county(k, rec))

@@ -3,11 +3,16 @@
 Every function here is pure: it reads a :class:`~wastenet.routing.data.RoutingData` and a
 :class:`~wastenet.routing.data.RoutePlan` and returns ``str`` or ``bytes``; only
 :func:`write_all` touches the file system. Names (Chinese village and station names)
-are carried verbatim from ``data.names``, except in the XML and HTML exports
-(``routes.gpx``, ``sheets.html``): there every character XML 1.0 forbids (C0 control
-characters other than tab, newline and carriage return, lone surrogates, U+FFFE, U+FFFF)
-is replaced by U+FFFD, so that the file always parses (:func:`xml_text`). The scenario
-schema refuses such names; library users who build the data directly can bypass it.
+are carried from ``data.names`` as they are, with one exception that holds for every
+format alike (CSV, GeoJSON, GPX, HTML and plan.json, and :func:`plan_to_dict`): every
+character XML 1.0 forbids (C0 control characters other than tab, newline and carriage
+return, lone surrogates, U+FFFE, U+FFFF) is replaced by U+FFFD in every text written
+(names, ids, labels, vehicle type names, load dimensions, the plan's name and meta),
+by :func:`xml_text`. So the XML files always parse, every file encodes as UTF-8 (a lone
+surrogate cannot be: it crashed the CSV and JSON exports), and a name reads the same in
+all five files. The scenario schema and the village loaders refuse such names and ids;
+library users who build the data directly can bypass them, and then a warning on
+``wastenet.routing.exports`` names each text replaced (field and value).
 
 Definitions used by all formats
 -------------------------------
@@ -54,6 +59,7 @@ cells, JSON ``null``, GeoJSON ``null`` geometries, and are left out of GPX.
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import html
 import io
@@ -159,6 +165,71 @@ def xml_text(text: str) -> str:
 def _esc(text: str) -> str:
     """HTML-escaped :func:`xml_text` (for element text and quoted attribute values)."""
     return html.escape(xml_text(text))
+
+
+def _clean(obj: Any) -> Any:
+    """``obj`` (JSON-compatible: dicts, lists, scalars) with :func:`xml_text` applied to
+    every string in it, keys included; other values as they are."""
+    if isinstance(obj, str):
+        return xml_text(obj)
+    if isinstance(obj, Mapping):
+        return {_clean(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def _texts(prefix: str, obj: Any) -> list[tuple[str, str]]:
+    """``(field, text)`` of every string in the free-form ``obj`` (a meta dict), keys
+    included, with its dotted field name under ``prefix``."""
+    if isinstance(obj, str):
+        return [(prefix, obj)]
+    out: list[tuple[str, str]] = []
+    if isinstance(obj, Mapping):
+        for k, v in obj.items():
+            if isinstance(k, str):
+                out.append((f"{prefix} key", k))
+            out.extend(_texts(f"{prefix}.{k}", v))
+    elif isinstance(obj, list | tuple):
+        for i, v in enumerate(obj):
+            out.extend(_texts(f"{prefix}[{i}]", v))
+    return out
+
+
+def forbidden_texts(data: RoutingData, plan: RoutePlan) -> list[tuple[str, str]]:
+    """``(field, text)`` of every text of ``data`` and ``plan`` that the exports write
+    and that holds a character :func:`xml_text` replaces: ids, names, vehicle type
+    names, load dimensions, the names and meta of the data and the plan, the plan's
+    status and solver. Empty for data that went through the scenario schema."""
+    fields: list[tuple[str, str]] = [
+        ("plan.name", plan.name), ("plan.status", plan.status), ("plan.solver", plan.solver),
+        ("data.name", data.name)]
+    fields += [(f"data.ids[{i}]", x) for i, x in enumerate(data.ids)]
+    fields += [(f"data.names[{i}]", x) for i, x in enumerate(data.names)]
+    fields += [(f"data.vehicle_types[{t}].name", vt.name)
+               for t, vt in enumerate(data.vehicle_types)]
+    fields += [(f"data.load_dims[{k}]", x) for k, x in enumerate(data.load_dims)]
+    fields += _texts("plan.meta", plan.meta) + _texts("data.meta", data.meta)
+    return [(f, x) for f, x in fields if isinstance(x, str) and _XML_FORBIDDEN.search(x)]
+
+
+#: set while :func:`render_all` runs the single exports, which then do not warn again
+_WARNED: contextvars.ContextVar[bool] = contextvars.ContextVar("wastenet_exports_warned",
+                                                               default=False)
+
+
+def _warn_forbidden(data: RoutingData, plan: RoutePlan, what: str) -> None:
+    """Log one warning naming the texts (field and value) that the exports ``what``
+    write with U+FFFD in place of characters XML 1.0 forbids (:func:`forbidden_texts`)."""
+    if _WARNED.get():
+        return
+    found = forbidden_texts(data, plan)
+    if found:
+        shown = "; ".join(f"{f}={x!r}" for f, x in found[:5])
+        more = f"; and {len(found) - 5} more" if len(found) > 5 else ""
+        log.warning("%s: %d text(s) hold characters XML 1.0 forbids (control characters, "
+                    "lone surrogates, U+FFFE, U+FFFF), written with U+FFFD in their place: "
+                    "%s%s", what, len(found), shown, more)
 
 
 def _num(x: float) -> float | None:
@@ -347,8 +418,10 @@ def plan_to_dict(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> dict
 
     ``synthetic`` is true when the plan or its data is synthetic; ``seed`` is the solver
     seed and ``data.seed`` the seed the data was generated with. Non-finite floats are
-    written as ``null``.
+    written as ``null``. Every text goes through :func:`xml_text` (see the module
+    docstring), so the dict always encodes as UTF-8 JSON.
     """
+    _warn_forbidden(data, plan, "plan.json")
     lon, lat = export_coords(data, crs)
     routes = []
     for view in _views(data, plan):
@@ -404,7 +477,7 @@ def plan_to_dict(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> dict
             "lon": _num(lon[loc]) if loc is not None else None,
             "lat": _num(lat[loc]) if loc is not None else None,
         })
-    return {
+    return _clean({
         "format": PLAN_FORMAT,
         "version": PLAN_FORMAT_VERSION,
         "name": plan.name,
@@ -434,7 +507,7 @@ def plan_to_dict(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> dict
         "unserved_stops": unserved_stops,
         "routes": routes,
         "meta": _jsonable(plan.meta),
-    }
+    })
 
 
 def _field(d: Mapping[str, Any], key: str, path: str) -> Any:
@@ -485,8 +558,10 @@ def plan_from_dict(d: Mapping[str, Any]) -> RoutePlan:
 
     Only the plan's own fields are read (display fields such as names and coordinates are
     ignored), so ``plan_from_dict(plan_to_dict(data, plan)) == plan`` field by field, with
-    two documented exceptions: ``synthetic`` comes back true when the data was synthetic,
-    and tuples inside ``meta`` come back as lists. ``null`` numbers become NaN.
+    three documented exceptions: ``synthetic`` comes back true when the data was
+    synthetic, tuples inside ``meta`` come back as lists, and characters XML 1.0 forbids
+    in the plan's texts come back as U+FFFD (:func:`xml_text`). ``null`` numbers become
+    NaN.
     Raises :class:`ValidationError` naming the first offending field.
     """
     fmt = d.get("format") if isinstance(d, Mapping) else None
@@ -568,6 +643,16 @@ def plan_json(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> str:
 # routes.csv
 # ---------------------------------------------------------------------------------------
 
+class _CleanWriter:
+    """A ``csv.writer`` whose every text cell goes through :func:`xml_text` first."""
+
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+
+    def writerow(self, row: Sequence[object]) -> None:
+        self._writer.writerow([xml_text(c) if isinstance(c, str) else c for c in row])
+
+
 def _csv_float(x: float) -> str:
     return repr(float(x)) if math.isfinite(x) else ""
 
@@ -603,12 +688,14 @@ def routes_csv(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> bytes:
     like a formula (``=``, ``+``, ``-``, ``@``), or with an apostrophe, gets a leading
     apostrophe, so that a spreadsheet never runs it and
     :func:`~wastenet.formats.spreadsheet.unsafe_text` gives the text back; numeric
-    columns are written as they are."""
+    columns are written as they are. Every cell, the header's included, goes through
+    :func:`xml_text` (see the module docstring)."""
+    _warn_forbidden(data, plan, "routes.csv")
     lon, lat = export_coords(data, crs)
     prov = ["true" if (plan.synthetic or data.synthetic) else "false",
             "" if data.seed is None else str(data.seed), str(int(plan.seed)), crs]
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
+    w = _CleanWriter(csv.writer(buf, lineterminator="\r\n"))
     w.writerow(csv_header(data))
     for view in _views(data, plan):
         route = view.route
@@ -675,8 +762,10 @@ def routes_geojson(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> st
 
     Coordinates are rounded to :data:`COORD_DECIMALS` decimals. Foreign members
     ``crs_name`` (``wgs84``/``gcj02``; gcj02 departs from RFC 7946, see the module
-    docstring) and ``synthetic`` describe the file.
+    docstring) and ``synthetic`` describe the file. Every text goes through
+    :func:`xml_text` (see the module docstring).
     """
+    _warn_forbidden(data, plan, "routes.geojson")
     lon, lat = export_coords(data, crs)
     features: list[dict[str, Any]] = []
     used: dict[int, str] = {}
@@ -780,7 +869,7 @@ def routes_geojson(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> st
         "synthetic": bool(plan.synthetic or data.synthetic),
         "features": features,
     }
-    return json.dumps(doc, ensure_ascii=False, allow_nan=False) + "\n"
+    return json.dumps(_clean(doc), ensure_ascii=False, allow_nan=False) + "\n"
 
 
 # ---------------------------------------------------------------------------------------
@@ -806,6 +895,7 @@ def routes_gpx(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> bytes:
     (``crs=wgs84`` or ``crs=gcj02``; gcj02 departs from GPX's WGS-84, see the module
     docstring). Text goes through :func:`xml_text`, so the file always parses.
     No ``<time>`` elements: the plan has times of day, GPX needs absolute instants."""
+    _warn_forbidden(data, plan, "routes.gpx")
     lon, lat = export_coords(data, crs)
     root = ET.Element("gpx", {"version": "1.1", "creator": "wastenet", "xmlns": GPX_NS})
     meta = ET.SubElement(root, "metadata")
@@ -1098,6 +1188,7 @@ def driver_sheets_html(data: RoutingData, plan: RoutePlan, title: str | None = N
     note, the unserved page) carries the synthetic-data banner (``class="synthetic"``,
     "合成"). All text is HTML-escaped, with the characters XML 1.0 forbids replaced
     (:func:`xml_text`); no external resources."""
+    _warn_forbidden(data, plan, "sheets.html")
     esc = _esc
     date = _plan_date(data, plan)
     doc_title = title or f"收运路线单 · {plan.name}" + (f" · {date}" if date else "")
@@ -1122,15 +1213,22 @@ def driver_sheets_html(data: RoutingData, plan: RoutePlan, title: str | None = N
 # ---------------------------------------------------------------------------------------
 
 def render_all(data: RoutingData, plan: RoutePlan, crs: str = "wgs84") -> dict[str, bytes]:
-    """Every export as bytes, keyed like :data:`FILE_NAMES` (pure; nothing written)."""
+    """Every export as bytes, keyed like :data:`FILE_NAMES` (pure; nothing written).
+    Texts holding characters XML 1.0 forbids are written with U+FFFD in their place in
+    every file alike, with one warning naming them (see the module docstring)."""
     _check_crs(crs)
-    return {
-        "csv": routes_csv(data, plan, crs),
-        "geojson": routes_geojson(data, plan, crs).encode("utf-8"),
-        "gpx": routes_gpx(data, plan, crs),
-        "html": driver_sheets_html(data, plan).encode("utf-8"),
-        "json": plan_json(data, plan, crs).encode("utf-8"),
-    }
+    _warn_forbidden(data, plan, "route exports")
+    token = _WARNED.set(True)
+    try:
+        return {
+            "csv": routes_csv(data, plan, crs),
+            "geojson": routes_geojson(data, plan, crs).encode("utf-8"),
+            "gpx": routes_gpx(data, plan, crs),
+            "html": driver_sheets_html(data, plan).encode("utf-8"),
+            "json": plan_json(data, plan, crs).encode("utf-8"),
+        }
+    finally:
+        _WARNED.reset(token)
 
 
 def write_all(data: RoutingData, plan: RoutePlan, out_dir: str | os.PathLike[str],

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import tomllib
-import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -39,14 +39,17 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from wastenet.bounds import MAX_SEED, MAX_TIME_LIMIT_S
+from wastenet.data import liaoning
 from wastenet.data.generator import MAX_RURAL_POPULATION
 from wastenet.errors import DataFormatError, ValidationError
+from wastenet.scenario.names import RULE, first_bad_char
 
 SCHEMA_VERSION: Literal[1] = 1
 
 PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Adcode = Annotated[str, Field(pattern=r"^\d{6}$", examples=["210124"])]
+_ADCODE_RE = re.compile(r"[0-9]{6}")
 
 
 def _time_of_day(text: str) -> str:
@@ -63,31 +66,37 @@ def _time_of_day(text: str) -> str:
 HHMM = Annotated[str, Field(pattern=r"^\d{1,2}:\d{2}$"), AfterValidator(_time_of_day)]
 
 
-def _bad_name_char(ch: str) -> bool:
-    """Is ``ch`` refused in a name: a control character (C0 including tab and newline,
-    DEL, C1), a surrogate (lone, in a Python str) or U+FFFE/U+FFFF?"""
-    return unicodedata.category(ch) in ("Cc", "Cs") or ch in "\ufffe\uffff"
-
-
 def _printable_name(text: str) -> str:
-    """A name holds no control character, surrogate, U+FFFE or U+FFFF. Names go into
-    every export: XML 1.0 forbids most of these (a name holding one made ``routes.gpx``
-    malformed), PostgreSQL refuses NUL (the service stores names), and none belongs in a
-    name shown to a driver."""
-    for pos, ch in enumerate(text):
-        if _bad_name_char(ch):
-            raise PydanticCustomError(
-                "control_character_in_name",
-                "must not contain control characters (such as tab, newline, NUL or "
-                "vertical tab), surrogates, U+FFFE or U+FFFF: found {char} at position "
-                "{pos}",
-                {"char": repr(ch), "pos": pos})
+    """A name holds no control character, surrogate, U+FFFE or U+FFFF
+    (:func:`wastenet.scenario.names.bad_char`, the rule the data loaders apply too)."""
+    found = first_bad_char(text)
+    if found is not None:
+        pos, ch = found
+        raise PydanticCustomError(
+            "control_character_in_name", RULE + ": found {char} at position {pos}",
+            {"char": repr(ch), "pos": pos})
     return text
 
 
 #: a user-given name (of a village, site, module size, vehicle type or the scenario):
 #: free text without control characters (:func:`_printable_name`)
 Name = Annotated[str, AfterValidator(_printable_name)]
+
+#: a user-given id (of a village or site): like a :data:`Name`, no control character,
+#: surrogate, U+FFFE or U+FFFF; ids are written into every export next to the names
+Id = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_printable_name)]
+
+
+def _prefecture_hint(text: str) -> str:
+    """The valid prefecture adcodes, led by the one whose name ``text`` looks like
+    (``沈阳``, ``沈阳市``) when there is one."""
+    prefs = liaoning.load_prefectures()
+    key = text.strip().removesuffix("市")
+    same = [p for p in prefs if key and p.name.removesuffix("市") == key]
+    listed = ", ".join(f"{p.adcode} {p.name}" for p in prefs)
+    if same:
+        return f"{same[0].name} is prefecture {same[0].adcode}; the prefectures are {listed}"
+    return f"the prefectures are {listed}"
 
 
 class _Model(BaseModel):
@@ -97,7 +106,7 @@ class _Model(BaseModel):
 class SiteSpec(_Model):
     """A user-supplied candidate site (WGS-84)."""
 
-    id: str = Field(min_length=1, max_length=64)
+    id: Id
     name: Name = Field(default="", max_length=128)
     lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
@@ -113,7 +122,7 @@ class ExistingSpec(SiteSpec):
 class VillageSpec(_Model):
     """A user-supplied village given inline (HTTP scenarios)."""
 
-    id: str = Field(min_length=1, max_length=64)
+    id: Id
     name: Name = Field(default="", max_length=128)
     lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
@@ -342,7 +351,23 @@ class CountSpec(_Model):
     echelon: Literal["transfer", "incinerator"]
     value: int = Field(ge=0)
     sense: Literal["eq", "le", "ge"] = "eq"
-    prefecture: Adcode | None = None
+    prefecture: Adcode | None = Field(
+        None, description="the prefecture's 6-digit adcode (e.g. 210100 for 沈阳市); "
+        "None: the whole province")
+
+    @field_validator("prefecture", mode="before")
+    @classmethod
+    def _prefecture_code(cls, v: Any) -> Any:
+        # a name (沈阳市) or a mistyped code is refused here with the valid codes listed,
+        # rather than by the bare pattern; whether a well-formed code is a prefecture of
+        # the scenario is checked where the network is known (build_network and
+        # build_siting_data)
+        if isinstance(v, str) and not _ADCODE_RE.fullmatch(v):
+            raise PydanticCustomError(
+                "prefecture_code",
+                "must be a prefecture's 6-digit adcode (hint: {hint})",
+                {"hint": _prefecture_hint(v), "domain_value": v})
+        return v
 
 
 class PolicySpec(_Model):
