@@ -8,33 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from format_samples import KIM_102, SITING, TINY_CAP, VRP
 
 from wastenet.cli import main
 from wastenet.commands.args import output_file
 from wastenet.errors import ValidationError
-
-REPO = Path(__file__).resolve().parents[2]
-SITING = REPO / "benchmarks" / "data" / "siting"
-KIM_102 = REPO / "benchmarks" / "data" / "routing" / "wcvrptw" / "102_stop.txt"
-TINY_CAP = "2 3\n8 100\n11 50\n5\n50 100\n5\n50 150\n6\n240 60\n"
-VRP = """NAME : tri
-TYPE : CVRP
-DIMENSION : 3
-EDGE_WEIGHT_TYPE : EUC_2D
-CAPACITY : 10
-NODE_COORD_SECTION
-1 0 0
-2 3 4
-3 0 2.5
-DEMAND_SECTION
-1 0
-2 6
-3 5
-DEPOT_SECTION
-1
--1
-EOF
-"""
 
 
 def solve(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

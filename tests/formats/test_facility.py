@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from format_samples import TINY_CAP, write
 
 from wastenet.cli import main
 from wastenet.errors import DataFormatError, InfeasibleError, ValidationError
@@ -29,21 +30,11 @@ REPO = Path(__file__).resolve().parents[2]
 # Multi-source optimum: A takes c1 (5) and 3/5 of c0, B takes 2/5 of c0 and c2:
 #   150 + 50 + (0.6*50 + 0.4*100) + 60 = 330.
 # Single-source optimum: A={c1}, B={c0,c2} (load 11): 150 + 50 + 100 + 60 = 360.
-TINY_CAP = "2 3\n8 100\n11 50\n5\n50 100\n5\n50 150\n6\n240 60\n"
 TINY_HOLMBERG = "2 3\n8 100\n11 50\n5 5 6\n50 50 240\n100 150 60\n"
 # Graph: 1-2 listed with 5 then 2 (last counts), 2-3 1, 3-4 1, 4-1 listed 100 then as 1-4
 # with 10 (last counts, reversed direction is the same undirected edge).
 # Shortest paths: d12=2 d13=3 d14=4 d23=1 d24=2 d34=1. p=1: vertex 2 or 3, cost 5.
 TINY_PMED = "4 6 1\n1 2 5\n2 3 1\n3 4 1\n1 2 2\n4 1 100\n1 4 10\n"
-
-
-def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
-    p = tmp_path / name
-    if isinstance(text, bytes):
-        p.write_bytes(text)
-    else:
-        p.write_text(text, encoding="utf-8")
-    return p
 
 
 def dense_unit_cost(data) -> np.ndarray:  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from format_samples import CVRPLIB, KIM_102, SITING, TINY_CAP, VRP, write
 
 from wastenet.errors import DataFormatError, InfeasibleError
 from wastenet.formats.facility import (
@@ -24,34 +25,9 @@ from wastenet.formats.routing_bench import solve_routing_file
 from wastenet.formats.vrplib import read_solomon, read_vrplib, read_vrplib_sol_cost
 from wastenet.formats.wcvrptw import parse_wcvrptw, read_wcvrptw
 
-REPO = Path(__file__).resolve().parents[2]
-CVRPLIB = REPO / "benchmarks" / "data" / "routing" / "cvrplib"
-KIM_102 = REPO / "benchmarks" / "data" / "routing" / "wcvrptw" / "102_stop.txt"
-SITING = REPO / "benchmarks" / "data" / "siting"
 CAP_FILES = sorted((SITING / "orlib-cap").glob("cap*.txt"))
 HOLMBERG_FILES = sorted(p for p in (SITING / "sscflp-holmberg").iterdir() if p.name != "os")
 
-# line numbers: 1 NAME, 2 TYPE, 3 DIMENSION, 4 EDGE_WEIGHT_TYPE, 5 CAPACITY,
-# 6 NODE_COORD_SECTION, 7-9 coordinates, 10 DEMAND_SECTION, 11-13 demands,
-# 14 DEPOT_SECTION, 15 "1", 16 "-1", 17 EOF
-VRP = """NAME : tri
-TYPE : CVRP
-DIMENSION : 3
-EDGE_WEIGHT_TYPE : EUC_2D
-CAPACITY : 10
-NODE_COORD_SECTION
-1 0 0
-2 3 4
-3 0 2.5
-DEMAND_SECTION
-1 0
-2 6
-3 5
-DEPOT_SECTION
-1
--1
-EOF
-"""
 
 SOLOMON = """TINY
 
@@ -67,8 +43,6 @@ CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME
     2      0         5         20          0        900         5
 """
 
-TINY_CAP = "2 3\n8 100\n11 50\n5\n50 100\n5\n50 150\n6\n240 60\n"
-
 KIM = (
     "100.0\t// vehicle capacity\r\n200.0\t// yardage per day\r\n10\t// stops\r\n"
     "3600\t// lunch\r\n30\t// MPH\r\nStop_ID\tX\tY\tE\tL\tS\tLoad\tType\r\n"
@@ -76,15 +50,6 @@ KIM = (
     "9 4400 0 0000 2400 300 9999 2\r\n"
     "5 2200 0 0000 2400 60 40 1\r\n"
 )
-
-
-def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
-    p = tmp_path / name
-    if isinstance(text, bytes):
-        p.write_bytes(text)
-    else:
-        p.write_text(text, encoding="utf-8")
-    return p
 
 
 def raises_at(call: Callable[[], object], path: Path, line: int, needle: str) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from format_samples import CVRPLIB
 
 from wastenet.errors import DataFormatError
 from wastenet.formats.vrplib import (
@@ -16,9 +17,6 @@ from wastenet.formats.vrplib import (
     write_vrplib_sol,
 )
 from wastenet.routing.data import Route, RoutePlan, RoutingData, Visit
-
-REPO = Path(__file__).resolve().parents[2]
-CVRPLIB = REPO / "benchmarks" / "data" / "routing" / "cvrplib"
 
 TINY_VRP = """NAME : tiny
 COMMENT : hand made
