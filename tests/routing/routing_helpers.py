@@ -127,3 +127,17 @@ def with_route(plan: RoutePlan, i: int, route: Route) -> RoutePlan:
 
 
 __all__ = ["build_route", "make_data", "make_plan", "replace", "truck", "with_route"]
+
+
+def checked(data: RoutingData, params: object) -> RoutePlan:
+    """The plan of :func:`wastenet.routing.solve.solve`, asserted to pass the independent
+    checker and to serve every stop (``params``: a ``RouteParams``)."""
+    from wastenet.routing.checker import check
+    from wastenet.routing.solve import RouteParams, solve
+
+    assert isinstance(params, RouteParams)
+    plan = solve(data, params)
+    rep = check(data, plan)
+    assert rep.ok, rep.violations
+    assert not plan.unserved
+    return plan

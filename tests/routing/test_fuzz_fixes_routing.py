@@ -11,9 +11,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from routing_helpers import checked
 
 from wastenet.errors import InfeasibleError, NoSolutionError, WastenetError
-from wastenet.routing.checker import check
 from wastenet.routing.data import RoutePlan, RoutingData, VehicleType
 from wastenet.routing.ortools_adapter import RawRoute, RawVisit
 from wastenet.routing.solve import RouteParams, _decode, precheck, solve
@@ -47,13 +47,6 @@ def mk(dur: np.ndarray | list, P: int = 1, n: int = 1, vts: tuple | None = None,
     a.update(kw)
     return RoutingData(**a)  # type: ignore[arg-type]
 
-
-def checked(data: RoutingData, params: RouteParams) -> RoutePlan:
-    plan = solve(data, params)
-    rep = check(data, plan)
-    assert rep.ok, rep.violations
-    assert not plan.unserved
-    return plan
 
 
 def seq(plan: RoutePlan, r: int = 0) -> list[tuple[str, int]]:

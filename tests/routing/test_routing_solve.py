@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from routing_helpers import make_data, truck
 
-from wastenet.errors import InfeasibleError, ValidationError
+from wastenet.errors import InfeasibleError, NoSolutionError, ValidationError
 from wastenet.routing.checker import check
 from wastenet.routing.data import RoutePlan, RoutingData
 from wastenet.routing.solve import RouteParams, partition, precheck, solve
@@ -129,12 +129,14 @@ def test_infeasible_demand_and_no_vehicle_named() -> None:
 
 
 def test_jointly_infeasible_is_reported_not_crashing() -> None:
-    """Two stops each reachable alone but not both by the single truck: InfeasibleError."""
+    """Two stops each reachable alone but not both by the single truck: the search
+    leaves one out, which is a NoSolutionError naming it (a search proves nothing; only
+    the pre-checks, which find nothing here, raise InfeasibleError)."""
     data = make_data((0, 0), [{"xy": (1000, 0), "q": 1, "window": (100, 110), "id": "A"},
                               {"xy": (-1000, 0), "q": 1, "window": (100, 110), "id": "B"}],
                      [{"xy": (0, 500)}], [truck()])
     assert precheck(data) == []
-    with pytest.raises(InfeasibleError) as exc:
+    with pytest.raises(NoSolutionError) as exc:
         solve(data, FAST)
     assert "A" in str(exc.value) or "B" in str(exc.value)
     plan = solve(data, RouteParams(time_limit_s=1.0, allow_unserved=True))

@@ -57,11 +57,11 @@ depot or facility) and the value; nothing is clipped, truncated or reinterpreted
   ``None`` for no daily limit, ``stop_demand`` >= 0 of shape ``(n_stops, D)`` and its
   total per dimension) are finite and at most :data:`MAX_LOAD`; ``facility_capacity`` is
   >= 0 and at most :data:`MAX_LOAD`, or ``inf`` (unlimited), never NaN;
-* costs are finite and >= 0; location ids and the ``load_dims`` names are unique;
-  ``names``, ``lon``, ``lat``, ``x`` and ``y`` have one entry per location; ``lon`` and
-  ``lat`` are WGS-84 degrees or NaN (no coordinates: the benchmarks), ``x`` and ``y``
-  finite or NaN; an empty ``stop_allowed`` set is kept (the solver's pre-check reports
-  the stop);
+* costs are finite, >= 0 and at most :data:`MAX_COST_YUAN`; location ids and the
+  ``load_dims`` names are unique; ``names``, ``lon``, ``lat``, ``x`` and ``y`` have one
+  entry per location; ``lon`` and ``lat`` are WGS-84 degrees or NaN (no coordinates: the
+  benchmarks), ``x`` and ``y`` finite or NaN; an empty ``stop_allowed`` set is kept (the
+  solver's pre-check reports the stop);
 * ``load_dims`` may be empty (every stop then has zero load: inspection rounds) only
   without unload facilities: the facility capacity is defined on the first dimension,
   and the solver's pre-check and unload sizing need one.
@@ -99,6 +99,16 @@ MAX_LOAD = 1e12
 #: is far above a day on purpose: the CVRPLIB readers set the horizon to the length of
 #: the star solution, over 1e6 s on the larger X instances.)
 MAX_TIME_S = 1e12
+#: The largest vehicle cost: ``fixed_cost_yuan`` (yuan per vehicle used),
+#: ``cost_yuan_per_km`` and ``cost_yuan_per_h``. The adapter charges costs in int64
+#: objective units, ``OBJ_SCALE`` (36 000) per yuan at cost weight 1: 1e9 yuan is 3.6e13
+#: units, a factor of 2.5e5 below the int64 limit (9.2e18), room for the sums over a
+#: plan. A fixed cost of 2.6e14 yuan did not fit one int64 (an OverflowError inside
+#: OR-Tools), and 2.5e14 overflowed the objective once two vehicles were used. A cost
+#: weight above 1 multiplies these; the solver refuses a product of weights and
+#: costs, travel times or distances that its objective cannot hold when it starts
+#: (:func:`wastenet.routing.ortools_adapter.check_objective_range`).
+MAX_COST_YUAN = 1e9
 
 
 def _is_real(x: object) -> bool:
@@ -231,7 +241,9 @@ class VehicleType:
                                             "must be an integer >= 0 or None (no limit)"))
         for nm in ("fixed_cost_yuan", "cost_yuan_per_km", "cost_yuan_per_h"):
             put(self, nm, _number(f"{tag}.{nm}", getattr(self, nm),
-                                  "must be a finite number >= 0 (yuan)"))
+                                  f"must be a finite number of yuan in [0, {MAX_COST_YUAN:g}] "
+                                  "(the solver's integer objective scaling)",
+                                  high=MAX_COST_YUAN))
         put(self, "speed_factor", _number(f"{tag}.speed_factor", self.speed_factor,
                                           "must be a finite number > 0", low_open=True))
         for nm in ("shift_start_s", "shift_end_s", "max_shift_s", "break_duration_s",

@@ -42,7 +42,9 @@ second is exact to 0.05 yuan/h. ``c_u`` is
 arc into an unload copy and on every folded final unload, against empty unloads. A
 folded arc ``i → depot`` (see :func:`implicit_final_unload`) costs the two legs ``i → f``
 and ``f → depot``. ``M`` is ``AdapterConfig.drop_penalty``, in weighted-cost units like
-the vehicle weight.
+the vehicle weight, raised when serving a stop could cost more (:func:`drop_penalty`).
+The objective of every solution stays below ``OBJ_LIMIT`` (half the int64 range);
+:func:`check_objective_range` refuses weights and data that could exceed it.
 
 Constraints::
 
@@ -99,7 +101,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_parameters_pb2
 
 from wastenet.routing.data import RoutingData, VehicleType
 
@@ -108,6 +110,12 @@ log = logging.getLogger("wastenet.routing.ortools_adapter")
 OBJ_SCALE = 36_000  #: objective units per unit of weighted cost (0.1 yuan/h per second)
 LOAD_SCALE = 1000  #: integer load units per data load unit
 HORIZON_S = 3 * 86_400
+#: relative tolerance of the trip count of :func:`default_copies`
+COPIES_RTOL = 1e-9
+#: the largest objective, in integer units, that any solution of the model may reach
+#: (:func:`check_objective_range`): half the int64 range, so that OR-Tools' own sums on
+#: top of it (guided local search penalties, move deltas) stay clear of overflowing
+OBJ_LIMIT = 2**62
 
 FIRST_SOLUTION = {
     name: getattr(routing_enums_pb2.FirstSolutionStrategy, name)
@@ -133,7 +141,8 @@ class AdapterConfig:
     time_weight: float = 1.0
     cost_weight: float = 0.0
     balance_weight: float = 0.0
-    drop_penalty: float = 1.0e7  #: weighted-cost units per stop left out
+    #: weighted-cost units per stop left out, at least (see :func:`drop_penalty`)
+    drop_penalty: float = 1.0e7
     first_solution: str = "CONSTRUCT"  #: our greedy, else an OR-Tools strategy name
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     gls_lambda: float = 0.1
@@ -190,6 +199,13 @@ def default_copies(data: RoutingData) -> NDArray[np.int64]:
     Enough for every trip that could end there: the loads that may go to ``f`` divided by
     the smallest vehicle capacity, half again for slack, plus one final unload per vehicle
     that could be used (bounded by the trips).
+
+    The trips are ``⌈r·(1 − COPIES_RTOL)⌉`` of the ratio ``r`` (largest over the load
+    dimensions): a relative tolerance, so a ratio a hair above a whole number from
+    floating-point sums (3.0000000000000004) needs no extra trip, while any positive
+    load, however small against the capacity (1e-9 of it), needs one. An absolute
+    tolerance of 1e-9 rounded such a tiny load to no trip and no copy: where the final
+    unload is not folded into the way home, its stop could never be served.
     """
     nf = len(data.facilities)
     if nf == 0:
@@ -203,9 +219,117 @@ def default_copies(data: RoutingData) -> NDArray[np.int64]:
     any_mask = data.stop_facility < 0
     for f in range(nf):
         mask = any_mask | (data.stop_facility == f)
-        trips = int(np.max(np.ceil(dem[mask].sum(axis=0) / min_cap - 1e-9))) if mask.any() else 0
+        ratio = dem[mask].sum(axis=0) / min_cap if mask.any() else np.zeros(1)
+        trips = int(np.max(np.ceil(ratio * (1.0 - COPIES_RTOL)), initial=0))
         out[f] = math.ceil(1.5 * trips) + min(n_veh, trips + 1) + 1 if trips else 0
     return out
+
+
+@dataclass(frozen=True)
+class Charge:
+    """One of the largest charges of the model's objective (:func:`charges`)."""
+
+    field: str  #: the field of the data or of the parameters that sets it
+    value: float  #: the value of that field
+    units: float  #: the charge, in weighted-cost units
+    per: str  #: "vehicle" (per vehicle used), "arc" (per arc used) or "once"
+    vehicle_type: int = -1  #: the vehicle type of a per-vehicle or per-arc charge
+
+
+def charges(data: RoutingData, cfg: AdapterConfig) -> list[Charge]:
+    """The largest charges of the objective, in weighted-cost units.
+
+    Per vehicle type with vehicles: its charge for being used (the vehicle weight and
+    the weighted fixed cost), its hourly cost over the longest span (``HORIZON_S``), and
+    its costliest arc, split into the travel time and the distance parts (an arc with a
+    folded final unload has two legs: twice the longest travel time and distance, plus
+    the unload charge). Once: the balance term over the longest span.
+    """
+    roles = np.concatenate([data.depots, data.stops, data.facilities]).astype(np.int64)
+    ix = np.ix_(roles, roles)
+    longest_s = float(data.duration_s[ix].max()) if roles.size else 0.0
+    longest_m = float(data.distance_m[ix].max()) if roles.size else 0.0
+    cw = cfg.cost_weight
+    out: list[Charge] = []
+    for t, vt in enumerate(data.vehicle_types):
+        if vt.count <= 0:
+            continue
+        tag = f"vehicle_types[{vt.name}]"
+        out += [
+            Charge("vehicle_weight", cfg.vehicle_weight, cfg.vehicle_weight, "vehicle", t),
+            Charge(f"{tag}.fixed_cost_yuan", vt.fixed_cost_yuan, cw * vt.fixed_cost_yuan,
+                   "vehicle", t),
+            Charge(f"{tag}.cost_yuan_per_h", vt.cost_yuan_per_h,
+                   cw * vt.cost_yuan_per_h * HORIZON_S / 3600.0, "vehicle", t),
+            Charge("time_weight", cfg.time_weight,
+                   2.0 * cfg.time_weight * longest_s / vt.speed_factor + cfg.unload_charge,
+                   "arc", t),
+            Charge(f"{tag}.cost_yuan_per_km", vt.cost_yuan_per_km,
+                   2.0 * cw * vt.cost_yuan_per_km * longest_m / 1000.0, "arc", t)]
+    out.append(Charge("balance_weight", cfg.balance_weight,
+                      cfg.balance_weight * HORIZON_S, "once"))
+    return out
+
+
+def _per_type(found: list[Charge], per: str) -> dict[int, float]:
+    out: dict[int, float] = {}
+    for c in found:
+        if c.per == per:
+            out[c.vehicle_type] = out.get(c.vehicle_type, 0.0) + c.units
+    return out
+
+
+def drop_penalty(data: RoutingData, cfg: AdapterConfig) -> float:
+    """The charge ``M`` for leaving a stop out, in weighted-cost units:
+    ``AdapterConfig.drop_penalty``, or twice what serving one stop can cost at most
+    when that is more (a vehicle of its own and three of its costliest arcs, see
+    :func:`charges`). Leaving a stop out is then never cheaper than serving it, however
+    large the weights and costs (a fixed cost of 1e8 yuan at ``cost_weight`` 1 left
+    every stop out under the plain 1e7); the default weights keep the default.
+    """
+    found = charges(data, cfg)
+    vehicle, arc = _per_type(found, "vehicle"), _per_type(found, "arc")
+    serve = max((vehicle[t] + 3.0 * arc.get(t, 0.0) for t in vehicle), default=0.0)
+    return max(cfg.drop_penalty, 2.0 * serve)
+
+
+def check_objective_range(data: RoutingData, cfg: AdapterConfig) -> None:
+    """Raise :class:`~wastenet.errors.ValidationError` when some solution of the model
+    of ``data`` could reach an objective above :data:`OBJ_LIMIT` integer units
+    (``OBJ_SCALE`` per weighted-cost unit), naming the field with the largest charge
+    (:func:`charges`) and its value.
+
+    The bound, in weighted-cost units: every vehicle of each type used (at most one per
+    stop or unload copy), paying its per-vehicle charges; the costliest arc out of every
+    node and every vehicle; the balance term; every stop left out
+    (:func:`drop_penalty`). The weights of :class:`~wastenet.routing.solve.RouteParams`
+    and the costs of :class:`~wastenet.routing.data.VehicleType` are bounded on their
+    own (``MAX_WEIGHT``, ``MAX_COST_YUAN``); this bounds their products with the
+    instance's travel times and distances.
+    """
+    from wastenet.errors import ValidationError
+
+    nf = len(data.facilities)
+    copies = (int(cfg.unload_copies) * nf if cfg.unload_copies is not None
+              else int(default_copies(data).sum()))
+    nodes = data.n_stops + copies
+    found = charges(data, cfg)
+    used = {t: float(min(vt.count, nodes)) for t, vt in enumerate(data.vehicle_types)}
+    vehicle, arc = _per_type(found, "vehicle"), _per_type(found, "arc")
+    total = (sum(used[t] * c for t, c in vehicle.items())
+             + (nodes + sum(used[t] for t in vehicle)) * max(arc.values(), default=0.0)
+             + sum(c.units for c in found if c.per == "once")
+             + data.n_stops * drop_penalty(data, cfg))
+    if total * OBJ_SCALE <= OBJ_LIMIT:
+        return
+    worst = max(found, key=lambda c: c.units)
+    raise ValidationError(
+        worst.field, worst.value,
+        f"the routing model's objective could reach {total * OBJ_SCALE:.3g} integer units, "
+        f"above its limit of {OBJ_LIMIT:.3g} (int64, {OBJ_SCALE} units per weighted yuan); "
+        f"the largest charge, {worst.units:.3g} weighted yuan, comes from this value "
+        f"(weights: vehicle {cfg.vehicle_weight:g}, time {cfg.time_weight:g}, cost "
+        f"{cfg.cost_weight:g}, balance {cfg.balance_weight:g}): lower it or its weight")
 
 
 @dataclass(frozen=True)
@@ -530,7 +654,14 @@ def _ifloor(a: NDArray[np.float64]) -> NDArray[np.int64]:
 
 
 def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
-    """Build the OR-Tools model of ``data`` (formulation in the module docstring) and solve."""
+    """Build the OR-Tools model of ``data`` (formulation in the module docstring) and solve.
+
+    ``cfg.time_limit_s`` bounds the whole call, from its start: building the start
+    solution and restoring it in the model (:func:`_search`) take their time out of it,
+    and the search gets what is left. Only the model build before the search and the
+    reading of the solution after it can add to it (milliseconds on small instances).
+    """
+    deadline = time.perf_counter() + cfg.time_limit_s
     P, n, nf = len(data.depots), data.n_stops, len(data.facilities)
     copies = (np.asarray([cfg.unload_copies] * nf, dtype=np.int64)
               if cfg.unload_copies is not None else default_copies(data))
@@ -792,6 +923,7 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
             solver.Add(solver.Sum(terms) <= int(_ifloor(np.array(capf * LOAD_SCALE))))
 
     # --- access restrictions, optional nodes ---------------------------------------------
+    drop_i = round(drop_penalty(data, cfg) * OBJ_SCALE)
     for s in range(n):
         allowed = data.stop_allowed[s]
         idx = manager.NodeToIndex(P + s)
@@ -799,7 +931,7 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
             # -1 keeps the stop droppable (it is in a disjunction)
             routing.VehicleVar(idx).SetValues(
                 [-1] + [v for v, t in enumerate(vtype) if t in allowed])
-        routing.AddDisjunction([idx], round(cfg.drop_penalty * OBJ_SCALE))
+        routing.AddDisjunction([idx], drop_i)
     for k in range(len(node_fac)):
         routing.AddDisjunction([manager.NodeToIndex(P + n + k)], 0)
     # a depot that no vehicle of the model starts from is an ordinary node for OR-Tools:
@@ -819,7 +951,7 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
     params.first_solution_strategy = FIRST_SOLUTION[fs]
     params.local_search_metaheuristic = METAHEURISTIC[cfg.metaheuristic]
     params.guided_local_search_lambda_coefficient = cfg.gls_lambda
-    params.time_limit.FromMilliseconds(max(1, int(cfg.time_limit_s * 1000)))
+    # the time limit is set by _search, from what is left of cfg.time_limit_s
     # completion searches (cumuls, breaks) of each move and of the start; OR-Tools'
     # 100 ms default fails spuriously on a loaded machine
     params.lns_time_limit.FromMilliseconds(max(1, int(cfg.lns_time_limit_s * 1000)))
@@ -830,39 +962,19 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
         params.mixed_integer_scheduling_solver = 1
     elif cfg.scheduling == "off":
         params.disable_scheduling_beware_this_may_degrade_performance = True
-    initial = None
+    routes_idx: list[list[int]] | None = None
     if seqs_by_type is not None:
-        seqs = [[] for _ in range(nv)]
+        per_vehicle: list[list[int]] = [[] for _ in range(nv)]
         for t in range(len(data.vehicle_types)):
             first = vtype.index(t) if t in vtype else 0
             for k, sq in enumerate(seqs_by_type[t][:counts[t]]):
-                seqs[first + k] = sq
-        routes_idx = [[manager.NodeToIndex(node) for node in seq] for seq in seqs]
-        routing.CloseModelWithParameters(params)
-        read = routing.ReadAssignmentFromRoutes(routes_idx, True)
-        initial = read
-        if read is not None:
-            # a restored (fully propagated) start; searching from the bare routes can fail
-            initial = routing.RestoreAssignment(read)
-            if initial is None:
-                log.debug("restoring the construction failed (%s); searching from it as read",
-                          _status_name(routing.status()))
-                initial = read
-        if initial is None:
-            log.info("greedy construction rejected by the model; using %s", fs)
-    solution = None
-    t_search = time.perf_counter()
-    if initial is not None:
-        solution = routing.SolveFromAssignmentWithParameters(initial, params)
-        if solution is None:
-            log.info("search from the construction failed (%s); using %s",
-                     _status_name(routing.status()), fs)
-    if solution is None:
-        solution = routing.SolveWithParameters(params)
+                per_vehicle[first + k] = sq
+        routes_idx = [[manager.NodeToIndex(node) for node in seq] for seq in per_vehicle]
+    solution, searched, limit_s = _search(routing, params, routes_idx, deadline,
+                                          restore_once=cfg.balance_weight > 0, fs=fs)
     status = _status_name(routing.status())
-    searched = time.perf_counter() - t_search
     stopped_by = ("solution_limit" if cfg.solution_limit is not None
-                  and searched < 0.9 * cfg.time_limit_s else "time_limit")
+                  and searched < 0.9 * limit_s else "time_limit")
     if solution is None:
         log.info("no solution (%s) for %d stops", status, n)
         return RawSolution((), tuple(range(n)), 0, status, n_nodes, stopped_by)
@@ -909,6 +1021,71 @@ def solve_raw(data: RoutingData, cfg: AdapterConfig) -> RawSolution:
     dropped = tuple(int(s) for s in np.flatnonzero(~visited))
     return RawSolution(tuple(routes), dropped, int(solution.ObjectiveValue()), status, n_nodes,
                        stopped_by)
+
+
+def _search(routing: pywrapcp.RoutingModel,
+            params: routing_parameters_pb2.RoutingSearchParameters,
+            routes_idx: list[list[int]] | None, deadline: float, *, restore_once: bool,
+            fs: str) -> tuple[pywrapcp.Assignment | None, float, float]:
+    """Search until ``deadline`` (``time.perf_counter()``), from the start routes
+    ``routes_idx`` (routing indices per vehicle) when given, else from OR-Tools'
+    first-solution strategy ``fs``. Returns the solution (None when none was found), the
+    seconds searched and the search's time limit.
+
+    The start is read into the model and restored before the search, under the same
+    deadline. OR-Tools runs both as searches of their own with the closing parameters'
+    limits, and with a global span cost (``restore_once``: the balance term) each of them
+    keeps improving the cumul variables of the fixed routes until its time limit: with
+    the search's parameters, reading, restoring and searching took three times the time
+    limit. The model is then closed with a solution limit of one, so each restore stops
+    at its first solution, and the search gets the time left with its own parameters.
+    Without a global span cost the restores end at once and the model is closed with
+    the search's parameters.
+    """
+    def left() -> float:
+        return max(deadline - time.perf_counter(), 0.001)
+
+    limit_s = left()
+    params.time_limit.FromMilliseconds(max(1, int(limit_s * 1000)))
+    initial = None
+    if routes_idx is not None:
+        close = params
+        if restore_once:
+            close = routing_parameters_pb2.RoutingSearchParameters()
+            close.CopyFrom(params)
+            close.solution_limit = 1
+        routing.CloseModelWithParameters(close)
+        read = routing.ReadAssignmentFromRoutes(routes_idx, True)
+        initial = read
+        if read is not None:
+            # a restored (fully propagated) start; searching from the bare routes can fail
+            initial = routing.RestoreAssignment(read)
+            if initial is None:
+                log.debug("restoring the construction failed (%s); searching from it as read",
+                          _status_name(routing.status()))
+                initial = read
+        if initial is None:
+            log.info("greedy construction rejected by the model; using %s", fs)
+        if restore_once:
+            # the search's own parameters (the model sets its search up again): the
+            # start is copied out of the restore's solution collector first
+            if initial is not None:
+                initial = routing.solver().Assignment(initial)
+            limit_s = left()
+            params.time_limit.FromMilliseconds(max(1, int(limit_s * 1000)))
+    solution = None
+    t_search = time.perf_counter()
+    if initial is not None:
+        solution = routing.SolveFromAssignmentWithParameters(initial, params)
+        if solution is None:
+            log.info("search from the construction failed (%s); using %s",
+                     _status_name(routing.status()), fs)
+    if solution is None:  # with what is left of the time, not a second full limit
+        limit_s = left()
+        params.time_limit.FromMilliseconds(max(1, int(limit_s * 1000)))
+        t_search = time.perf_counter()
+        solution = routing.SolveWithParameters(params)
+    return solution, time.perf_counter() - t_search, limit_s
 
 
 def _start_sequences(start: tuple[tuple[int, tuple[tuple[str, int], ...]], ...], n_types: int,

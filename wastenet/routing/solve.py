@@ -41,7 +41,9 @@ Pipeline:
    part leaves out go on to the next part, and those left out at the end are inserted
    into the merged routes by one search on the whole instance (:func:`_reinsert`);
 3. each part is solved by OR-Tools (strong insertion start, guided local search until the
-   time or solution limit);
+   time or solution limit); when a whole instance is solved, has stops left out and no
+   solution limit is set, the time of steps 4 and 5 goes to one more search for them
+   from the routes found (:func:`_reinsert`);
 4. when vehicles are charged (``vehicle_weight > 0``) and no solution limit is set,
    ``reduce_share`` of the time limit goes to route elimination on the whole instance
    (:func:`_reduce_fleet`): the smallest route is taken out, the fleet capped at one
@@ -58,10 +60,17 @@ Pipeline:
    and totals recomputed from the float matrices (:func:`_decode`; a route that no
    schedule keeps within every rule is never returned: its stops are left out).
 
-Stops still left out after the search raise :class:`~wastenet.errors.InfeasibleError`
-when the search ran to its time limit, but :class:`~wastenet.errors.NoSolutionError` when
-the ``solution_limit`` stopped it early: that proves nothing, and a larger limit may
-serve them (with ``allow_unserved``, the plan lists them instead).
+Stops still left out after the search raise :class:`~wastenet.errors.NoSolutionError`
+naming them and the limit that ended the search (the time limit, or the
+``solution_limit``): a search proves nothing, and a longer or larger limit may serve them
+(with ``allow_unserved``, the plan lists them instead). Only the pre-checks of step 1,
+which prove a stop unservable, raise :class:`~wastenet.errors.InfeasibleError`.
+
+Time: ``time_limit_s`` bounds the whole of :func:`solve`. Each phase searches until its
+share of the limit (:func:`budget_shares`) or what is left of it, and no search runs past
+its end (:func:`_time_to`; the adapter counts building and restoring its start solution
+in the time it is given). Only the model building, decoding and checking around the last
+search run over, by milliseconds on small instances.
 
 Route cost (``Route.cost_yuan``, summed into ``RoutePlan.cost_yuan`` and recomputed by
 :mod:`wastenet.routing.checker`) is ``fixed_cost_yuan + cost_yuan_per_km·distance_km +
@@ -87,6 +96,7 @@ from wastenet.routing.ortools_adapter import (
     RawRoute,
     RawSolution,
     can_work,
+    check_objective_range,
     implicit_final_unload,
     shift_window,
     solve_raw,
@@ -97,10 +107,20 @@ log = logging.getLogger("wastenet.routing.solve")
 
 Progress = Callable[[float, str], None]
 
+#: The largest objective weight of :class:`RouteParams` (``vehicle_weight``,
+#: ``time_weight``, ``cost_weight``, ``balance_weight``). The adapter works in int64
+#: objective units, ``OBJ_SCALE`` (36 000) per unit of weighted cost: a weight of 1e9
+#: on one vehicle, second or yuan is 3.6e13 units, a factor of 2.5e5 below the int64
+#: limit (9.2e18), room for the sums over a plan. The products of the weights with an
+#: instance's costs, travel times and distances are checked when :func:`solve` starts
+#: (:func:`~wastenet.routing.ortools_adapter.check_objective_range`).
+MAX_WEIGHT = 1e9
+
 
 @dataclass(frozen=True)
 class RouteParams:
-    """Solver settings. Weights are per vehicle, per second of travel, per yuan."""
+    """Solver settings. Weights are per vehicle, per second of travel, per yuan, each
+    in ``[0, MAX_WEIGHT]``."""
 
     time_limit_s: float = 10.0
     seed: int = 0
@@ -131,8 +151,11 @@ class RouteParams:
         if self.solution_limit is not None and self.solution_limit < 1:
             raise ValidationError("solution_limit", self.solution_limit, "must be >= 1")
         for nm in ("vehicle_weight", "time_weight", "cost_weight", "balance_weight"):
-            if getattr(self, nm) < 0:
-                raise ValidationError(nm, getattr(self, nm), "must be >= 0")
+            w = getattr(self, nm)
+            if (isinstance(w, bool) or not isinstance(w, int | float | np.integer | np.floating)
+                    or not 0 <= w <= MAX_WEIGHT):  # NaN fails too
+                raise ValidationError(nm, w, f"must be a number in [0, {MAX_WEIGHT:g}] (the "
+                                             "solver's integer objective scaling)")
         if self.part_size < 1 or self.decompose_above < 1:
             raise ValidationError("part_size", self.part_size, "must be >= 1")
         if not 0.0 <= self.reduce_share < 1.0:
@@ -465,14 +488,22 @@ def solve(data: RoutingData, params: RouteParams | None = None,
           progress: Progress | None = None) -> RoutePlan:
     """Plan the day.
 
-    Raises :class:`InfeasibleError` naming the stops that cannot be served (by
-    :func:`precheck`, or left out by a search that ran until its time limit), and
-    :class:`~wastenet.errors.NoSolutionError` when stops were left out by a search that
-    its ``solution_limit`` stopped early (infeasibility not proven). Neither with
-    ``allow_unserved``: the plan then lists them as unserved.
+    Raises :class:`InfeasibleError` naming the stops that cannot be served (found by
+    :func:`precheck`, before any search), and :class:`~wastenet.errors.NoSolutionError`
+    naming the stops a search left out and the limit that ended it (its time limit or
+    its ``solution_limit``): a search does not prove infeasibility. Neither with
+    ``allow_unserved``: the plan then lists the left-out stops as unserved.
+    :class:`~wastenet.errors.ValidationError` when the weights of ``params`` and the
+    costs, travel times and distances of ``data`` together exceed the integer range of
+    the OR-Tools model (:func:`~wastenet.routing.ortools_adapter.check_objective_range`).
+
+    ``params.time_limit_s`` bounds the whole call: every phase searches until its share
+    of the limit or what is left of it. Only the last model build and the decoding can
+    overrun it, by milliseconds on small instances (tests hold it to 1 s).
     """
     params = params or RouteParams()
     t0 = time.perf_counter()
+    check_objective_range(data, _cfg(params, params.time_limit_s))
     reasons = precheck(data)
     if reasons:
         raise InfeasibleError(f"{len(reasons)} problem(s) make routing {data.name!r} "
@@ -481,34 +512,59 @@ def solve(data: RoutingData, params: RouteParams | None = None,
         return _plan(data, (), (), params, t0, "EMPTY")
     if data.n_stops <= params.decompose_above:
         main, red, _ = budget_shares(params)
-        raw, routes = _solve_capped(data, params, main * params.time_limit_s, t0)
-        if red > 0 and not raw.dropped and routes:
+        raw, routes = _solve_capped(data, params, main * params.time_limit_s, t0,
+                                    t0 + params.time_limit_s)
+        dropped, stopped = list(raw.dropped), raw.stopped_by
+        if (dropped and params.solution_limit is None
+                and t0 + params.time_limit_s - time.perf_counter() >= MIN_RETRY_S):
+            # the shares of the later phases go to the stops left out instead
+            routes, dropped, stopped = _reinsert(data, params, routes, dropped, t0)
+        if red > 0 and not dropped and routes:
             routes = _reduce_fleet(data, params, routes,
                                    t0 + (main + red) * params.time_limit_s)
-        if not raw.dropped and routes:
+        if not dropped and routes:
             routes = _improve(data, params, routes, t0)
         if progress:
             progress(1.0, raw.status)
-        plan = _plan(data, tuple(routes), raw.dropped, params, t0, raw.status)
-        stopped = raw.stopped_by
+        plan = _plan(data, tuple(routes), tuple(sorted(dropped)), params, t0, raw.status)
     else:
         plan, stopped = _solve_parts(data, params, t0, progress)
     if plan.unserved and not params.allow_unserved:
-        names = [_stop_name(data, s) for s in plan.unserved]
-        if stopped == "solution_limit":
-            # the search ended early at its solution limit: nothing is proven
-            shown = "; ".join(names[:20]) + (f"; and {len(names) - 20} more"
-                                             if len(names) > 20 else "")
-            raise NoSolutionError(
-                f"{len(names)} stop(s) were left unserved when the solution limit "
-                f"(solution_limit={params.solution_limit}) stopped the search after "
-                f"{plan.elapsed_s:.2f} s of the {params.time_limit_s:g} s time limit; that "
-                "does not prove them infeasible: a larger solution limit (or none) may "
-                f"serve them: {shown}")
-        raise InfeasibleError(
-            f"{len(plan.unserved)} stop(s) could not be served with the fleet within "
-            f"{params.time_limit_s:g} s", names)
+        raise _left_over_error(data, params, plan, stopped)
     return plan
+
+
+def _left_over_error(data: RoutingData, params: RouteParams, plan: RoutePlan,
+                     stopped: str) -> NoSolutionError:
+    """The error for stops a search left out: :class:`NoSolutionError` naming the limit
+    that ended the search (``stopped``, see
+    :class:`~wastenet.routing.ortools_adapter.RawSolution`) and the stops.
+
+    A search proves nothing about the stops it leaves out, whether its solution limit
+    or its time limit ended it: the provably unservable ones are refused before any
+    search, by :func:`precheck`, with :class:`InfeasibleError`.
+    """
+    names = [_stop_name(data, s) for s in plan.unserved]
+    shown = "; ".join(names[:20]) + (f"; and {len(names) - 20} more"
+                                     if len(names) > 20 else "")
+    head = f"{len(names)} stop(s) were left unserved when "
+    if stopped == "solution_limit":  # the search ended early at its solution limit
+        return NoSolutionError(
+            f"{head}the solution limit (solution_limit={params.solution_limit}) stopped "
+            f"the search after {plan.elapsed_s:.2f} s of the {params.time_limit_s:g} s time "
+            "limit; that does not prove them infeasible: a larger solution limit (or none) "
+            f"may serve them: {shown}")
+    proof = ("that does not prove them infeasible (the pre-checks found no reason they "
+             "cannot be served)")
+    if stopped == "time_limit":
+        return NoSolutionError(
+            f"{head}the time limit (time_limit_s={params.time_limit_s:g}) ended the search "
+            f"after {plan.elapsed_s:.2f} s; {proof}: a longer time limit, or more vehicles, "
+            f"may serve them: {shown}")
+    return NoSolutionError(  # no search reached them (no vehicle left for them)
+        f"{head}no search could place them ({plan.status}, {plan.elapsed_s:.2f} s of the "
+        f"{params.time_limit_s:g} s time limit); {proof}: more vehicles, or a longer time "
+        f"limit, may serve them: {shown}")
 
 
 def fleet_bound(data: RoutingData) -> int:
@@ -695,13 +751,17 @@ def _improve(data: RoutingData, params: RouteParams, routes: list[Route],
 
 
 def _solve_capped(data: RoutingData, params: RouteParams, time_limit_s: float,
-                  t0: float) -> tuple[RawSolution, list[Route]]:
+                  t0: float, end: float) -> tuple[RawSolution, list[Route]]:
     """Solve with each type's count capped at :func:`fleet_bound` (doubled on drops),
     decode the routes, and place the breaks.
 
     Breaks are first handled by shortening the day and placing each route's break
     afterwards (fast moves). When a break cannot be placed on some route, or stops are
-    left over, the part is solved again with OR-Tools' exact break intervals."""
+    left over, the part is solved again with OR-Tools' exact break intervals.
+
+    The searches share ``time_limit_s`` from ``t0``; a repeated search gets at least a
+    fifth (fleet doubled) or three tenths (exact breaks) of it, but none runs past
+    ``end``, the end of the whole solve's time limit (:func:`_time_to`)."""
     counts = [vt.count for vt in data.vehicle_types]
     # the greedy construction sizes the fleet itself; OR-Tools strategies get a bound
     bound = max([*counts, 1]) if params.first_solution == "CONSTRUCT" else fleet_bound(data)
@@ -712,7 +772,8 @@ def _solve_capped(data: RoutingData, params: RouteParams, time_limit_s: float,
             data, vehicle_types=tuple(replace(vt, count=c) for vt, c in
                                       zip(data.vehicle_types, capped, strict=True)))
         left = time_limit_s - (time.perf_counter() - t0)
-        cfg = replace(_cfg(params, max(left, 0.2 * time_limit_s)), unload_copies=copies)
+        cfg = replace(_cfg(params, _time_to(end, max(left, 0.2 * time_limit_s))),
+                      unload_copies=copies)
         raw = solve_raw(sub, cfg)
         if not raw.dropped or capped == counts:
             break
@@ -724,7 +785,8 @@ def _solve_capped(data: RoutingData, params: RouteParams, time_limit_s: float,
         left = time_limit_s - (time.perf_counter() - t0)
         log.info("break placement failed on %d route(s), %d stops left: exact breaks",
                  decoded.count(None), len(raw.dropped))
-        cfg = replace(cfg, break_model="exact", time_limit_s=max(left, 0.3 * time_limit_s))
+        cfg = replace(cfg, break_model="exact",
+                      time_limit_s=_time_to(end, max(left, 0.3 * time_limit_s)))
         raw = solve_raw(sub, cfg)
         decoded = [_decode(sub, r) for r in raw.routes]
     routes = [r for r in decoded if r is not None]
@@ -733,6 +795,20 @@ def _solve_capped(data: RoutingData, params: RouteParams, time_limit_s: float,
                 for v in r.visits if v.kind == "stop"]
         raw = replace(raw, dropped=tuple(sorted({*raw.dropped, *lost})))
     return raw, routes
+
+
+#: the least time left for a second search on the stops the first one left out
+MIN_RETRY_S = 0.2
+#: the shortest search handed to the adapter once the time limit is spent: the start
+#: solution is still built, restored and decoded (the only overrun of the time limit)
+MIN_SEARCH_S = 0.01
+
+
+def _time_to(end: float, want: float = math.inf) -> float:
+    """Seconds for a search that wants ``want`` s but must end by ``end`` (a
+    ``time.perf_counter()`` instant, the end of the solve's time limit): at most the
+    time left, never below :data:`MIN_SEARCH_S`."""
+    return max(min(want, end - time.perf_counter()), MIN_SEARCH_S)
 
 
 def _depot_unload(data: RoutingData, params: RouteParams) -> bool:
@@ -815,7 +891,8 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
         share = max(remaining * len(g0) / max(n - done, 1), 0.5)
         sub, locs = restrict(data, g, counts=tuple(counts), name=f"{data.name}#{gi}",
                              facility_capacity=_part_capacity(data, routes, groups[gi + 1:]))
-        raw, part = _solve_capped(sub, params, share, time.perf_counter())
+        raw, part = _solve_capped(sub, params, share, time.perf_counter(),
+                                  t0 + params.time_limit_s)
         statuses.append(raw.status)
         if gi + 1 < len(groups) and len(part) > 1:
             short = min(range(len(part)), key=lambda k: (part[k].duration_s, k))
@@ -855,23 +932,23 @@ def _reinsert(data: RoutingData, params: RouteParams, routes: list[Route], dropp
               t0: float) -> tuple[list[Route], list[int], str]:
     """Insert the stops ``dropped`` into ``routes``: one search on the whole instance
     and its whole fleet (the vehicles that ``routes`` use and those still free), from
-    ``routes`` with the dropped stops unperformed, for the time left (at least a tenth
-    of the time limit) or up to the solution limit. The result is kept when it leaves
+    ``routes`` with the dropped stops unperformed, for the time left of the time limit
+    (:func:`_time_to`) or up to the solution limit. The result is kept when it leaves
     fewer stops out and every route decodes. Returns the routes, the stops still left
     out and what stopped the search.
     """
-    left = params.time_limit_s - (time.perf_counter() - t0)
-    time_s = max(left, 0.1 * params.time_limit_s, 0.5)
+    time_s = _time_to(t0 + params.time_limit_s)
     cfg = replace(_cfg(params, time_s), unload_copies=unload_copies(data, params),
                   start_routes=_start(routes))
     raw = solve_raw(data, cfg)
     decoded = [_decode(data, r) for r in raw.routes]
     if None in decoded and cfg.break_model == "insert" and any(
             vt.break_duration_s > 0 for vt in data.vehicle_types):
-        raw = solve_raw(data, replace(cfg, break_model="exact"))
+        raw = solve_raw(data, replace(cfg, break_model="exact",
+                                      time_limit_s=_time_to(t0 + params.time_limit_s)))
         decoded = [_decode(data, r) for r in raw.routes]
     new = [r for r in decoded if r is not None]
-    log.info("re-inserting %d stops left out by the parts: %d left, %s", len(dropped),
+    log.info("re-inserting %d stops left out: %d left, %s", len(dropped),
              len(raw.dropped), raw.status)
     if len(new) == len(decoded) and len(raw.dropped) < len(dropped):
         return new, [int(s) for s in raw.dropped], raw.stopped_by
