@@ -3,8 +3,8 @@
 The scenario schema (:class:`wastenet.scenario.schema.SolverSpec`), the command line's
 argument types (:mod:`wastenet.commands.args`) and the library parameters (routing,
 the weekly planner, the benchmark readers) take their limits and checks from here, so
-that a value one of them accepts is never refused, or crashes, in another. It also holds
-:func:`is_finite_number`, what the readers of stored JSON documents (summaries, siting
+that a value one of them accepts is never refused, or crashes, in another. It also holds the
+largest vehicle cost, :func:`is_finite_number`, what the readers of stored JSON documents (summaries, siting
 folders, run results) count as a number, and :func:`is_integral` / :func:`is_finite_real`,
 what the independent checkers accept as an index or a reported figure.
 """
@@ -41,6 +41,10 @@ def is_finite_real(x: object) -> bool:
 MAX_SEED = 2**31 - 1
 #: the longest time limit in seconds, a day
 MAX_TIME_LIMIT_S = 86_400.0
+#: the largest vehicle cost in yuan (``fixed_cost_yuan``, ``cost_yuan_per_km``,
+#: ``cost_yuan_per_h``): the routing model's integer objective must hold it (see
+#: :data:`wastenet.routing.data.MAX_COST_YUAN`); the scenario schema refuses more
+MAX_VEHICLE_COST_YUAN = 1e9
 
 
 def check_seed(seed: object, field: str = "seed") -> int:

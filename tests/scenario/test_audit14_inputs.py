@@ -187,3 +187,33 @@ def test_count_prefecture_given_by_name_is_refused_with_its_code(tmp_path: Path)
     assert (err.value.field, err.value.value) == ("policy.counts.0.prefecture", "沈阳市")
     assert "沈阳市 is prefecture 210100" in str(err.value)
     assert "211400 葫芦岛市" in str(err.value)
+
+
+# --------------------------------------------------------------------------- vehicle costs
+
+
+@pytest.mark.parametrize("field", ["fixed_cost_yuan", "cost_yuan_per_km", "cost_yuan_per_h"])
+def test_vehicle_costs_above_the_routing_bound_are_refused_by_the_schema(
+        tmp_path: Path, field: str) -> None:
+    """A vehicle cost above ``MAX_VEHICLE_COST_YUAN`` (1e9 yuan, what the routing
+    model's integer objective holds) is refused when the scenario loads, naming
+    ``fleet.vehicles.0.<field>``, instead of later under a routing field name; the bound
+    itself loads."""
+    from wastenet.bounds import MAX_VEHICLE_COST_YUAN
+    from wastenet.routing.data import MAX_COST_YUAN
+
+    assert MAX_COST_YUAN == MAX_VEHICLE_COST_YUAN  # one bound for both layers
+
+    def scenario(value: float) -> Path:
+        raw = {"name": "costs", "fleet": {"vehicles": [
+            {"name": "truck", "count": 1, "capacity_t": 8, field: value}]}}
+        path = tmp_path / "s.json"
+        path.write_text(json.dumps(raw), encoding="utf-8")
+        return path
+
+    vt = load_scenario(scenario(MAX_VEHICLE_COST_YUAN)).fleet.vehicles[0]
+    assert getattr(vt, field) == MAX_VEHICLE_COST_YUAN
+    with pytest.raises(ValidationError) as err:
+        load_scenario(scenario(2e9))
+    assert err.value.field == f"fleet.vehicles.0.{field}"
+    assert err.value.value == 2e9

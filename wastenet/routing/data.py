@@ -78,6 +78,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from wastenet.bounds import MAX_VEHICLE_COST_YUAN
 from wastenet.errors import ValidationError
 from wastenet.frozen import FrozenData, frozen_array
 
@@ -108,7 +109,7 @@ MAX_TIME_S = 1e12
 #: weight above 1 multiplies these; the solver refuses a product of weights and
 #: costs, travel times or distances that its objective cannot hold when it starts
 #: (:func:`wastenet.routing.ortools_adapter.check_objective_range`).
-MAX_COST_YUAN = 1e9
+MAX_COST_YUAN = MAX_VEHICLE_COST_YUAN
 
 
 def _is_real(x: object) -> bool:

@@ -38,7 +38,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from wastenet.bounds import MAX_SEED, MAX_TIME_LIMIT_S
+from wastenet.bounds import MAX_SEED, MAX_TIME_LIMIT_S, MAX_VEHICLE_COST_YUAN
 from wastenet.data import liaoning
 from wastenet.data.generator import MAX_RURAL_POPULATION
 from wastenet.errors import DataFormatError, ValidationError
@@ -393,11 +393,12 @@ class VehicleSpec(_Model):
     count: int = Field(ge=0, le=1000)
     capacity_t: PosFloat
     capacity_m3: PosFloat | None = None
-    fixed_cost_yuan: NonNegFloat = Field(300.0, description="per vehicle used a day "
-                                         "(assumption)")
-    cost_yuan_per_km: NonNegFloat = Field(3.0, description="assumption")
-    cost_yuan_per_h: NonNegFloat = Field(60.0, description="crew and vehicle time "
-                                         "(assumption)")
+    fixed_cost_yuan: NonNegFloat = Field(300.0, le=MAX_VEHICLE_COST_YUAN,
+                                         description="per vehicle used a day (assumption)")
+    cost_yuan_per_km: NonNegFloat = Field(3.0, le=MAX_VEHICLE_COST_YUAN,
+                                          description="assumption")
+    cost_yuan_per_h: NonNegFloat = Field(60.0, le=MAX_VEHICLE_COST_YUAN,
+                                         description="crew and vehicle time (assumption)")
     speed_factor: PosFloat = Field(1.0, description="times network.truck_speed_km_per_h "
                                    "(assumption)")
     shift_start: HHMM = Field("06:00", description="assumption")
