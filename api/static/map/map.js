@@ -7,7 +7,11 @@
  * service's route templates (tests/api/test_map.py checks them against the app).
  * The API key lives in sessionStorage only (this tab) and is sent as
  * "Authorization: Bearer <key>". Every failed request shows its status and the
- * service's "detail" in the status line.
+ * service's "detail" in the status box, which holds one line per channel (counties, run
+ * list, run, plan, download, ...): a new message replaces its own channel's line only,
+ * so one request's error stays visible while another succeeds. Each channel's requests
+ * are numbered and only the newest one's answer (or error) counts; a layer whose load
+ * failed is cleared rather than left showing what an earlier load drew.
  */
 (function () {
   'use strict';
@@ -18,6 +22,25 @@
     result: '/v1/runs/{run_id}/result',
     routePlan: '/v1/route-plans/{county}/{date}',
   });
+
+  // The route-plan downloads (GET /v1/route-plans/{county}/{date}?format=...): the format,
+  // the button label and the file name used when the answer names none (the service
+  // sends "<county>-<date>-<name>" in Content-Disposition).
+  const DOWNLOADS = Object.freeze({
+    csv: { label: 'CSV', file: 'routes.csv' },
+    geojson: { label: 'GeoJSON', file: 'routes.geojson' },
+    gpx: { label: 'GPX', file: 'routes.gpx' },
+    html: { label: '司机单 driver sheets (HTML)', file: 'sheets.html' },
+    json: { label: 'JSON', file: 'plan.json' },
+  });
+  // The status box: one line per channel, in this order.
+  const CHANNELS = ['page', 'key', 'counties', 'runs', 'run', 'plan', 'download', 'info'];
+  const SEVERITY = Object.freeze({ ok: 0, busy: 1, warn: 2, error: 3 });
+  // Facility circles: area proportional to capacity, the run's largest capacity drawn at
+  // FACILITY_MAX_RADIUS; none smaller than FACILITY_MIN_RADIUS (so the smallest stay
+  // visible: below 1/64 of the largest capacity, area is no longer proportional).
+  const FACILITY_MAX_RADIUS = 24;
+  const FACILITY_MIN_RADIUS = 3;
 
   const KEY_STORAGE = 'wastenet.apiKey';
   // The run picker lists the newest succeeded siting runs (older ones: enter the id).
@@ -44,9 +67,27 @@
   const statusBox = $('status');
 
   // ------------------------------------------------------------------ small helpers
-  function setStatus(kind, text) {
-    statusBox.className = `status ${kind}`;
-    statusBox.textContent = text;
+  const statusLines = new Map(); // channel -> { kind, text }
+
+  /** Show ``text`` (of ``kind`` ok|busy|warn|error) as the line of ``channel``, replacing
+   *  that channel's earlier line only; no text removes the line. */
+  function setStatus(channel, kind, text) {
+    if (!CHANNELS.includes(channel)) throw new Error(`unknown status channel ${channel}`);
+    if (text) statusLines.set(channel, { kind, text: String(text) });
+    else statusLines.delete(channel);
+    const lines = CHANNELS.filter((c) => statusLines.has(c)).map((c) => [c, statusLines.get(c)]);
+    let worst = 'ok';
+    for (const [, line] of lines) {
+      if ((SEVERITY[line.kind] || 0) > SEVERITY[worst]) worst = line.kind;
+    }
+    statusBox.className = `status ${worst}`;
+    statusBox.replaceChildren(...lines.map(([c, line]) => {
+      const node = document.createElement('div');
+      node.className = `status-line ${line.kind}`;
+      node.dataset.channel = c;
+      node.textContent = line.text;
+      return node;
+    }));
   }
 
   function el(tag, props, ...children) {
@@ -113,7 +154,7 @@
       else sessionStorage.removeItem(KEY_STORAGE);
       return true;
     } catch (err) {
-      setStatus('error', `无法保存密钥 cannot keep the key in sessionStorage: ${err.message}`);
+      setStatus('key', 'error', `无法保存密钥 cannot keep the key in sessionStorage: ${err.message}`);
       return false;
     }
   }
@@ -174,9 +215,9 @@
     return text.trim().slice(0, 300) || resp.statusText || 'no details';
   }
 
-  /** GET ``url`` as JSON; an ApiError with a readable message on any failure. */
-  async function apiGet(url, what, cacheMode = 'no-cache') {
-    const headers = { Accept: 'application/json, application/geo+json' };
+  /** GET ``url`` with the key: the (ok) response, or an ApiError with a readable message. */
+  async function apiFetch(url, what, accept, cacheMode = 'no-cache') {
+    const headers = { Accept: accept };
     const key = getKey();
     if (key) headers.Authorization = `Bearer ${key}`;
     let resp;
@@ -190,6 +231,12 @@
       const hint = STATUS_HINT[resp.status] || resp.statusText || 'error';
       throw new ApiError(resp.status, `${what}: HTTP ${resp.status} ${hint}\n${detail}`);
     }
+    return resp;
+  }
+
+  /** GET ``url`` as JSON; an ApiError with a readable message on any failure. */
+  async function apiGet(url, what, cacheMode = 'no-cache') {
+    const resp = await apiFetch(url, what, 'application/json, application/geo+json', cacheMode);
     try {
       return await resp.json();
     } catch (err) {
@@ -201,24 +248,47 @@
     return doc && doc.type === 'FeatureCollection' && Array.isArray(doc.features);
   }
 
-  /** Run ``task`` with the form's buttons disabled; report any failure (false). */
-  async function busy(form, task) {
-    const buttons = form.querySelectorAll('button');
-    buttons.forEach((b) => { b.disabled = true; });
+  const requestSeq = Object.create(null); // channel -> number of its newest request
+  const formTasks = new Map(); // form -> how many of its tasks run
+
+  /** Make every answer still pending on ``channel`` stale (it will be ignored). */
+  function cancel(channel) {
+    requestSeq[channel] = (requestSeq[channel] || 0) + 1;
+  }
+
+  function setFormBusy(form, delta) {
+    const n = (formTasks.get(form) || 0) + delta;
+    formTasks.set(form, n);
+    form.querySelectorAll('button').forEach((b) => { b.disabled = n > 0; });
+  }
+
+  /** Run ``task(current)`` as the newest request of ``channel`` with the buttons of
+   *  ``form`` disabled. ``current()`` tells whether it still is the newest: a task must
+   *  draw nothing and report nothing once it is not. A failure of the newest request calls
+   *  ``onFail(err)`` (to clear what the failed load would have replaced) and shows on the
+   *  channel's status line; a stale one is dropped. True when the task succeeded and is
+   *  still current. */
+  async function busy(form, channel, task, onFail) {
+    cancel(channel);
+    const seq = requestSeq[channel];
+    const current = () => requestSeq[channel] === seq;
+    setFormBusy(form, 1);
     try {
-      await task();
-      return true;
+      await task(current);
+      return current();
     } catch (err) {
-      setStatus('error', err instanceof ApiError ? err.message : `出错 error: ${err.message}`);
+      if (!current()) return false; // a newer request of this channel answers instead
+      if (onFail) onFail(err);
+      setStatus(channel, 'error', err instanceof ApiError ? err.message : `出错 error: ${err.message}`);
       return false;
     } finally {
-      buttons.forEach((b) => { b.disabled = false; });
+      setFormBusy(form, -1);
     }
   }
 
   // ------------------------------------------------------------------ the map
   if (typeof window.L === 'undefined') {
-    setStatus('error', 'Leaflet 未加载 — /static/vendor/leaflet/leaflet.js did not load');
+    setStatus('page', 'error', 'Leaflet 未加载 — /static/vendor/leaflet/leaflet.js did not load');
     return;
   }
   const L = window.L;
@@ -246,6 +316,7 @@
   let countiesLoaded = false;
   let vehicleColors = new Map();
   let facilityKinds = new Set();
+  let facilityCapMax = 0; // the largest capacity (t/d) among the facilities drawn
 
   function countyName(adcode) {
     const c = counties.get(String(adcode));
@@ -261,7 +332,7 @@
     layer.on('mouseout', () => layer.setStyle(COUNTY_STYLE));
     layer.on('click', () => {
       $('plan-county').value = p.adcode;
-      setStatus('ok', `已选择县区 county selected: ${p.name} ${p.adcode}`);
+      setStatus('info', 'ok', `已选择县区 county selected: ${p.name} ${p.adcode}`);
     });
   }
 
@@ -275,9 +346,10 @@
     fitTo(countyLayer.getBounds(), { padding: [12, 12] });
   }
 
-  async function loadCounties() {
-    setStatus('busy', '正在加载县界 loading county polygons…');
+  async function loadCounties(current) {
+    setStatus('counties', 'busy', '正在加载县界 loading county polygons…');
     const doc = await apiGet(ENDPOINTS.counties, '县界 counties', 'default');
+    if (!current()) return;
     if (!isFeatureCollection(doc)) throw new Error('counties.geojson is not a FeatureCollection');
     countyLayer.clearLayers();
     countyLayer.addData(doc);
@@ -293,7 +365,7 @@
     countiesLoaded = true;
     countyLayer.bringToBack();
     fitProvince();
-    setStatus('ok', `已加载 ${doc.features.length} 个县区 — ${doc.features.length} counties loaded`);
+    setStatus('counties', 'ok', `已加载 ${doc.features.length} 个县区 — ${doc.features.length} counties loaded`);
   }
 
   // ------------------------------------------------------------------ legend
@@ -312,17 +384,45 @@
     return el('div', { className: 'row' }, swatch, text);
   }
 
+  /** A legend row with a circle of the radius that ``capacity`` gets on the map. */
+  function sizeRow(capacity) {
+    const d = 2 * facilityRadius(capacity, facilityCapMax);
+    const dot = el('span', { className: 'wn-swatch dot size' });
+    dot.style.width = `${d}px`;
+    dot.style.height = `${d}px`;
+    const cell = el('span', { className: 'wn-size-cell' }, dot);
+    cell.style.width = `${2 * FACILITY_MAX_RADIUS + 2}px`;
+    return el('div', { className: 'row' }, cell, num(capacity, 1, 't/d'));
+  }
+
   function renderLegend() {
     const div = legend.getContainer();
     div.replaceChildren(el('h3', null, '图例 legend'), legendRow('county', '县区 county'));
-    div.append(el('h3', null, '设施 facilities (圆面积 ∝ 能力 area ∝ capacity)'));
+    div.append(el('h3', null, '设施 facilities'));
     for (const [kind, spec] of Object.entries(KIND)) {
       const row = legendRow(`dot ${kind}`, spec.label);
       if (facilityKinds.size && !facilityKinds.has(kind)) row.style.opacity = '0.5';
       div.append(row);
     }
+    div.append(el('div', { className: 'hint' },
+      `圆面积 ∝ 能力，最大设施半径 ${FACILITY_MAX_RADIUS} px — circle area ∝ capacity, ` +
+      `the largest facility ${FACILITY_MAX_RADIUS} px in radius`));
+    if (facilityCapMax > 0) {
+      for (const cap of [facilityCapMax, facilityCapMax / 4, facilityCapMax / 16]) {
+        div.append(sizeRow(cap));
+      }
+      // the capacity whose circle has the minimum radius: smaller ones are drawn too big
+      const floor = num(facilityCapMax * (FACILITY_MIN_RADIUS / FACILITY_MAX_RADIUS) ** 2, 2, 't/d');
+      div.append(el('div', { className: 'hint' },
+        `最小半径 ${FACILITY_MIN_RADIUS} px：能力低于 ${floor} 的圆偏大 — ` +
+        `radius at least ${FACILITY_MIN_RADIUS} px: circles below ${floor} are drawn ` +
+        'larger than their capacity'));
+    }
     div.append(el('h3', null, '路线 routes'));
-    div.append(legendRow('depot', '车场 depot'), legendRow('facility', '卸载点 unload facility'));
+    div.append(legendRow('depot', '车场 depot'), legendRow('facility', '卸载点 unload facility'),
+      legendRow('line', '行程 trip (实线 solid)', '#555'),
+      legendRow('line dashed', '返回车场 return to depot (虚线 dashed)'),
+      legendRow('dot unserved', '未收运站点 unserved stop'));
     if (vehicleColors.size === 0) {
       div.append(el('div', { className: 'hint' }, '未加载 none loaded'));
     }
@@ -332,9 +432,15 @@
   }
 
   // ------------------------------------------------------------------ siting runs
-  function facilityRadius(capacity) {
+  /** The circle radius (px) of a facility of ``capacity`` t/d on a map whose largest is
+   *  ``capMax``: area proportional to capacity (radius ∝ √capacity), ``capMax`` at
+   *  FACILITY_MAX_RADIUS, never below FACILITY_MIN_RADIUS (nor above the maximum). */
+  function facilityRadius(capacity, capMax) {
     const cap = Math.max(0, Number(capacity) || 0);
-    return Math.min(28, 4 + 0.4 * Math.sqrt(cap));
+    const top = Number(capMax) || 0;
+    if (!(top > 0)) return FACILITY_MIN_RADIUS;
+    const r = FACILITY_MAX_RADIUS * Math.sqrt(cap / top);
+    return Math.min(FACILITY_MAX_RADIUS, Math.max(FACILITY_MIN_RADIUS, r));
   }
 
   function facilityPopup(p) {
@@ -359,13 +465,15 @@
     const features = fc.features
       .filter((f) => f && f.geometry && f.geometry.type === 'Point')
       .sort((a, b) => capacityOf(b) - capacityOf(a)); // small ones drawn last, on top
+    facilityCapMax = features.length ? Math.max(0, capacityOf(features[0])) : 0;
     for (const f of features) {
       const p = f.properties || {};
       const [lon, lat] = f.geometry.coordinates;
       const spec = KIND[p.kind] || { color: '#777', stroke: '#333' };
       facilityKinds.add(p.kind);
       L.circleMarker([lat, lon], {
-        radius: facilityRadius(p.capacity_t_per_day), color: spec.stroke, weight: 1.5,
+        radius: facilityRadius(p.capacity_t_per_day, facilityCapMax), color: spec.stroke,
+        weight: 1.5,
         fillColor: spec.color, fillOpacity: 0.75,
       }).bindPopup(facilityPopup(p)).addTo(facilityLayer);
     }
@@ -408,15 +516,17 @@
   }
 
   /** Fill the run picker from GET /v1/runs: succeeded siting runs, newest first. */
-  async function loadRunList() {
+  async function loadRunList(current) {
     $('runs-state').textContent = '正在加载 loading…';
+    setStatus('runs', 'busy', '正在加载运行列表 loading the run list…');
     let page;
     try {
       page = await apiGet(apiUrl(ENDPOINTS.runs, {}, RUN_PICKER_QUERY), '运行列表 run list');
     } catch (err) {
-      $('runs-state').textContent = '列表不可用 — list not available';
+      if (current()) $('runs-state').textContent = '列表不可用 — list not available';
       throw err;
     }
+    if (!current()) return;
     if (!page || !Array.isArray(page.items)) throw new Error('the run list has no items');
     const pick = $('run-pick');
     pick.replaceChildren(el('option', { value: '' }, '— 选择运行 pick a run —'));
@@ -430,6 +540,7 @@
     if (total === 0) note = '没有已完成的选址运行 — no succeeded siting runs (visible to this key)';
     else if (total > page.items.length) note += '; 更早的请输入编号 — enter an older one by id';
     $('runs-state').textContent = note;
+    setStatus('runs', 'ok', `运行列表 run list: ${note}`);
   }
 
   function updateUrl() {
@@ -441,13 +552,11 @@
     history.replaceState(null, '', qs ? `${location.pathname}?${qs}` : location.pathname);
   }
 
-  let runSeq = 0;
-  async function loadRun(runId) {
-    const seq = ++runSeq;
-    setStatus('busy', `正在加载运行 loading run ${runId}…`);
+  async function loadRun(runId, current) {
+    setStatus('run', 'busy', `正在加载运行 loading run ${runId}…`);
     const res = await apiGet(apiUrl(ENDPOINTS.result, { run_id: runId }, { limit: 1 }),
       `运行 run ${runId}`);
-    if (seq !== runSeq) return; // a newer request won
+    if (!current()) return; // a newer request won
     if (!res || !isFeatureCollection(res.facilities)) {
       throw new Error(`run ${runId}: the result has no facilities FeatureCollection`);
     }
@@ -469,16 +578,32 @@
     syncPicker(runId);
     updateUrl();
     fitTo(facilityLayer.getBounds(), { maxZoom: 11 }, 0.15);
-    setStatus('ok', `运行 run ${runId}: ${n} 个设施 facilities`);
+    setStatus('run', 'ok', `运行 run ${runId}: ${n} 个设施 facilities`);
+  }
+
+  /** Remove the facilities and the run summary (and the legend's size key). */
+  function resetRunLayer() {
+    facilityLayer.clearLayers();
+    facilityKinds = new Set();
+    facilityCapMax = 0;
+    fillSummary($('run-summary'), []);
+    renderLegend();
+  }
+
+  /** Load run ``runId`` (the newest run request wins). When it fails, the facilities of
+   *  the run shown before are removed: the inputs name the run that failed. */
+  function requestRun(runId) {
+    return busy($('run-form'), 'run', (current) => loadRun(runId, current), () => {
+      resetRunLayer();
+      fillSummary($('run-summary'), [['运行 run', runId],
+        ['状态 status', '加载失败，地图上无设施 — load failed, no facilities shown']]);
+    });
   }
 
   function clearRun() {
-    runSeq += 1;
-    facilityLayer.clearLayers();
-    facilityKinds = new Set();
-    fillSummary($('run-summary'), []);
+    cancel('run');
+    resetRunLayer();
     syncPicker('');
-    renderLegend();
   }
 
   // ------------------------------------------------------------------ route plans
@@ -495,40 +620,62 @@
     return vehicleColors.get(key);
   }
 
+  const LEG_TYPES = new Set(['trip', 'return']);
+
+  function legPopup(p, dims) {
+    const ret = p.feature_type === 'return';
+    return infoTable(ret ? `车辆 ${p.vehicle} · 返回车场 return to depot`
+      : `车辆 ${p.vehicle} · 第 ${p.trip} 趟 trip`, [
+      ['车型 vehicle type', p.vehicle_type],
+      ['起点 from', p.from_name],
+      ['终点 to', p.to_name],
+      ['出发 depart', p.depart],
+      ['到达 arrive', p.arrive],
+      ['站点 stops', num(p.stops)],
+      ['载量 load', loadText(p.load, dims)],
+      ['距离 distance', num((Number(p.distance_m) || 0) / 1000, 1, 'km')],
+    ]);
+  }
+
+  /** Draw a route plan's GeoJSON: trips (solid) and return legs (the drive from the last
+   *  unload back to the depot, dashed), both in the vehicle's colour; stops, unserved
+   *  stops, depots and unload facilities. The distances are those of the plan: every trip
+   *  and return leg counts, drawn or not (a leg without coordinates is counted, not drawn),
+   *  so the total is the plan's own ``distance_m``. */
   function drawRoutes(fc) {
     routeLayer.clearLayers();
     vehicleColors = new Map();
-    const trips = fc.features.filter((f) => f && f.properties && f.properties.feature_type === 'trip');
-    const dims = (trips[0] && Array.isArray(trips[0].properties.load_dims))
-      ? trips[0].properties.load_dims : ['t'];
-    let nTrips = 0;
-    let nStops = 0;
-    let skipped = 0;
-    let distance = 0;
+    const legs = fc.features.filter((f) => f && f.properties && LEG_TYPES.has(f.properties.feature_type));
+    const dims = (legs[0] && Array.isArray(legs[0].properties.load_dims))
+      ? legs[0].properties.load_dims : ['t'];
+    const st = { nTrips: 0, nReturns: 0, nStops: 0, nUnserved: 0, skipped: 0,
+      tripDistance: 0, returnDistance: 0, distance: 0 };
     for (const f of fc.features) {
       const p = (f && f.properties) || {};
       const g = f && f.geometry;
+      const type = p.feature_type;
+      if (type === 'trip') {
+        st.nTrips += 1;
+        st.tripDistance += Number(p.distance_m) || 0;
+      } else if (type === 'return') {
+        st.nReturns += 1;
+        st.returnDistance += Number(p.distance_m) || 0;
+      } else if (type === 'stop') {
+        st.nStops += 1;
+      } else if (type === 'unserved') {
+        st.nUnserved += 1;
+      }
       if (!g) {
-        skipped += 1;
+        st.skipped += 1;
         continue;
       }
-      if (p.feature_type === 'trip' && g.type === 'LineString') {
-        nTrips += 1;
-        distance += Number(p.distance_m) || 0;
+      if (LEG_TYPES.has(type) && g.type === 'LineString') {
+        const ret = type === 'return';
         L.polyline(g.coordinates.map(([lon, lat]) => [lat, lon]), {
-          color: colorOf(p.vehicle), weight: 3, opacity: 0.85,
-        }).bindPopup(infoTable(`车辆 ${p.vehicle} · 第 ${p.trip} 趟 trip`, [
-          ['车型 vehicle type', p.vehicle_type],
-          ['起点 from', p.from_name],
-          ['终点 to', p.to_name],
-          ['出发 depart', p.depart],
-          ['到达 arrive', p.arrive],
-          ['站点 stops', num(p.stops)],
-          ['载量 load', loadText(p.load, dims)],
-          ['距离 distance', num((Number(p.distance_m) || 0) / 1000, 1, 'km')],
-        ])).addTo(routeLayer);
-      } else if (p.feature_type === 'stop' && g.type === 'Point') {
-        nStops += 1;
+          color: colorOf(p.vehicle), weight: ret ? 2.5 : 3, opacity: 0.85,
+          dashArray: ret ? '7 6' : null,
+        }).bindPopup(legPopup(p, dims)).addTo(routeLayer);
+      } else if (type === 'stop' && g.type === 'Point') {
         const [lon, lat] = g.coordinates;
         L.circleMarker([lat, lon], {
           radius: 4, color: '#222', weight: 1, fillColor: colorOf(p.vehicle), fillOpacity: 0.95,
@@ -541,9 +688,18 @@
           ['离开 departure', p.departure],
           ['载量 load after', loadText(p.load_after, dims)],
         ])).addTo(routeLayer);
-      } else if ((p.feature_type === 'depot' || p.feature_type === 'facility') && g.type === 'Point') {
+      } else if (type === 'unserved' && g.type === 'Point') {
         const [lon, lat] = g.coordinates;
-        const depot = p.feature_type === 'depot';
+        L.circleMarker([lat, lon], {
+          radius: 5, color: '#b42318', weight: 2, fillColor: '#fff', fillOpacity: 1,
+        }).bindPopup(infoTable(p.name || p.id || '未收运站点 unserved stop', [
+          ['状态 status', '未收运 unserved'],
+          ['编号 id', p.id],
+          ['载量 load', loadText(p.load, Array.isArray(p.load_dims) ? p.load_dims : dims)],
+        ])).addTo(routeLayer);
+      } else if ((type === 'depot' || type === 'facility') && g.type === 'Point') {
+        const [lon, lat] = g.coordinates;
+        const depot = type === 'depot';
         L.circleMarker([lat, lon], {
           radius: 7, color: '#111', weight: depot ? 3 : 1.5,
           fillColor: depot ? '#fff' : '#555', fillOpacity: 1,
@@ -553,20 +709,32 @@
         ])).addTo(routeLayer);
       }
     }
+    st.distance = st.tripDistance + st.returnDistance;
     renderLegend();
-    return { nTrips, nStops, skipped, distance };
+    return st;
   }
 
-  let planSeq = 0;
-  async function loadPlan(county, date, runId) {
+  /** The county, date and run id of the plan form; an Error when they are not usable. */
+  function planInputs() {
+    const county = $('plan-county').value.trim();
+    const date = $('plan-date').value;
+    const runId = $('plan-run').value.trim();
+    checkPlanInputs(county, date);
+    return { county, date, runId };
+  }
+
+  function checkPlanInputs(county, date) {
     if (!/^\d{6}$/.test(county)) throw new Error(`县区代码应为 6 位数字 — county must be a 6-digit adcode, not "${county}"`);
     if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new Error('请选择日期 — choose a date (YYYY-MM-DD)');
-    const seq = ++planSeq;
+  }
+
+  async function loadPlan(county, date, runId, current) {
+    checkPlanInputs(county, date);
     const what = `路线 route plan ${county} ${date}${runId ? ` (run ${runId})` : ''}`;
-    setStatus('busy', `正在加载 loading ${what}…`);
+    setStatus('plan', 'busy', `正在加载 loading ${what}…`);
     const fc = await apiGet(apiUrl(ENDPOINTS.routePlan, { county, date },
       { format: 'geojson', run: runId }), what);
-    if (seq !== planSeq) return;
+    if (!current()) return;
     if (!isFeatureCollection(fc)) throw new Error(`${what}: the answer is not a FeatureCollection`);
     const st = drawRoutes(fc);
     const name = el('span', null, fc.name || '');
@@ -577,29 +745,114 @@
       ['日期 date', date],
       ['车辆 vehicles', num(vehicleColors.size)],
       ['趟数 trips', num(st.nTrips)],
+      ['返回车场 return legs', num(st.nReturns)],
       ['站点 stops', num(st.nStops)],
-      ['总里程 distance', num(st.distance / 1000, 1, 'km')],
+      ['未收运 unserved stops', num(st.nUnserved)],
+      ['行程里程 trip distance', num(st.tripDistance / 1000, 1, 'km')],
+      ['返回里程 return distance', num(st.returnDistance / 1000, 1, 'km')],
+      ['总里程 total distance', num(st.distance / 1000, 1, 'km')],
       ['坐标 coordinates', fc.crs_name || 'wgs84'],
     ]);
     updateUrl();
     fitTo(routeLayer.getBounds(), { maxZoom: 14 }, 0.15);
     const notes = [];
     if (st.skipped) notes.push(`${st.skipped} 个要素无坐标 features without coordinates not drawn`);
+    if (st.nUnserved) notes.push(`${st.nUnserved} 个站点未收运 — stops left unserved`);
     if (fc.crs_name && fc.crs_name !== 'wgs84') {
       notes.push(`坐标为 ${fc.crs_name}, 相对县界偏移数百米 — coordinates are ${fc.crs_name}, ` +
         'shifted a few hundred metres against the WGS-84 county borders');
     }
     if (st.nTrips === 0 && st.nStops === 0) notes.push('计划为空 — the plan has no trips');
-    setStatus(notes.length ? 'warn' : 'ok',
-      [`${what}: ${st.nTrips} 趟 trips, ${st.nStops} 站 stops`, ...notes].join('\n'));
+    setStatus('plan', notes.length ? 'warn' : 'ok',
+      [`${what}: ${st.nTrips} 趟 trips + ${st.nReturns} 返回 return legs, ${st.nStops} 站 stops, ` +
+        `${num(st.distance / 1000, 1, 'km')}`, ...notes].join('\n'));
   }
 
-  function clearPlan() {
-    planSeq += 1;
+  /** Remove the routes and the plan summary. */
+  function resetPlanLayer() {
     routeLayer.clearLayers();
     vehicleColors = new Map();
     fillSummary($('plan-summary'), []);
     renderLegend();
+  }
+
+  /** Load a county-day plan (the newest plan request wins). When it fails, the routes of
+   *  the plan shown before are removed: the inputs name the plan that failed. */
+  function requestPlan(county, date, runId) {
+    return busy($('plan-form'), 'plan', (current) => loadPlan(county, date, runId, current), () => {
+      resetPlanLayer();
+      fillSummary($('plan-summary'), [['计划 plan', `${county} ${date}${runId ? ` (run ${runId})` : ''}`],
+        ['状态 status', '加载失败，地图上无路线 — load failed, no routes shown']]);
+    });
+  }
+
+  function clearPlan() {
+    cancel('plan');
+    resetPlanLayer();
+  }
+
+  // ------------------------------------------------------------------ downloads
+  /** The file name of a Content-Disposition header (``filename*=UTF-8''...`` first, then
+   *  ``filename="..."``), or ''. */
+  function dispositionFilename(header) {
+    if (!header) return '';
+    const star = /filename\*\s*=\s*([\w!#$%&+^`{}~-]*)'[^']*'([^;\s]+)/i.exec(header);
+    if (star) {
+      try {
+        return decodeURIComponent(star[2]);
+      } catch (err) {
+        // malformed percent-encoding: try the plain parameter
+      }
+    }
+    const plain = /filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/i.exec(header);
+    if (!plain) return '';
+    return plain[1] !== undefined ? plain[1].replace(/\\(.)/g, '$1') : plain[2];
+  }
+
+  /** ``name`` without directories or control characters (what a download may be named). */
+  function safeFilename(name) {
+    const base = String(name || '').split(/[\\/]/).pop();
+    return base.replace(/[\u0000-\u001f\u007f]/g, '_').replace(/^\.+/, '').trim().slice(0, 200);
+  }
+
+  /** Save ``blob`` as a file named ``filename``, through a temporary object URL. */
+  function saveBlob(blob, filename) {
+    const href = URL.createObjectURL(blob);
+    const a = el('a', { href, download: filename, rel: 'noopener' });
+    a.hidden = true;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(href), 60000);
+  }
+
+  /** Download the plan of the form's county-day (and run) in ``format``: fetched with the
+   *  key (a plain link could not send it), saved under the server's file name. */
+  async function downloadPlan(format, current) {
+    const spec = DOWNLOADS[format];
+    const { county, date, runId } = planInputs();
+    const what = `下载 download ${spec.label} ${county} ${date}${runId ? ` (run ${runId})` : ''}`;
+    setStatus('download', 'busy', `正在${what}…`);
+    const resp = await apiFetch(apiUrl(ENDPOINTS.routePlan, { county, date },
+      { format, run: runId }), what, '*/*');
+    const blob = await resp.blob();
+    if (!current()) return;
+    const filename = safeFilename(dispositionFilename(resp.headers.get('Content-Disposition')))
+      || `${county}-${date}-${spec.file}`;
+    saveBlob(blob, filename);
+    setStatus('download', 'ok', `已保存 saved ${filename} (${num(blob.size / 1024, 1, 'KB')})`);
+  }
+
+  function renderDownloads() {
+    const box = $('plan-downloads');
+    box.replaceChildren();
+    for (const [format, spec] of Object.entries(DOWNLOADS)) {
+      const button = el('button', { type: 'button', className: 'download', title: spec.file },
+        spec.label);
+      button.dataset.format = format;
+      button.addEventListener('click', () => busy(box, 'download', (current) => downloadPlan(format, current)));
+      box.append(button);
+    }
   }
 
   // ------------------------------------------------------------------ wiring
@@ -610,13 +863,13 @@
     input.value = '';
     if (!setKey(value)) return;
     showKeyState();
-    setStatus('ok', value ? '密钥已保存 — key saved for this tab' : '密钥已清除 — key removed');
+    setStatus('key', 'ok', value ? '密钥已保存 — key saved for this tab' : '密钥已清除 — key removed');
     if (!countiesLoaded) loadAll();
-    else busy($('run-form'), loadRunList); // another key may see other runs
+    else busy($('run-form'), 'runs', loadRunList); // another key may see other runs
   });
   $('key-clear').addEventListener('click', () => {
     $('api-key').value = '';
-    if (setKey('')) setStatus('ok', '密钥已清除 — key removed');
+    if (setKey('')) setStatus('key', 'ok', '密钥已清除 — key removed');
     showKeyState();
   });
 
@@ -624,35 +877,32 @@
     ev.preventDefault();
     const runId = $('run-id').value.trim();
     if (!runId) {
-      setStatus('error', '请输入运行编号 — enter a run id');
+      setStatus('run', 'error', '请输入运行编号 — enter a run id');
       return;
     }
-    busy($('run-form'), () => loadRun(runId));
+    requestRun(runId);
   });
   $('run-pick').addEventListener('change', () => {
     const runId = $('run-pick').value;
     if (!runId) return;
     $('run-id').value = runId;
-    busy($('run-form'), () => loadRun(runId));
+    requestRun(runId);
   });
   $('runs-refresh').addEventListener('click', () => {
-    busy($('run-form'), loadRunList).then((ok) => {
-      if (ok) setStatus('ok', `运行列表已更新 — run list refreshed: ${$('runs-state').textContent}`);
-    });
+    busy($('run-form'), 'runs', loadRunList);
   });
   $('run-clear').addEventListener('click', () => {
     clearRun();
-    setStatus('ok', '已清除选址结果 — siting run cleared');
+    setStatus('run', 'ok', '已清除选址结果 — siting run cleared');
   });
 
   $('plan-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
-    busy($('plan-form'), () => loadPlan($('plan-county').value.trim(), $('plan-date').value,
-      $('plan-run').value.trim()));
+    requestPlan($('plan-county').value.trim(), $('plan-date').value, $('plan-run').value.trim());
   });
   $('plan-clear').addEventListener('click', () => {
     clearPlan();
-    setStatus('ok', '已清除路线 — route plan cleared');
+    setStatus('plan', 'ok', '已清除路线 — route plan cleared');
   });
 
   $('fit-province').addEventListener('click', fitProvince);
@@ -665,18 +915,17 @@
     date: query.get('date') || '', planRun: query.get('plan_run') || '' };
 
   async function loadAll() {
-    if (!await busy($('key-form'), loadCounties)) return;
+    if (!await busy($('key-form'), 'counties', loadCounties)) return;
     const todo = pending;
     pending = { run: '', county: '', date: '', planRun: '' };
-    await busy($('run-form'), loadRunList);
-    if (todo.run) await busy($('run-form'), () => loadRun(todo.run));
-    if (todo.county && todo.date) {
-      await busy($('plan-form'), () => loadPlan(todo.county, todo.date, todo.planRun));
-    }
+    await busy($('run-form'), 'runs', loadRunList);
+    if (todo.run) await requestRun(todo.run);
+    if (todo.county && todo.date) await requestPlan(todo.county, todo.date, todo.planRun);
   }
 
   showKeyState();
   renderLegend();
+  renderDownloads();
   $('run-id').value = pending.run;
   $('plan-county').value = pending.county;
   $('plan-date').value = pending.date || today();
