@@ -45,6 +45,9 @@ def _iso_date_text(value: Any) -> Any:
 #: A calendar day written ``YYYY-MM-DD``, in a body or a path (no timestamps).
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_text)]
 
+#: A county adcode as written: six ASCII digits (``\d`` would take full-width digits too).
+ADCODE_PATTERN = r"^[0-9]{6}$"
+
 #: Upper bound of a route plan's ``solution_limit``.
 MAX_SOLUTION_LIMIT = 100_000
 
@@ -235,7 +238,7 @@ class ResultOut(BaseModel):
 
 
 class RoutePlanCreate(_In):
-    county: str = Field(pattern=r"^\d{6}$", examples=["210124"])
+    county: str = Field(pattern=ADCODE_PATTERN, examples=["210124"])
     date: IsoDate = Field(examples=["2026-12-01"], description="the day planned, YYYY-MM-DD")
     time_limit_s: Annotated[float | None, NoBool] = Field(None, gt=0)
     seed: Annotated[int | None, NoBool] = Field(None, ge=0, le=2**31 - 1)

@@ -632,6 +632,20 @@ class Store:
             plan_id = s.scalar(self._route_plan_query(county, plan_date, run_id))
             return s.get(RoutePlanRow, plan_id) if plan_id is not None else None
 
+    def newest_route_plan_request(self, siting_run_id: str, county: str,
+                                  plan_date: str) -> RunRow | None:
+        """The newest route-plan run requested from siting run ``siting_run_id`` for a
+        county-day (created last; at the same moment, the greater id), whatever its
+        status: why a download with ``?run=<siting run>`` finds no plan."""
+        if _impossible_id(siting_run_id, county, plan_date):
+            return None
+        q = (select(RunRow).where(RunRow.kind == "route_plan",
+                                  RunRow.parent_run_id == siting_run_id,
+                                  RunRow.county == county, RunRow.plan_date == plan_date)
+             .order_by(RunRow.created_at.desc(), RunRow.id.desc()).limit(1))
+        with self.session() as s:
+            return s.scalars(q).first()
+
     def get_route_plan_by_id(self, plan_id: str) -> RoutePlanRow | None:
         """One stored route plan by its own id."""
         if _impossible_id(plan_id):

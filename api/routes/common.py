@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Response
 
 from api.db.models import RunRow
 from api.db.store import as_utc, utc_iso
@@ -24,6 +25,50 @@ def is_head(request: Request) -> bool:
     endpoint may then skip producing its body, provided that it sends the headers the
     GET would (``Content-Length`` included)."""
     return bool(request.scope.get(HEAD_SCOPE_KEY))
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """``repr`` of a client-supplied value for a message, cut to ``limit`` characters
+    (marked ``...``): a message never repeats an unbounded input."""
+    return repr(value if len(value) <= limit else value[:limit] + "...")
+
+
+#: ``Vary`` of an answer that depends on the caller's key (401 without one): a cache must
+#: not hand one caller's answer to another, whichever header carries the key.
+VARY_KEY = "Authorization, X-API-Key"
+#: ``Cache-Control`` of the bundled data answered to a key: the caller's browser may keep
+#: it but must revalidate it (``If-None-Match``, answered 304) before each use, so that an
+#: upgrade of the data is seen at once; shared caches may not keep it.
+REVALIDATE_PRIVATE = "private, no-cache"
+#: The OpenAPI ``responses`` entry of the 304 of :func:`cached_answer`.
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: If-None-Match named the ETag (no body)"}}
+
+
+def etag_of(body: bytes) -> str:
+    """A strong ``ETag`` for ``body``: a hash of its content."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def etag_matches(request: Request, etag: str) -> bool:
+    """Whether the request's ``If-None-Match`` names ``etag`` (or is ``*``): the weak
+    comparison RFC 9110 §13.1.2 prescribes for it, so ``W/"x"`` matches ``"x"``."""
+    header = request.headers.get("if-none-match")
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    return etag in (t.strip().removeprefix("W/") for t in header.split(","))
+
+
+def cached_answer(request: Request, body: bytes, etag: str, media_type: str, *,
+                  cache_control: str = REVALIDATE_PRIVATE, vary: str = VARY_KEY) -> Response:
+    """``body`` with its ``ETag``, ``Cache-Control`` and ``Vary``; a 304 with the same
+    headers and no body when the request's ``If-None-Match`` names the ETag."""
+    headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": vary}
+    if etag_matches(request, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(content=body, media_type=media_type, headers=headers)
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -113,6 +158,15 @@ def run_out(run: RunRow) -> RunOut:
         started_at=utc_iso(run.started_at), finished_at=utc_iso(run.finished_at),
         solve_seconds=run.solve_seconds,
     )
+
+
+def why_not_succeeded(run: RunRow) -> str:
+    """Why run ``run``, which has not succeeded, has no output: ``it is <status>`` and,
+    for a failed run, the stored reason (``last_error``)."""
+    why = f"it is {run.status}"
+    if run.status == "failed" and run.last_error:
+        why += f": {run.last_error}"
+    return why
 
 
 def check_run_access(principal: Principal, run: RunRow) -> None:

@@ -7,8 +7,15 @@ works with no network at all (no CDN, no tiles, no web fonts). Its
 
 ``/map`` and ``/static`` stay out of the OpenAPI document; ``/v1/counties.geojson`` is a
 documented API endpoint like ``/v1/counties`` and needs the same key. The static files
-are sent with ``X-Content-Type-Options: nosniff``, and an HTML file among them (the page
+are sent with ``X-Content-Type-Options: nosniff`` and ``Cache-Control: no-cache`` (the
+browser revalidates each with its ETag before use, so that after an upgrade a new page is
+never paired with an old ``map.js`` or stylesheet), and an HTML file among them (the page
 itself, at ``/static/map/index.html``) with the page's headers, as at ``/map``.
+
+``/v1/counties.geojson`` follows RFC 7946 §3.1.6 (outer rings counter-clockwise, holes
+clockwise) and is sent as the county list is (see :mod:`api.routes.counties`): with a
+content-hash ETag, 304 on ``If-None-Match``, ``Cache-Control: private, no-cache`` and
+``Vary: Authorization, X-API-Key``.
 """
 
 from __future__ import annotations
@@ -19,13 +26,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from api.deps import AnyPrincipal
-from api.routes.common import errors
+from api.routes.common import NOT_MODIFIED, cached_answer, errors, etag_of
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 MAP_PAGE = STATIC_DIR / "map" / "index.html"
@@ -42,8 +49,10 @@ PAGE_HEADERS = {"Content-Security-Policy": PAGE_CSP, "X-Content-Type-Options": "
 
 
 class SecuredStaticFiles(StaticFiles):
-    """``/static``: every file with ``nosniff``, and HTML with :data:`PAGE_HEADERS` (the
-    page must not be reachable without its Content-Security-Policy)."""
+    """``/static``: every file with ``nosniff`` and ``Cache-Control: no-cache`` (kept, but
+    revalidated with its ETag before each use: its URL carries no version, so a cached
+    copy must never outlive an upgrade), and HTML with :data:`PAGE_HEADERS` (the page must
+    not be reachable without its Content-Security-Policy). A 304 carries them too."""
 
     def file_response(self, full_path: str | os.PathLike[str], stat_result: os.stat_result,
                       scope: Scope, status_code: int = 200) -> Response:
@@ -51,6 +60,7 @@ class SecuredStaticFiles(StaticFiles):
         html = os.fspath(full_path).lower().endswith((".html", ".htm"))
         response.headers.update(PAGE_HEADERS if html else
                                 {"X-Content-Type-Options": "nosniff"})
+        response.headers["Cache-Control"] = "no-cache"
         return response
 
 router = APIRouter(prefix="/v1", tags=["counties"])
@@ -68,9 +78,26 @@ _GEOJSON_EXAMPLE: dict[str, Any] = {
 }
 
 
+def rfc7946_oriented(geom: Any) -> Any:
+    """``geom`` with every polygon's rings in the order of RFC 7946 §3.1.6: the outer
+    ring counter-clockwise, holes clockwise (multi-part geometries and collections part
+    by part; other geometries as they are). A new geometry: ``geom`` is not changed."""
+    from shapely.geometry import GeometryCollection, MultiPolygon, Polygon
+    from shapely.geometry.polygon import orient
+
+    if isinstance(geom, Polygon):
+        return orient(geom, sign=1.0)
+    if isinstance(geom, MultiPolygon):
+        return MultiPolygon([orient(p, sign=1.0) for p in geom.geoms])
+    if isinstance(geom, GeometryCollection):
+        return GeometryCollection([rfc7946_oriented(g) for g in geom.geoms])
+    return geom
+
+
 @cache
 def counties_geojson_bytes() -> bytes:
-    """The bundled simplified county polygons as a GeoJSON FeatureCollection (UTF-8).
+    """The bundled simplified county polygons as a GeoJSON FeatureCollection (UTF-8),
+    their rings oriented as RFC 7946 says (:func:`rfc7946_oriented`).
 
     Built once per process from :func:`wastenet.data.liaoning.county_polygons`; the
     bundled data is immutable, so the cached bytes never go stale."""
@@ -83,7 +110,7 @@ def counties_geojson_bytes() -> bytes:
          "properties": {"adcode": c.adcode, "name": c.name, "type": c.type,
                         "prefecture_adcode": c.prefecture_adcode,
                         "prefecture_name": c.prefecture_name},
-         "geometry": mapping(g)}
+         "geometry": mapping(rfc7946_oriented(g))}
         for c, g in zip(load_counties(), county_polygons(), strict=True)
     ]
     doc = {"type": "FeatureCollection", "features": features}
@@ -91,19 +118,28 @@ def counties_geojson_bytes() -> bytes:
                       separators=(",", ":")).encode("utf-8")
 
 
+@cache
+def counties_geojson_etag() -> str:
+    """The ETag of :func:`counties_geojson_bytes` (a hash of its content), computed once."""
+    return etag_of(counties_geojson_bytes())
+
+
 @router.get("/counties.geojson", response_class=Response,
             responses={200: {"description": "GeoJSON FeatureCollection of the 100 county "
                              "polygons (simplified, WGS-84)",
                              "content": {GEOJSON_MEDIA: {"schema": {"type": "object"},
                                                          "example": _GEOJSON_EXAMPLE}}},
-                       **errors(401)},
+                       **NOT_MODIFIED, **errors(401)},
             summary="County polygons as GeoJSON")
-def counties_geojson(principal: AnyPrincipal) -> Response:
+def counties_geojson(request: Request, principal: AnyPrincipal) -> Response:
     """The simplified boundaries of all 100 county-level divisions of Liaoning (WGS-84
-    lon/lat), one feature per county with ``adcode``, ``name``, ``type``,
-    ``prefecture_adcode`` and ``prefecture_name``; the base layer of the map page."""
-    return Response(content=counties_geojson_bytes(), media_type=GEOJSON_MEDIA,
-                    headers={"Cache-Control": "private, max-age=3600"})
+    lon/lat, outer rings counter-clockwise and holes clockwise as RFC 7946 §3.1.6 says),
+    one feature per county with ``adcode``, ``name``, ``type``, ``prefecture_adcode`` and
+    ``prefecture_name``; the base layer of the map page. Sent with an ETag (a request
+    whose If-None-Match names it is answered 304, without the body), ``Cache-Control:
+    private, no-cache`` and ``Vary: Authorization, X-API-Key``."""
+    return cached_answer(request, counties_geojson_bytes(), counties_geojson_etag(),
+                         GEOJSON_MEDIA)
 
 
 @page_router.get("/map")

@@ -18,13 +18,20 @@ from fastapi import (
 )
 from fastapi.concurrency import run_in_threadpool
 
-from api.db.store import IdempotencyConflict
+from api.db.store import IdempotencyConflict, Store
 from api.deps import AnyPrincipal, JobsDep, Principal, SettingsDep, StoreDep
-from api.routes.common import errors, is_head, json_body_only
+from api.routes.common import (
+    check_run_access,
+    errors,
+    is_head,
+    json_body_only,
+    shown,
+    why_not_succeeded,
+)
 from api.routes.counties import county_or_404
 from api.routes.scenarios import request_hash
 from api.scenario_input import revalidate_stored
-from api.schemas import IsoDate, RoutePlanCreate, RunAccepted
+from api.schemas import ADCODE_PATTERN, IsoDate, RoutePlanCreate, RunAccepted
 
 router = APIRouter(prefix="/v1", tags=["route plans"])
 
@@ -139,46 +146,106 @@ RUN_RULE = (
     "in. Without it: the county-day's published plan")
 
 
+#: The driver sheet's ``Content-Security-Policy``: the sheet is sent inline and carries
+#: names users supplied, so the browser may run no script and load nothing at all; its
+#: one need is its inline ``<style>`` (screen and ``@media print`` rules, ``@page``; the
+#: fonts are the system's, by name), so it displays and prints as before.
+SHEET_CSP = ("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+             "form-action 'none'; frame-ancestors 'self'")
+#: The other downloads are attachments, never shown as a page: nothing may run or load
+#: should a browser show one anyway.
+ATTACHMENT_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'"
+
+
 def _download(county: str, day: str, format: str, body: bytes,
               length: int | None = None) -> Response:
-    """The download answer: media type, file name and, for a HEAD answered without the
-    body, the ``length`` of the body the GET sends."""
+    """The download answer: media type, file name, ``nosniff`` (every format) and the
+    Content-Security-Policy of its format and, for a HEAD answered without the body, the
+    ``length`` of the body the GET sends."""
     media, fname = MEDIA[format]
     disposition = "inline" if format == "html" else "attachment"
-    headers = {"Content-Disposition": f'{disposition}; filename="{county}-{day}-{fname}"'}
+    headers = {"Content-Disposition": f'{disposition}; filename="{county}-{day}-{fname}"',
+               "X-Content-Type-Options": "nosniff",
+               "Content-Security-Policy": SHEET_CSP if format == "html" else ATTACHMENT_CSP}
+    if format == "html":
+        headers["Referrer-Policy"] = "no-referrer"
     if length is not None:
         headers["Content-Length"] = str(length)
     return Response(content=body, media_type=media, headers=headers)
 
 
+def _no_plan(store: Store, principal: Principal, county: str, day: str,
+             run: str | None) -> HTTPException:
+    """Why the download of ``county`` on ``day`` (with ``?run=run``) finds no plan: 404
+    when there is none to wait for, 409 naming the status (and a failure's reason) of
+    the run whose plan is missing. A run the caller may not read (see
+    :func:`~api.routes.common.check_run_access`) is not described beyond "no plan"."""
+    if run is None:
+        return HTTPException(404, f"no plan published for county {county} on {day}")
+    row = store.get_run(run)
+    if row is None:
+        return HTTPException(404, f"no run {shown(run, 64)} (query parameter run)")
+    none = HTTPException(404, f"no plan from run {run} for county {county} on {day}")
+    try:
+        check_run_access(principal, row)
+    except HTTPException:
+        return none
+    target, whose = row, f"run {run}"
+    if row.kind == "route_plan":
+        if (row.county, row.plan_date) != (county, day):
+            return HTTPException(404, f"run {run} plans county {row.county} on "
+                                 f"{row.plan_date}, not county {county} on {day}")
+    elif row.kind == "siting":
+        if row.status == "succeeded":
+            req = store.newest_route_plan_request(run, county, day)
+            if req is None:
+                return HTTPException(404, f"no plan of county {county} on {day} was "
+                                     f"requested from run {run}")
+            target = req
+            whose = (f"the newest plan request of county {county} on {day} from run "
+                     f"{run}, run {req.id},")
+    else:
+        return HTTPException(404, f"run {run} is a {row.kind} run: it makes no plan")
+    if target.status == "succeeded":  # a plan since (or stored without one): none to serve
+        return none
+    return HTTPException(409, f"{whose} has no plan: {why_not_succeeded(target)}")
+
+
 @router.get("/route-plans/{county}/{date}",
             responses={200: {"description": DOWNLOAD_DESCRIPTION, "content": _DOWNLOAD_CONTENT},
-                       **errors(401, 403, 404, 422)},
+                       **errors(401, 403, 404, 409, 422)},
             response_class=Response)
-async def get_route_plan(county: Annotated[str, Path(examples=["210124"])],
+async def get_route_plan(county: Annotated[str, Path(examples=["210124"],
+                                                      pattern=ADCODE_PATTERN)],
                    date: Annotated[IsoDate, Path(examples=["2026-12-01"],
                                                  description="the day, YYYY-MM-DD")],
                    request: Request, principal: AnyPrincipal, store: StoreDep,
                    format: Annotated[Literal["json", "csv", "geojson", "gpx", "html"],
                                      Query()] = "json",
-                   run: Annotated[str | None, Query(max_length=64,
+                   run: Annotated[str | None, Query(min_length=1, max_length=64,
                                                     description=RUN_RULE)] = None) -> Response:
     """The county-day's published plan, or the plan selected by run ``run``: with a
     route-plan run's id, the plan that run made; with a siting run's id, the plan of the
     newest request made from it (the route-plan run created last, at the same moment the
     greater id, among those that succeeded), as the published plan is the newest
-    request's: not the plan that finished last. ``html`` is the printable driver sheet,
-    one page per vehicle. HEAD answers as GET does, without the body (as every GET
-    endpoint), and without fetching the file: its length comes from the database."""
+    request's: not the plan that finished last. An empty ``run`` is a 422 (leave it out
+    for the published plan). Without a plan: 404 for an unknown run (``no run``) or a
+    run that made or was asked for no plan of this county-day, 409 for a run that has no
+    plan yet or never will, naming its status (queued, running, failed, cancelled) and,
+    for a failed run, the reason it failed; with a siting run's id, that is the newest
+    request made from it for the county-day. ``html`` is the printable driver sheet,
+    one page per vehicle, sent with a Content-Security-Policy that lets it load and run
+    nothing; every format is sent with ``X-Content-Type-Options: nosniff``. HEAD answers
+    as GET does, without the body (as every GET endpoint), and without fetching the
+    file: its length comes from the database."""
     county_or_404(county)
     _check_county(principal, county)
     day = date.isoformat()
-    missing = f"no plan{f' from run {run}' if run else ' published'} for county {county} on {day}"
     if is_head(request):
         plan_id, size = await run_in_threadpool(store.route_plan_export_size, county, day,
                                                 format, run)
         if plan_id is None:
-            raise HTTPException(404, missing)
+            raise await run_in_threadpool(_no_plan, store, principal, county, day, run)
         if size is not None:
             return _download(county, day, format, b"", length=size)
         if format != "json":
@@ -187,7 +254,7 @@ async def get_route_plan(county: Annotated[str, Path(examples=["210124"])],
     plan_id, content = await run_in_threadpool(store.find_route_plan_export, county, day,
                                                format, run)
     if plan_id is None:
-        raise HTTPException(404, missing)
+        raise await run_in_threadpool(_no_plan, store, principal, county, day, run)
     if content is None and format == "json":  # a plan stored without its JSON export
         plan = await run_in_threadpool(store.get_route_plan_by_id, plan_id)
         content = json.dumps(plan.plan if plan is not None else {}, ensure_ascii=False)

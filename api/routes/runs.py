@@ -12,7 +12,13 @@ from fastapi.concurrency import run_in_threadpool
 from api.db.models import RUN_KINDS, RUN_STATUSES
 from api.db.store import utc_iso
 from api.deps import AnyPrincipal, Engineer, JobsDep, StoreDep
-from api.routes.common import check_run_access, errors, progress_of, run_out
+from api.routes.common import (
+    check_run_access,
+    errors,
+    progress_of,
+    run_out,
+    why_not_succeeded,
+)
 from api.schemas import ResultOut, RunBrief, RunOut, RunPage, RunSummaryBrief
 from wastenet.bounds import is_finite_number
 
@@ -132,13 +138,14 @@ def get_result(run_id: str, principal: Engineer, store: StoreDep,
                limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
                offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> ResultOut:
     """The summary (as in ``summary.json``), the facilities (GeoJSON) and one page of the
-    village assignments of a succeeded siting run."""
+    village assignments of a succeeded siting run. 409 for any other run, naming its
+    status and, for a failed run, the reason it failed."""
     run = _get_run(store, run_id)
     if run.kind != "siting":
         raise HTTPException(409, f"run {run_id} is a {run.kind} run; its output is under "
                             "/v1/route-plans")
     if run.status != "succeeded":
-        raise HTTPException(409, f"run {run_id} has no result: it is {run.status}")
+        raise HTTPException(409, f"run {run_id} has no result: {why_not_succeeded(run)}")
     res = store.get_result(run_id)
     if res is None:
         raise HTTPException(409, f"run {run_id} has no stored result")
