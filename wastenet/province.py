@@ -15,8 +15,9 @@ Design
   limit) and export coordinate system, and the county-day's compiled routing data
   (:class:`~wastenet.routing.data.RoutingData`, or the domain error compiling it
   raised, as a :class:`UnitFailure`).
-* :func:`make_units` compiles that data in the caller's process, from the scenario's
-  network built once for all the units: building it
+* :func:`compile_units` compiles that data in the caller's process, one county after
+  the other as :func:`plan_province` reads them (:func:`make_units`: all of them at
+  once), from the scenario's network built once for all the units: building it
   (:func:`~wastenet.scenario.network.build_network`) costs about 0.3 s for the province,
   and with a road matrix (``data.distance_matrix_file``) as much as loading the whole
   matrix (about 11 s and 6 GB for a 1.9 GB province matrix), which no worker then
@@ -26,7 +27,9 @@ Design
   average for the province's counties, 10 MB for the largest), and the weekly planner
   (:mod:`wastenet.routing.frequency`, whose exact repair runs CP-SAT) running in the
   caller's process, one county after the other: under a second for the province with
-  daily collection, about half a minute with collection twice a week.
+  daily collection, about half a minute with collection twice a week. That time
+  overlaps the planning: each unit is submitted as soon as its data is compiled, so
+  the workers plan the first counties while the caller compiles the next ones.
   A :class:`CountyDay` made without data is compiled by the worker, which then builds
   the network itself, reading the files the scenario names (``data.villages_file``,
   ``data.distance_matrix_file``: absolute paths after
@@ -44,10 +47,11 @@ Design
   ``status="idle"``, not a failure. The plan is then checked by the independent
   route-plan checker (:func:`wastenet.routing.checker.check`) against the county-day
   data it was solved on, and the KPIs are read from the plan dict.
-* :func:`plan_province` submits every unit to the executor and collects the results with
-  :func:`concurrent.futures.as_completed` (so a progress callback sees each county as it
-  finishes), but returns them in the units' order: the output never depends on which
-  worker finished first. ``executor=None`` runs the units here, one after the other.
+* :func:`plan_province` submits every unit to the executor as it comes (from a list
+  or from :func:`compile_units`) and collects the results as they arrive (so a
+  progress callback sees each county as it finishes), but returns them in the units'
+  order: the output never depends on which worker finished first. ``executor=None``
+  runs the units here, one after the other.
   A Dask cluster is reached through ``distributed.Client(address).get_executor()``, which
   *is* a ``concurrent.futures.Executor``; this module therefore never imports Dask.
 * A plan the independent checker rejects keeps ``status="ok"`` (the worker did make a
@@ -68,7 +72,9 @@ the clock says, so a plan is reproducible across runs, machines and executors on
 the search stopped on ``solution_limit`` (a work limit), or ended by itself, before the
 time limit. A solution limit alone does not guarantee that: when the time limit comes
 first, the plan depends on the machine's speed and load. :func:`stopped_by` tells, per
-plan, which limit stopped the search (recorded in every row as ``stopped_by``).
+plan, which limit stopped the search (recorded in every row as ``stopped_by``): what
+the solver recorded in the plan's ``meta.stopped_by``, or for a plan without that
+record a guess from the clock.
 """
 
 from __future__ import annotations
@@ -78,7 +84,8 @@ import logging
 import multiprocessing
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -99,10 +106,13 @@ CRS_CHOICES = ("wgs84", "gcj02")
 #: checker violations quoted in the message of a rejected plan
 REJECTED_SHOWN = 3
 #: a search that ran for at least this share of its time budget counts as stopped by
-#: the time limit (:func:`stopped_by`)
+#: the time limit, in a plan that does not record what stopped it
+#: (:func:`stopped_by_clock`)
 TIME_LIMIT_SHARE = 0.95
 #: what stopped a plan's search (:func:`stopped_by`; "" when nothing was searched)
 STOPPED_BY = ("time_limit", "solution_limit", "search_end", "")
+#: the key of a plan's ``meta`` in which the solver records what stopped its search
+RECORDED_KEY = "stopped_by"
 
 #: columns of a per-county row (:func:`province_summary`, ``province.csv``)
 ROW_FIELDS = ("county", "county_name", "date", "status", "stops", "vehicles",
@@ -250,23 +260,25 @@ class CountyDay:
                                  f"{self.county} on {self.date}")
 
 
-def make_units(scenario: Scenario, siting: Mapping[str, Any], counties: Sequence[str],
-               date: str, *, time_limit_s: float | None = None, seed: int | None = None,
-               solution_limit: int | None = None, crs: str = "wgs84",
-               network: Network | None = None) -> list[CountyDay]:
+def compile_units(scenario: Scenario, siting: Mapping[str, Any], counties: Sequence[str],
+                  date: str, *, time_limit_s: float | None = None, seed: int | None = None,
+                  solution_limit: int | None = None, crs: str = "wgs84",
+                  network: Network | None = None) -> Iterator[CountyDay]:
     """One :class:`CountyDay` per county (in the given order), each carrying only its
-    county's part of ``siting`` and its compiled routing data.
+    county's part of ``siting`` and its compiled routing data, compiled one at a time
+    as the iterator is read: :func:`plan_province` submits each unit as soon as it is
+    compiled, so the workers plan the first counties while this process compiles the
+    next ones.
 
-    The settings are checked first (:class:`CountyDay`); then the data of every county
-    is compiled from one network: ``network`` (``build_network(scenario)``, when the
-    caller has built it already) or else one built here, once. A county whose data
-    cannot be compiled (a domain error: an unknown adcode, a county without villages,
-    villages without an assigned facility, nothing due that day...) gets a unit carrying
-    that error (:class:`UnitFailure`), which :func:`plan_unit` reports as it would have
-    raised it. A scenario whose network cannot be built raises here.
+    Checked now, before the iterator is returned: the settings (:class:`CountyDay`) and
+    the network, ``network`` (``build_network(scenario)``, when the caller has built it
+    already) or else one built here, once (a scenario whose network cannot be built
+    raises here). Every county's data is compiled from that one network, which the
+    iterator holds until it is exhausted. A county whose data cannot be compiled (a
+    domain error: an unknown adcode, a county without villages, villages without an
+    assigned facility, nothing due that day...) gets a unit carrying that error
+    (:class:`UnitFailure`), which :func:`plan_unit` reports as it would have raised it.
     """
-    from wastenet.pipeline import route_plan_data
-
     units = [CountyDay(scenario=scenario, siting=county_siting(siting, c), county=c,
                        date=date, time_limit_s=time_limit_s, seed=seed,
                        solution_limit=solution_limit, crs=crs)
@@ -275,16 +287,47 @@ def make_units(scenario: Scenario, siting: Mapping[str, Any], counties: Sequence
         from wastenet.scenario.network import build_network
 
         network = build_network(scenario)
-    out = []
-    for unit in units:
+    return _compiled(units, network)
+
+
+def _compiled(units: list[CountyDay], network: Network | None) -> Iterator[CountyDay]:
+    """``units`` with their data compiled from ``network``, one at a time
+    (:func:`compile_units`)."""
+    from wastenet.pipeline import route_plan_data
+
+    for k, unit in enumerate(units):
+        t0 = time.perf_counter()
         try:
-            data = route_plan_data(scenario, unit.siting, unit.county, unit.date,
+            data = route_plan_data(unit.scenario, unit.siting, unit.county, unit.date,
                                    network=network)
         except WastenetError as exc:
-            out.append(replace(unit, failure=UnitFailure.of(exc)))
+            compiled = replace(unit, failure=UnitFailure.of(exc))
         else:
-            out.append(replace(unit, data=data))
-    return out
+            compiled = replace(unit, data=data)
+        log.debug("county %s on %s compiled (%d of %d) in %.2f s%s", unit.county,
+                  unit.date, k + 1, len(units), time.perf_counter() - t0,
+                  "" if compiled.failure is None else f": {compiled.failure.message}")
+        yield compiled
+
+
+def largest_first(network: Network, counties: Sequence[str]) -> list[str]:
+    """``counties`` ordered by their number of villages in ``network``, most first (ties
+    keep the given order): the order in which to compile and submit them, so that the
+    longest plans start first and the short ones fill in around them rather than a large
+    county, compiled last, finishing the run alone."""
+    size = Counter(network.villages.county)
+    return sorted(counties, key=lambda c: -size[c])
+
+
+def make_units(scenario: Scenario, siting: Mapping[str, Any], counties: Sequence[str],
+               date: str, *, time_limit_s: float | None = None, seed: int | None = None,
+               solution_limit: int | None = None, crs: str = "wgs84",
+               network: Network | None = None) -> list[CountyDay]:
+    """The units of :func:`compile_units` (same arguments), every one compiled before
+    this returns."""
+    return list(compile_units(scenario, siting, counties, date, time_limit_s=time_limit_s,
+                              seed=seed, solution_limit=solution_limit, crs=crs,
+                              network=network))
 
 
 # ---------------------------------------------------------------------------------------
@@ -390,6 +433,32 @@ def stopped_by(plan: Mapping[str, Any]) -> str:
     ``"time_limit"``, ``"solution_limit"``, ``"search_end"`` (it ended by itself, no
     limit reached) or ``""`` (nothing was searched: no stop to visit).
 
+    The solver's own record comes first: ``meta.stopped_by`` (``RECORDED_KEY``), what
+    the routing adapter saw stop the search itself
+    (:attr:`wastenet.routing.ortools_adapter.RawSolution.stopped_by`), when it is one
+    of the non-empty values above. A plan without such a record is judged by the
+    clock (:func:`stopped_by_clock`), a guess: the plan's wall time also counts the
+    model building, the decoding and, for a decomposed plan, every part, so a plan
+    whose searches all ended on the solution limit may be called ``"time_limit"``.
+    """
+    status = str(plan.get("status") or "")
+    if not status or status == "EMPTY":
+        return ""
+    raw_meta = plan.get("meta")
+    meta: Mapping[str, Any] = raw_meta if isinstance(raw_meta, Mapping) else {}
+    recorded = meta.get(RECORDED_KEY)
+    if isinstance(recorded, str) and recorded and recorded in STOPPED_BY:
+        return recorded
+    if recorded not in (None, ""):
+        log.debug("plan %s: unknown %s %r; judging by the clock", plan.get("name"),
+                  RECORDED_KEY, recorded)
+    return stopped_by_clock(status, plan.get("elapsed_s"), meta)
+
+
+def stopped_by_clock(status: str, elapsed_s: object, meta: Mapping[str, Any]) -> str:
+    """The clock's guess of what stopped a search whose plan does not record it
+    (:func:`stopped_by`), from its status, wall time and meta.
+
     OR-Tools' status says only *whether* a limit stopped the search
     (``ROUTING_PARTIAL_SUCCESS``), not which one, so the clock decides: a search that
     ran for at least ``TIME_LIMIT_SHARE`` of its time budget counts as stopped by the
@@ -400,13 +469,8 @@ def stopped_by(plan: Mapping[str, Any]) -> str:
     limit would have stopped anyway, never the other way round for a plain search.
     Without a solution limit every search that hit a limit hit the time limit.
     """
-    status = str(plan.get("status") or "")
-    if not status or status == "EMPTY":
-        return ""
-    raw_meta = plan.get("meta")
-    meta: Mapping[str, Any] = raw_meta if isinstance(raw_meta, Mapping) else {}
     limit = _number(meta.get("time_limit_s"))
-    elapsed = _number(plan.get("elapsed_s"))
+    elapsed = _number(elapsed_s)
     parts = _number(meta.get("parts")) or 1.0
     if limit is not None and elapsed is not None and \
             elapsed >= TIME_LIMIT_SHARE * limit / max(parts, 1.0):
@@ -487,16 +551,21 @@ def _note(outcome: CountyOutcome, progress: ProgressCallback | None) -> None:
         progress(outcome)
 
 
-def plan_province(units: Sequence[CountyDay], *, executor: Executor | None = None,
+def plan_province(units: Iterable[CountyDay], *, executor: Executor | None = None,
                   progress: ProgressCallback | None = None) -> list[CountyOutcome]:
     """Plan every unit; results in the units' order, whatever the completion order.
+
+    ``units``: a sequence, or an iterator such as :func:`compile_units`, whose units
+    are each submitted as soon as it yields them (the outcomes that arrive meanwhile are
+    collected between two units), so that the workers start on the first units while
+    the iterator makes the next ones.
 
     ``executor``: any :class:`concurrent.futures.Executor` (a process pool from
     :func:`local_executor`, ``distributed.Client(address).get_executor()``...); ``None``
     plans the units here, one after the other. ``progress`` is called with each outcome
     as it arrives (completion order). Failures are logged as warnings on
-    ``wastenet.province``. If a unit raises a non-domain exception, the units not yet
-    started are cancelled and the exception propagates.
+    ``wastenet.province``. If a unit raises a non-domain exception (or the iterator
+    does), the units not yet started are cancelled and the exception propagates.
     """
     if executor is None:
         out = []
@@ -505,19 +574,32 @@ def plan_province(units: Sequence[CountyDay], *, executor: Executor | None = Non
             _note(outcome, progress)
             out.append(outcome)
         return out
-    results: list[CountyOutcome | None] = [None] * len(units)
+    results: dict[int, CountyOutcome] = {}
     futures: dict[Future[CountyOutcome], int] = {}
+    pending: list[Future[CountyOutcome]] = []
+
+    def collect(fut: Future[CountyOutcome]) -> None:
+        outcome = fut.result()
+        results[futures[fut]] = outcome
+        _note(outcome, progress)
+
     try:
         for i, unit in enumerate(units):
-            futures[executor.submit(plan_unit, unit)] = i
-        for fut in as_completed(futures):
-            outcome = fut.result()
-            results[futures[fut]] = outcome
-            _note(outcome, progress)
+            fut = executor.submit(plan_unit, unit)
+            futures[fut] = i
+            pending.append(fut)
+            done = [f for f in pending if f.done()]  # ended while this unit was made
+            if done:
+                ended = set(done)
+                pending = [f for f in pending if f not in ended]
+                for f in done:
+                    collect(f)
+        for fut in as_completed(pending):
+            collect(fut)
     finally:
         for fut in futures:
             fut.cancel()
-    return [r for r in results if r is not None]
+    return [results[i] for i in range(len(futures))]
 
 
 def province_summary(outcomes: Sequence[CountyOutcome]) -> dict[str, Any]:

@@ -19,8 +19,12 @@ that cannot be written (``OUT/<adcode>`` or an export in it that is not a file/f
 it should be, ``OUT/province.csv`` or ``.json`` that is a folder).
 
 The scenario's network is built once, here; each county's routing data is compiled
-from it before the units are sent to the workers (:func:`wastenet.province.make_units`),
-so no worker builds the network or reads the scenario's files.
+from it here too, and each county is sent to the workers as soon as its data is
+compiled (:func:`wastenet.province.compile_units`), so the workers plan the first
+counties while the others are compiled, and no worker builds the network or reads the
+scenario's files. The counties with the most villages are compiled and sent first
+(:func:`wastenet.province.largest_first`), so that their long plans do not finish the
+run alone; the rows of ``province.csv`` / ``.json`` keep the counties' order.
 
 The province files of an earlier run are removed when the planning starts and written
 again (through a temporary file, then renamed) when it ends, so that a run that dies
@@ -318,7 +322,8 @@ def run(args: argparse.Namespace) -> int:
         CountyOutcome,
         assigned_counties,
         check_counties,
-        make_units,
+        compile_units,
+        largest_first,
         plan_province,
         province_summary,
     )
@@ -348,12 +353,15 @@ def run(args: argparse.Namespace) -> int:
     # after the inputs (a bad scenario leaves no empty folder), before any routing
     out = output_dir(args.out)
     check_out_paths(out, counties)
-    units = make_units(scenario, siting, counties, date, time_limit_s=args.time_limit,
-                       seed=args.seed, solution_limit=args.solution_limit, crs=args.crs,
-                       network=network)
-    del network  # the units hold what the workers need (the matrix can be large)
-    bar = tqdm(total=len(units), desc="routing", unit="county", file=sys.stderr,
-               disable=len(units) <= 1)
+    # compiled one county at a time while the workers plan those before it, the largest
+    # first (the rows keep the counties' order)
+    units = compile_units(scenario, siting, largest_first(network, counties), date,
+                          time_limit_s=args.time_limit, seed=args.seed,
+                          solution_limit=args.solution_limit, crs=args.crs,
+                          network=network)
+    del network  # held by the units' iterator until the last county is compiled
+    bar = tqdm(total=len(counties), desc="routing", unit="county", file=sys.stderr,
+               disable=len(counties) <= 1)
     unwritten: dict[str, str] = {}
 
     def progress(o: CountyOutcome) -> None:
@@ -376,7 +384,7 @@ def run(args: argparse.Namespace) -> int:
         bar.update(1)
 
     try:
-        with open_executor(args.scheduler, args.workers, len(units)) as executor:
+        with open_executor(args.scheduler, args.workers, len(counties)) as executor:
             # only now (the executor is there): a refused scheduler leaves them alone
             removed = remove_province_files(out)
             if removed:
@@ -384,9 +392,11 @@ def run(args: argparse.Namespace) -> int:
             outcomes = plan_province(units, executor=executor, progress=progress)
     finally:
         bar.close()
+    rank = {c: k for k, c in enumerate(counties)}
     outcomes = [dataclasses.replace(o, status="failed", message=unwritten[o.county],
                                     error_type="OSError")
-                if o.county in unwritten else o for o in outcomes]
+                if o.county in unwritten else o
+                for o in sorted(outcomes, key=lambda o: rank[o.county])]
 
     summary = province_summary(outcomes)
     doc = {"format": PROVINCE_FORMAT, "version": PROVINCE_FORMAT_VERSION,

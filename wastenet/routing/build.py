@@ -218,7 +218,7 @@ def plan_county_week(network: Network, assignments: Sequence[Mapping[str, object
     week_caps = [cap_of[f] for f in week_fac]
     week = plan_week(freq, v.waste_t_per_day[in_county],
                      seed=routing_seed(network.seed, county), group=group,
-                     capacity=week_caps)
+                     capacity=week_caps, name=f"county {county}")
     _warn_over_capacity(week, group, week_fac, week_caps, county)
     rng = np.random.default_rng([network.seed or 0, int(county), 7])
     narrow_all = rng.random(in_county.size) < fleet.narrow_lane_fraction

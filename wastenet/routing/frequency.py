@@ -218,7 +218,7 @@ def plan_week(frequency: NDArray[np.int64] | list[int], daily_waste: NDArray[np.
               seed: int = 0, *,
               group: NDArray[np.int64] | list[int] | None = None,
               capacity: Mapping[Any, float] | Sequence[float] | NDArray[np.float64]
-              | None = None) -> WeekPlan:
+              | None = None, name: str = "") -> WeekPlan:
     """Assign visit days to every stop (formulation in the module docstring).
 
     ``group``: the facility (any integer label) each stop unloads at; the load per
@@ -229,7 +229,11 @@ def plan_week(frequency: NDArray[np.int64] | list[int], daily_waste: NDArray[np.
     indexed by the label (labels must then be 0..len-1); ``inf`` is no capacity, ``None``
     no capacity at all. It does not change the heuristic; a group whose heaviest day
     exceeds its capacity afterwards is solved exactly (module docstring, "Exact repair")
-    and reported in :attr:`WeekPlan.repairs`."""
+    and reported in :attr:`WeekPlan.repairs`.
+
+    ``name``: what the week is of (e.g. ``"county 210124"``), named in the log lines
+    (the planner's summary and the repairs), so that the lines of many counties planned
+    one after the other can be told apart; it changes nothing else."""
     freq = _check_frequency(frequency)
     w = np.asarray(daily_waste, dtype=np.float64)
     if w.ndim == 1:
@@ -435,7 +439,7 @@ def plan_week(frequency: NDArray[np.int64] | list[int], daily_waste: NDArray[np.
         idx = np.flatnonzero(gid == g)
         before = offsets[idx].copy()
         rep = _repair_group(freq[idx], w0[idx], offsets[idx], float(cap[g]), labels[g],
-                            seed)
+                            seed, name)
         offsets[idx] = rep[1]
         for s, o_old, o_new in zip(idx.tolist(), before.tolist(), rep[1].tolist(),
                                    strict=True):
@@ -458,12 +462,17 @@ def plan_week(frequency: NDArray[np.int64] | list[int], daily_waste: NDArray[np.
         day_stops.append(np.asarray(st, dtype=np.int64))
         day_loads.append(np.asarray(ld, dtype=np.float64).reshape(len(st), w.shape[1]))
     ratio = gl / g_mean[:, None] if n_groups else np.zeros((0, DAYS))
-    log.info("week planned: visits per day %s; %d facility groups, largest ratio of a "
+    log.info("%sweek planned: visits per day %s; %d facility groups, largest ratio of a "
              "day's load to the group's mean daily load %.3f (%d improving moves)",
-             [len(x) for x in day_stops], n_groups,
+             _prefix(name), [len(x) for x in day_stops], n_groups,
              float(ratio.max()) if ratio.size else 0.0, moves)
     return WeekPlan(tuple(int(o) for o in offsets), visit_days, tuple(day_stops),
                     tuple(day_loads), seed, tuple(repairs))
+
+
+def _prefix(name: str) -> str:
+    """``"<name>: "`` to start a log line with, or nothing without a name."""
+    return f"{name}: " if name else ""
 
 
 def _check_capacity(capacity: object, labels: list[object]) -> NDArray[np.float64]:
@@ -499,9 +508,10 @@ def _check_capacity(capacity: object, labels: list[object]) -> NDArray[np.float6
 
 def _repair_group(freq: NDArray[np.int64], w0: NDArray[np.float64],
                   offsets: NDArray[np.int64], capacity: float, label: object,
-                  seed: int) -> tuple[GroupRepair, NDArray[np.int64]]:
+                  seed: int, name: str = "") -> tuple[GroupRepair, NDArray[np.int64]]:
     """Solve one group exactly (module docstring, "Exact repair"): the report and the
-    offsets to use (the given ones unless CP-SAT's week has a lighter heaviest day)."""
+    offsets to use (the given ones unless CP-SAT's week has a lighter heaviest day).
+    ``name`` (the week's, :func:`plan_week`) starts the log lines."""
     from wastenet.routing.week_cpsat import min_max_day
 
     def day_loads(offs: NDArray[np.int64]) -> NDArray[np.float64]:
@@ -514,9 +524,9 @@ def _repair_group(freq: NDArray[np.int64], w0: NDArray[np.float64],
     mean = float(w0.sum())  # the week's waste / 7: no week's heaviest day is lighter
     if mean > capacity + _CAP_TOL:
         rep = GroupRepair(label, capacity, heur, heur, mean, False, "mean")
-        log.warning("facility group %r: its daily waste %.3f t alone exceeds the capacity "
-                    "%.3f t; no week fits (heaviest day %.3f t)", label, mean, capacity,
-                    heur)
+        log.warning("%sfacility group %r: its daily waste %.3f t alone exceeds the "
+                    "capacity %.3f t; no week fits (heaviest day %.3f t)", _prefix(name),
+                    label, mean, capacity, heur)
         return rep, offsets
     # integer kilograms, rounded down (so the solver's bound is a bound of the real
     # loads; 1e-6 kg absorbs float noise such as 1.19 t x 1000 = 1189.9999... kg)
@@ -548,10 +558,10 @@ def _repair_group(freq: NDArray[np.int64], w0: NDArray[np.float64],
     rep = GroupRepair(label, capacity, heur, best, bound, res.optimal,
                       f"cp-sat {res.status.lower()}")
     log.log(logging.INFO if rep.fits else logging.WARNING,
-            "facility group %r: heaviest day %.3f t > capacity %.3f t after the heuristic; "
-            "exact search (CP-SAT %s, %d stops, deterministic time %.2f, %.2f s): heaviest "
-            "day %.3f t (%s), proven lower bound %.3f t%s", label, heur, capacity,
-            res.status, len(freq), res.deterministic_time, res.wall_s, best,
+            "%sfacility group %r: heaviest day %.3f t > capacity %.3f t after the "
+            "heuristic; exact search (CP-SAT %s, %d stops, deterministic time %.2f, %.2f s): "
+            "heaviest day %.3f t (%s), proven lower bound %.3f t%s", _prefix(name), label,
+            heur, capacity, res.status, len(freq), res.deterministic_time, res.wall_s, best,
             "repaired" if accepted else "kept", bound,
             "; no week fits the capacity" if rep.proven_infeasible else "")
     return rep, new
