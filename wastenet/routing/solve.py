@@ -515,10 +515,12 @@ def solve(data: RoutingData, params: RouteParams | None = None,
         raw, routes = _solve_capped(data, params, main * params.time_limit_s, t0,
                                     t0 + params.time_limit_s)
         dropped, stopped = list(raw.dropped), raw.stopped_by
+        seen = [raw.stopped_by]
         if (dropped and params.solution_limit is None
                 and t0 + params.time_limit_s - time.perf_counter() >= MIN_RETRY_S):
             # the shares of the later phases go to the stops left out instead
             routes, dropped, stopped = _reinsert(data, params, routes, dropped, t0)
+            seen.append(stopped)
         if red > 0 and not dropped and routes:
             routes = _reduce_fleet(data, params, routes,
                                    t0 + (main + red) * params.time_limit_s)
@@ -526,7 +528,8 @@ def solve(data: RoutingData, params: RouteParams | None = None,
             routes = _improve(data, params, routes, t0)
         if progress:
             progress(1.0, raw.status)
-        plan = _plan(data, tuple(routes), tuple(sorted(dropped)), params, t0, raw.status)
+        plan = _plan(data, tuple(routes), tuple(sorted(dropped)), params, t0, raw.status,
+                     {"stopped_by": first_limit(seen)})
     else:
         plan, stopped = _solve_parts(data, params, t0, progress)
     if plan.unserved and not params.allow_unserved:
@@ -761,11 +764,13 @@ def _solve_capped(data: RoutingData, params: RouteParams, time_limit_s: float,
 
     The searches share ``time_limit_s`` from ``t0``; a repeated search gets at least a
     fifth (fleet doubled) or three tenths (exact breaks) of it, but none runs past
-    ``end``, the end of the whole solve's time limit (:func:`_time_to`)."""
+    ``end``, the end of the whole solve's time limit (:func:`_time_to`). The returned
+    solution's ``stopped_by`` covers all of them (:func:`first_limit`)."""
     counts = [vt.count for vt in data.vehicle_types]
     # the greedy construction sizes the fleet itself; OR-Tools strategies get a bound
     bound = max([*counts, 1]) if params.first_solution == "CONSTRUCT" else fleet_bound(data)
     copies = unload_copies(data, params)
+    seen: list[str] = []  # what stopped each search
     while True:
         capped = [min(c, bound) for c in counts]
         sub = data if capped == counts else replace(
@@ -775,6 +780,7 @@ def _solve_capped(data: RoutingData, params: RouteParams, time_limit_s: float,
         cfg = replace(_cfg(params, _time_to(end, max(left, 0.2 * time_limit_s))),
                       unload_copies=copies)
         raw = solve_raw(sub, cfg)
+        seen.append(raw.stopped_by)
         if not raw.dropped or capped == counts:
             break
         log.info("%d stops left with %d vehicles per type; doubling", len(raw.dropped), bound)
@@ -788,13 +794,27 @@ def _solve_capped(data: RoutingData, params: RouteParams, time_limit_s: float,
         cfg = replace(cfg, break_model="exact",
                       time_limit_s=_time_to(end, max(left, 0.3 * time_limit_s)))
         raw = solve_raw(sub, cfg)
+        seen.append(raw.stopped_by)
         decoded = [_decode(sub, r) for r in raw.routes]
     routes = [r for r in decoded if r is not None]
     if len(routes) != len(decoded):  # not expected (see _decode): its stops are left out
         lost = [v.index for r, d in zip(raw.routes, decoded, strict=True) if d is None
                 for v in r.visits if v.kind == "stop"]
         raw = replace(raw, dropped=tuple(sorted({*raw.dropped, *lost})))
-    return raw, routes
+    return replace(raw, stopped_by=first_limit(seen)), routes
+
+
+def first_limit(seen: list[str]) -> str:
+    """What stopped a plan's searches, ``seen`` in turn (each
+    :attr:`~wastenet.routing.ortools_adapter.RawSolution.stopped_by`), as one value:
+    ``"time_limit"`` when any search ran to its time limit (the plan then depends on the
+    machine's speed), else ``"solution_limit"`` when any ended at the solution limit,
+    else ``"search_end"`` when a search ran, else ``""``. Recorded in the plan's
+    ``meta["stopped_by"]`` (read by :func:`wastenet.province.stopped_by`)."""
+    for what in ("time_limit", "solution_limit"):
+        if what in seen:
+            return what
+    return "search_end" if any(seen) else ""
 
 
 #: the least time left for a second search on the stops the first one left out
@@ -873,6 +893,7 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
     dropped: list[int] = []
     statuses = []
     stopped = ""  #: what stopped the last search that left stops out
+    seen: list[str] = []  #: what stopped each part's searches
     n = data.n_stops
     done = 0
     carry = np.zeros(0, dtype=np.int64)
@@ -894,6 +915,7 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
         raw, part = _solve_capped(sub, params, share, time.perf_counter(),
                                   t0 + params.time_limit_s)
         statuses.append(raw.status)
+        seen.append(raw.stopped_by)
         if gi + 1 < len(groups) and len(part) > 1:
             short = min(range(len(part)), key=lambda k: (part[k].duration_s, k))
             carry = np.array([int(g[v.index]) for v in part[short].visits
@@ -919,12 +941,13 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
     status = "DECOMPOSED:" + ",".join(sorted(set(statuses)))
     if dropped and routes:
         routes, dropped, stopped = _reinsert(data, params, routes, dropped, t0)
+        seen.append(stopped)
     if red > 0 and not dropped and routes:
         routes = _reduce_fleet(data, params, routes, t0 + (main + red) * params.time_limit_s)
     if not dropped and routes:
         routes = _improve(data, params, routes, t0)
     plan = _plan(data, tuple(routes), tuple(sorted(dropped)), params, t0, status,
-                 {"parts": len(groups)})
+                 {"parts": len(groups), "stopped_by": first_limit(seen)})
     return plan, stopped
 
 
