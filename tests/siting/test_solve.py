@@ -325,20 +325,22 @@ def test_determinism_under_iteration_limit(method: str) -> None:
 
 
 @pytest.mark.parametrize(("backend", "max_iterations", "expected"), [
-    ("auto", None, "SCIP"), ("auto", 5, "HIGHS"), ("SCIP", 5, "SCIP"), ("HIGHS", None, "HIGHS"),
-    ("CBC", 5, "CBC")])
+    ("auto", None, "SCIP"), ("auto", 5, "SCIPY"), ("SCIP", 5, "SCIP"), ("HIGHS", None, "HIGHS"),
+    ("CBC", 5, "CBC"), ("SCIPY", None, "SCIPY")])
 def test_auto_backend_is_scip_under_a_time_limit_and_highs_under_a_work_limit(
         backend: str, max_iterations: int | None, expected: str) -> None:
-    """``backend="auto"`` resolves to SCIP for time-limited runs and to HiGHS (repeatable)
-    for work-limited ones; an explicit backend is kept."""
+    """``backend="auto"`` resolves to SCIP for time-limited runs and to scipy's HiGHS
+    (repeatable, and keeping what a node limit stops) for work-limited ones; an explicit
+    backend is kept."""
     params = SiteParams(backend=backend, max_iterations=max_iterations)  # type: ignore[arg-type]
     assert params.mip_backend == expected
 
 
-@pytest.mark.parametrize("backend", ["HIGHS", "SCIP"])
+@pytest.mark.parametrize("backend", ["HIGHS", "SCIP", "SCIPY"])
 def test_exact_path_with_a_warm_start_on_each_backend(backend: str) -> None:
-    """The exact path hands the heuristic's solution to the MIP as a start; with HiGHS this
-    crashed the process. Both backends reach the same optimum, which the checker accepts."""
+    """The exact path hands the heuristic's solution to the MIP as a start (SCIP; not to
+    HiGHS, where this crashed the process, nor scipy, which takes none). Every backend
+    reaches the same optimum, which the checker accepts."""
     data = _three_counties()
     res = solve(data, SiteParams(time_limit_s=60, method="exact", backend=backend))  # type: ignore[arg-type]
     ref = solve(data, SiteParams(time_limit_s=60, method="exact", backend="CBC"))
