@@ -19,7 +19,9 @@ week of one county (``plan-routes --week``) also plans its visit days once
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,7 @@ import numpy as np
 
 from wastenet.bounds import is_finite_number
 from wastenet.errors import ValidationError
+from wastenet.scenario.names import bad_text_message
 from wastenet.scenario.network import Network, build_network
 from wastenet.scenario.schema import Scenario
 from wastenet.siting.build import build_siting_data
@@ -124,7 +127,12 @@ def assignment_rows(data: SitingData, result: SitingResult) -> list[dict[str, An
 
 
 def facilities_geojson(rows: Sequence[Mapping[str, Any]], *, synthetic: bool,
-                       seed: int | None) -> dict[str, Any]:
+                       data_seed: int | None, solver_seed: int | None = None
+                       ) -> dict[str, Any]:
+    """The facilities as a GeoJSON FeatureCollection (``facilities.geojson``), with the
+    provenance in its top-level ``properties``: ``synthetic``, ``data_seed`` (the seed
+    the villages were generated with; None for user data) and ``solver_seed`` (the
+    seed of the solve), named as in ``summary.json`` and ``assignments.csv``."""
     feats = []
     for r in rows:
         props = {k: v for k, v in r.items() if k not in ("lon", "lat")}
@@ -133,17 +141,48 @@ def facilities_geojson(rows: Sequence[Mapping[str, Any]], *, synthetic: bool,
                                    "coordinates": [round(r["lon"], 6), round(r["lat"], 6)]},
                       "properties": props})
     return {"type": "FeatureCollection", "features": feats,
-            "properties": {"synthetic": synthetic, "seed": seed}}
+            "properties": {"synthetic": synthetic, "data_seed": data_seed,
+                           "solver_seed": solver_seed}}
+
+
+def village_set_digest(data: SitingData) -> str:
+    """A fingerprint of the villages a siting run plans for: the SHA-256 (hex) of one
+    line ``id<TAB>lon<TAB>lat`` (degrees to 6 decimals) per village, sorted by id.
+    ``summary.json`` carries it as ``village_set_sha256`` so that :func:`compare` can
+    tell two runs of different villages apart even when their counts agree."""
+    lines = sorted(f"{vid}\t{float(lon):.6f}\t{float(lat):.6f}\n" for vid, lon, lat in
+                   zip(data.village_ids, data.village_lon.tolist(), data.village_lat.tolist(),
+                       strict=True))
+    return hashlib.sha256("".join(lines).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _name_prefectures(table: object) -> object:
+    """The ``cost_by_prefecture`` table with each row's prefecture ``name`` first (from
+    the bundled Liaoning geography; None for a code it does not know), as the county
+    rows carry theirs."""
+    if not isinstance(table, Mapping):
+        return table
+    from wastenet.data.liaoning import load_prefectures
+
+    names = {p.adcode: p.name for p in load_prefectures()}
+    return {code: ({"name": row.get("name") or names.get(str(code)),
+                    **{k: v for k, v in row.items() if k != "name"}}
+                   if isinstance(row, Mapping) else row)
+            for code, row in table.items()}
 
 
 def summarise(network: Network, data: SitingData, result: SitingResult,
               facilities: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The ``summary.json`` of a siting run (the API returns the same).
     ``existing_facilities_used`` counts the existing facilities that receive waste (as
-    the KPI of the same name)."""
+    the KPI of the same name). The seeds: ``solver_seed`` (also under its old key
+    ``seed``) and ``data_seed`` (the villages' generator's; None for user data); the
+    villages: ``villages`` (their number), ``waste_t_per_day`` and
+    ``village_set_sha256`` (:func:`village_set_digest`)."""
     from wastenet.siting.kpis import kpis
 
     indicators = kpis(data, result)
+    indicators["cost_by_prefecture"] = _name_prefectures(indicators.get("cost_by_prefecture"))
     new_t = sum(1 for f in facilities if f["kind"] == "transfer" and not f["existing"])
     new_i = sum(1 for f in facilities if f["kind"] == "incinerator" and not f["existing"])
     cap_t = sum(f["capacity_t_per_day"] for f in facilities if f["kind"] == "transfer")
@@ -166,9 +205,11 @@ def summarise(network: Network, data: SitingData, result: SitingResult,
         "incinerator_capacity_t_per_day": _r(cap_i, 3),
         "waste_t_per_day": _r(data.total_demand, 3),
         "villages": data.n_villages,
+        "village_set_sha256": village_set_digest(data),
         "kpis": indicators,
         "elapsed_s": _r(result.elapsed_s, 3),
-        "seed": result.seed,
+        "seed": result.seed,  # the solver seed, under its old name (tests read it)
+        "solver_seed": result.seed,
         "data_seed": network.seed,
         "synthetic": network.synthetic,
         "greenfield": bool(network.meta.get("greenfield", True)),
@@ -202,7 +243,7 @@ def run_siting(scenario: Scenario, *, time_limit_s: float | None = None,
     return {
         "summary": summarise(network, data, result, facilities),
         "facilities": facilities_geojson(facilities, synthetic=network.synthetic,
-                                         seed=network.seed),
+                                         data_seed=network.seed, solver_seed=result.seed),
         "assignments": assignment_rows(data, result),
     }
 
@@ -223,6 +264,22 @@ def _text_id(x: object) -> bool:
     return isinstance(x, str | int) and not isinstance(x, bool) and str(x).strip() != ""
 
 
+#: the id and name cells of an assignment row that :func:`check_siting` checks for
+#: characters no name or id may hold
+ASSIGNMENT_TEXT_KEYS = ("village_id", "village_name", "county", "facility_id",
+                        "facility_name")
+
+
+def _check_text(field: str, value: object, row: int | None = None) -> None:
+    """Refuse a name or id read back from a siting output that holds a character no
+    name or id may hold (:func:`wastenet.scenario.names.bad_text_message`: control
+    characters, surrogates, U+FFFE/U+FFFF), naming the field and the value."""
+    if isinstance(value, str):
+        why = bad_text_message(value)
+        if why is not None:
+            raise ValidationError(field, value, why, row=row)
+
+
 def check_siting(siting: object, parts: Mapping[str, str] = SITING_PARTS) -> None:
     """Check that a siting output (:func:`run_siting`'s dict, or a ``wastenet site``
     folder read back) holds what routing reads; raise :class:`ValidationError` naming
@@ -233,7 +290,10 @@ def check_siting(siting: object, parts: Mapping[str, str] = SITING_PARTS) -> Non
     ``properties.id``, point ``geometry.coordinates`` ``[lon, lat]`` and an optional
     ``properties.capacity_t_per_day`` >= 0; ``assignments`` rows with ``village_id`` and
     ``facility_id`` (a facility of ``facilities``). ``summary``, when present, must be a
-    JSON object.
+    JSON object. Ids and names (``properties.id`` and ``properties.name`` of the
+    facilities, :data:`ASSIGNMENT_TEXT_KEYS` of the assignments) must not hold control
+    characters (:func:`wastenet.scenario.names.bad_text_message`), which the scenario
+    schema refuses in every name and id it reads.
     """
     if not isinstance(siting, Mapping):
         raise ValidationError("siting", type(siting).__name__, "must be a JSON object with "
@@ -262,6 +322,8 @@ def check_siting(siting: object, parts: Mapping[str, str] = SITING_PARTS) -> Non
         fid = props.get("id")
         if not _text_id(fid):
             raise ValidationError(f"{where}.properties.id", fid, "must be a non-empty id")
+        _check_text(f"{where}.properties.id", fid)
+        _check_text(f"{where}.properties.name", props.get("name"))
         geom = f.get("geometry")
         coords = geom.get("coordinates") if isinstance(geom, Mapping) else None
         if not (isinstance(coords, list | tuple) and len(coords) >= 2
@@ -287,6 +349,8 @@ def check_siting(siting: object, parts: Mapping[str, str] = SITING_PARTS) -> Non
             if not _text_id(val):
                 what = "is missing" if key not in a else "must be a non-empty id"
                 raise ValidationError(_sub(aname, key), val, what, row=k + 1)
+        for key in ASSIGNMENT_TEXT_KEYS:
+            _check_text(_sub(aname, key), a.get(key), row=k + 1)
         if str(a["facility_id"]) not in ids:
             raise ValidationError(_sub(aname, "facility_id"), a["facility_id"],
                                   f"village {a['village_id']} is assigned to a facility "
@@ -446,13 +510,154 @@ def _regional_diff(summary_a: Mapping[str, Any], summary_b: Mapping[str, Any],
     return out
 
 
+#: an optimality gap above this (5 %) makes :func:`compare` warn that the run's cost is
+#: known only loosely
+GAP_WARN = 0.05
+
+
+def _finite(x: object) -> float | None:
+    """``x`` as a float when it is a finite number (not a bool), else None."""
+    return float(x) if is_finite_number(x) else None
+
+
+def saving_interval(summary_a: Mapping[str, Any], summary_b: Mapping[str, Any]
+                    ) -> tuple[float, float] | None:
+    """The interval certified by the two runs' bounds for the saving of B over A, had
+    both been solved to optimality: ``[LB_A - UB_B, UB_A - LB_B]`` (yuan/yr), where UB
+    is ``total_cost_yuan_per_year`` and LB ``lower_bound_yuan_per_year`` (a lower bound
+    above the cost, rounding, counts as the cost). None when a summary lacks either."""
+    ua, ub = _finite(summary_a.get("total_cost_yuan_per_year")), _finite(
+        summary_b.get("total_cost_yuan_per_year"))
+    la, lb = _finite(summary_a.get("lower_bound_yuan_per_year")), _finite(
+        summary_b.get("lower_bound_yuan_per_year"))
+    if ua is None or ub is None or la is None or lb is None:
+        return None
+    return min(la, ua) - ub, ua - min(lb, ub)
+
+
+def _data_text(summary: Mapping[str, Any]) -> str:
+    seed = summary.get("data_seed")
+    return "user data (no data seed)" if seed is None else f"data seed {seed}"
+
+
+def _problem_checks(sa: Mapping[str, Any], sb: Mapping[str, Any]
+                    ) -> tuple[dict[str, bool | None], list[str]]:
+    """Whether A and B solve the same problem, as far as their summaries tell: the same
+    scenario name, data seed (and synthetic flag), total waste, village count and village
+    set (``village_set_sha256``), and summary schema version. Returns the ``same_*``
+    flags (None: not in both summaries) and the warnings."""
+    warnings: list[str] = []
+    missing: list[str] = []
+    same: dict[str, bool | None] = {}
+
+    def both(key: str) -> bool:
+        if key in sa and key in sb:
+            return True
+        missing.append(key)
+        return False
+
+    same["same_scenario"] = None
+    if both("scenario"):
+        same["same_scenario"] = sa["scenario"] == sb["scenario"]
+        if not same["same_scenario"]:
+            warnings.append(f"A is scenario {sa['scenario']!r} and B is {sb['scenario']!r}: "
+                            "make sure the two differ only in what is being compared")
+    same["same_data"] = None
+    if both("data_seed"):
+        same["same_data"] = (sa["data_seed"] == sb["data_seed"]
+                             and sa.get("synthetic") == sb.get("synthetic"))
+        if not same["same_data"]:
+            warnings.append(f"A's villages come from {_data_text(sa)} and B's from "
+                            f"{_data_text(sb)}: the two runs plan different villages or "
+                            "waste, so the saving compares different problems")
+    same["same_waste"] = None
+    if both("waste_t_per_day"):
+        wa, wb = _finite(sa["waste_t_per_day"]), _finite(sb["waste_t_per_day"])
+        same["same_waste"] = (wa is not None and wb is not None
+                              and math.isclose(wa, wb, rel_tol=1e-9, abs_tol=1e-9))
+        if not same["same_waste"]:
+            warnings.append(f"A plans for {sa['waste_t_per_day']} t/day of waste and B for "
+                            f"{sb['waste_t_per_day']} t/day: the saving compares "
+                            "different problems")
+    ka, kb = sa.get("kpis") or {}, sb.get("kpis") or {}
+    va, vb = ka.get("villages"), kb.get("villages")
+    same["same_village_count"] = va is not None and va == vb
+    if va is None or vb is None:
+        missing.append("kpis.villages")
+    elif va != vb:
+        warnings.append(f"A has {va} villages and B {vb}: the two runs plan different "
+                        "areas, so the saving compares different problems")
+    same["same_village_set"] = None
+    if both("village_set_sha256"):
+        same["same_village_set"] = sa["village_set_sha256"] == sb["village_set_sha256"]
+        if not same["same_village_set"] and va == vb:
+            warnings.append(f"A and B plan different villages (village_set_sha256 differs) "
+                            f"although both have {va}: the saving compares different "
+                            "problems")
+    same["same_schema_version"] = sa.get("schema_version", 1) == sb.get("schema_version", 1)
+    if not same["same_schema_version"]:
+        warnings.append("the two summaries have different schema versions (written by "
+                        "different Wastenet versions): their county and prefecture costs are "
+                        "not defined alike (the uncovered-village penalty moved out of them "
+                        "in version 2)")
+    if missing:
+        text = (f"not compared, as A's or B's summary lacks it: {', '.join(missing)}")
+        if "village_set_sha256" in missing:
+            text += ("; the village sets were compared only by what the summaries carry "
+                     "(village count and total waste), not village by village")
+        warnings.append(text)
+    return same, warnings
+
+
+def _bound_warnings(sa: Mapping[str, Any], sb: Mapping[str, Any],
+                    interval: tuple[float, float] | None) -> list[str]:
+    """Warnings about how well the solvers' bounds pin the saving down: a gap over
+    :data:`GAP_WARN`, no lower bound, a certified interval holding 0."""
+    warnings = []
+    for tag, s in (("A", sa), ("B", sb)):
+        gap = _finite(s.get("gap"))
+        if gap is not None and gap > GAP_WARN:
+            warnings.append(f"{tag}'s optimality gap is {100 * gap:.2f} % (over "
+                            f"{100 * GAP_WARN:g} %): its cost may lie that far above the "
+                            "optimum, so part of the difference is the solver's, not the "
+                            "plans'")
+    if interval is None:
+        warnings.append("lower_bound_yuan_per_year is not in both summaries: the saving "
+                        "is not certified by the solvers' bounds")
+    else:
+        lo, hi = interval
+        if lo <= 0 <= hi and not lo == hi == 0:
+            warnings.append(f"the certified interval of the saving, [{lo:,.0f}, {hi:,.0f}] "
+                            "yuan/yr, contains 0: the solvers' bounds do not show which "
+                            "run is cheaper")
+    return warnings
+
+
+def _side(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """What :func:`compare` reports of one run."""
+    return {"scenario": summary.get("scenario"), "sharing": summary.get("sharing"),
+            "villages": (summary.get("kpis") or {}).get("villages"),
+            "waste_t_per_day": summary.get("waste_t_per_day"),
+            "data_seed": summary.get("data_seed"),
+            "total_cost_yuan_per_year": summary.get("total_cost_yuan_per_year"),
+            "lower_bound_yuan_per_year": summary.get("lower_bound_yuan_per_year"),
+            "gap": summary.get("gap")}
+
+
 def compare(summary_a: Mapping[str, Any], summary_b: Mapping[str, Any]) -> dict[str, Any]:
     """Differences ``b - a`` of cost and numeric KPIs, with relative changes; the cost
     allocated to each county and prefecture in both (``by_county``, ``by_prefecture``:
-    who gains from sharing); and whether both have the same number of villages
-    (``same_village_count``; when they do not, the saving compares different
-    problems) and the same ``schema_version`` (``same_schema_version``; when they do not,
-    the regional costs are not defined alike, see :data:`SUMMARY_SCHEMA_VERSION`).
+    who gains from sharing); the saving ``saving_yuan_per_year`` (A's cost - B's: negative
+    when B costs more) and the interval its solvers' bounds certify
+    (``saving_interval_yuan_per_year``, :func:`saving_interval`); and ``warnings``, each
+    a sentence, when the saving may mislead:
+
+    * the runs may solve different problems (``same_scenario``, ``same_data`` (data seed
+      and synthetic flag), ``same_waste``, ``same_village_count``, ``same_village_set``
+      (``village_set_sha256``), each None when not in both summaries, which is said
+      too; ``same_schema_version``: when it is False the regional costs are not defined
+      alike, see :data:`SUMMARY_SCHEMA_VERSION`);
+    * a gap over :data:`GAP_WARN`, no lower bound, or a certified interval holding 0.
 
     ``by_county`` lists every county that receives waste or is allocated a cost in
     either run, so its ``diff``s plus the ``diff``s of the two cost lines allocated to no
@@ -464,24 +669,23 @@ def compare(summary_a: Mapping[str, Any], summary_b: Mapping[str, Any]) -> dict[
     rows = {}
     for k in sorted(set(fa) & set(fb)):
         a, b = fa[k], fb[k]
+        rel = (b - a) / abs(a) if a != 0.0 else None
         rows[k] = {"a": a, "b": b, "diff": b - a,
-                   "relative": (b - a) / abs(a) if a not in (0.0,) else None}
+                   "relative": rel if rel is not None and math.isfinite(rel) else None}
     ca = float(summary_a["total_cost_yuan_per_year"])
     cb = float(summary_b["total_cost_yuan_per_year"])
-    ka, kb = summary_a.get("kpis") or {}, summary_b.get("kpis") or {}
-    va, vb = ka.get("villages"), kb.get("villages")
+    same, warnings = _problem_checks(summary_a, summary_b)
+    interval = saving_interval(summary_a, summary_b)
+    warnings += _bound_warnings(summary_a, summary_b, interval)
     return {
-        "a": {"scenario": summary_a.get("scenario"), "sharing": summary_a.get("sharing"),
-              "villages": va},
-        "b": {"scenario": summary_b.get("scenario"), "sharing": summary_b.get("sharing"),
-              "villages": vb},
-        "same_village_count": va is not None and va == vb,
-        "same_schema_version": (summary_a.get("schema_version", 1)
-                                == summary_b.get("schema_version", 1)),
+        "a": _side(summary_a),
+        "b": _side(summary_b),
+        **same,
         "saving_yuan_per_year": ca - cb,
         "saving_fraction": (ca - cb) / ca if ca else None,
+        "saving_interval_yuan_per_year": list(interval) if interval is not None else None,
+        "warnings": warnings,
         "metrics": rows,
         "by_county": _regional_diff(summary_a, summary_b, "cost_by_county"),
         "by_prefecture": _regional_diff(summary_a, summary_b, "cost_by_prefecture"),
     }
-

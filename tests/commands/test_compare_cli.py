@@ -98,7 +98,7 @@ def test_compare_warns_when_the_runs_plan_different_areas(
     b = _folder(tmp_path, "b", _with_counties(190.0, {"1": (1.0, 90.0), "2": (1.0, 100.0)},
                                               villages=6))
     assert main(["compare", str(a), str(b)]) == 0
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err
     assert "warning: A has 3 villages and B 6" in out
 
 
@@ -156,6 +156,6 @@ def test_compare_warns_across_summary_schema_versions(
     assert main(["compare", str(a), str(b), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["same_schema_version"] is False
     assert main(["compare", str(a), str(b)]) == 0
-    assert "different schema versions" in capsys.readouterr().out
+    assert "different schema versions" in capsys.readouterr().err
     assert main(["compare", str(b), str(c)]) == 0
-    assert "schema versions" not in capsys.readouterr().out
+    assert "schema versions" not in capsys.readouterr().err

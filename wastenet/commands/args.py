@@ -13,17 +13,25 @@ The limits are :mod:`wastenet.bounds`' (the scenario schema's): seeds in
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from wastenet.bounds import MAX_SEED, MAX_TIME_LIMIT_S
 from wastenet.errors import ValidationError
 
+log = logging.getLogger("wastenet.commands.args")
 
-def positive_int(option: str) -> Callable[[str], int]:
-    """An argparse ``type`` for an integer >= 1; errors name ``option`` and the value."""
+#: the prefix of the file :func:`probe_writable` creates (and removes at once)
+PROBE_PREFIX = ".wastenet-probe-"
+
+
+def positive_int(option: str, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type`` for an integer >= 1 (and <= ``maximum`` when given); errors
+    name ``option`` and the value."""
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -31,6 +39,8 @@ def positive_int(option: str) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"{option}: {text!r} is not an integer") from None
         if value < 1:
             raise argparse.ArgumentTypeError(f"{option}: {value} must be >= 1")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"{option}: {value} must be in [1, {maximum}]")
         return value
     return parse
 
@@ -63,10 +73,56 @@ def time_limit(option: str = "time-limit") -> Callable[[str], float]:
     return parse
 
 
+def probe_writable(folder: Path, option: str, text: str, what: str = "the folder") -> None:
+    """Check that a file can be created in ``folder`` by creating one (and removing it):
+    :func:`os.access` answers yes for root even where the file system refuses
+    (``/sys/kernel``, a read-only mount). A :class:`ValidationError` names ``option``
+    and ``text``."""
+    try:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=PROBE_PREFIX)
+    except OSError as exc:
+        raise ValidationError(option, text, f"{what} is not writable (creating a file in it "
+                              f"failed: {exc.strerror or exc})") from exc
+    os.close(fd)
+    try:
+        os.unlink(name)
+    except OSError as exc:  # pragma: no cover - a folder that takes files but not removals
+        log.warning("%s: could not remove the probe file (%s)", name, exc.strerror or exc)
+
+
+def missing_folders(text: str) -> list[Path]:
+    """The folders of the path ``text`` that do not exist yet, the path itself first and
+    its missing parents after it: what :func:`output_dir` would create, and what
+    :func:`remove_empty_folders` may take away again."""
+    out: list[Path] = []
+    path = Path(text)
+    while text and not os.path.lexists(path) and path != path.parent:
+        out.append(path)
+        path = path.parent
+    return out
+
+
+def remove_empty_folders(folders: list[Path]) -> None:
+    """Remove ``folders`` (innermost first, as :func:`missing_folders` lists them) while
+    they are empty folders: a command that created its output folder and then wrote
+    nothing into it leaves no empty folder behind. A folder that holds anything is kept
+    (and so are its parents)."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        log.debug("%s: removed the empty output folder", folder)
+
+
 def output_dir(text: str, option: str = "out") -> Path:
-    """Create the output folder ``text`` (and its parents) now, before any solving;
-    a path that is a file, or that cannot be created, raises :class:`ValidationError`
-    naming ``option`` and the path."""
+    """Create the output folder ``text`` (and its parents) now, before any solving, and
+    check that files can be created in it (:func:`probe_writable`); an empty path, a path
+    that is a file, or one that cannot be created or written raises
+    :class:`ValidationError` naming ``option`` and the path."""
+    if text == "":
+        raise ValidationError(option, text, "is empty: give a folder ('.' for the current "
+                              "one)")
     path = Path(text)
     if path.exists() and not path.is_dir():
         raise ValidationError(option, text, "exists and is not a folder")
@@ -74,8 +130,7 @@ def output_dir(text: str, option: str = "out") -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ValidationError(option, text, f"cannot create the folder ({exc.strerror})") from exc
-    if not os.access(path, os.W_OK):
-        raise ValidationError(option, text, "the folder is not writable")
+    probe_writable(path, option, text)
     return path
 
 
@@ -102,6 +157,5 @@ def output_file(text: str, option: str = "out") -> Path:
     except OSError as exc:
         raise ValidationError(option, text,
                               f"cannot create its folder ({exc.strerror})") from exc
-    if not os.access(parent, os.W_OK):
-        raise ValidationError(option, text, f"its folder {str(parent)!r} is not writable")
+    probe_writable(parent, option, text, f"its folder {str(parent)!r}")
     return path

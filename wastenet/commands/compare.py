@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 import unicodedata
 from pathlib import Path
@@ -25,7 +27,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 #: top-level numeric fields of summary.json that the comparison reads
 NUMBER_FIELDS = ("total_cost_yuan_per_year", "transfer_stations_opened", "incinerators_opened",
-                 "transfer_capacity_t_per_day", "incinerator_capacity_t_per_day", "gap")
+                 "transfer_capacity_t_per_day", "incinerator_capacity_t_per_day", "gap",
+                 "lower_bound_yuan_per_year", "waste_t_per_day", "villages",
+                 "schema_version")
+#: top-level fields the comparison reads (and reports) that may be null: text fields
+#: hold a string, ``data_seed`` a number, ``synthetic`` a boolean
+TEXT_FIELDS = ("scenario", "sharing", "village_set_sha256")
+#: the exit status when the reader of the output goes away (``compare ... | head``):
+#: 128 + SIGPIPE, as a program killed by the signal reports it
+BROKEN_PIPE_EXIT = 141
 
 
 def _shown(v: object) -> object:
@@ -48,16 +58,38 @@ def _json_type(v: object) -> str:
         return "an array"
     if isinstance(v, dict):
         return "an object"
+    if isinstance(v, float) and not math.isfinite(v):
+        return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
     return "a number"
+
+
+def _need_number(where: str, field: str, v: object, *, null: bool = False) -> None:
+    """Refuse ``v`` unless it is a finite number (or, with ``null``, None)."""
+    if (null and v is None) or is_finite_number(v):
+        return
+    raise ValidationError(field, _shown(v), f"{where}: must be a finite number"
+                          f"{' or null' if null else ''}, not {_json_type(v)}")
+
+
+def _need_text(where: str, field: str, v: object) -> None:
+    """Refuse ``v`` unless it is a string or None."""
+    if v is None or isinstance(v, str):
+        return
+    raise ValidationError(field, _shown(v), f"{where}: must be a string or null, not "
+                          f"{_json_type(v)}")
 
 
 def check_summary(doc: object, d: str) -> dict[str, Any]:
     """``doc`` (the parsed summary.json of folder ``d``) as a dict, once every field the
-    comparison reads is checked: an object, with a finite ``total_cost_yuan_per_year``,
-    finite numbers in the other numeric fields it holds and in
-    ``cost_breakdown_yuan_per_year``, an object for ``kpis``, and objects with finite
-    ``t_per_day`` and ``cost_yuan_per_year`` in its county and prefecture tables. A
-    :class:`ValidationError` names the folder, the field and the value."""
+    comparison reads is checked: an object, with a finite ``total_cost_yuan_per_year``;
+    finite numbers in the other numeric fields it holds (:data:`NUMBER_FIELDS`), in
+    ``cost_breakdown_yuan_per_year`` and in ``kpis`` (its every numeric value is compared);
+    a string or null in :data:`TEXT_FIELDS`, a number or null in ``data_seed``, a boolean
+    or null in ``synthetic``; an object for ``kpis``, and objects with finite
+    ``t_per_day`` and ``cost_yuan_per_year``, a finite or null ``cost_per_tonne_yuan``
+    and a string or null ``name`` in its county and prefecture tables. So the report,
+    and its JSON, never carry NaN or Infinity. A :class:`ValidationError` names the
+    file, the field and the value."""
     where = f"{Path(d) / 'summary.json'}"
     if not isinstance(doc, dict):
         raise ValidationError("dir", d, f"{where} holds {_json_type(doc)}, not a JSON object "
@@ -66,19 +98,26 @@ def check_summary(doc: object, d: str) -> dict[str, Any]:
         raise ValidationError("dir", d, f"{where} has no total_cost_yuan_per_year field "
                               "(is this a 'wastenet site' output folder?)")
     for key in NUMBER_FIELDS:
-        if key in doc and not is_finite_number(doc[key]):
-            raise ValidationError(key, _shown(doc[key]), f"{where}: must be a finite number, "
-                                  f"not {_json_type(doc[key])}")
+        if key in doc:
+            _need_number(where, key, doc[key])
+    for key in TEXT_FIELDS:
+        _need_text(where, key, doc.get(key))
+    _need_number(where, "data_seed", doc.get("data_seed"), null=True)
+    if doc.get("synthetic") is not None and not isinstance(doc["synthetic"], bool):
+        raise ValidationError("synthetic", _shown(doc["synthetic"]), f"{where}: must be a "
+                              f"boolean or null, not {_json_type(doc['synthetic'])}")
     for key in ("cost_breakdown_yuan_per_year", "kpis"):
         sub = doc.get(key)
         if sub is not None and not isinstance(sub, dict):
             raise ValidationError(key, _shown(sub),
                                   f"{where}: must be an object, not {_json_type(sub)}")
     for k, v in (doc.get("cost_breakdown_yuan_per_year") or {}).items():
-        if not is_finite_number(v):
-            raise ValidationError(f"cost_breakdown_yuan_per_year.{k}", _shown(v),
-                                  f"{where}: must be a finite number, not {_json_type(v)}")
+        _need_number(where, f"cost_breakdown_yuan_per_year.{k}", v)
     kpis = doc.get("kpis") or {}
+    for k, v in kpis.items():
+        # every number here is compared (booleans are not numbers to the comparison)
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            _need_number(where, f"kpis.{k}", v)
     for table in ("cost_by_county", "cost_by_prefecture"):
         rows = kpis.get(table)
         if rows is None:
@@ -92,10 +131,11 @@ def check_summary(doc: object, d: str) -> dict[str, Any]:
                 raise ValidationError(field, _shown(row),
                                       f"{where}: must be an object, not {_json_type(row)}")
             for k in ("t_per_day", "cost_yuan_per_year"):
-                if k in row and not is_finite_number(row[k]):
-                    raise ValidationError(f"{field}.{k}", _shown(row[k]),
-                                          f"{where}: must be a finite number, not "
-                                          f"{_json_type(row[k])}")
+                if k in row:
+                    _need_number(where, f"{field}.{k}", row[k])
+            _need_number(where, f"{field}.cost_per_tonne_yuan", row.get("cost_per_tonne_yuan"),
+                         null=True)
+            _need_text(where, f"{field}.name", row.get("name"))
     return doc
 
 
@@ -124,31 +164,75 @@ def run(args: argparse.Namespace) -> int:
     from wastenet.pipeline import compare
 
     res = compare(_summary(args.dir_a), _summary(args.dir_b))
-    if args.json:
-        json.dump(res, sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
-        return 0
+    for text in res["warnings"]:
+        print(f"warning: {text}", file=sys.stderr)
+    try:
+        if args.json:
+            # check_summary let no NaN or Infinity through: allow_nan=False only guards
+            sys.stdout.write(json.dumps(res, ensure_ascii=False, indent=2, allow_nan=False)
+                             + "\n")
+        else:
+            _report(res)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader went away (``| head``): stop quietly, as command-line tools do, and
+        # keep the interpreter's last flush of stdout from complaining as well
+        _drop_stdout()
+        return BROKEN_PIPE_EXIT
+    return 0
+
+
+def _drop_stdout() -> None:
+    """Point stdout at the null device, so that nothing more is written to a closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor (an in-memory stdout)
+        pass
+
+
+def headline(res: dict[str, Any]) -> list[str]:
+    """The first lines of the text report: what B saves (or costs more) than A, with the
+    relative change and the interval the solvers' bounds certify."""
+    sav = res["saving_yuan_per_year"]
+    frac = res["saving_fraction"]
+    pct = f" ({100 * abs(frac):.2f} %)" if frac is not None else ""
+    gaps = ", ".join(f"{tag} {100 * float(res[k]['gap']):.2f} %" for tag, k in
+                     (("A", "a"), ("B", "b")) if is_finite_number(res[k].get("gap")))
+    gaps = f" (gaps {gaps})" if gaps else ""
+    interval = res["saving_interval_yuan_per_year"]
+    if sav > 0:
+        lines = [f"B saves {sav:,.0f} yuan/yr over A{pct}"]
+        if interval is not None:
+            lines.append(f"  certified by the solvers' bounds: the saving lies in "
+                         f"[{interval[0]:,.0f}, {interval[1]:,.0f}] yuan/yr{gaps}")
+    elif sav < 0:
+        lines = [f"B costs {-sav:,.0f} yuan/yr more than A{pct}"]
+        if interval is not None:
+            lines.append(f"  certified by the solvers' bounds: the extra cost lies in "
+                         f"[{-interval[1]:,.0f}, {-interval[0]:,.0f}] yuan/yr{gaps}")
+    else:
+        lines = ["B costs the same as A"]
+        if interval is not None:
+            lines.append(f"  certified by the solvers' bounds: the saving lies in "
+                         f"[{interval[0]:,.0f}, {interval[1]:,.0f}] yuan/yr{gaps}")
+    return lines
+
+
+def _report(res: dict[str, Any]) -> None:
+    """The text report (the warnings go to stderr, see :func:`run`)."""
     a, b = res["a"], res["b"]
     print(f"A = {a['scenario']} (sharing {a['sharing']}),  B = {b['scenario']} "
           f"(sharing {b['sharing']})")
-    sav = res["saving_yuan_per_year"]
-    frac = res["saving_fraction"]
-    print(f"B saves {sav:,.0f} yuan/yr over A ({100 * frac:.2f} %)" if frac is not None
-          else f"B saves {sav:,.0f} yuan/yr over A")
-    if not res["same_village_count"]:
-        print(f"warning: A has {a['villages']} villages and B {b['villages']}: the two "
-              "runs plan different areas, so the saving compares different problems")
-    if not res["same_schema_version"]:
-        print("warning: the two summaries have different schema versions (written by "
-              "different Wastenet versions): their county and prefecture costs are not "
-              "defined alike (the uncovered-village penalty moved out of them in version 2)")
+    for line in headline(res):
+        print(line)
     print(f"{'metric':44} {'A':>18} {'B':>18} {'B-A':>16} {'rel':>8}")
     for k, r in res["metrics"].items():
         rel = f"{100 * r['relative']:+.2f}%" if r["relative"] is not None else ""
         print(f"{k:44} {r['a']:>18,.2f} {r['b']:>18,.2f} {r['diff']:>+16,.2f} {rel:>8}")
     _regions("prefecture", res["by_prefecture"], None)
     _regions("county", res["by_county"], COUNTIES_SHOWN)
-    return 0
 
 
 #: counties listed in the text output (largest changes first; --json gives them all)
