@@ -35,3 +35,21 @@ def load_benchmark() -> Callable[[str], ModuleType]:
     are not a package). The module is registered in ``sys.modules`` first, so that its
     dataclasses can resolve their annotations."""
     return _load_benchmark
+
+
+@pytest.fixture()
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Count the network builds (by scenario name) wherever they are called from."""
+    import wastenet.pipeline
+    import wastenet.scenario.network as network_module
+
+    real = network_module.build_network
+    calls: list[str] = []
+
+    def counted(scenario: object) -> object:
+        calls.append(getattr(scenario, "name", "?"))
+        return real(scenario)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(network_module, "build_network", counted)
+    monkeypatch.setattr(wastenet.pipeline, "build_network", counted)
+    return calls

@@ -79,20 +79,6 @@ SITING: dict[str, Any] = {
 }
 
 
-@pytest.fixture()
-def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Count the network builds (by scenario name) wherever they are called from."""
-    real = network_module.build_network
-    calls: list[str] = []
-
-    def counted(scenario: Scenario) -> Any:
-        calls.append(scenario.name)
-        return real(scenario)
-
-    monkeypatch.setattr(network_module, "build_network", counted)
-    monkeypatch.setattr(wastenet.pipeline, "build_network", counted)
-    return calls
-
 
 def _without_elapsed(text: str) -> str:
     """An export's text without the wall-time lines (plan.json's ``elapsed_s``)."""

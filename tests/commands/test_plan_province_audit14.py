@@ -30,7 +30,6 @@ from typing import Any, ParamSpec, TypeVar
 import pytest
 
 import wastenet.pipeline
-import wastenet.scenario.network as network_module
 from wastenet.cli import main
 from wastenet.commands import plan_province as cmd
 from wastenet.commands.site import write_outputs
@@ -123,20 +122,6 @@ class InlineExecutor(Executor):
             fut.set_exception(exc)
         return fut
 
-
-@pytest.fixture()
-def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Count the network builds, wherever they are called from."""
-    real = network_module.build_network
-    calls: list[str] = []
-
-    def counted(scenario: Scenario) -> Any:
-        calls.append(scenario.name)
-        return real(scenario)
-
-    monkeypatch.setattr(network_module, "build_network", counted)
-    monkeypatch.setattr(wastenet.pipeline, "build_network", counted)
-    return calls
 
 
 # ---------------------------------------------------------------------------------------
