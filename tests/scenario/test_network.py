@@ -101,8 +101,14 @@ def test_user_matrix_replaces_estimates(tmp_path) -> None:
     net = build_network(sc)
     ids = (*net.villages.ids, *net.transfer.ids, *net.incinerator.ids)
     n = len(ids)
+    from wastenet.geo.distance import pairwise_haversine_m
+
+    lon = np.concatenate([net.villages.lon, net.transfer.lon, net.incinerator.lon])
+    lat = np.concatenate([net.villages.lat, net.transfer.lat, net.incinerator.lat])
     rng = np.random.default_rng(0)
-    dist = rng.uniform(1_000, 9_000, (n, n))
+    # road distances 1.2-1.6 times the straight line (a matrix shorter than the straight
+    # line, e.g. in km, is refused)
+    dist = pairwise_haversine_m(lon, lat, lon, lat) * rng.uniform(1.2, 1.6, (n, n))
     np.fill_diagonal(dist, 0.0)
     path = tmp_path / "m.npz"
     save_matrix(DistanceMatrix(ids=ids, distance_m=dist, duration_s=dist / 10), path)

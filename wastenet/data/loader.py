@@ -72,11 +72,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import shapely
 
 from wastenet.data import liaoning
 from wastenet.data.generator import Villages
 from wastenet.errors import DataFormatError, ValidationError
+from wastenet.geo.distance import distance_to_geometries_m
 from wastenet.scenario.names import bad_text_message
 
 log = logging.getLogger("wastenet.data.loader")
@@ -124,16 +124,15 @@ def distance_to_counties_m(idx: np.ndarray, lon: np.ndarray, lat: np.ndarray) ->
     :func:`wastenet.data.liaoning.load_counties`; 0 inside). The given-county rule (a point
     must lie within :data:`SNAP_DISTANCE_M` of its county) compares it with that bound.
 
-    Same local metric scale as :func:`wastenet.data.liaoning.nearest_counties`.
+    Measured in metres in a local projection centred on each point
+    (:func:`wastenet.geo.distance.distance_to_geometries_m`), as
+    :func:`wastenet.data.liaoning.nearest_counties` does: within a few metres of the
+    haversine distance to the county's nearest border point.
     """
     if idx.size == 0:
         return np.empty(0, dtype=np.float64)
     polys = np.array(liaoning.county_polygons(), dtype=object)[idx]
-    pts = shapely.points(lon, lat)
-    coords = shapely.get_coordinates(shapely.shortest_line(polys, pts)).reshape(-1, 2, 2)
-    dx = (coords[:, 0, 0] - coords[:, 1, 0]) * 111_320.0 * np.cos(np.radians(lat))
-    dy = (coords[:, 0, 1] - coords[:, 1, 1]) * 110_574.0
-    return np.asarray(np.hypot(dx, dy), dtype=np.float64)
+    return distance_to_geometries_m(polys, lon, lat)
 
 
 class _RowParser:

@@ -25,27 +25,62 @@ Candidates
   names the site's id, its ``county`` field and value; when absent it is the county the
   point lies in (or nearest to).
 
-Neighbour lists are sparse and nearest first: village -> station within
-``policy.service_radius_km`` (twice ``network.neighbours_per_village`` of them, so that
-the sharing policy can still keep that many), village -> incinerator within
-``policy.direct_radius_km`` (at most :data:`DIRECT_NEIGHBOURS` = 8) and station ->
-incinerator within ``policy.max_transfer_haul_km`` (twice
-``network.incinerators_per_station``). They hold great-circle distances times the
+Neighbour lists are sparse, nearest first, and already obey the sharing policy
+(``policy.sharing``, :func:`sharing_matrix`): each source is searched only among the
+candidates of the counties its own county may use, so a list holds the nearest
+*allowed* candidates within the limit, however many nearer ones other counties have.
+Village -> station within ``policy.service_radius_km``, at most
+``network.neighbours_per_village``; village -> incinerator within
+``policy.direct_radius_km``, at most :data:`DIRECT_NEIGHBOURS` = 8; station ->
+incinerator within ``policy.max_transfer_haul_km``, at most
+``network.incinerators_per_station``. (The search runs one k-d tree per distinct set of
+allowed counties: one for ``free``, one per county for ``none`` and ``adjacent``, one
+per prefecture for ``prefecture``.) They hold great-circle distances times the
 circuity factor (road estimate), unless a user distance matrix is given, which then
-replaces the estimate on every listed pair (it must cover them); pairs whose matrix
-distance exceeds the limit are then dropped and the rows sorted again by it; a matrix
-that lacks some of the listed places is refused, naming ``data.distance_matrix_file``,
-the number of distinct places missing and a few of them. The
-candidates are still found by the estimate, so a pair that the estimate puts beyond
-the limit (or beyond the nearest ones listed) stays out even when its matrix distance
-is within the limit. The matrix is kept on the network
-(:attr:`Network.distance_matrix`) so that county-day routing
+replaces the estimate on every listed pair (it must cover them); with a matrix the
+station lists hold twice as many (the nearest allowed by the estimate), pairs whose
+matrix distance exceeds the limit are then dropped and the rows sorted again by it, so
+that the siting model keeps the ``k`` nearest by road among them; a matrix that lacks
+some of the listed places is refused, naming ``data.distance_matrix_file``, the number
+of distinct places missing and a few of them. The candidates are still found by the
+estimate, so a pair that the estimate puts beyond the limit (or beyond the nearest ones
+listed) stays out even when its matrix distance is within the limit. The matrix is kept
+on the network (:attr:`Network.distance_matrix`) so that county-day routing
 (:func:`wastenet.routing.build.build_routing_data`) takes its distances and travel
-times from it too.
+times from it too. The lists are built for the scenario's policy and limits
+(:attr:`Network.neighbour_key`); :func:`refresh_neighbours` rebuilds them when a network
+is given another scenario (``dataclasses.replace(network, scenario=...)``), which
+:func:`wastenet.siting.build.build_siting_data` does.
+
+Matrix plausibility
+-------------------
+The matrix's distances are in metres and a road is never shorter than the straight line
+between its ends, so on the listed pairs the matrix is compared with the great-circle
+distance between the places' coordinates (:func:`check_matrix_plausible`). When the
+median ratio road / great-circle (over pairs at least 1 km apart) is below
+:data:`MATRIX_MIN_MEDIAN_RATIO` (0.5) the matrix is refused, naming
+``data.distance_matrix_file``: its distances cannot be road distances in metres between
+these places (a matrix in kilometres gives 0.001; the hint then says so). Otherwise each
+pair shorter than the great-circle distance by more than 5 % and 200 m is counted and,
+if there are any, a warning (logger ``wastenet.network``, and :attr:`Network.warnings`)
+gives their number and the worst one: wrong units on part of the file, or ids that name
+other places.
+
+Ids
+---
+Villages, transfer and incinerator candidates and the county-day routing depots share
+one id namespace: the distance matrix's ids and the ids of the siting and routing
+outputs. A depot is ``D<adcode>`` and, when the matrix lacks that id, the incinerator
+candidate ``I<adcode>`` (the county seat's) stands for it
+(:func:`wastenet.routing.build.apply_matrix`). So an id used by two places (a village and
+a candidate site, a transfer and an incinerator candidate), ``D<adcode>`` used by any
+place of a county of the scenario, or ``I<adcode>`` used by a village or a transfer
+candidate is refused with a :class:`ValidationError` naming the id and both places.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Literal
@@ -65,9 +100,23 @@ log = logging.getLogger("wastenet.network")
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-#: incinerator candidates listed per village for direct delivery (its nearest ones within
-#: ``policy.direct_radius_km``); a fixed cap, not a scenario setting
+#: incinerator candidates listed per village for direct delivery (its nearest allowed
+#: ones within ``policy.direct_radius_km``); a fixed cap, not a scenario setting
 DIRECT_NEIGHBOURS = 8
+
+#: a user matrix whose median road / great-circle ratio over the listed pairs (at least
+#: :data:`MATRIX_MIN_PAIR_M` apart) is below this is refused: roads are not shorter than
+#: the straight line, so it cannot hold road distances in metres between these places
+MATRIX_MIN_MEDIAN_RATIO = 0.5
+
+#: pairs closer than this (great circle) do not enter the median ratio: snapping places
+#: to roads dominates their distances
+MATRIX_MIN_PAIR_M = 1_000.0
+
+#: a pair whose matrix distance is shorter than the great-circle one by more than this
+#: share and by more than :data:`MATRIX_SHORT_SLACK_M` is implausible (warned about)
+MATRIX_SHORT_TOLERANCE = 0.05
+MATRIX_SHORT_SLACK_M = 200.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,6 +166,8 @@ class Network:
     #: the user's road distance/time matrix (``data.distance_matrix_file``), if any; the
     #: county-day routing compiler takes its distances and travel times from it
     distance_matrix: DistanceMatrix | None = None
+    #: the settings the neighbour lists were built for (:func:`neighbour_key`)
+    neighbour_key: tuple[object, ...] = ()
 
     def summary(self) -> dict[str, object]:
         v = self.villages
@@ -313,7 +364,10 @@ def _assemble(parts: list[tuple[list[str], list[str], list[str], list[float], li
                       excluded=excluded, forced=forced)
 
 
-def _villages(scenario: Scenario) -> tuple[Villages, Seats, list[str]]:
+def _villages(scenario: Scenario) -> tuple[Villages, Seats, list[str],
+                                           NDArray[np.int64] | None]:
+    """The scenario's villages, township seats (synthetic data only) and warnings, and
+    for user villages their 1-based data rows in the input (``None`` when synthetic)."""
     d = scenario.data
     if d.source == "liaoning-synthetic":
         params = GeneratorParams(
@@ -324,7 +378,7 @@ def _villages(scenario: Scenario) -> tuple[Villages, Seats, list[str]]:
             demonstration_counties=tuple(d.demonstration_counties),
         )
         v, s = generate(params)
-        return v, s, []
+        return v, s, [], None
     from wastenet.data import loader
 
     warnings: list[str]
@@ -338,6 +392,7 @@ def _villages(scenario: Scenario) -> tuple[Villages, Seats, list[str]]:
             [x.model_dump() for x in d.villages], source="data.villages",
             waste_kg_per_person_per_day=d.waste_kg_per_person_per_day,
             seasonal_factor=d.seasonal_factor)
+    rows = np.arange(1, len(v) + 1, dtype=np.int64)
     if d.counties:
         keep = np.isin(np.array(v.county), np.array(d.counties))
         dropped = int((~keep).sum())
@@ -346,9 +401,17 @@ def _villages(scenario: Scenario) -> tuple[Villages, Seats, list[str]]:
                    f"{list(d.counties)} and are not part of this scenario")
             log.warning(msg)
             warnings.append(msg)
+        held = set(np.array(v.county)[keep].tolist())
+        idle = [c for c in dict.fromkeys(d.counties) if c not in held]
+        if idle and keep.any():
+            msg = (f"data.counties {idle} hold(s) none of the supplied villages and add(s) "
+                   "nothing to this scenario")
+            log.warning(msg)
+            warnings.append(msg)
         v = _subset_villages(v, keep)
+        rows = rows[keep]
     empty = Seats(codes=(), names=(), county=(), lon=np.zeros(0), lat=np.zeros(0))
-    return v, empty, warnings
+    return v, empty, warnings, rows
 
 
 def _subset_villages(v: Villages, keep: NDArray[np.bool_]) -> Villages:
@@ -362,19 +425,120 @@ def _subset_villages(v: Villages, keep: NDArray[np.bool_]) -> Villages:
         meta=dict(v.meta))
 
 
-def _knn(points_lon: FloatArray, points_lat: FloatArray, index: PointIndex, k: int,
-         max_road_m: float, circuity: float) -> Neighbours:
-    dist, idx = index.query(points_lon, points_lat, k, max_distance_m=max_road_m / circuity)
-    road = dist * circuity
-    road[idx < 0] = np.inf
+def _knn(src_lon: FloatArray, src_lat: FloatArray, src_county: IntArray,
+         dst_lon: FloatArray, dst_lat: FloatArray, dst_county: IntArray,
+         allowed: NDArray[np.bool_], k: int, max_road_m: float, circuity: float) -> Neighbours:
+    """The ``k`` nearest targets of each source within ``max_road_m`` (road estimate)
+    among the targets whose county the source's county may use (``allowed[a, b]``,
+    county indices): exact, the policy applied before the cut.
+
+    Sources are grouped by their set of allowed targets (one group for ``free``, one per
+    county for ``none`` or ``adjacent``, one per prefecture for ``prefecture``); each
+    group queries one k-d tree over its allowed targets, vectorised.
+    """
+    n = len(src_lon)
+    idx = np.full((n, k), -1, dtype=np.int64)
+    road = np.full((n, k), np.inf)
+    if n and k and len(dst_lon):
+        counties, inv = np.unique(src_county, return_inverse=True)
+        masks = allowed[counties][:, dst_county]  # (source counties, targets)
+        sets, set_of_county = np.unique(masks, axis=0, return_inverse=True)
+        group = np.asarray(set_of_county, dtype=np.int64).ravel()[inv]
+        order = np.argsort(group, kind="stable")
+        bounds = np.searchsorted(group[order], np.arange(len(sets) + 1))
+        limit = max_road_m / circuity
+        for g in range(len(sets)):
+            rows = order[bounds[g]:bounds[g + 1]]
+            targets = np.flatnonzero(sets[g])
+            if rows.size == 0 or targets.size == 0:
+                continue
+            index = PointIndex(dst_lon[targets], dst_lat[targets])
+            dist, j = index.query(src_lon[rows], src_lat[rows], k, max_distance_m=limit)
+            found = j >= 0
+            idx[rows] = np.where(found, targets[np.where(found, j, 0)], -1)
+            road[rows] = np.where(found, dist * circuity, np.inf)
     road.setflags(write=False)
     idx.setflags(write=False)
     return Neighbours(idx=idx, dist_m=road)
 
 
+def neighbour_key(scenario: Scenario) -> tuple[object, ...]:
+    """The settings that determine the neighbour lists: the sharing policy, the three
+    limits, the two list lengths, the circuity factor and the matrix file."""
+    pol, net = scenario.policy, scenario.network
+    return (pol.sharing, pol.service_radius_km, pol.direct_radius_km,
+            pol.max_transfer_haul_km, net.neighbours_per_village,
+            net.incinerators_per_station, net.circuity_factor,
+            scenario.data.distance_matrix_file)
+
+
+def neighbour_lists(scenario: Scenario, villages: Villages, transfer: Candidates,
+                    incinerator: Candidates, matrix: DistanceMatrix | None,
+                    sharing: SharingPolicy | None = None
+                    ) -> tuple[Neighbours, Neighbours, Neighbours, list[str]]:
+    """The three neighbour lists (village -> station, village -> incinerator, station ->
+    incinerator) of the scenario's policy (or ``sharing``), limits and list lengths,
+    with the user ``matrix`` applied (see the module docstring); and the matrix
+    plausibility warnings."""
+    net = scenario.network
+    circ = net.circuity_factor
+    pol = scenario.policy
+    cidx = liaoning.county_index()
+    v_c = np.array([cidx[c] for c in villages.county], dtype=np.int64)
+    t_c = np.array([cidx[c] for c in transfer.county], dtype=np.int64)
+    i_c = np.array([cidx[c] for c in incinerator.county], dtype=np.int64)
+    allowed = sharing_matrix(sharing or pol.sharing)
+    # With a matrix the station lists hold twice as many, so that the k nearest by road
+    # can be kept among the 2k nearest by the estimate.
+    widen = 2 if matrix is not None else 1
+    service, direct, haul = (pol.service_radius_km * 1000.0, pol.direct_radius_km * 1000.0,
+                             pol.max_transfer_haul_km * 1000.0)
+    v2t = _knn(villages.lon, villages.lat, v_c, transfer.lon, transfer.lat, t_c, allowed,
+               widen * net.neighbours_per_village, service, circ)
+    v2i = _knn(villages.lon, villages.lat, v_c, incinerator.lon, incinerator.lat, i_c,
+               allowed, DIRECT_NEIGHBOURS, direct, circ)
+    t2i = _knn(transfer.lon, transfer.lat, t_c, incinerator.lon, incinerator.lat, i_c,
+               allowed, widen * net.incinerators_per_station, haul, circ)
+    warnings: list[str] = []
+    if matrix is not None:
+        path = scenario.data.distance_matrix_file or "data.distance_matrix_file"
+        lists = ((villages.ids, transfer.ids, v2t), (villages.ids, incinerator.ids, v2i),
+                 (transfer.ids, incinerator.ids, t2i))
+        _check_matrix_covers(matrix, path, lists)
+        warnings += check_matrix_plausible(matrix, path, lists, circ)
+        v2t = _override(matrix, villages.ids, transfer.ids, v2t, service)
+        v2i = _override(matrix, villages.ids, incinerator.ids, v2i, direct)
+        t2i = _override(matrix, transfer.ids, incinerator.ids, t2i, haul)
+    return v2t, v2i, t2i, warnings
+
+
+def refresh_neighbours(network: Network) -> Network:
+    """``network`` itself when its neighbour lists were built for its scenario's
+    settings (:func:`neighbour_key`), else a copy with the lists rebuilt for them (a
+    network given another scenario, e.g. another sharing policy, with
+    ``dataclasses.replace``)."""
+    sc = network.scenario
+    key = neighbour_key(sc)
+    if network.neighbour_key == key:
+        return network
+    m = network.distance_matrix
+    if sc.data.distance_matrix_file and (
+            m is None or network.neighbour_key[-1:] != (sc.data.distance_matrix_file,)):
+        from wastenet.geo.matrix import load_matrix
+
+        m = load_matrix(sc.data.distance_matrix_file)
+    elif not sc.data.distance_matrix_file:
+        m = None
+    v2t, v2i, t2i, _ = neighbour_lists(sc, network.villages, network.transfer,
+                                       network.incinerator, m)
+    return dataclasses.replace(network, village_to_transfer=v2t, village_to_incinerator=v2i,
+                               transfer_to_incinerator=t2i, distance_matrix=m,
+                               neighbour_key=key)
+
+
 def build_network(scenario: Scenario) -> Network:
     """Build the network of a scenario. Pure: the same scenario gives the same network."""
-    v, seats, warnings = _villages(scenario)
+    v, seats, warnings, village_rows = _villages(scenario)
     if len(v) == 0:
         raise ValidationError("data.counties", scenario.data.counties,
                               "the selection contains no rural villages",
@@ -456,31 +620,15 @@ def build_network(scenario: Scenario) -> Network:
         raise ValidationError("candidates", 0, "the scenario produces no candidate sites")
     _check_count_prefectures(scenario, in_scope, transfer, incinerator)
 
-    net = scenario.network
-    circ = net.circuity_factor
-    pol = scenario.policy
-    # Ask for twice the kept list so that the sharing policy can still keep k allowed.
-    t_index = PointIndex(transfer.lon, transfer.lat)
-    i_index = PointIndex(incinerator.lon, incinerator.lat)
-    v2t = _knn(v.lon, v.lat, t_index, 2 * net.neighbours_per_village,
-               pol.service_radius_km * 1000.0, circ)
-    v2i = _knn(v.lon, v.lat, i_index, DIRECT_NEIGHBOURS, pol.direct_radius_km * 1000.0,
-               circ)
-    t2i = _knn(transfer.lon, transfer.lat, i_index, 2 * net.incinerators_per_station,
-               pol.max_transfer_haul_km * 1000.0, circ)
+    _check_ids(scenario, v, village_rows, transfer, incinerator, in_scope)
 
     m: DistanceMatrix | None = None
     if scenario.data.distance_matrix_file:
         from wastenet.geo.matrix import load_matrix
 
         m = load_matrix(scenario.data.distance_matrix_file)
-        _check_matrix_covers(m, scenario.data.distance_matrix_file,
-                             ((v.ids, transfer.ids, v2t), (v.ids, incinerator.ids, v2i),
-                              (transfer.ids, incinerator.ids, t2i)))
-        v2t = _override(m, v.ids, transfer.ids, v2t, pol.service_radius_km * 1000.0)
-        v2i = _override(m, v.ids, incinerator.ids, v2i, pol.direct_radius_km * 1000.0)
-        t2i = _override(m, transfer.ids, incinerator.ids, t2i,
-                        pol.max_transfer_haul_km * 1000.0)
+    v2t, v2i, t2i, matrix_warnings = neighbour_lists(scenario, v, transfer, incinerator, m)
+    warnings += matrix_warnings
 
     return Network(
         scenario=scenario, villages=v, seats=seats, transfer=transfer, incinerator=incinerator,
@@ -489,14 +637,165 @@ def build_network(scenario: Scenario) -> Network:
         warnings=tuple(warnings),
         meta={"greenfield": not (transfer.existing_capacity > 0).any()
               and not (incinerator.existing_capacity > 0).any()},
-        distance_matrix=m,
+        distance_matrix=m, neighbour_key=neighbour_key(scenario),
     )
 
 
+_KIND_TEXT = {
+    ("transfer", "seat"): ("the transfer candidate of township seat {name}",
+                           "candidates.transfer.township_seats"),
+    ("transfer", "extra"): ("the extra transfer candidate {name}",
+                            "candidates.transfer.extra_per_county"),
+    ("incinerator", "county_seat"): ("the county-seat incinerator candidate {name}",
+                                     "candidates.incinerator.county_seats"),
+    ("incinerator", "township"): ("the township incinerator candidate {name}",
+                                  "candidates.incinerator.township_seats"),
+}
+
+
+def _candidate_place(echelon: str, c: Candidates, r: int) -> tuple[str, str, bool]:
+    """(description, field, given by the user) of candidate ``r`` of an echelon."""
+    kind = c.kind[r]
+    if kind in ("user", "existing"):
+        part = "sites" if kind == "user" else "existing"
+        nth = sum(1 for k in c.kind[:r] if k == kind)
+        field_name = f"candidates.{echelon}.{part}[{nth}].id"
+        what = "site" if kind == "user" else "existing facility"
+        return f"{echelon} {what} {field_name}", field_name, True
+    text, field_name = _KIND_TEXT[(echelon, kind)]
+    return f"{text.format(name=c.names[r])} ({field_name})", field_name, False
+
+
+def _check_ids(scenario: Scenario, v: Villages, rows: NDArray[np.int64] | None,
+               transfer: Candidates, incinerator: Candidates, in_scope: list[str]) -> None:
+    """Refuse an id shared by two places of the one id namespace (villages, candidates,
+    routing depots; see the module docstring), naming the id and both places."""
+    counties = liaoning.load_counties()
+    cidx = liaoning.county_index()
+    src = str(v.meta.get("source", "data.villages"))
+
+    def village(r: int) -> tuple[str, str, bool]:
+        if rows is None:
+            return f"synthetic village {v.ids[r]!r}", "data", False
+        if src == "data.villages":
+            field_name = f"data.villages[{int(rows[r]) - 1}].id"
+            return f"village {field_name}", field_name, True
+        return f"village in row {int(rows[r])} of {src}", "data.villages_file", True
+
+    first: dict[str, tuple[str, int]] = {}
+    clash: tuple[str, tuple[str, int], tuple[str, int]] | None = None
+    for group, ids in (("village", v.ids), ("transfer", transfer.ids),
+                       ("incinerator", incinerator.ids)):
+        for r, i in enumerate(ids):
+            before = first.setdefault(i, (group, r))
+            if before != (group, r):
+                clash = (i, before, (group, r))
+                break
+        if clash is not None:
+            break
+
+    def place(p: tuple[str, int]) -> tuple[str, str, bool]:
+        group, r = p
+        if group == "village":
+            return village(r)
+        return _candidate_place(group, transfer if group == "transfer" else incinerator, r)
+
+    why = ("villages, candidate sites and routing depots share one id namespace (the "
+           "distance matrix's ids and the ids of the siting and routing outputs): give "
+           "them distinct ids")
+    if clash is not None:
+        i, a, b = clash
+        (da, fa, ua), (db, fb, ub) = place(a), place(b)
+        field_name = fb if ub or not ua else fa
+        raise ValidationError(field_name, i, f"id {i!r} names two places: {da} and {db}; "
+                              f"{why}")
+    for code in in_scope:
+        c = counties[cidx[code]]
+        depot = f"the routing depot of county {code} {c.name}"
+        for reserved, groups, text in (
+                (f"D{code}", ("village", "transfer", "incinerator"), depot),
+                (f"I{code}", ("village", "transfer"),
+                 f"{depot} (I{code} is its id when the distance matrix lacks D{code}: the "
+                 "county-seat incinerator candidate's)")):
+            hit = first.get(reserved)
+            if hit is not None and hit[0] in groups:
+                d, f, _ = place(hit)
+                raise ValidationError(f, reserved, f"id {reserved!r} names two places: {d} "
+                                      f"and {text}; {why}")
+
+
+def check_matrix_plausible(matrix: DistanceMatrix, path: str,
+                           lists: tuple[tuple[tuple[str, ...], tuple[str, ...], Neighbours],
+                                        ...], circuity: float) -> list[str]:
+    """Compare the user matrix with the great-circle distances on the listed pairs
+    (``lists`` as for :func:`_check_matrix_covers`, holding road estimates =
+    great-circle x ``circuity``).
+
+    Refuse the matrix (:class:`ValidationError` naming ``data.distance_matrix_file``)
+    when the median ratio matrix / great-circle over the pairs at least
+    :data:`MATRIX_MIN_PAIR_M` apart is below :data:`MATRIX_MIN_MEDIAN_RATIO`; otherwise
+    return a warning (also logged) when some pairs are shorter than the great-circle
+    distance by more than :data:`MATRIX_SHORT_TOLERANCE` and :data:`MATRIX_SHORT_SLACK_M`.
+    """
+    road_parts, gc_parts, src_parts, dst_parts = [], [], [], []
+    for src_ids, dst_ids, nb in lists:
+        r, c = np.nonzero(nb.idx >= 0)
+        if r.size == 0:
+            continue
+        ur, r_inv = np.unique(r, return_inverse=True)
+        uj, j_inv = np.unique(nb.idx[r, c], return_inverse=True)
+        rs = matrix.positions([src_ids[x] for x in ur.tolist()])[r_inv]
+        cs = matrix.positions([dst_ids[x] for x in uj.tolist()])[j_inv]
+        road_parts.append(matrix.distance_m[rs, cs])
+        gc_parts.append(nb.dist_m[r, c] / circuity)
+        src_parts.append(rs)
+        dst_parts.append(cs)
+    if not road_parts:
+        return []
+    road = np.concatenate(road_parts)
+    gc = np.concatenate(gc_parts)
+    far = gc >= MATRIX_MIN_PAIR_M
+    if far.any():
+        ratio = float(np.median(road[far] / gc[far]))
+        if ratio < MATRIX_MIN_MEDIAN_RATIO:
+            unit = 0.0003 <= ratio <= 0.003
+            hint = ("the distances look like kilometres: distance_m must be in metres "
+                    "(multiply by 1000)" if unit else
+                    "check that distance_m is in metres and that the ids name these "
+                    "places (villages and candidate sites)")
+            raise ValidationError(
+                "data.distance_matrix_file", path,
+                f"the matrix's distances cannot be road distances in metres between the "
+                f"places: over the {int(far.sum())} listed pairs at least "
+                f"{MATRIX_MIN_PAIR_M / 1000:g} km apart, the median ratio of matrix "
+                f"distance to great-circle distance is {ratio:.3g} (a road is never "
+                f"shorter than the straight line; below {MATRIX_MIN_MEDIAN_RATIO:g} is "
+                "refused)", hint=hint)
+    short = road < gc * (1.0 - MATRIX_SHORT_TOLERANCE) - MATRIX_SHORT_SLACK_M
+    if not short.any():
+        return []
+    k = int(np.argmax(np.where(short, gc - road, -np.inf)))
+    a, b = matrix.ids[int(np.concatenate(src_parts)[k])], \
+        matrix.ids[int(np.concatenate(dst_parts)[k])]
+    msg = (f"data.distance_matrix_file {path}: {int(short.sum())} of the {road.size} "
+           f"listed pairs ({100.0 * short.sum() / road.size:.2g} %) have a road distance "
+           f"shorter than the great-circle distance between their coordinates by more "
+           f"than {100 * MATRIX_SHORT_TOLERANCE:g} % and {MATRIX_SHORT_SLACK_M:g} m "
+           f"(worst: {a} -> {b}, {road[k]:.0f} m in the matrix, {gc[k]:.0f} m in a "
+           "straight line); check that distance_m is in metres and that the ids name "
+           "these places")
+    log.warning("%s", msg)
+    return [msg]
+
+
 def _no_villages_hint(scenario: Scenario) -> str | None:
-    """Why a synthetic selection of rural counties has no villages: its counties' shares
-    of a small ``data.villages_total`` round to 0."""
+    """Why a selection has no villages: with user villages, none lies in the selected
+    counties; with synthetic ones, the rural counties' shares of a small
+    ``data.villages_total`` round to 0."""
     d = scenario.data
+    if d.source == "user" and d.counties:
+        return ("none of the supplied villages lies in data.counties (their counties are "
+                "taken from the villages' county field or their coordinates)")
     if d.source != "liaoning-synthetic" or not d.counties:
         return None
     cidx = liaoning.county_index()

@@ -24,6 +24,7 @@ import json
 import math
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -99,6 +100,23 @@ def _prefecture_hint(text: str) -> str:
     return f"the prefectures are {listed}"
 
 
+def _known_county(field_name: str) -> Callable[[str], str]:
+    """A check that an adcode of ``data.<field_name>`` is one of the 100 bundled
+    county-level divisions; the error names ``data.<field_name>`` and the code."""
+
+    def check(code: str) -> str:
+        if code not in liaoning.county_index():
+            raise PydanticCustomError(
+                "unknown_county",
+                "unknown Liaoning county adcode '{code}' in data.{field}: not one of the "
+                "province's 100 county-level divisions",
+                {"code": code, "field": field_name, "domain_field": f"data.{field_name}",
+                 "domain_value": code})
+        return code
+
+    return check
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -159,11 +177,19 @@ class DataSpec(_Model):
         "Liaoning's population)")
     waste_kg_per_person_per_day: PosFloat = Field(0.5, description="median rate [DATA]")
     seasonal_factor: PosFloat = Field(1.0, description="peak-season multiplier (assumption)")
-    counties: list[Adcode] = Field(default_factory=list,
-                                   description="restrict to these counties (empty: all)")
-    tourism_fraction: float = Field(0.02, ge=0, le=1, allow_inf_nan=False,
-                                    description="share of key tourism villages (assumption)")
-    demonstration_counties: list[Adcode] = Field(default_factory=list)
+    counties: list[Annotated[Adcode, AfterValidator(_known_county("counties"))]] = Field(
+        default_factory=list,
+        description="restrict to these counties (empty: all); each one of Liaoning's 100 "
+        "county-level adcodes")
+    tourism_fraction: float = Field(
+        0.02, ge=0, le=1, allow_inf_nan=False,
+        description="share of key tourism villages (assumption); synthetic data only (user "
+        "villages carry their own tourism field)")
+    demonstration_counties: list[
+        Annotated[Adcode, AfterValidator(_known_county("demonstration_counties"))]] = Field(
+        default_factory=list,
+        description="counties whose villages all belong to the demonstration belt; "
+        "synthetic data only, and within data.counties when that is given")
     villages_file: str | None = Field(None, description="CSV or GeoJSON of villages (CLI only)")
     villages: list[VillageSpec] = Field(default_factory=list, description="inline villages")
     distance_matrix_file: str | None = Field(
@@ -201,6 +227,41 @@ class DataSpec(_Model):
                      "domain_field": f"data.villages.{r}.id", "domain_value": village.id})
             first[village.id] = r
         return v
+
+    @model_validator(mode="after")
+    def _settings_used(self) -> DataSpec:
+        """Refuse settings that the data source would silently ignore, and demonstration
+        counties outside the selection (they would mark no village)."""
+        if self.source == "user":
+            fields = DataSpec.model_fields
+            ignored = [(name, getattr(self, name)) for name in
+                       ("demonstration_counties", "tourism_fraction", "villages_total",
+                        "rural_population")
+                       if getattr(self, name) != fields[name].get_default(
+                           call_default_factory=True)]
+            if ignored:
+                name, value = ignored[0]
+                use = {"demonstration_counties": "mark the villages with the "
+                       "demonstration field instead",
+                       "tourism_fraction": "mark the villages with the tourism field "
+                       "instead"}.get(name, "the supplied villages are used as they are")
+                raise PydanticCustomError(
+                    "setting_ignored",
+                    "data.{name} is given with data.source='user', which takes the villages "
+                    "as supplied and would ignore it: remove it ({use})",
+                    {"name": name, "use": use, "domain_field": f"data.{name}",
+                     "domain_value": value})
+        elif self.counties:
+            outside = [c for c in self.demonstration_counties if c not in self.counties]
+            if outside:
+                raise PydanticCustomError(
+                    "demonstration_outside_selection",
+                    "demonstration county {code} is not among data.counties {counties}, so "
+                    "it would mark no village: add it to data.counties or remove it",
+                    {"code": outside[0], "counties": list(self.counties),
+                     "domain_field": "data.demonstration_counties",
+                     "domain_value": outside[0]})
+        return self
 
     @model_validator(mode="after")
     def _one_person_per_village(self) -> DataSpec:

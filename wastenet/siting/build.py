@@ -1,6 +1,9 @@
 """Compile a built :class:`~wastenet.scenario.network.Network` into :class:`SitingData`.
 
-Arcs (all sparse, vectorised):
+Arcs (all sparse, vectorised) are the network's neighbour lists, which already hold only
+the candidates the sharing policy allows (:mod:`wastenet.scenario.network`: the policy
+is applied before the nearest-``k`` cut, so a site is never short of allowed arcs because
+nearer candidates of other counties filled its list):
 
 * collect ``i -> j``: the nearest transfer candidates of village ``i`` within
   ``policy.service_radius_km`` whose county the sharing policy allows from ``i``'s
@@ -8,15 +11,20 @@ Arcs (all sparse, vectorised):
   ``collection_haul_yuan_per_t_km x road_km x 365`` (yuan/yr per t/d);
 * direct ``i -> k``: the nearest incinerator candidates of village ``i`` within
   ``policy.direct_radius_km`` that the policy allows, at most 8 of them (a fixed cap,
-  :data:`~wastenet.scenario.network.DIRECT_NEIGHBOURS`: the network lists only the 8
-  nearest, so a village with more plants in reach does not see the farther ones, and
-  the sharing policy may leave fewer); same unit cost;
+  :data:`~wastenet.scenario.network.DIRECT_NEIGHBOURS`: a village with more allowed
+  plants in reach does not see the farther ones); same unit cost;
 * haul ``j -> k``: the nearest allowed incinerator candidates of station ``j`` within
   ``policy.max_transfer_haul_km``, at most ``network.incinerators_per_station``; unit
   cost ``transfer_haul_yuan_per_t_km x road_km x 365``.
 
+A network whose lists were built for other settings than its scenario's (another
+sharing policy, limit or list length, given with ``dataclasses.replace``) has them
+rebuilt first (:func:`wastenet.scenario.network.refresh_neighbours`), so the arcs are
+always those of the scenario compiled.
+
 Road distances are the network's (the estimate, or the user distance matrix, already
-filtered by the three limits in :func:`wastenet.scenario.network.build_network`). The
+filtered by the three limits in :func:`wastenet.scenario.network.build_network`; with a
+matrix the ``k`` nearest by road are kept among the network's longer lists). The
 limits are recorded in :attr:`SitingData.service_radius_m`,
 :attr:`~SitingData.direct_radius_m` and :attr:`~SitingData.max_haul_m` for the checker.
 
@@ -39,11 +47,14 @@ from numpy.typing import NDArray
 
 from wastenet.data import liaoning
 from wastenet.errors import InfeasibleError, ValidationError
+from wastenet.geo.matrix import DistanceMatrix
 from wastenet.scenario.network import (
     DIRECT_NEIGHBOURS,
     Candidates,
     Neighbours,
     Network,
+    neighbour_lists,
+    refresh_neighbours,
     sharing_matrix,
 )
 from wastenet.scenario.schema import SizeSpec, annualised_fixed_cost
@@ -106,6 +117,7 @@ def _arcs(nb: Neighbours, src_county: NDArray[np.int64], dst_county: NDArray[np.
 
 def build_siting_data(network: Network) -> SitingData:
     """The siting problem of a network under its scenario's policy and costs."""
+    network = refresh_neighbours(network)
     sc = network.scenario
     counties = liaoning.load_counties()
     cidx = liaoning.county_index()
@@ -225,6 +237,38 @@ def _no_candidates_text(sc_kind: str, settings: dict[str, object]) -> str:
     return f"the scenario has no {sc_kind} candidates ({shown}, no sites, no existing ones)"
 
 
+def _lists_of_any_county(network: Network) -> tuple[Neighbours, Neighbours, Neighbours]:
+    """The network's neighbour lists as if every county could use every other's sites
+    (``free``), for naming the sharing policy as the cause of a coverage gap. With a
+    user matrix, the pairs it covers take its distance, the others keep the estimate."""
+    sc = network.scenario
+    v2t, v2i, t2i, _ = neighbour_lists(sc, network.villages, network.transfer,
+                                       network.incinerator, None, sharing="free")
+    m = network.distance_matrix
+    if m is None:
+        return v2t, v2i, t2i
+    pol = sc.policy
+    v, tr, inc = network.villages, network.transfer, network.incinerator
+    return (_matrix_where_covered(m, v.ids, tr.ids, v2t, pol.service_radius_km * 1000.0),
+            _matrix_where_covered(m, v.ids, inc.ids, v2i, pol.direct_radius_km * 1000.0),
+            _matrix_where_covered(m, tr.ids, inc.ids, t2i,
+                                  pol.max_transfer_haul_km * 1000.0))
+
+
+def _matrix_where_covered(matrix: DistanceMatrix, src_ids: tuple[str, ...], dst_ids: tuple[str, ...],
+                          nb: Neighbours, limit_m: float) -> Neighbours:
+    """``nb`` with the matrix distance on the pairs the matrix covers, pairs beyond
+    ``limit_m`` dropped (only whether a row has an entry matters to the caller)."""
+    rows, cols = np.nonzero(nb.idx >= 0)
+    ps = matrix.positions(list(src_ids))[rows]
+    pd = matrix.positions(list(dst_ids))[nb.idx[rows, cols]]
+    both = (ps >= 0) & (pd >= 0)
+    dist = nb.dist_m.copy()
+    dist[rows[both], cols[both]] = matrix.distance_m[ps[both], pd[both]]
+    idx = np.where(dist <= limit_m, nb.idx, -1)
+    return Neighbours(idx=idx, dist_m=np.where(idx >= 0, dist, np.inf))
+
+
 def check_coverage(network: Network, data: SitingData) -> None:
     """Raise :class:`InfeasibleError` when a village that must be covered (every village
     when no uncovered penalty is given, else the must-cover ones) has no usable way to an
@@ -259,13 +303,14 @@ def check_coverage(network: Network, data: SitingData) -> None:
     lost = hard & ~reach
     if not lost.any():
         return
-    # what each village can see on the transfer side
-    near_raw: NDArray[np.bool_] = np.asarray(
-        (network.village_to_transfer.idx >= 0).any(axis=1), dtype=bool)
+    # what each village can see on the transfer side; the network's lists obey the
+    # policy, so what lies within reach regardless of it comes from lists of any county
+    free_v2t, _free_v2i, free_t2i = _lists_of_any_county(network)
+    near_raw: NDArray[np.bool_] = np.asarray((free_v2t.idx >= 0).any(axis=1), dtype=bool)
     near_allowed = _any_per_row(data.collect.src, np.ones(len(data.collect), dtype=bool), n)
     near_usable = _any_per_row(data.collect.src, tr_use[data.collect.dst], n)
     # for stations: any incinerator within the haul limit (before sharing), any usable one
-    t2i = network.transfer_to_incinerator.idx
+    t2i = free_t2i.idx
     raw_ok = np.asarray(t2i >= 0, dtype=bool)
     st_raw_any: NDArray[np.bool_] = np.asarray(raw_ok.any(axis=1), dtype=bool)
     st_raw_usable: NDArray[np.bool_] = np.asarray(
