@@ -41,6 +41,8 @@ def is_finite_real(x: object) -> bool:
 MAX_SEED = 2**31 - 1
 #: the longest time limit in seconds, a day
 MAX_TIME_LIMIT_S = 86_400.0
+#: the most sub-problems a siting run solves at a time (``solver.threads``, ``--threads``)
+MAX_THREADS = 64
 #: the largest vehicle cost in yuan (``fixed_cost_yuan``, ``cost_yuan_per_km``,
 #: ``cost_yuan_per_h``): the routing model's integer objective must hold it (see
 #: :data:`wastenet.routing.data.MAX_COST_YUAN`); the scenario schema refuses more

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -184,12 +185,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _drop_stdout() -> None:
     """Point stdout at the null device, so that nothing more is written to a closed pipe."""
-    try:
+    # OSError/ValueError: no file descriptor (an in-memory stdout), nothing to redirect
+    with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
-    except (OSError, ValueError):  # no file descriptor (an in-memory stdout)
-        pass
 
 
 def headline(res: dict[str, Any]) -> list[str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from wastenet import atomicio
+from wastenet.bounds import MAX_THREADS
 from wastenet.commands.args import (
     missing_folders,
     output_dir,
@@ -25,7 +26,7 @@ from wastenet.commands.args import (
 )
 from wastenet.errors import ValidationError
 from wastenet.formats.spreadsheet import safe_text
-from wastenet.scenario.schema import Scenario, SolverSpec, load_scenario
+from wastenet.scenario.schema import Scenario, load_scenario
 
 log = logging.getLogger("wastenet.site")
 
@@ -40,20 +41,6 @@ TEXT_FIELDS = ("village_id", "village_name", "county", "facility_id", "facility_
 ASSIGNMENT_FIELDS = ("village_id", "village_name", "county", "facility_id", "facility_name",
                      "facility_kind", "distance_m", "t_per_day", "fraction",
                      "synthetic", "data_seed", "solver_seed")
-
-
-def _schema_max_threads() -> int:
-    """The scenario schema's upper bound of ``solver.threads`` (so that ``--threads``
-    accepts exactly what a scenario file may say)."""
-    for rule in SolverSpec.model_fields["threads"].metadata:
-        le = getattr(rule, "le", None)
-        if isinstance(le, int):
-            return le
-    raise RuntimeError("the scenario schema gives solver.threads no upper bound")
-
-
-#: the largest ``--threads``: the scenario schema's bound of ``solver.threads``
-MAX_THREADS = _schema_max_threads()
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

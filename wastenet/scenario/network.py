@@ -618,7 +618,7 @@ def build_network(scenario: Scenario) -> Network:
                             "candidates.incinerator")
     if len(transfer) == 0 and len(incinerator) == 0:
         raise ValidationError("candidates", 0, "the scenario produces no candidate sites")
-    _check_count_prefectures(scenario, in_scope, transfer, incinerator)
+    check_count_prefectures(scenario, transfer, incinerator)
 
     _check_ids(scenario, v, village_rows, transfer, incinerator, in_scope)
 
@@ -831,11 +831,17 @@ def _check_matrix_covers(matrix: DistanceMatrix, path: str,
             f"{shown}{more}")
 
 
-def _check_count_prefectures(scenario: Scenario, in_scope: list[str], transfer: Candidates,
-                             incinerator: Candidates) -> None:
+def check_count_prefectures(scenario: Scenario, transfer: Candidates,
+                            incinerator: Candidates) -> None:
     """Each ``policy.counts[r].prefecture`` must be a prefecture adcode (not a county's)
-    that holds candidates of the target's echelon in this network; otherwise the target
-    would count no site (silently doing nothing, or failing with a misleading reason)."""
+    that holds candidates of the target's echelon among ``transfer`` / ``incinerator``;
+    otherwise the target would count no site (silently met, ``le`` or ``eq 0``, or
+    failing with a reason that blames the count). :func:`build_network` checks the
+    scenario it builds, and :func:`wastenet.siting.build.build_siting_data` the one a
+    network carries when it is compiled (it may have been given another policy, e.g.
+    with ``dataclasses.replace(network, scenario=...)``). The :class:`ValidationError`
+    names ``policy.counts[r].prefecture``, the target and the value, with the valid
+    prefectures as a hint."""
     counties = liaoning.load_counties()
     cidx = liaoning.county_index()
     prefectures = {p.adcode: p.name for p in liaoning.load_prefectures()}
@@ -844,23 +850,26 @@ def _check_count_prefectures(scenario: Scenario, in_scope: list[str], transfer: 
         if code is None:
             continue
         field_name = f"policy.counts[{r}].prefecture"
+        target = f"count target {t.echelon} {t.sense} {t.value} in prefecture {code!r}"
+        cand = transfer if t.echelon == "transfer" else incinerator
+        held = sorted({counties[cidx[c]].prefecture_adcode for c in cand.county})
+        listed = ", ".join(f"{p} {prefectures[p]}" for p in held)
+        hint = (f"the prefectures with {t.echelon} candidates in this scenario are {listed}"
+                if held else f"the scenario has no {t.echelon} candidates")
         if code not in prefectures:
             if code in cidx:
                 c = counties[cidx[code]]
-                raise ValidationError(field_name, code,
-                                      f"is a county adcode ({c.name}), not a prefecture",
-                                      hint=f"its prefecture is {c.prefecture_adcode} "
-                                      f"({c.prefecture_name})")
-            raise ValidationError(field_name, code, "unknown prefecture adcode")
-        cand = transfer if t.echelon == "transfer" else incinerator
-        held = {counties[cidx[c]].prefecture_adcode for c in cand.county}
+                raise ValidationError(
+                    field_name, code, f"{target}: {code} is a county adcode (the adcode of "
+                    f"county {c.name}, not of a prefecture)",
+                    hint=f"its prefecture is {c.prefecture_adcode} ({c.prefecture_name})")
+            raise ValidationError(field_name, code, f"{target}: unknown prefecture (unknown "
+                                  f"code {code!r}): no county lies in it", hint=hint)
         if code not in held:
-            scope = sorted({counties[cidx[c]].prefecture_adcode for c in in_scope} | held)
             raise ValidationError(
                 field_name, code,
-                f"no {t.echelon} candidate of this scenario lies in prefecture "
-                f"{prefectures[code]}: the count target has no site to count",
-                hint=f"the scenario's prefectures are {', '.join(scope)}")
+                f"{target}: no {t.echelon} candidate of this scenario lies in prefecture "
+                f"{prefectures[code]}, so the target has no site to count", hint=hint)
 
 
 def _override(matrix: DistanceMatrix, src_ids: tuple[str, ...], dst_ids: tuple[str, ...],

@@ -39,7 +39,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from wastenet.bounds import MAX_SEED, MAX_TIME_LIMIT_S, MAX_VEHICLE_COST_YUAN
+from wastenet.bounds import MAX_SEED, MAX_THREADS, MAX_TIME_LIMIT_S, MAX_VEHICLE_COST_YUAN
 from wastenet.data import liaoning
 from wastenet.data.generator import MAX_RURAL_POPULATION
 from wastenet.errors import DataFormatError, ValidationError
@@ -544,7 +544,7 @@ class SolverSpec(_Model):
     seed: int = Field(0, ge=0, le=MAX_SEED,
                       description="solver seed (assumption: an arbitrary fixed value)")
     method: Literal["auto", "exact", "decomposition"] = "auto"
-    threads: int = Field(1, ge=1, le=64,
+    threads: int = Field(1, ge=1, le=MAX_THREADS,
                          description="siting: sub-problems solved at a time by the scalable "
                                      "path (assumption: 1, one core per run)")
     routing_time_limit_s: PosFloat = Field(30.0, le=MAX_TIME_LIMIT_S,

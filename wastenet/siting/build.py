@@ -36,8 +36,9 @@ only). Before the data go to a solver, :func:`check_coverage` names, in the scen
 own settings, why a village that must be covered cannot be: no incinerator may open at
 all, no station within ``policy.service_radius_km``, stations whose haul to every
 incinerator exceeds ``policy.max_transfer_haul_km``, the sharing policy, or exclusions.
-Before that, :func:`check_count_targets` refuses a count target whose prefecture
-matches no county, or holds no candidate of its echelon: it would count no site.
+Before that, :func:`~wastenet.scenario.network.check_count_prefectures` refuses a count
+target whose prefecture matches no county, or holds no candidate of its echelon: it would
+count no site.
 """
 
 from __future__ import annotations
@@ -46,13 +47,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from wastenet.data import liaoning
-from wastenet.errors import InfeasibleError, ValidationError
+from wastenet.errors import InfeasibleError
 from wastenet.geo.matrix import DistanceMatrix
 from wastenet.scenario.network import (
     DIRECT_NEIGHBOURS,
     Candidates,
     Neighbours,
     Network,
+    check_count_prefectures,
     neighbour_lists,
     refresh_neighbours,
     sharing_matrix,
@@ -171,57 +173,9 @@ def build_siting_data(network: Network) -> SitingData:
         direct_radius_m=sc.policy.direct_radius_km * 1000.0,
         max_haul_m=sc.policy.max_transfer_haul_km * 1000.0,
     )
-    check_count_targets(network, data)
+    check_count_prefectures(sc, network.transfer, network.incinerator)
     check_coverage(network, data)
     return data
-
-
-def check_count_targets(network: Network, data: SitingData) -> None:
-    """Refuse a count target (``policy.counts[r]``) that would count no site: its
-    ``prefecture`` matches no county of ``data`` (a mistyped code, or a county's code),
-    or it is a prefecture in which the network holds no candidate of the target's
-    echelon. Such a target is otherwise silently met (``le``, or ``eq 0``) or turns
-    into an infeasibility that blames the count. :func:`build_network` checks the
-    scenario it builds; this checks the scenario the network carries when it is
-    compiled (a network may be given another policy, e.g. with
-    ``dataclasses.replace(network, scenario=...)``). The
-    :class:`ValidationError` names ``policy.counts[r].prefecture``, the target and the
-    value, with the valid prefectures as a hint."""
-    known = set(data.county_prefecture)
-    pref_names: dict[str, str] = {p.adcode: p.name for p in liaoning.load_prefectures()}
-    cidx = liaoning.county_index()
-    counties = liaoning.load_counties()
-    for r, t in enumerate(data.counts):
-        code = t.prefecture
-        if code is None:
-            continue
-        field = f"policy.counts[{r}].prefecture"
-        target = f"count target {t.echelon} {t.sense} {t.value} in prefecture {code!r}"
-        sites = data.transfer if t.echelon == "transfer" else data.incinerator
-        held = sorted({data.county_prefecture[c] for c in sites.county.tolist()
-                       if 0 <= c < len(data.county_prefecture)})
-        listed = ", ".join(f"{p} {pref_names.get(p, '')}".rstrip() for p in held)
-        if code not in known:
-            if code in cidx:
-                c = counties[cidx[code]]
-                why = (f"{target}: {code} is the adcode of county {c.name}, not of a "
-                       "prefecture, and matches no county's prefecture")
-                hint = f"its prefecture is {c.prefecture_adcode} ({c.prefecture_name})"
-            else:
-                why = f"{target}: no county lies in a prefecture {code!r} (unknown code)"
-                hint = (f"the prefectures with {t.echelon} candidates in this scenario are "
-                        f"{listed}" if held else
-                        "the prefectures are " + ", ".join(
-                            f"{p} {n}" for p, n in pref_names.items()))
-            raise ValidationError(field, code, why, hint=hint)
-        if code not in held:
-            name = pref_names.get(code, code)
-            raise ValidationError(
-                field, code,
-                f"{target}: no {t.echelon} candidate of this scenario lies in prefecture "
-                f"{name}, so the target has no site to count",
-                hint=(f"the prefectures with {t.echelon} candidates in this scenario are "
-                      f"{listed}" if held else f"the scenario has no {t.echelon} candidates"))
 
 
 def _any_per_row(rows: NDArray[np.int64], flag: NDArray[np.bool_], n: int) -> NDArray[np.bool_]:

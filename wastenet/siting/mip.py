@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -383,13 +383,6 @@ def solve_mip(
               "LP" if opts.relax else "MIP", build_s, wall, solver.NumVariables(),
               solver.NumConstraints(), status)
 
-    def values(store: dict[int, pywraplp.Variable], size: int) -> FloatArray:
-        out = np.zeros(size)
-        if status in ("optimal", "feasible"):
-            for idx, v in store.items():
-                out[idx] = v.solution_value()
-        return out
-
     obj = objective.Value() if status in ("optimal", "feasible") else float("inf")
     if status == "optimal":
         bound = obj if opts.relax else min(obj, objective.BestBound())
@@ -398,19 +391,30 @@ def solve_mip(
     else:
         bound = float("-inf")
     nodes = int(solver.nodes()) if integer and status != "unknown" else 0
-    return MipSolution(
-        status=status,
-        objective=float(obj),
-        bound=float(bound),
-        y=values(yv, tr.opt_site.shape[0]),
-        z=values(zv, inc.opt_site.shape[0]),
-        x=values(xv, len(model.collect)),
-        d=values(dv, len(model.direct)),
-        h=values(hv, len(model.haul)),
-        u=values(uv, n),
-        wall_s=wall,
-        nodes=nodes,
-    )
+    return _mip_solution(model, (yv, zv, xv, dv, hv, uv),
+                         pywraplp.Variable.solution_value
+                         if status in ("optimal", "feasible") else None,
+                         status, float(obj), float(bound), wall, nodes)
+
+
+def _mip_solution(model: CompiledModel, stores: tuple[dict[int, pywraplp.Variable], ...],
+                  value_of: Callable[[pywraplp.Variable], float] | None, status: str,
+                  objective: float, bound: float, wall_s: float, nodes: int) -> MipSolution:
+    """A :class:`MipSolution` whose y, z, x, d, h and u (``stores``: the model's variables
+    by index) hold ``value_of(variable)``, or zeros when there is no solution (None)."""
+    tr, inc = model.transfer, model.incinerator
+    sizes = (tr.opt_site.shape[0], inc.opt_site.shape[0], len(model.collect),
+             len(model.direct), len(model.haul), model.demand.shape[0])
+    arrays = []
+    for store, size in zip(stores, sizes, strict=True):
+        out = np.zeros(size)
+        if value_of is not None:
+            for idx, v in store.items():
+                out[idx] = value_of(v)
+        arrays.append(out)
+    y, z, x, d, h, u = arrays
+    return MipSolution(status=status, objective=objective, bound=bound, y=y, z=z, x=x, d=d,
+                       h=h, u=u, wall_s=wall_s, nodes=nodes)
 
 
 def _solve_exported(model: CompiledModel, solver: pywraplp.Solver,
@@ -448,23 +452,12 @@ def _solve_exported(model: CompiledModel, solver: pywraplp.Solver,
     sol = _solve_scipy(cost, a_csr, row_lo, row_hi, col_lo, col_hi, integer, opts, t0)
     offset = float(proto.objective_offset)
 
-    def values(store: dict[int, pywraplp.Variable], size: int) -> FloatArray:
-        out = np.zeros(size)
-        if sol.status in ("optimal", "feasible"):
-            for idx, v in store.items():
-                out[idx] = sol.x[v.index()]
-        return out
-
-    yv, zv, xv, dv, hv, uv = stores
-    tr, inc = model.transfer, model.incinerator
     log.debug("SCIPY %s: %d vars, %d rows, status %s, %.2fs", "LP" if opts.relax else
               "MIP", n_var, len(proto.constraint), sol.status, sol.wall_s)
-    return MipSolution(
-        status=sol.status, objective=sol.objective + offset, bound=sol.bound + offset,
-        y=values(yv, tr.opt_site.shape[0]), z=values(zv, inc.opt_site.shape[0]),
-        x=values(xv, len(model.collect)), d=values(dv, len(model.direct)),
-        h=values(hv, len(model.haul)), u=values(uv, model.demand.shape[0]),
-        wall_s=time.perf_counter() - t0, nodes=sol.nodes)
+    return _mip_solution(model, stores, (lambda v: sol.x[v.index()])
+                         if sol.status in ("optimal", "feasible") else None,
+                         sol.status, sol.objective + offset, sol.bound + offset,
+                         time.perf_counter() - t0, sol.nodes)
 
 
 @dataclass(frozen=True, eq=False)
