@@ -46,10 +46,14 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticError
 from sqlalchemy.exc import OperationalError
 
 from api.db.store import Store
 from api.metrics import Metrics
+from api.scenario_input import InputError, revalidate_stored
+from api.schemas import RoutePlanCreate, RunCreate
 from api.settings import Settings
 
 log = logging.getLogger("wastenet.api.jobs")
@@ -239,6 +243,41 @@ def worker_main(conn: Connection, threads: int = 1, parent_pid: int | None = Non
 
 
 # -------------------------------------------------------------------------- server side
+#: The parameters a run stores, by kind, with the request model whose fields check them.
+_STORED_PARAMS: dict[str, tuple[type[BaseModel], tuple[str, ...]]] = {
+    "siting": (RunCreate, ("time_limit_s", "seed")),
+    "route_plan": (RoutePlanCreate, ("time_limit_s", "seed", "solution_limit"))}
+
+
+def check_stored_params(kind: str, params: dict[str, Any]) -> None:
+    """Check the stored ``params`` of a ``kind`` run by the fields of the request that
+    makes such a run (``RunCreate``, ``RoutePlanCreate``): a run queued before those
+    fields refused some value is an :class:`~api.scenario_input.InputError` item per
+    value, located at ``["params", <name>]`` and naming the name and value as the 422 of
+    the request would. Other stored keys are not the request's and are left alone."""
+    if kind not in _STORED_PARAMS:
+        return
+    model, names = _STORED_PARAMS[kind]
+    items = []
+    for name in names:
+        if name not in params:
+            continue
+        try:  # the field's own checks, the model's other (required) fields aside
+            model.__pydantic_validator__.validate_assignment(model.model_construct(), name,
+                                                             params[name])
+        except PydanticError as exc:
+            for e in exc.errors():
+                value = params[name]
+                shown = repr(value) if isinstance(value, bool | int | float | str) else None
+                where = name if shown is None else f"{name}={shown[:80]}"
+                items.append({"loc": ["params", name], "type": str(e.get("type", "value_error")),
+                              "msg": f"{where}: {e.get('msg', 'invalid')} (stored with the "
+                              "run before the current schema refused it; request the run "
+                              "again)"})
+    if items:
+        raise InputError(items)
+
+
 @dataclass
 class _Slot:
     index: int
@@ -564,13 +603,18 @@ class JobManager:
             return False
         try:
             task = self._task_for(run)
+            limit = float(task.get("time_limit_s") or self.settings.run_time_limit_s)
+        except InputError as exc:  # stored before the schema refused it: the 422's words
+            reason = "; ".join(str(item["msg"]) for item in exc.items)
+            log.warning("run %s failed before it started: %s", run.id, reason)
+            self.store.finish_other(run.id, "failed", reason, None, self.instance_id)
+            return True
         except Exception as exc:
             self.store.finish_other(run.id, "failed", f"could not prepare the run: {exc}", None,
                                     self.instance_id)
             return True
         slot.run_id, slot.kind = run.id, run.kind
         slot.started = slot.last_flush = time.monotonic()
-        limit = float(task.get("time_limit_s") or self.settings.run_time_limit_s)
         slot.deadline = slot.started + limit + self.settings.kill_grace_s
         slot.extra = {"time_limit_s": limit}
         with contextlib.suppress(OSError):  # a dead worker is seen and re-queued next tick
@@ -580,14 +624,20 @@ class JobManager:
         return True
 
     def _task_for(self, run: Any) -> dict[str, Any]:
+        """The worker's task for ``run``. A siting or route-plan run's stored parameters
+        and scenario are validated again by the current schema (a run queued before the
+        schema refused them): :class:`~api.scenario_input.InputError`, whose messages
+        are those of the 422 a new request would get, naming the field and value."""
         params = dict(run.params or {})
         task: dict[str, Any] = {"run_id": run.id, "kind": run.kind, "params": params,
                                 "time_limit_s": params.get("time_limit_s"),
                                 "seed": params.get("seed")}
         if run.kind in ("siting", "route_plan"):
+            check_stored_params(run.kind, params)
             scenario = self.store.get_scenario(run.scenario_id)
             if scenario is None:
                 raise LookupError(f"scenario {run.scenario_id} is gone")
+            revalidate_stored(scenario.body, scenario.id)
             task["scenario"] = scenario.body
         if run.kind == "route_plan":
             result = self.store.get_result(str(run.parent_run_id))

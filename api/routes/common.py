@@ -169,6 +169,33 @@ def why_not_succeeded(run: RunRow) -> str:
     return why
 
 
+def may_read_run(principal: Principal, run: RunRow) -> bool:
+    """Whether ``principal`` may read run ``run`` (:func:`check_run_access`)."""
+    try:
+        check_run_access(principal, run)
+    except HTTPException:
+        return False
+    return True
+
+
+def not_a_succeeded_siting_run(run: RunRow, principal: Principal | None = None
+                               ) -> HTTPException | None:
+    """The 409 for ``run`` where a succeeded siting run is needed (to compare it, to plan
+    routes from it), saying why it is none: its kind when it is no siting run, else
+    :func:`why_not_succeeded` (its status and, for a failed run, the stored reason), as
+    the result and the downloads say. A ``principal`` that may not read the run (a
+    county key, see :func:`check_run_access`) is told its status, not its stored
+    failure reason. None when ``run`` is a succeeded siting run."""
+    if run.kind != "siting":
+        return HTTPException(409, f"run {run.id} is not a succeeded siting run: it is a "
+                             f"{run.kind} run")
+    if run.status == "succeeded":
+        return None
+    why = (why_not_succeeded(run) if principal is None or may_read_run(principal, run)
+           else f"it is {run.status}")
+    return HTTPException(409, f"run {run.id} is not a succeeded siting run: {why}")
+
+
 def check_run_access(principal: Principal, run: RunRow) -> None:
     """Engineers and admins see every run; a county key only route-plan runs of its
     counties."""

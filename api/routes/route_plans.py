@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import (
@@ -17,7 +16,9 @@ from fastapi import (
     Response,
 )
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import ColumnElement, LargeBinary, Text, cast, func, select
 
+from api.db.models import RoutePlanRow
 from api.db.store import IdempotencyConflict, Store
 from api.deps import AnyPrincipal, JobsDep, Principal, SettingsDep, StoreDep
 from api.routes.common import (
@@ -25,6 +26,7 @@ from api.routes.common import (
     errors,
     is_head,
     json_body_only,
+    not_a_succeeded_siting_run,
     shown,
     why_not_succeeded,
 )
@@ -65,14 +67,16 @@ def create_route_plan(run_id: str, body: Annotated[RoutePlanCreate, Body()],
     search stops on that limit before the time limit. The body is JSON (415 otherwise).
     The siting run's scenario is validated again by the current schema: one stored
     before the schema refused some of its values is a 422 located at ``["scenario",
-    <field>]`` naming the field and value, not a run that fails."""
+    <field>]`` naming the field and value, not a run that fails. A run that is not a
+    succeeded siting run is a 409 saying why: its kind, or its status and, for a failed
+    run, the reason it failed (told to a key that may read that run)."""
     _check_county(principal, body.county)
     run = store.get_run(run_id)
     if run is None:
         raise HTTPException(404, f"no run with id {run_id!r}")
-    if run.kind != "siting" or run.status != "succeeded":
-        raise HTTPException(409, f"run {run_id} is not a succeeded siting run ({run.kind}, "
-                            f"{run.status})")
+    conflict = not_a_succeeded_siting_run(run, principal)
+    if conflict is not None:
+        raise conflict
     county_or_404(body.county, status=422, loc=["body", "county"])
     if body.time_limit_s is not None and body.time_limit_s > settings.max_time_limit_s:
         raise HTTPException(422, [{"loc": ["body", "time_limit_s"], "type": "less_than_equal",
@@ -237,7 +241,9 @@ async def get_route_plan(county: Annotated[str, Path(examples=["210124"],
     one page per vehicle, sent with a Content-Security-Policy that lets it load and run
     nothing; every format is sent with ``X-Content-Type-Options: nosniff``. HEAD answers
     as GET does, without the body (as every GET endpoint), and without fetching the
-    file: its length comes from the database."""
+    file: its length comes from the database. A plan stored without its JSON export
+    (before the exports had their own table) is sent as the JSON text it is stored as,
+    whose length, too, the database computes for HEAD."""
     county_or_404(county)
     _check_county(principal, county)
     day = date.isoformat()
@@ -246,18 +252,46 @@ async def get_route_plan(county: Annotated[str, Path(examples=["210124"],
                                                 format, run)
         if plan_id is None:
             raise await run_in_threadpool(_no_plan, store, principal, county, day, run)
-        if size is not None:
-            return _download(county, day, format, b"", length=size)
-        if format != "json":
+        if size is None and format == "json":  # stored without its JSON export
+            size = await run_in_threadpool(_stored_plan_size, store, plan_id)
+        if size is None:
             raise HTTPException(404, f"the plan has no {format} export")
-        # a plan stored without its JSON export: serialised below, as for GET
+        return _download(county, day, format, b"", length=size)
     plan_id, content = await run_in_threadpool(store.find_route_plan_export, county, day,
                                                format, run)
     if plan_id is None:
         raise await run_in_threadpool(_no_plan, store, principal, county, day, run)
-    if content is None and format == "json":  # a plan stored without its JSON export
-        plan = await run_in_threadpool(store.get_route_plan_by_id, plan_id)
-        content = json.dumps(plan.plan if plan is not None else {}, ensure_ascii=False)
+    if content is None and format == "json":  # stored without its JSON export
+        content = await run_in_threadpool(_stored_plan_text, store, plan_id)
     if content is None:
         raise HTTPException(404, f"the plan has no {format} export")
     return _download(county, day, format, content.encode("utf-8"))
+
+
+# A plan stored without its JSON export (one stored before the exports had their own
+# table, whose exports lacked it): ``format=json`` serves the plan's JSON text as the
+# database holds it, so that HEAD can send its length, computed by the database, without
+# fetching or serialising the plan (as for an export, see
+# :meth:`api.db.store.Store.route_plan_export_size`). The text is the JSON the plan was
+# stored as (non-ASCII characters as ``\uXXXX`` escapes): the same document.
+def _plan_text() -> ColumnElement[Any]:
+    return cast(RoutePlanRow.plan, Text)
+
+
+def _stored_plan_text(store: Store, plan_id: str) -> str | None:
+    """The stored JSON text of plan ``plan_id`` (None when there is no such plan)."""
+    with store.session() as s:
+        text_ = s.scalar(select(_plan_text()).where(RoutePlanRow.id == plan_id))
+    return None if text_ is None else str(text_)
+
+
+def _stored_plan_size(store: Store, plan_id: str) -> int | None:
+    """The length in bytes (UTF-8) of :func:`_stored_plan_text`, computed by the
+    database; None when there is no such plan."""
+    if store.engine.dialect.name == "postgresql":  # whatever the database's encoding
+        size: ColumnElement[Any] = func.octet_length(func.convert_to(_plan_text(), "UTF8"))
+    else:  # SQLite stores text as UTF-8; a BLOB's length counts its bytes
+        size = func.length(cast(_plan_text(), LargeBinary))
+    with store.session() as s:
+        n = s.scalar(select(size).where(RoutePlanRow.id == plan_id))
+    return None if n is None else int(n)

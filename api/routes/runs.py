@@ -15,6 +15,7 @@ from api.deps import AnyPrincipal, Engineer, JobsDep, StoreDep
 from api.routes.common import (
     check_run_access,
     errors,
+    not_a_succeeded_siting_run,
     progress_of,
     run_out,
     why_not_succeeded,
@@ -171,15 +172,21 @@ COMPARE_EXAMPLE = {
                        **errors(401, 403, 404, 409, 422, 503)})
 def compare_runs(run_a: str, run_b: str, principal: Engineer, store: StoreDep) -> dict[str, Any]:
     """Cost and KPI differences between two succeeded siting runs (b relative to a):
-    for example what sharing between counties saves."""
+    for example what sharing between counties saves. 409 for any other run, naming its
+    kind, or its status and, for a failed run, the reason it failed; 409 as well, naming
+    the problem, for a stored result the comparison cannot use."""
     summaries = []
     for rid in (run_a, run_b):
         run = _get_run(store, rid)
-        if run.kind != "siting" or run.status != "succeeded":
-            raise HTTPException(409, f"run {rid} is not a succeeded siting run")
+        conflict = not_a_succeeded_siting_run(run)
+        if conflict is not None:
+            raise conflict
         res = store.get_result(rid)
         if res is None:
             raise HTTPException(409, f"run {rid} has no stored result")
+        problem = _uncomparable(res.summary)
+        if problem is not None:
+            raise HTTPException(409, f"run {rid}'s result cannot be compared: {problem}")
         summaries.append(res.summary)
     try:
         pipeline = importlib.import_module("wastenet.pipeline")
@@ -187,8 +194,41 @@ def compare_runs(run_a: str, run_b: str, principal: Engineer, store: StoreDep) -
         raise HTTPException(503, "comparison is not available in this build") from exc
     try:
         out = pipeline.compare(summaries[0], summaries[1])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise HTTPException(409, f"the two results cannot be compared: {exc!r}") from exc
+    except KeyError as exc:
+        field = exc.args[0] if exc.args else "expected field"
+        raise HTTPException(409, f"the results of runs {run_a} and {run_b} cannot be "
+                            f"compared: a summary has no {field}") from exc
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise HTTPException(409, f"the results of runs {run_a} and {run_b} cannot be "
+                            "compared: a summary holds a value of the wrong type "
+                            f"({exc})") from exc
     from api.db.store import json_safe
 
     return {"run_a": run_a, "run_b": run_b, **json_safe(out)}  # type: ignore[dict-item]
+
+
+def _uncomparable(summary: Any) -> str | None:
+    """What makes a stored siting summary unusable by the comparison, in words (the field
+    and its value), or None: it must be an object with a numeric total cost, and its
+    ``kpis`` and ``cost_breakdown_yuan_per_year``, where present, objects."""
+    if not isinstance(summary, dict):
+        return "its summary is not an object"
+    if "total_cost_yuan_per_year" not in summary:
+        return "its summary has no total_cost_yuan_per_year"
+    cost = summary["total_cost_yuan_per_year"]
+    if not is_finite_number(cost):
+        return f"its total_cost_yuan_per_year is not a number ({_value(cost)})"
+    for key in ("kpis", "cost_breakdown_yuan_per_year"):
+        value = summary.get(key)
+        if value is not None and not isinstance(value, dict):
+            return f"its {key} is not an object ({_value(value)})"
+    return None
+
+
+def _value(value: Any) -> str:
+    """A stored value for a message: ``repr`` of a scalar, cut to 40 characters; the
+    type of anything else."""
+    if value is None or isinstance(value, bool | int | float | str):
+        text = repr(value)
+        return text if len(text) <= 40 else text[:40] + "..."
+    return f"a {type(value).__name__}"

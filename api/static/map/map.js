@@ -543,10 +543,20 @@
     setStatus('runs', 'ok', `运行列表 run list: ${note}`);
   }
 
-  function updateUrl() {
+  // What the address (/map?run=&county=&date=&plan_run=) names, per panel: its newest
+  // load once it has settled, shown or failed. After a failure the address names the run
+  // or plan that failed, as the inputs, the summary and the status line do (the panel
+  // shows nothing else: what was shown before is cleared), so that a reload or a shared
+  // link retries it; never the one shown before, nor a value typed but not loaded, nor a
+  // load overtaken by a newer one. Clearing a panel removes its part.
+  const addressed = { run: '', county: '', date: '', planRun: '' };
+
+  /** Set the address from ``addressed`` updated with ``changes`` (no new history entry). */
+  function updateUrl(changes) {
+    Object.assign(addressed, changes);
     const params = new URLSearchParams();
-    const pairs = [['run', $('run-id').value.trim()], ['county', $('plan-county').value.trim()],
-      ['date', $('plan-date').value], ['plan_run', $('plan-run').value.trim()]];
+    const pairs = [['run', addressed.run], ['county', addressed.county],
+      ['date', addressed.date], ['plan_run', addressed.planRun]];
     for (const [k, v] of pairs) if (v) params.set(k, v);
     const qs = params.toString();
     history.replaceState(null, '', qs ? `${location.pathname}?${qs}` : location.pathname);
@@ -576,7 +586,7 @@
     ]);
     rememberRun(runId);
     syncPicker(runId);
-    updateUrl();
+    updateUrl({ run: runId });
     fitTo(facilityLayer.getBounds(), { maxZoom: 11 }, 0.15);
     setStatus('run', 'ok', `运行 run ${runId}: ${n} 个设施 facilities`);
   }
@@ -591,12 +601,14 @@
   }
 
   /** Load run ``runId`` (the newest run request wins). When it fails, the facilities of
-   *  the run shown before are removed: the inputs name the run that failed. */
+   *  the run shown before are removed: the inputs and the address name the run that
+   *  failed. */
   function requestRun(runId) {
     return busy($('run-form'), 'run', (current) => loadRun(runId, current), () => {
       resetRunLayer();
       fillSummary($('run-summary'), [['运行 run', runId],
         ['状态 status', '加载失败，地图上无设施 — load failed, no facilities shown']]);
+      updateUrl({ run: runId });
     });
   }
 
@@ -604,6 +616,7 @@
     cancel('run');
     resetRunLayer();
     syncPicker('');
+    updateUrl({ run: '' });
   }
 
   // ------------------------------------------------------------------ route plans
@@ -753,7 +766,7 @@
       ['总里程 total distance', num(st.distance / 1000, 1, 'km')],
       ['坐标 coordinates', fc.crs_name || 'wgs84'],
     ]);
-    updateUrl();
+    updateUrl({ county, date, planRun: runId });
     fitTo(routeLayer.getBounds(), { maxZoom: 14 }, 0.15);
     const notes = [];
     if (st.skipped) notes.push(`${st.skipped} 个要素无坐标 features without coordinates not drawn`);
@@ -777,18 +790,21 @@
   }
 
   /** Load a county-day plan (the newest plan request wins). When it fails, the routes of
-   *  the plan shown before are removed: the inputs name the plan that failed. */
+   *  the plan shown before are removed: the inputs and the address name the plan that
+   *  failed. */
   function requestPlan(county, date, runId) {
     return busy($('plan-form'), 'plan', (current) => loadPlan(county, date, runId, current), () => {
       resetPlanLayer();
       fillSummary($('plan-summary'), [['计划 plan', `${county} ${date}${runId ? ` (run ${runId})` : ''}`],
         ['状态 status', '加载失败，地图上无路线 — load failed, no routes shown']]);
+      updateUrl({ county, date, planRun: runId });
     });
   }
 
   function clearPlan() {
     cancel('plan');
     resetPlanLayer();
+    updateUrl({ county: '', date: '', planRun: '' });
   }
 
   // ------------------------------------------------------------------ downloads
@@ -913,6 +929,7 @@
   const query = new URLSearchParams(location.search);
   let pending = { run: query.get('run') || '', county: query.get('county') || '',
     date: query.get('date') || '', planRun: query.get('plan_run') || '' };
+  Object.assign(addressed, pending); // named by the address until their loads settle
 
   async function loadAll() {
     if (!await busy($('key-form'), 'counties', loadCounties)) return;
