@@ -49,7 +49,7 @@ def _matrix_file(path: Path) -> Path:
     n = len(MATRIX_IDS)
     i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
     dist = 50_000.0 + 1_370.0 * i + 710.0 * j
-    dur = 600.0 + 110.0 * i + 50.0 * j
+    dur = 1_800.0 + 110.0 * i + 50.0 * j  # 82..99 km/h: plausible road speeds
     np.fill_diagonal(dist, 0.0)
     np.fill_diagonal(dur, 0.0)
     save_matrix(DistanceMatrix(ids=MATRIX_IDS, distance_m=dist, duration_s=dur), path)

@@ -111,7 +111,7 @@ def _tiny_matrix(ids: tuple[str, ...] = _TINY_IDS):
     n = len(ids)
     i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
     dist = 50_000.0 + 1_370.0 * i + 710.0 * j
-    dur = 600.0 + 110.0 * i + 50.0 * j
+    dur = 1_800.0 + 110.0 * i + 50.0 * j  # 82..99 km/h: plausible road speeds
     np.fill_diagonal(dist, 0.0)
     np.fill_diagonal(dur, 0.0)
     return DistanceMatrix(ids=ids, distance_m=dist, duration_s=dur)

@@ -16,7 +16,9 @@ is no Liaoning county adcode (the output folders are named after them), counties
 scenario has no villages in (``--counties``, or the ``county`` cells of
 ``assignments.csv`` by default; one error naming every such adcode), and output paths
 that cannot be written (``OUT/<adcode>`` or an export in it that is not a file/folder as
-it should be, ``OUT/province.csv`` or ``.json`` that is a folder).
+it should be, ``OUT`` or an existing ``OUT/<adcode>`` that no file can be created in
+(tried by creating one, not asked of :func:`os.access`), ``OUT/province.csv`` or
+``.json`` that is a folder).
 
 The scenario's network is built once, here; each county's routing data is compiled
 from it here too, and each county is sent to the workers as soon as its data is
@@ -53,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from wastenet import atomicio
-from wastenet.commands.args import output_dir, positive_int, seed, time_limit
+from wastenet.commands.args import output_dir, positive_int, probe_writable, seed, time_limit
 from wastenet.commands.site import csv_cell
 from wastenet.errors import ValidationError
 from wastenet.formats.spreadsheet import safe_text
@@ -259,8 +261,10 @@ def province_csv(summary: dict[str, Any]) -> str:
 def check_out_paths(out: Path, counties: Sequence[str]) -> None:
     """Refuse, before any county is planned, output paths this run could not write:
     ``OUT/province.csv`` / ``.json`` that are not files, ``OUT/<adcode>`` that is not a
-    writable folder, an export name in it that is not a file. :class:`ValidationError`
-    naming ``out`` and the path."""
+    writable folder (tried by creating a file in it, :func:`probe_writable`, not with
+    :func:`os.access`, which answers yes for root on a read-only target), an export
+    name in it that is not a file. :class:`ValidationError` naming ``out`` and the
+    path."""
     from wastenet.routing.exports import FILE_NAMES
 
     for name in PROVINCE_FILES:
@@ -275,9 +279,10 @@ def check_out_paths(out: Path, counties: Sequence[str]) -> None:
         if not folder.is_dir():
             raise ValidationError("out", str(folder), f"exists and is not a folder "
                                   f"(county {county}'s exports are written there)")
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise ValidationError("out", str(folder), f"the folder is not writable "
-                                  f"(county {county}'s exports are written there)")
+        # a file is created to find out: os.access answers yes for root even where the
+        # file system refuses (a read-only mount, /sys), and the county would then fail
+        # only after its plan
+        probe_writable(folder, "out", str(folder), f"county {county}'s export folder")
         for name in FILE_NAMES.values():
             path = folder / name
             if path.exists() and not path.is_file():

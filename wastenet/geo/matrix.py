@@ -5,6 +5,22 @@ A matrix covers a set of places named by id (village ids, site ids, depot ids):
 ``duration_s[a, b]`` the travel time in seconds. The matrix may be asymmetric (one-way
 roads); its diagonal is 0. All values are finite and ``>= 0``.
 
+Travel times are checked against the distances (:func:`implausible_durations`): the
+speed an arc implies, ``distance_m / duration_s``, must be at most
+:data:`MAX_SPEED_KMH` (200 km/h, well above any legal road speed; up to
+:data:`DURATION_ROUNDING_S` = 1 s faster is allowed, since routing services round to
+whole or tenth seconds, so a zero time is accepted on arcs up to 55.6 m and refused on
+longer ones) and, on arcs of at least :data:`MIN_ARC_M` (1 km, the distance check's
+:data:`wastenet.scenario.network.MATRIX_MIN_PAIR_M`; on shorter ones snapping and turn
+penalties dominate), at least :data:`MIN_SPEED_KMH` (1 km/h). Travel times given in
+minutes, hours or milliseconds but labelled as seconds imply speeds 60 or 3,600 times too
+high or 1,000 times too low and are refused: the error (:class:`ValidationError` on
+``duration_s``; :class:`DataFormatError` naming the file, and the line for CSV, when read
+by :func:`load_matrix`) names the value, the pair, the implied speed and how many arcs
+are implausible, with a hint at the unit when the median speed points to one. (The
+distances are checked against the places' coordinates when a network is built:
+:func:`wastenet.scenario.network.check_matrix_plausible`.)
+
 Two file formats are read by :func:`load_matrix` (and written by :func:`save_matrix`):
 
 * ``.npz`` (numpy archive, no pickles): arrays ``ids`` (strings or integers, shape
@@ -23,7 +39,11 @@ vectorised through an id -> position dictionary built once per matrix.
 
 Size: the CSV reader parses about 0.5 million pairs (700 places) in roughly 3 s on a
 loaded 2-core machine; the ``.npz`` form of the same matrix loads in about 0.2 s, so
-prefer ``.npz`` for large matrices.
+prefer ``.npz`` for large matrices. The matrix is dense: ``n`` places take
+``2 x n x n x 8`` bytes (two float64 arrays). For the whole province, ~11,500 villages
+plus ~3,000 transfer-station and ~1,000 incinerator candidates (n = 15,500, 240.25
+million pairs), that is 1.922 GB (1.79 GiB) per array and 3.844 GB (3.58 GiB) for
+distances and durations together, before any copy (see :class:`DistanceMatrix`).
 """
 
 from __future__ import annotations
@@ -48,6 +68,27 @@ IntArray = NDArray[np.int64]
 
 CSV_COLUMNS = ("from_id", "to_id", "distance_m", "duration_s")
 
+#: plausible travel speeds implied by ``distance_m / duration_s``, km/h: a faster arc is
+#: refused (beyond :data:`DURATION_ROUNDING_S`), and so is a slower one of at least
+#: :data:`MIN_ARC_M`
+MIN_SPEED_KMH = 1.0
+MAX_SPEED_KMH = 200.0
+
+#: the lower speed bound applies to arcs at least this long, m (as the distance check's
+#: median ignores pairs closer than 1 km): on shorter ones snapping the places to the
+#: roads, turn penalties and waits dominate the time
+MIN_ARC_M = 1_000.0
+
+#: travel times may be this much shorter than :data:`MAX_SPEED_KMH` allows, s: routing
+#: services round them to whole or tenth seconds (so a zero time on a few metres is
+#: accepted; on more than 200 km/h x 1 s = 55.6 m it is refused)
+DURATION_ROUNDING_S = 1.0
+
+#: elements checked at a time (bounds the temporaries of the check on a large matrix)
+_CHUNK = 1 << 22
+#: at most about this many arcs enter the median speed of the hint
+_SAMPLE = 1 << 20
+
 
 def _frozen(a: object) -> FloatArray:
     out = np.array(a, dtype=np.float64, copy=True)
@@ -55,9 +96,77 @@ def _frozen(a: object) -> FloatArray:
     return out
 
 
+def implausible_durations(distance_m: FloatArray, duration_s: FloatArray
+                          ) -> NDArray[np.bool_]:
+    """Element-wise: the arcs whose travel time is implausible for their distance (both
+    arrays of the same shape, finite and ``>= 0``): a speed above :data:`MAX_SPEED_KMH`
+    by more than :data:`DURATION_ROUNDING_S` (a zero time on a positive distance beyond
+    55.6 m among them), or below :data:`MIN_SPEED_KMH` on an arc of at least
+    :data:`MIN_ARC_M`. Arcs of zero distance are never implausible."""
+    fast = duration_s < distance_m / (MAX_SPEED_KMH / 3.6) - DURATION_ROUNDING_S
+    slow = (distance_m >= MIN_ARC_M) & (duration_s > distance_m / (MIN_SPEED_KMH / 3.6))
+    out: NDArray[np.bool_] = fast | slow
+    return out
+
+
+def _duration_fault(dist: float, dur: float, pair: str) -> str:
+    """Why the travel time ``dur`` (s) of the arc ``pair`` over ``dist`` (m) is
+    implausible."""
+    if dur == 0:
+        return (f"the travel time {pair} is 0 on a positive distance of {dist:.6g} m (a "
+                f"road takes time: at most {MAX_SPEED_KMH:g} km/h, with "
+                f"{DURATION_ROUNDING_S:g} s of rounding, is accepted)")
+    return (f"the travel time {pair}, {dur:.6g} s for {dist:.6g} m, implies "
+            f"{dist / dur * 3.6:.4g} km/h (plausible: {MIN_SPEED_KMH:g} to "
+            f"{MAX_SPEED_KMH:g} km/h; the lower bound on arcs of {MIN_ARC_M:g} m or more, "
+            f"{DURATION_ROUNDING_S:g} s of rounding allowed)")
+
+
+def _units_hint(distance_m: FloatArray, duration_s: FloatArray) -> str:
+    """A hint at the unit of the travel times, from the median speed they imply over
+    the arcs of at least :data:`MIN_ARC_M` (all positive arcs when there are none; at
+    most about :data:`_SAMPLE` of them, evenly spread)."""
+    d, t = distance_m.ravel(), duration_s.ravel()
+    step = max(1, d.size // _SAMPLE)
+    d, t = d[::step], t[::step]
+    keep = (d >= MIN_ARC_M) & (t > 0)
+    if not keep.any():
+        keep = (d > 0) & (t > 0)
+    check = ("check that duration_s holds travel times in seconds and distance_m road "
+             "distances in metres, and that the ids name the right places")
+    if not keep.any():
+        return f"no arc with a positive distance has a positive travel time: {check}"
+    v = float(np.median(d[keep] / t[keep])) * 3.6
+    median = f"the median implied speed is {v:.4g} km/h"
+    for factor, unit in ((60, "minutes"), (3600, "hours")):
+        if v > MAX_SPEED_KMH and MIN_SPEED_KMH <= v / factor <= MAX_SPEED_KMH:
+            return (f"the durations look like {unit} ({median}): duration_s must be in "
+                    f"seconds (multiply by {factor:,})")
+    if v < MIN_SPEED_KMH and MIN_SPEED_KMH <= v * 1000 <= MAX_SPEED_KMH:
+        return (f"the durations look like milliseconds, or the distances like kilometres "
+                f"({median}): duration_s must be in seconds and distance_m in metres")
+    return f"{median}; {check}"
+
+
 @dataclass(frozen=True, eq=False)
 class DistanceMatrix:
-    """Road distances (m) and travel times (s) between ``ids``; arrays are read-only copies."""
+    """Road distances (m) and travel times (s) between ``ids``; arrays are read-only copies.
+
+    The constructor checks the ids (non-empty, distinct), the shapes ``(n, n)``, the
+    values (finite, ``>= 0``, zero diagonal) and the travel times against the distances
+    (:func:`implausible_durations`; see the module docstring), raising
+    :class:`ValidationError` naming the field, the value and the pair.
+
+    Memory: both arrays are dense float64, ``n x n x 8`` bytes each, and the constructor
+    copies them (so the caller's arrays and the matrix's are both held while it runs).
+    For the province's ~11,500 villages plus ~3,000 transfer-station and ~1,000
+    incinerator candidates, n = 15,500 (240.25 million pairs): 1.922 GB (1.79 GiB) for
+    ``distance_m`` and as much for ``duration_s``, 3.844 GB (3.58 GiB) together, about
+    7.7 GB at the peak of the copy. The network never builds such a matrix (its
+    neighbour lists are sparse); a user matrix of that size should be given as
+    ``.npz`` (its CSV would hold 240 million lines). The checks run on blocks of rows,
+    so they add only tens of MB.
+    """
 
     ids: tuple[str, ...]
     distance_m: FloatArray
@@ -94,6 +203,34 @@ class DistanceMatrix:
                 raise ValidationError(name, float(a[r, r]),
                                       f"diagonal must be 0; from {ids[r]!r} to itself")
             object.__setattr__(self, name, a)
+        self._check_durations()
+
+    def _check_durations(self) -> None:
+        """Refuse travel times that are implausible for their distances
+        (:func:`implausible_durations`), naming ``duration_s``, the first such value (in
+        row order), its pair, and how many there are; checked on blocks of rows."""
+        dist, dur, n = self.distance_m, self.duration_s, len(self.ids)
+        step = max(1, _CHUNK // n)
+        first: tuple[int, int] | None = None
+        count = arcs = 0
+        for r0 in range(0, n, step):
+            d, t = dist[r0:r0 + step], dur[r0:r0 + step]
+            arcs += int(np.count_nonzero(d > 0))
+            bad = np.flatnonzero(implausible_durations(d, t))
+            if bad.size:
+                count += int(bad.size)
+                if first is None:
+                    r, c = divmod(int(bad[0]), n)
+                    first = (r0 + r, c)
+        if first is None:
+            return
+        r, c = first
+        pair = f"from {self.ids[r]!r} to {self.ids[c]!r}"
+        raise ValidationError(
+            "duration_s", float(dur[r, c]),
+            f"{_duration_fault(float(dist[r, c]), float(dur[r, c]), pair)}; {count} of the "
+            f"{arcs} arcs with a positive distance are implausible",
+            hint=_units_hint(dist, dur))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -149,7 +286,13 @@ def load_matrix(path: str | os.PathLike[str]) -> DistanceMatrix:
     """Read a distance/time matrix from ``.npz`` or long-format ``.csv`` (see module doc).
 
     Raises :class:`DataFormatError` (with the line number for CSV) for malformed files,
-    bad values and missing or duplicate pairs.
+    bad values, implausible travel times (:func:`implausible_durations`) and missing or
+    duplicate pairs.
+
+    Memory: the matrix is dense, two float64 arrays of ``n x n``: for the province's
+    ~15,500 places (~11,500 villages, ~3,000 station and ~1,000 incinerator candidates)
+    3.844 GB (1.922 GB each; see :class:`DistanceMatrix`). A CSV needs more while it is
+    read (its lines, parsed columns and an ``n x n`` mask of the pairs given).
     """
     pth = Path(path)
     suffix = pth.suffix.lower()
@@ -253,6 +396,14 @@ def _load_csv(pth: Path) -> DistanceMatrix:
         k = int(self_pair[0])
         raise DataFormatError(name, f"distance and duration from {src[k]!r} to itself must be 0",
                               line=lines[k])
+    slow_or_fast = np.flatnonzero(implausible_durations(dist, dur))
+    if slow_or_fast.size:
+        k = int(slow_or_fast[0])
+        fault = _duration_fault(float(dist[k]), float(dur[k]), f"from {src[k]!r} to {dst[k]!r}")
+        raise DataFormatError(name, f"duration_s={dur_s[k].strip()!r}: {fault}; "
+                              f"{slow_or_fast.size} of the {int(np.count_nonzero(dist > 0))} "
+                              f"lines with a positive distance are implausible (hint: "
+                              f"{_units_hint(dist, dur)})", line=lines[k])
 
     distance = np.zeros((n, n), dtype=np.float64)
     duration = np.zeros((n, n), dtype=np.float64)

@@ -64,7 +64,9 @@ these places (a matrix in kilometres gives 0.001; the hint then says so). Otherw
 pair shorter than the great-circle distance by more than 5 % and 200 m is counted and,
 if there are any, a warning (logger ``wastenet.network``, and :attr:`Network.warnings`)
 gives their number and the worst one: wrong units on part of the file, or ids that name
-other places.
+other places. The travel times are checked against the distances when the matrix is
+read (:func:`wastenet.geo.matrix.implausible_durations`: implied speeds of 1 to 200
+km/h), so a matrix refused there never reaches this check.
 
 Ids
 ---
