@@ -56,7 +56,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from api.db.models import (
     RESULT_SCHEMA_VERSION,
@@ -680,11 +680,7 @@ class Store:
         computed by the database, its text is not fetched (HEAD of a download)."""
         if _impossible_id(county, plan_date, fmt, run_id):
             return None, None
-        content = RoutePlanExportRow.content
-        if self.engine.dialect.name == "postgresql":  # whatever the database's encoding
-            size: ColumnElement[Any] = func.octet_length(func.convert_to(content, "UTF8"))
-        else:  # SQLite stores text as UTF-8; a BLOB's length counts its bytes
-            size = func.length(cast(content, LargeBinary))
+        size = self._utf8_length(RoutePlanExportRow.content)
         with self.session() as s:
             plan_id = s.scalar(self._route_plan_query(county, plan_date, run_id))
             if plan_id is None:
@@ -692,6 +688,34 @@ class Store:
             n = s.scalar(select(size).where(RoutePlanExportRow.plan_id == plan_id,
                                             RoutePlanExportRow.format == fmt))
             return str(plan_id), None if n is None else int(n)
+
+    def _utf8_length(self, text: ColumnElement[Any] | InstrumentedAttribute[Any]
+                     ) -> ColumnElement[Any]:
+        """The length in bytes of ``text`` encoded as UTF-8, computed by the database."""
+        if self.engine.dialect.name == "postgresql":  # whatever the database's encoding
+            return func.octet_length(func.convert_to(text, "UTF8"))
+        return func.length(cast(text, LargeBinary))  # SQLite text is UTF-8; a BLOB's bytes
+
+    # A plan stored without its JSON export (before the exports had their own table):
+    # ``format=json`` serves the plan's JSON text as the database holds it, so that HEAD
+    # can send its length, computed by the database, without fetching or serialising the
+    # plan (as :meth:`route_plan_export_size` does for an export). The text is the JSON
+    # the plan was stored as (non-ASCII characters as ``\uXXXX`` escapes): the same
+    # document.
+    def stored_plan_text(self, plan_id: str) -> str | None:
+        """The stored JSON text of plan ``plan_id`` (None when there is no such plan)."""
+        with self.session() as s:
+            stored = s.scalar(select(cast(RoutePlanRow.plan, Text))
+                            .where(RoutePlanRow.id == plan_id))
+        return None if stored is None else str(stored)
+
+    def stored_plan_size(self, plan_id: str) -> int | None:
+        """The length in bytes (UTF-8) of :meth:`stored_plan_text`, computed by the
+        database; None when there is no such plan."""
+        with self.session() as s:
+            n = s.scalar(select(self._utf8_length(cast(RoutePlanRow.plan, Text)))
+                         .where(RoutePlanRow.id == plan_id))
+        return None if n is None else int(n)
 
     def route_plan_exports(self, plan_id: str) -> dict[str, str]:
         with self.session() as s:

@@ -16,9 +16,7 @@ from fastapi import (
     Response,
 )
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import ColumnElement, LargeBinary, Text, cast, func, select
 
-from api.db.models import RoutePlanRow
 from api.db.store import IdempotencyConflict, Store
 from api.deps import AnyPrincipal, JobsDep, Principal, SettingsDep, StoreDep
 from api.routes.common import (
@@ -253,7 +251,7 @@ async def get_route_plan(county: Annotated[str, Path(examples=["210124"],
         if plan_id is None:
             raise await run_in_threadpool(_no_plan, store, principal, county, day, run)
         if size is None and format == "json":  # stored without its JSON export
-            size = await run_in_threadpool(_stored_plan_size, store, plan_id)
+            size = await run_in_threadpool(store.stored_plan_size, plan_id)
         if size is None:
             raise HTTPException(404, f"the plan has no {format} export")
         return _download(county, day, format, b"", length=size)
@@ -262,36 +260,8 @@ async def get_route_plan(county: Annotated[str, Path(examples=["210124"],
     if plan_id is None:
         raise await run_in_threadpool(_no_plan, store, principal, county, day, run)
     if content is None and format == "json":  # stored without its JSON export
-        content = await run_in_threadpool(_stored_plan_text, store, plan_id)
+        content = await run_in_threadpool(store.stored_plan_text, plan_id)
     if content is None:
         raise HTTPException(404, f"the plan has no {format} export")
     return _download(county, day, format, content.encode("utf-8"))
 
-
-# A plan stored without its JSON export (one stored before the exports had their own
-# table, whose exports lacked it): ``format=json`` serves the plan's JSON text as the
-# database holds it, so that HEAD can send its length, computed by the database, without
-# fetching or serialising the plan (as for an export, see
-# :meth:`api.db.store.Store.route_plan_export_size`). The text is the JSON the plan was
-# stored as (non-ASCII characters as ``\uXXXX`` escapes): the same document.
-def _plan_text() -> ColumnElement[Any]:
-    return cast(RoutePlanRow.plan, Text)
-
-
-def _stored_plan_text(store: Store, plan_id: str) -> str | None:
-    """The stored JSON text of plan ``plan_id`` (None when there is no such plan)."""
-    with store.session() as s:
-        text_ = s.scalar(select(_plan_text()).where(RoutePlanRow.id == plan_id))
-    return None if text_ is None else str(text_)
-
-
-def _stored_plan_size(store: Store, plan_id: str) -> int | None:
-    """The length in bytes (UTF-8) of :func:`_stored_plan_text`, computed by the
-    database; None when there is no such plan."""
-    if store.engine.dialect.name == "postgresql":  # whatever the database's encoding
-        size: ColumnElement[Any] = func.octet_length(func.convert_to(_plan_text(), "UTF8"))
-    else:  # SQLite stores text as UTF-8; a BLOB's length counts its bytes
-        size = func.length(cast(_plan_text(), LargeBinary))
-    with store.session() as s:
-        n = s.scalar(select(size).where(RoutePlanRow.id == plan_id))
-    return None if n is None else int(n)
