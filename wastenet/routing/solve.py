@@ -69,7 +69,11 @@ which prove a stop unservable, raise :class:`~wastenet.errors.InfeasibleError`.
 Time: ``time_limit_s`` bounds the whole of :func:`solve`. Each phase searches until its
 share of the limit (:func:`budget_shares`) or what is left of it, and no search runs past
 its end (:func:`_time_to`; the adapter counts building and restoring its start solution
-in the time it is given). Only the model building, decoding and checking around the last
+in the time it is given). Once the limit is spent (:func:`_spent`), no further model is
+built and no search started, except the first search of an instance solved whole: the
+decomposed parts that got no time, the repeated searches of :func:`_solve_capped` and
+the re-insertion are skipped, and the stops they would have placed are left out (by the
+time limit, see above). Only the model building, decoding and checking around the last
 search run over, by milliseconds on small instances.
 
 Route cost (``Route.cost_yuan``, summed into ``RoutePlan.cost_yuan`` and recomputed by
@@ -498,8 +502,12 @@ def solve(data: RoutingData, params: RouteParams | None = None,
     the OR-Tools model (:func:`~wastenet.routing.ortools_adapter.check_objective_range`).
 
     ``params.time_limit_s`` bounds the whole call: every phase searches until its share
-    of the limit or what is left of it. Only the last model build and the decoding can
-    overrun it, by milliseconds on small instances (tests hold it to 1 s).
+    of the limit or what is left of it, and none starts once it is spent. Only the last
+    model build and the decoding can overrun it, by milliseconds on small instances
+    (tests hold it to 1 s). Stops that no search could place in time (the decomposed
+    parts reached after the limit, :func:`_solve_parts`) are left out by the time limit:
+    NoSolutionError naming it, or unserved with ``allow_unserved``, and
+    ``meta["stopped_by"]`` is ``"time_limit"``.
     """
     params = params or RouteParams()
     t0 = time.perf_counter()
@@ -764,8 +772,10 @@ def _solve_capped(data: RoutingData, params: RouteParams, time_limit_s: float,
 
     The searches share ``time_limit_s`` from ``t0``; a repeated search gets at least a
     fifth (fleet doubled) or three tenths (exact breaks) of it, but none runs past
-    ``end``, the end of the whole solve's time limit (:func:`_time_to`). The returned
-    solution's ``stopped_by`` covers all of them (:func:`first_limit`)."""
+    ``end``, the end of the whole solve's time limit (:func:`_time_to`), and none is
+    started once that is spent (:func:`_spent`: the first search's stops left out and
+    routes whose break cannot be placed then stay left out, by the time limit). The
+    returned solution's ``stopped_by`` covers all of them (:func:`first_limit`)."""
     counts = [vt.count for vt in data.vehicle_types]
     # the greedy construction sizes the fleet itself; OR-Tools strategies get a bound
     bound = max([*counts, 1]) if params.first_solution == "CONSTRUCT" else fleet_bound(data)
@@ -783,11 +793,17 @@ def _solve_capped(data: RoutingData, params: RouteParams, time_limit_s: float,
         seen.append(raw.stopped_by)
         if not raw.dropped or capped == counts:
             break
+        if _spent(end):
+            seen.append("time_limit")
+            break
         log.info("%d stops left with %d vehicles per type; doubling", len(raw.dropped), bound)
         bound *= 2
     decoded = [_decode(sub, r) for r in raw.routes]
     has_break = any(vt.break_duration_s > 0 for vt in sub.vehicle_types)
-    if has_break and cfg.break_model == "insert" and (raw.dropped or None in decoded):
+    retry = has_break and cfg.break_model == "insert" and bool(raw.dropped or None in decoded)
+    if retry and _spent(end):
+        seen.append("time_limit")
+    elif retry:
         left = time_limit_s - (time.perf_counter() - t0)
         log.info("break placement failed on %d route(s), %d stops left: exact breaks",
                  decoded.count(None), len(raw.dropped))
@@ -819,9 +835,14 @@ def first_limit(seen: list[str]) -> str:
 
 #: the least time left for a second search on the stops the first one left out
 MIN_RETRY_S = 0.2
-#: the shortest search handed to the adapter once the time limit is spent: the start
-#: solution is still built, restored and decoded (the only overrun of the time limit)
+#: the shortest search handed to the adapter; with less time left the limit is spent
+#: (:func:`_spent`) and no search is started, except the first one of an instance solved
+#: whole, whose start solution is still built, restored and decoded
 MIN_SEARCH_S = 0.01
+#: the least time a decomposed part gets while the time left allows it: its share of
+#: the main search, raised to this from the later phases' time, but never above its fair
+#: share of what is left of the whole limit (:func:`_solve_parts`)
+PART_MIN_S = 0.5
 
 
 def _time_to(end: float, want: float = math.inf) -> float:
@@ -829,6 +850,12 @@ def _time_to(end: float, want: float = math.inf) -> float:
     ``time.perf_counter()`` instant, the end of the solve's time limit): at most the
     time left, never below :data:`MIN_SEARCH_S`."""
     return max(min(want, end - time.perf_counter()), MIN_SEARCH_S)
+
+
+def _spent(end: float) -> bool:
+    """Whether the time limit ending at ``end`` is spent: less than :data:`MIN_SEARCH_S`
+    left, so no model is built and no search started any more."""
+    return end - time.perf_counter() < MIN_SEARCH_S
 
 
 def _depot_unload(data: RoutingData, params: RouteParams) -> bool:
@@ -882,10 +909,26 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
     instance, whose model counts every route; the neighbourhood search of
     :mod:`wastenet.routing.improve` is not run when such capacities are shared.
 
+    Time: the parts share the main search's part of the limit (:func:`budget_shares`)
+    by their stops: a part of ``k`` of the ``m`` stops not yet reached gets ``k/m`` of
+    what is left of it, raised to :data:`PART_MIN_S` (from the later phases' time) but
+    never above ``k/m`` of what is left of the whole limit, so that a short limit is
+    shared fairly instead of going to the first parts. Once the limit is spent
+    (:func:`_spent`, an earlier part overran on a loaded machine) no part builds its
+    model or searches: the stops of those parts (and those handed on to them) are left
+    out by the time limit, as a search leaves stops out when its time limit ends it:
+    the returned limit is ``"time_limit"`` (so :func:`solve` raises
+    :class:`~wastenet.errors.NoSolutionError` naming it, or, with ``allow_unserved``,
+    lists them as unserved), and so is the plan's ``meta["stopped_by"]``. The
+    re-insertion needs :data:`MIN_RETRY_S` left; without it the stops left out stay
+    out, by the time limit too. With time to spare the shares, and so the plans, are
+    those of a solve without these checks.
+
     Also returns what stopped the last search that left stops out (see
     :class:`~wastenet.routing.ortools_adapter.RawSolution`; "" when none did).
     """
     groups = partition(data, params)
+    end = t0 + params.time_limit_s
     main, red, _ = budget_shares(params)
     budget_s = params.time_limit_s * main
     counts = [vt.count for vt in data.vehicle_types]
@@ -908,12 +951,22 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
             if progress:
                 progress(done / n, f"part {gi + 1}/{len(groups)}")
             continue
-        remaining = budget_s - (time.perf_counter() - t0)
-        share = max(remaining * len(g0) / max(n - done, 1), 0.5)
+        if _spent(end):  # no time left: no model, no search; the stops are left out
+            statuses.append("NO_TIME")
+            seen.append("time_limit")
+            stopped = "time_limit"
+            dropped.extend(int(s) for s in g)
+            done += len(g0)
+            log.info("part %d/%d: %d stops, time limit spent", gi + 1, len(groups), len(g))
+            if progress:
+                progress(done / n, f"part {gi + 1}/{len(groups)}")
+            continue
+        now = time.perf_counter()
+        frac = len(g0) / max(n - done, 1)
+        share = max((t0 + budget_s - now) * frac, min(PART_MIN_S, (end - now) * frac))
         sub, locs = restrict(data, g, counts=tuple(counts), name=f"{data.name}#{gi}",
                              facility_capacity=_part_capacity(data, routes, groups[gi + 1:]))
-        raw, part = _solve_capped(sub, params, share, time.perf_counter(),
-                                  t0 + params.time_limit_s)
+        raw, part = _solve_capped(sub, params, share, time.perf_counter(), end)
         statuses.append(raw.status)
         seen.append(raw.stopped_by)
         if gi + 1 < len(groups) and len(part) > 1:
@@ -939,8 +992,11 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
         if progress:
             progress(done / n, f"part {gi + 1}/{len(groups)}")
     status = "DECOMPOSED:" + ",".join(sorted(set(statuses)))
-    if dropped and routes:
+    if dropped and routes and end - time.perf_counter() >= MIN_RETRY_S:
         routes, dropped, stopped = _reinsert(data, params, routes, dropped, t0)
+        seen.append(stopped)
+    elif dropped and routes:  # no time left to re-insert them
+        stopped = "time_limit"
         seen.append(stopped)
     if red > 0 and not dropped and routes:
         routes = _reduce_fleet(data, params, routes, t0 + (main + red) * params.time_limit_s)
@@ -958,7 +1014,8 @@ def _reinsert(data: RoutingData, params: RouteParams, routes: list[Route], dropp
     ``routes`` with the dropped stops unperformed, for the time left of the time limit
     (:func:`_time_to`) or up to the solution limit. The result is kept when it leaves
     fewer stops out and every route decodes. Returns the routes, the stops still left
-    out and what stopped the search.
+    out and what stopped the search. The callers call it with time left; its second
+    search (exact breaks) is not started once the limit is spent (:func:`_spent`).
     """
     time_s = _time_to(t0 + params.time_limit_s)
     cfg = replace(_cfg(params, time_s), unload_copies=unload_copies(data, params),
@@ -966,7 +1023,8 @@ def _reinsert(data: RoutingData, params: RouteParams, routes: list[Route], dropp
     raw = solve_raw(data, cfg)
     decoded = [_decode(data, r) for r in raw.routes]
     if None in decoded and cfg.break_model == "insert" and any(
-            vt.break_duration_s > 0 for vt in data.vehicle_types):
+            vt.break_duration_s > 0 for vt in data.vehicle_types) and not _spent(
+            t0 + params.time_limit_s):
         raw = solve_raw(data, replace(cfg, break_model="exact",
                                       time_limit_s=_time_to(t0 + params.time_limit_s)))
         decoded = [_decode(data, r) for r in raw.routes]
