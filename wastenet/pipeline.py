@@ -15,11 +15,18 @@ caller planning many county-days (``wastenet plan-routes --week``,
 :func:`wastenet.province.make_units`) builds it once; without it they build it. A
 week of one county (``plan-routes --week``) also plans its visit days once
 (:func:`route_plan_week`, passed as ``week=``).
+
+A route plan is planned only from a siting output made for the scenario's villages:
+:func:`check_provenance` (called by :func:`route_plan_week` and :func:`route_plan_data`,
+so by every caller) compares the summary's ``data_seed`` and ``village_set_sha256`` with
+the scenario's network (whose digest, ``Network.village_digest``, is computed once per
+network). A siting output that cannot be checked (no summary, or one without these
+fields) is warned about by the commands, once per run (``warn=True``), not per
+county-day.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -30,7 +37,7 @@ import numpy as np
 from wastenet.bounds import is_finite_number
 from wastenet.errors import ValidationError
 from wastenet.scenario.names import bad_text_message
-from wastenet.scenario.network import Network, build_network
+from wastenet.scenario.network import Network, build_network, villages_digest
 from wastenet.scenario.schema import Scenario
 from wastenet.siting.build import build_siting_data
 from wastenet.siting.data import SitingData
@@ -149,11 +156,10 @@ def village_set_digest(data: SitingData) -> str:
     """A fingerprint of the villages a siting run plans for: the SHA-256 (hex) of one
     line ``id<TAB>lon<TAB>lat`` (degrees to 6 decimals) per village, sorted by id.
     ``summary.json`` carries it as ``village_set_sha256`` so that :func:`compare` can
-    tell two runs of different villages apart even when their counts agree."""
-    lines = sorted(f"{vid}\t{float(lon):.6f}\t{float(lat):.6f}\n" for vid, lon, lat in
-                   zip(data.village_ids, data.village_lon.tolist(), data.village_lat.tolist(),
-                       strict=True))
-    return hashlib.sha256("".join(lines).encode("utf-8", "surrogatepass")).hexdigest()
+    tell two runs of different villages apart even when their counts agree, and so
+    that a route plan can tell a siting output of other villages
+    (:func:`check_provenance`)."""
+    return villages_digest(data.village_ids, data.village_lon, data.village_lat)
 
 
 def _name_prefectures(table: object) -> object:
@@ -357,6 +363,64 @@ def check_siting(siting: object, parts: Mapping[str, str] = SITING_PARTS) -> Non
                                   f"that is not in {fname}", row=k + 1)
 
 
+#: the provenance fields of a siting summary that :func:`check_provenance` compares
+PROVENANCE_KEYS = ("data_seed", "village_set_sha256")
+
+
+def provenance_of(siting: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The part of a siting output's summary that :func:`check_provenance` reads (the
+    scenario's name and :data:`PROVENANCE_KEYS`), or None without a summary: what a
+    work unit carries instead of the whole summary."""
+    summary = siting.get("summary")
+    if not isinstance(summary, Mapping):
+        return None
+    return {k: summary[k] for k in ("scenario", *PROVENANCE_KEYS) if k in summary}
+
+
+def check_provenance(siting: Mapping[str, Any], network: Network,
+                     parts: Mapping[str, str] = SITING_PARTS, *, warn: bool = False) -> None:
+    """Refuse to route ``network``'s scenario from a siting output made for other
+    villages: the summary's ``data_seed`` (the villages' generator seed, None for user
+    data) and ``village_set_sha256`` (:func:`village_set_digest`) must be the network's
+    (``network.seed``, ``network.village_digest``); a mismatch is a
+    :class:`ValidationError` naming the field (in ``parts["summary"]``, as
+    :func:`check_siting`), the summary's value, the scenario's, and what to do.
+
+    A siting output without a summary, or whose summary lacks these fields (written
+    before they existed), cannot be checked; with ``warn`` that is logged as a warning
+    (the commands check once per run with it; the per county-day calls do not)."""
+    summary = siting.get("summary")
+    sc = network.scenario
+    if not isinstance(summary, Mapping):
+        if warn:
+            log.warning("the siting output has no summary, so whether it was made for the "
+                        "villages of scenario %r (data_seed, village_set_sha256) is not "
+                        "checked", sc.name)
+        return
+    made_from = summary.get("scenario")
+    theirs = f"the scenario it was made from ({made_from!r})" if made_from else \
+        "the scenario it was made from"
+    ours = {"data_seed": network.seed, "village_set_sha256": network.village_digest}
+    what = {"data_seed": "its villages come from other data (another generator seed; "
+                         "None is user data)",
+            "village_set_sha256": "it was made for other villages (their ids or "
+                                  "positions differ)"}
+    for key in PROVENANCE_KEYS:
+        if key in summary and summary[key] != ours[key]:
+            raise ValidationError(
+                _sub(parts["summary"], key), summary[key],
+                f"the siting output does not match scenario {sc.name!r}: {what[key]} "
+                f"({key} {summary[key]!r} in the siting output, {ours[key]!r} for this "
+                f"scenario), so its facility assignments are not for this scenario's "
+                f"villages", hint=f"site again with this scenario (wastenet site), or pass "
+                f"{theirs}")
+    missing = [k for k in PROVENANCE_KEYS if k not in summary]
+    if missing and warn:
+        log.warning("%s has no %s (written by an older wastenet?), so whether the siting "
+                    "output was made for the villages of scenario %r is not checked",
+                    parts["summary"], " or ".join(missing), sc.name)
+
+
 def _same_scenario(network: Network, scenario: Scenario) -> None:
     """``network`` must have been built from ``scenario`` (a programming error
     otherwise: the plan would be of another scenario's villages)."""
@@ -377,11 +441,13 @@ def route_plan_week(scenario: Scenario, siting: Mapping[str, Any], county: str, 
     """The week of ``county`` (:func:`wastenet.routing.build.plan_county_week`), which
     :func:`route_plan_data` takes as ``week=`` for each day of it, so that a week of
     county-days (``wastenet plan-routes --week``) plans the visit days once.
-    ``network`` is the scenario's (as for :func:`route_plan_data`)."""
+    ``network`` is the scenario's (as for :func:`route_plan_data`). The siting output
+    must be the scenario's (:func:`check_provenance`)."""
     from wastenet.routing.build import plan_county_week
 
     check_siting(siting)
     _same_scenario(network, scenario)
+    check_provenance(siting, network)
     return plan_county_week(network, siting["assignments"], _facility_rows(siting), county)
 
 
@@ -391,7 +457,8 @@ def route_plan_data(scenario: Scenario, siting: Mapping[str, Any], county: str,
     """The routing data of ``county`` on ``date`` from a siting output: what
     :func:`run_route_plan` solves, and what the route-plan checker checks its plan
     against. A malformed siting output raises :class:`ValidationError`
-    (:func:`check_siting`), before the network is built.
+    (:func:`check_siting`), before the network is built; so does one made for other
+    villages than the scenario's (:func:`check_provenance`, once the network is there).
 
     ``network``: ``build_network(scenario)`` when the caller has built it already (it
     must be that scenario's network; the data is then the same as without it), else it
@@ -407,6 +474,7 @@ def route_plan_data(scenario: Scenario, siting: Mapping[str, Any], county: str,
         network = build_network(scenario)
     else:
         _same_scenario(network, scenario)
+    check_provenance(siting, network)
     if week is not None:
         if week.county != county:
             raise ValueError(f"the week is of county {week.county}, not of {county}")

@@ -165,15 +165,19 @@ def county_siting(siting: Mapping[str, Any], county: str) -> dict[str, Any]:
     villages, in their order, and the facilities those rows name.
 
     Rows without a ``county`` column are kept (they might belong to it), so the
-    restriction never changes a plan; it only keeps the work unit small.
+    restriction never changes a plan; it only keeps the work unit small. Of the summary
+    only what :func:`~wastenet.pipeline.check_provenance` reads is passed on, so that
+    each unit's routing data is checked against the villages it was sited for.
     """
+    from wastenet.pipeline import provenance_of
+
     rows = [a for a in siting.get("assignments", ())
             if not a.get("county") or str(a["county"]) == county]
     used = {str(a["facility_id"]) for a in rows}
     feats = [f for f in siting.get("facilities", {}).get("features", ())
              if str(f.get("properties", {}).get("id")) in used]
     return {"facilities": {"type": "FeatureCollection", "features": feats},
-            "assignments": rows}
+            "assignments": rows, "summary": provenance_of(siting)}
 
 
 def check_counties(network: Network, counties: Sequence[str], field: str = "counties"

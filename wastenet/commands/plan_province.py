@@ -322,7 +322,13 @@ def write_atomic(path: Path, text: str, encoding: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from wastenet.commands.plan_routes import clear_exports, load_siting_dir, write_exports
+    from wastenet.commands.plan_routes import (
+        clear_exports,
+        load_siting_dir,
+        siting_parts,
+        write_exports,
+    )
+    from wastenet.pipeline import check_provenance
     from wastenet.province import (
         CountyOutcome,
         assigned_counties,
@@ -355,6 +361,8 @@ def run(args: argparse.Namespace) -> int:
                                   "facility in this siting output")
     network = build_network(scenario)  # once for the whole run
     check_counties(network, counties, field)
+    # a siting folder made for other villages: one error for the run, not one per county
+    check_provenance(siting, network, siting_parts(args.siting), warn=True)
     # after the inputs (a bad scenario leaves no empty folder), before any routing
     out = output_dir(args.out)
     check_out_paths(out, counties)

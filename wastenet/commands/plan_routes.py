@@ -4,6 +4,11 @@ With ``--week`` it plans the seven days from ``--date``, each into ``OUT/<date>/
 scenario's network is built once for the run and the county's visit days are planned
 once (:func:`wastenet.pipeline.route_plan_week`), not once per day.
 
+The siting folder must have been made for the scenario's villages: its ``summary.json``'s
+``data_seed`` and ``village_set_sha256`` are compared with the scenario's
+(:func:`wastenet.pipeline.check_provenance`) before any output is written; a folder
+whose summary lacks them (an older one) is only warned about.
+
 Repeatability: the search stops on ``--time-limit`` (wall clock) unless
 ``--solution-limit`` stops it first, so only a plan stopped by the solution limit (or
 one whose search ended by itself) is the same on every run and machine with the same
@@ -55,6 +60,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
+def siting_parts(d: str) -> dict[str, str]:
+    """The paths of a siting output folder's files, by part: the names that
+    :func:`wastenet.pipeline.check_siting` and :func:`~wastenet.pipeline.check_provenance`
+    use in their messages."""
+    return {part: str(Path(d) / name) for part, name in SITING_FILES.items()}
+
+
 def load_siting_dir(d: str) -> dict[str, Any]:
     """Read a siting output folder back into the dict :func:`run_siting` returns.
 
@@ -96,7 +108,7 @@ def load_siting_dir(d: str) -> dict[str, Any]:
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ValidationError("siting", str(path), f"is not a readable CSV file ({exc})"
                               ) from exc
-    check_siting(doc, {part: str(p) for part, p in paths.items()})
+    check_siting(doc, siting_parts(d))
     return doc
 
 
@@ -153,7 +165,7 @@ def plan_days(first_text: str, week: bool) -> list[dt.date]:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from wastenet.pipeline import route_plan_week, run_route_plan
+    from wastenet.pipeline import check_provenance, route_plan_week, run_route_plan
     from wastenet.province import stopped_by
     from wastenet.scenario.network import build_network
 
@@ -161,6 +173,10 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     siting = load_siting_dir(args.siting)
     network = build_network(scenario)  # once, for every day
+    # a siting folder made for other villages is refused naming its summary.json, and
+    # one that cannot be checked is warned about once (the pipeline checks each day
+    # again, without the warning)
+    check_provenance(siting, network, siting_parts(args.siting), warn=True)
     # after the inputs (a bad scenario leaves no empty folder), before any routing
     out = output_dir(args.out)
     if args.week:

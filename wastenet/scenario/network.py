@@ -83,7 +83,10 @@ candidate is refused with a :class:`ValidationError` naming the id and both plac
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -171,6 +174,15 @@ class Network:
     #: the settings the neighbour lists were built for (:func:`neighbour_key`)
     neighbour_key: tuple[object, ...] = ()
 
+    @functools.cached_property
+    def village_digest(self) -> str:
+        """:func:`villages_digest` of the villages (ids and positions): what a siting
+        summary records as ``village_set_sha256``, so that a route plan can tell a siting
+        output made for other villages (computed once per network, about 8 ms for the
+        province's 11,500 villages)."""
+        v = self.villages
+        return villages_digest(v.ids, v.lon, v.lat)
+
     def summary(self) -> dict[str, object]:
         v = self.villages
         return {
@@ -193,6 +205,14 @@ class Network:
             "synthetic": self.synthetic,
             "seed": self.seed,
         }
+
+
+def villages_digest(ids: Sequence[object], lon: FloatArray, lat: FloatArray) -> str:
+    """A fingerprint of a set of villages: the SHA-256 (hex) of one line
+    ``id<TAB>lon<TAB>lat`` (degrees to 6 decimals) per village, sorted by id."""
+    lines = sorted(f"{vid}\t{float(x):.6f}\t{float(y):.6f}\n" for vid, x, y in
+                   zip(ids, np.asarray(lon).tolist(), np.asarray(lat).tolist(), strict=True))
+    return hashlib.sha256("".join(lines).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _farthest_point(lon: FloatArray, lat: FloatArray, start_lon: FloatArray,
