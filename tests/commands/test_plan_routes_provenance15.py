@@ -264,7 +264,7 @@ def test_province_units_carry_the_provenance_only(small_site: tuple[Path, Path])
     from wastenet.commands.plan_routes import load_siting_dir
     from wastenet.province import county_siting
 
-    scenario, site = small_site
+    _, site = small_site
     siting = load_siting_dir(str(site))
     unit = county_siting(siting, FAKU)
     assert set(unit["summary"]) == {"scenario", "data_seed", "village_set_sha256"}
