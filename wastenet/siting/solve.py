@@ -471,15 +471,16 @@ def solve(data: SitingData, params: SiteParams | None = None,
         fast = solve_fixing(data, model, params, report, t0)
         if fast is not None:
             return fast
-        if params.time_limit_s is not None:
-            params = replace(params, time_limit_s=max(
-                1.0, params.time_limit_s - (time.perf_counter() - t0)))
+    # params.time_limit_s stays the whole solve's limit, counted from t0: the
+    # decomposition keeps its steps to t0 + limit, and the MIP gets what is left
     if method == "decomposition":
         from wastenet.siting.relax import solve_decomposition
 
         return solve_decomposition(data, model, params, report, t0)
     report(0.01, None, None, f"solving the MIP with {params.mip_backend}")
-    opts = MipOptions(backend=params.mip_backend, time_limit_s=params.time_limit_s,
+    opts = MipOptions(backend=params.mip_backend, time_limit_s=None
+                      if params.time_limit_s is None
+                      else max(1.0, params.time_limit_s - (time.perf_counter() - t0)),
                       threads=params.threads, mip_gap=params.mip_gap, seed=params.seed,
                       node_limit=params.max_iterations)
     from wastenet.siting.heuristics import construct, downsize, verified
@@ -502,8 +503,8 @@ def solve(data: SitingData, params: SiteParams | None = None,
         log.warning("the MIP found no solution in its limits; falling back to decomposition")
         from wastenet.siting.relax import solve_decomposition
 
-        left = None if left is None else max(1.0, left)
-        dec = solve_decomposition(data, model, replace(params, time_limit_s=left), report, t0)
+        # the same limit and start: the decomposition counts its steps from t0
+        dec = solve_decomposition(data, model, params, report, t0)
         if warm is None or dec.total_cost <= warm.total_cost:
             return dec
         # the (checked) greedy start is cheaper; the decomposition's bound stays valid
