@@ -76,8 +76,10 @@ outputs. A depot is ``D<adcode>`` and, when the matrix lacks that id, the incine
 candidate ``I<adcode>`` (the county seat's) stands for it
 (:func:`wastenet.routing.build.apply_matrix`). So an id used by two places (a village and
 a candidate site, a transfer and an incinerator candidate), ``D<adcode>`` used by any
-place of a county of the scenario, or ``I<adcode>`` used by a village or a transfer
-candidate is refused with a :class:`ValidationError` naming the id and both places.
+place of a county of the scenario, or ``I<adcode>`` used by a village, a transfer
+candidate or an incinerator candidate other than the generated county-seat one (a user
+site of that id, with ``county_seats = false``, would lend the depot its distances from
+wherever it is) is refused with a :class:`ValidationError` naming the id and both places.
 """
 
 from __future__ import annotations
@@ -740,6 +742,9 @@ def _check_ids(scenario: Scenario, v: Villages, rows: NDArray[np.int64] | None,
                  f"{depot} (I{code} is its id when the distance matrix lacks D{code}: the "
                  "county-seat incinerator candidate's)")):
             hit = first.get(reserved)
+            if hit is not None and reserved[0] == "I" and hit[0] == "incinerator" \
+                    and incinerator.kind[hit[1]] != "county_seat":
+                groups = (*groups, "incinerator")  # not the seat's: no stand-in depot
             if hit is not None and hit[0] in groups:
                 d, f, _ = place(hit)
                 raise ValidationError(f, reserved, f"id {reserved!r} names two places: {d} "
