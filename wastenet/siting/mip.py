@@ -23,6 +23,7 @@ from ortools.linear_solver import pywraplp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from wastenet.siting.model import CompiledModel
+from wastenet.siting.quiet import stdout_to_stderr
 
 if TYPE_CHECKING:
     from wastenet.siting.cuts import CoverCut
@@ -484,10 +485,11 @@ def _solve_scipy(cost: FloatArray, a_csr: object, row_lo: FloatArray, row_hi: Fl
         options["time_limit"] = max(0.05, float(opts.time_limit_s) - (time.perf_counter() - t0))
     if opts.node_limit is not None:
         options["node_limit"] = int(opts.node_limit)
-    res = milp(cost, integrality=np.asarray(integer, dtype=np.int8) if not opts.relax
-               else np.zeros(cost.shape[0], dtype=np.int8),
-               bounds=Bounds(col_lo, col_hi),
-               constraints=LinearConstraint(a_csr, row_lo, row_hi), options=options)
+    with stdout_to_stderr():  # HiGHS's debug lines are no output of the command
+        res = milp(cost, integrality=np.asarray(integer, dtype=np.int8) if not opts.relax
+                   else np.zeros(cost.shape[0], dtype=np.int8),
+                   bounds=Bounds(col_lo, col_hi),
+                   constraints=LinearConstraint(a_csr, row_lo, row_hi), options=options)
     wall = time.perf_counter() - t0
     nodes = int(getattr(res, "mip_node_count", None) or 0)
     dual = getattr(res, "mip_dual_bound", None)
