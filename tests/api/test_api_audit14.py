@@ -14,13 +14,13 @@ import os
 import re
 import signal
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from api_helpers import sql_statements
 from fastapi.testclient import TestClient
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from api.app import create_app
 from api.db.models import RoutePlanRow, RunRow
@@ -380,21 +380,6 @@ def test_a_valid_stored_scenario_still_runs(client: TestClient) -> None:
 
 
 # ------------------------------------------------------ 5. HEAD on downloads: no file read
-@contextmanager
-def _statements(store: Store) -> Iterator[list[str]]:
-    """The SQL statements run on the store's engine inside the block."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(store.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(store.engine, "before_cursor_execute", record)
-
-
 #: a statement that fetches an export's text itself (a length of it is not)
 READS_CONTENT = re.compile(r"SELECT\s+route_plan_exports\.content\b", re.IGNORECASE)
 
@@ -417,7 +402,7 @@ def test_head_of_a_download_does_not_fetch_the_file(db_client: TestClient, fmt: 
     for query in ("", f"&run={siting}", f"&run={newer}"):
         url = f"/v1/route-plans/{FAKU}/{DAY}?format={fmt}{query}"
         got = client.get(url)
-        with _statements(store) as seen:
+        with sql_statements(store) as seen:
             head = client.head(url)
         assert head.status_code == 200 and head.content == b""
         for h in ("content-type", "content-disposition", "content-length"):

@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from api_helpers import sql_statements
 from fastapi.testclient import TestClient
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from api.app import create_app
 from api.db.models import RunRow
@@ -187,21 +187,6 @@ def test_route_plan_409_hides_a_failure_reason_from_a_county_key(client: TestCli
 
 
 # ------------------------------------------ 3. HEAD of a plan stored without its JSON export
-@contextmanager
-def _statements(store: Store) -> Iterator[list[str]]:
-    """The SQL statements run on the store's engine inside the block."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(store.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(store.engine, "before_cursor_execute", record)
-
-
 def _fetches_text(statement: str) -> bool:
     """Whether ``statement`` fetches a plan's or an export's text (not only its length)."""
     m = re.match(r"\s*SELECT\s+(.*?)\s+FROM\s", statement, re.IGNORECASE | re.DOTALL)
@@ -237,7 +222,7 @@ def test_head_of_a_plan_without_json_export_reads_no_plan(db_client: TestClient)
         url = f"/v1/route-plans/{FAKU}/{DAY}?format=json{query}"
         got = client.get(url)
         assert got.status_code == 200 and got.json() == plan, got.text
-        with _statements(store) as seen:
+        with sql_statements(store) as seen:
             head = client.head(url)
         assert head.status_code == 200 and head.content == b""
         for h in ("content-type", "content-disposition", "content-length"):
