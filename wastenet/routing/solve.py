@@ -943,21 +943,18 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
     for gi, g0 in enumerate(groups):
         g = np.sort(np.concatenate([g0, carry]))
         carry = np.zeros(0, dtype=np.int64)
-        if not any(counts):  # no vehicle left: the stops wait for the re-insertion
-            statuses.append("NO_VEHICLES")
+        # no vehicle left: the stops wait for the re-insertion; no time left: no model,
+        # no search, the stops are left out by the time limit
+        skip = ("NO_VEHICLES", "no vehicle left") if not any(counts) else \
+            ("NO_TIME", "time limit spent") if _spent(end) else None
+        if skip is not None:
+            statuses.append(skip[0])
+            if skip[0] == "NO_TIME":
+                seen.append("time_limit")
+                stopped = "time_limit"
             dropped.extend(int(s) for s in g)
             done += len(g0)
-            log.info("part %d/%d: %d stops, no vehicle left", gi + 1, len(groups), len(g))
-            if progress:
-                progress(done / n, f"part {gi + 1}/{len(groups)}")
-            continue
-        if _spent(end):  # no time left: no model, no search; the stops are left out
-            statuses.append("NO_TIME")
-            seen.append("time_limit")
-            stopped = "time_limit"
-            dropped.extend(int(s) for s in g)
-            done += len(g0)
-            log.info("part %d/%d: %d stops, time limit spent", gi + 1, len(groups), len(g))
+            log.info("part %d/%d: %d stops, %s", gi + 1, len(groups), len(g), skip[1])
             if progress:
                 progress(done / n, f"part {gi + 1}/{len(groups)}")
             continue
