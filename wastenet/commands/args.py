@@ -115,14 +115,20 @@ def remove_empty_folders(folders: list[Path]) -> None:
         log.debug("%s: removed the empty output folder", folder)
 
 
+def _blank(text: str) -> bool:
+    """An empty or whitespace-only path, or one whose last part is only whitespace (a
+    name no one means to type, and hard to see or remove afterwards)."""
+    return text.strip() == "" or (Path(text).name != "" and Path(text).name.strip() == "")
+
+
 def output_dir(text: str, option: str = "out") -> Path:
     """Create the output folder ``text`` (and its parents) now, before any solving, and
-    check that files can be created in it (:func:`probe_writable`); an empty path, a path
-    that is a file, or one that cannot be created or written raises
-    :class:`ValidationError` naming ``option`` and the path."""
-    if text == "":
-        raise ValidationError(option, text, "is empty: give a folder ('.' for the current "
-                              "one)")
+    check that files can be created in it (:func:`probe_writable`); an empty or blank
+    path (:func:`_blank`), a path that is a file, or one that cannot be created or
+    written raises :class:`ValidationError` naming ``option`` and the path."""
+    if _blank(text):
+        raise ValidationError(option, text, "is empty or blank: give a folder ('.' for the "
+                              "current one)")
     path = Path(text)
     if path.exists() and not path.is_dir():
         raise ValidationError(option, text, "exists and is not a folder")
@@ -145,8 +151,10 @@ def output_file(text: str, option: str = "out") -> Path:
     """Check that the output file ``text`` can be written: not a folder (an existing one,
     or a path ending in a separator, see :func:`names_a_folder`), and its folder exists
     or can be created (it is created now). Raises :class:`ValidationError` naming
-    ``option`` and the path."""
+    ``option`` and the path; so does an empty or blank name (:func:`_blank`)."""
     path = Path(text)
+    if _blank(text):
+        raise ValidationError(option, text, "is empty or blank: give a file name")
     if names_a_folder(text):
         raise ValidationError(option, text, "is a folder, not a file")
     parent = path.parent
