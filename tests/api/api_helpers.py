@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 from api.db.store import Store
@@ -25,3 +26,17 @@ def sql_statements(store: Store) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(store.engine, "before_cursor_execute", record)
+
+
+def head_as_get(client: TestClient, store: Store, url: str) -> list[str]:
+    """Check that HEAD ``url`` answers 200 as GET does, without a body: the same
+    content type, disposition and length (the GET body's). Returns the SQL statements
+    the HEAD ran, for the caller to check what it fetched."""
+    got = client.get(url)
+    with sql_statements(store) as seen:
+        head = client.head(url)
+    assert head.status_code == 200 and head.content == b"", head.text
+    for h in ("content-type", "content-disposition", "content-length"):
+        assert head.headers[h] == got.headers[h], (h, url)
+    assert int(head.headers["content-length"]) == len(got.content)
+    return seen
