@@ -530,9 +530,9 @@ def neighbour_lists(scenario: Scenario, villages: Villages, transfer: Candidates
                  (transfer.ids, incinerator.ids, t2i))
         _check_matrix_covers(matrix, path, lists)
         warnings += check_matrix_plausible(matrix, path, lists, circ)
-        v2t = _override(matrix, villages.ids, transfer.ids, v2t, service)
-        v2i = _override(matrix, villages.ids, incinerator.ids, v2i, direct)
-        t2i = _override(matrix, transfer.ids, incinerator.ids, t2i, haul)
+        v2t = override_with_matrix(matrix, villages.ids, transfer.ids, v2t, service)
+        v2i = override_with_matrix(matrix, villages.ids, incinerator.ids, v2i, direct)
+        t2i = override_with_matrix(matrix, transfer.ids, incinerator.ids, t2i, haul)
     return v2t, v2i, t2i, warnings
 
 
@@ -899,24 +899,28 @@ def check_count_prefectures(scenario: Scenario, transfer: Candidates,
                 f"{prefectures[code]}, so the target has no site to count", hint=hint)
 
 
-def _override(matrix: DistanceMatrix, src_ids: tuple[str, ...], dst_ids: tuple[str, ...],
-              nb: Neighbours, max_road_m: float) -> Neighbours:
+def override_with_matrix(matrix: DistanceMatrix, src_ids: tuple[str, ...],
+                         dst_ids: tuple[str, ...], nb: Neighbours,
+                         max_road_m: float) -> Neighbours:
     """Replace estimated distances by the user matrix for the neighbour pairs listed.
 
     Pairs whose matrix (road) distance exceeds ``max_road_m`` are dropped, and each row is
     sorted again nearest first by the matrix distance (ties keep the estimate's order), so
     the lists keep the invariant of :class:`Neighbours`. Pairs are only ever removed: a
     pair that the estimate put beyond ``max_road_m`` (or beyond the ``k`` nearest) is not
-    in the list, so it stays out even if the matrix puts it within reach.
+    in the list, so it stays out even if the matrix puts it within reach. A pair the
+    matrix does not hold keeps its estimate (:func:`neighbour_lists` refuses such a
+    matrix first, :func:`_check_matrix_covers`; the siting build's lists of any county
+    may reach places the matrix need not cover).
     """
     rows, cols = np.nonzero(nb.idx >= 0)
     if rows.size == 0:
         return nb
-    src = [src_ids[r] for r in rows]
-    dst = [dst_ids[int(nb.idx[r, c])] for r, c in zip(rows, cols, strict=True)]
-    dist, _dur = matrix.lookup(src, dst)
+    ps = matrix.positions(src_ids)[rows]
+    pd = matrix.positions(dst_ids)[nb.idx[rows, cols]]
+    both = (ps >= 0) & (pd >= 0)
     out = nb.dist_m.copy()
-    out[rows, cols] = dist
+    out[rows[both], cols[both]] = matrix.distance_m[ps[both], pd[both]]
     idx = nb.idx.copy()
     far = ~(out <= max_road_m) & (idx >= 0)
     idx[far] = -1

@@ -48,7 +48,6 @@ from numpy.typing import NDArray
 
 from wastenet.data import liaoning
 from wastenet.errors import InfeasibleError
-from wastenet.geo.matrix import DistanceMatrix
 from wastenet.scenario.network import (
     DIRECT_NEIGHBOURS,
     Candidates,
@@ -56,6 +55,7 @@ from wastenet.scenario.network import (
     Network,
     check_count_prefectures,
     neighbour_lists,
+    override_with_matrix,
     refresh_neighbours,
     sharing_matrix,
 )
@@ -203,24 +203,10 @@ def _lists_of_any_county(network: Network) -> tuple[Neighbours, Neighbours, Neig
         return v2t, v2i, t2i
     pol = sc.policy
     v, tr, inc = network.villages, network.transfer, network.incinerator
-    return (_matrix_where_covered(m, v.ids, tr.ids, v2t, pol.service_radius_km * 1000.0),
-            _matrix_where_covered(m, v.ids, inc.ids, v2i, pol.direct_radius_km * 1000.0),
-            _matrix_where_covered(m, tr.ids, inc.ids, t2i,
+    return (override_with_matrix(m, v.ids, tr.ids, v2t, pol.service_radius_km * 1000.0),
+            override_with_matrix(m, v.ids, inc.ids, v2i, pol.direct_radius_km * 1000.0),
+            override_with_matrix(m, tr.ids, inc.ids, t2i,
                                   pol.max_transfer_haul_km * 1000.0))
-
-
-def _matrix_where_covered(matrix: DistanceMatrix, src_ids: tuple[str, ...], dst_ids: tuple[str, ...],
-                          nb: Neighbours, limit_m: float) -> Neighbours:
-    """``nb`` with the matrix distance on the pairs the matrix covers, pairs beyond
-    ``limit_m`` dropped (only whether a row has an entry matters to the caller)."""
-    rows, cols = np.nonzero(nb.idx >= 0)
-    ps = matrix.positions(list(src_ids))[rows]
-    pd = matrix.positions(list(dst_ids))[nb.idx[rows, cols]]
-    both = (ps >= 0) & (pd >= 0)
-    dist = nb.dist_m.copy()
-    dist[rows[both], cols[both]] = matrix.distance_m[ps[both], pd[both]]
-    idx = np.where(dist <= limit_m, nb.idx, -1)
-    return Neighbours(idx=idx, dist_m=np.where(idx >= 0, dist, np.inf))
 
 
 def check_coverage(network: Network, data: SitingData) -> None:
