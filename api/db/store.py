@@ -700,8 +700,8 @@ class Store:
     # ``format=json`` serves the plan's JSON text as the database holds it, so that HEAD
     # can send its length, computed by the database, without fetching or serialising the
     # plan (as :meth:`route_plan_export_size` does for an export). The text is the JSON
-    # the plan was stored as (non-ASCII characters as ``\uXXXX`` escapes): the same
-    # document.
+    # the plan was stored as, the same document, with its non-ASCII characters written
+    # as JSON escapes (a backslash, u and four hex digits).
     def stored_plan_text(self, plan_id: str) -> str | None:
         """The stored JSON text of plan ``plan_id`` (None when there is no such plan)."""
         with self.session() as s:
