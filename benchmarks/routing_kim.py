@@ -103,6 +103,18 @@ def solver_revision() -> str:
     return engine_revision(["wastenet/routing/solve.py", "wastenet/routing/ortools_adapter.py"])
 
 
+def all_facts(names: list[str]) -> dict[str, dict[str, Any]]:
+    """:func:`instance_facts` of each instance (run in a child process)."""
+    return {name: instance_facts(name) for name in names}
+
+
+def in_fresh_process_call(fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` in a fresh (spawned) process, so that what it loads stays there."""
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(1, maxtasksperchild=1) as pool:
+        return pool.apply(fn, args)
+
+
 def in_fresh_process(*args: Any) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     with ctx.Pool(1, maxtasksperchild=1) as pool:
@@ -337,7 +349,12 @@ def report(rows: list[dict[str, Any]], size: list[dict[str, Any]], meta: dict[st
                 f"{_fmt(r.get('vehicles'))}, travel {_fmt(r.get('travel_s'))} s, checker "
                 f"{'ok' if r.get('checker_ok') else 'NOT ok'}")
     instances = sorted({r["instance"] for r in rows}, key=lambda n: int(n.split("_")[0]))
-    facts = {name: instance_facts(name) for name in instances}
+    # a run measures each solver's peak RSS in a child forked from this process, whose
+    # high-water mark the child inherits: the facts are read once, in a child of their
+    # own, before the runs (``meta["facts"]``), so that this process never loads a matrix
+    known = meta.get("facts") or {}
+    facts = {name: known[name] if name in known else instance_facts(name)
+             for name in instances}
     lines += published_section(compare_published(rows, load_published(), facts), facts)
     lines.append("")
     notes = Path(meta.get("notes_file", ""))
@@ -371,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
             "loadavg_start": [round(x, 2) for x in os.getloadavg()], "seed": args.seed,
             "time_limits": args.time_limits}
     size: list[dict[str, Any]] = []
+    meta["facts"] = in_fresh_process_call(
+        all_facts, [f"{name}_stop" for name in args.instances])
 
     def save() -> None:
         out.with_suffix(".json").write_text(json.dumps(
