@@ -25,6 +25,11 @@ the same model on fewer stops, and routes outside ``R`` are untouched. One excep
 excluded up front (the plan is returned as is, see :func:`applicable`): finite facility
 capacities shared by unassigned stops, since a sub-problem cannot see the other routes'
 deliveries. Vehicles never increase (each type is capped at its use in ``R``).
+
+Route elimination on large instances (:func:`eliminate`) uses the same sub-problems: the
+stops of a route taken out form an ejection pool, and neighbourhoods around pooled stops
+are re-solved with the pooled stops unperformed until the pool is empty (one vehicle
+fewer) or the attempt gives up; see :func:`_empty_route`.
 """
 
 from __future__ import annotations
@@ -156,4 +161,167 @@ def _renumber(routes: list[Route], n_types: int) -> list[Route]:
     for r in sorted(routes, key=lambda r: (r.vehicle_type, r.vehicle, r.visits[0].departure_s)):
         out.append(replace(r, vehicle=seen[r.vehicle_type]))
         seen[r.vehicle_type] += 1
+    return out
+
+
+def eliminate(data: RoutingData, params: RouteParams, routes: list[Route], deadline: float,
+              *, finish_by: float | None = None, max_stops: int = 300, max_routes: int = 3,
+              pool_take: int = 30, slice_s: float = 1.0, patience: int = 20,
+              metaheuristic: str = "GUIDED_LOCAL_SEARCH") -> list[Route]:
+    """Route elimination with an ejection pool; returns the routes (never more of them).
+
+    Repeatedly take the route with the fewest stops out of the plan: its stops form the
+    pool, and :func:`_empty_route` puts them back into the other routes, one
+    neighbourhood at a time. When the pool empties the plan has one vehicle fewer and
+    the next route is taken out; when it does not, the next smallest route is tried on
+    the plan as it was. Stops at :func:`~wastenet.routing.solve.fleet_lower_bound`, when
+    every route has been tried, or when less than a second is left before ``deadline``
+    to start an attempt; an attempt under way may go on until ``finish_by`` (default
+    ``deadline``) while its pool keeps shrinking. Vehicle numbers are renumbered per type
+    at the end, as :func:`improve` does. Not applicable (the plan is returned as is) in
+    the case :func:`applicable` excludes.
+    """
+    from wastenet.routing.solve import fleet_lower_bound
+
+    if len(routes) < 2 or not applicable(data):
+        return routes
+    lb = max(fleet_lower_bound(data), 1)
+    rng = np.random.default_rng([params.seed, 1])
+    dur = data.duration_s[np.ix_(data.stops, data.stops)]
+    near = dur + dur.T
+    end = max(deadline, finish_by if finish_by is not None else deadline)
+    routes = list(routes)
+    tried: set[tuple[tuple[str, int], ...]] = set()
+    while len(routes) > lb and deadline - time.perf_counter() >= 1.0:
+        keys = [tuple((v.kind, v.index) for v in r.visits) for r in routes]
+        order = sorted(range(len(routes)), key=lambda k: (
+            sum(v.kind == "stop" for v in routes[k].visits), k))
+        cand = next((k for k in order if keys[k] not in tried), None)
+        if cand is None:
+            break
+        tried.add(keys[cand])
+        new = _empty_route(data, params, routes, cand, end, near, rng, max_stops=max_stops,
+                           max_routes=max_routes, pool_take=pool_take, slice_s=slice_s,
+                           patience=patience, metaheuristic=metaheuristic)
+        if new is None:
+            log.info("route elimination (pool): %d -> %d vehicles failed", len(routes),
+                     len(routes) - 1)
+            continue
+        log.info("route elimination (pool): %d -> %d vehicles", len(routes), len(new))
+        routes = new
+        tried.clear()
+    return _renumber(routes, len(data.vehicle_types))
+
+
+def _empty_route(data: RoutingData, params: RouteParams, routes: list[Route], cand: int,
+                 end: float, near: np.ndarray, rng: np.random.Generator, *,
+                 max_stops: int, max_routes: int, pool_take: int, slice_s: float,
+                 patience: int, metaheuristic: str) -> list[Route] | None:
+    """The other routes with the stops of ``routes[cand]`` put into them, or None.
+
+    One iteration: draw a pooled stop ``p`` (seeded RNG); take the routes serving the
+    stops nearest to ``p`` (by travel time, until ``max_routes`` routes or ``max_stops``
+    stops), the last of them replaced by the least filled route of the plan
+    (:func:`_fill`) when that is not among them; solve the sub-problem of their stops and
+    the ``pool_take`` pooled stops nearest to ``p`` (all depots and facilities, each
+    type capped at the vehicles those routes use) from those routes, the pooled stops
+    unperformed under their drop penalty, for ``slice_s``. The result is kept when every
+    route decodes and it leaves fewer stops out than it took from the pool, or as many
+    with a lower acceptance score (:func:`~wastenet.routing.solve._score`); the stops it
+    leaves out (pooled ones, or stops it ejected from a route to make room) go to the
+    pool.
+
+    Gives up (None) after ``patience`` iterations in a row without a smaller pool, or
+    when less than half a second is left before ``end``.
+    """
+    from wastenet.routing.solve import (
+        _score,
+        resolve_partial,
+        restrict,
+        unload_copies,
+        used_counts,
+    )
+
+    copies = unload_copies(data, params)
+    rest = [r for k, r in enumerate(routes) if k != cand]
+    pool = {v.index for v in routes[cand].visits if v.kind == "stop"}
+    n = data.n_stops
+    route_of = np.full(n, -1, dtype=np.int64)
+
+    def index() -> None:
+        route_of[:] = -1
+        for k, r in enumerate(rest):
+            for v in r.visits:
+                if v.kind == "stop":
+                    route_of[v.index] = k
+
+    index()
+    stall = it = 0
+    size0 = len(pool)
+    while pool:
+        left = end - time.perf_counter()
+        if left < 0.5 or stall >= patience:
+            log.debug("pool: %d of %d stops left after %d iterations", len(pool), size0, it)
+            return None
+        it += 1
+        p = sorted(pool)[int(rng.integers(len(pool)))]
+        order = np.argsort(near[p], kind="stable").tolist()
+        chosen: list[int] = []
+        size = 0
+        for t in order:
+            k = int(route_of[t])
+            if k < 0 or k in chosen:
+                continue
+            m = sum(v.kind == "stop" for v in rest[k].visits)
+            if chosen and (size + m > max_stops or len(chosen) >= max_routes):
+                break
+            chosen.append(k)
+            size += m
+        if len(rest) > len(chosen):  # room to spare, wherever it is
+            free = min((k for k in range(len(rest)) if k not in chosen),
+                       key=lambda k: (_fill(data, rest[k]), k))
+            if len(chosen) >= max_routes:
+                chosen[-1] = free
+            else:
+                chosen.append(free)
+        pend = [int(t) for t in order if int(t) in pool][:pool_take]
+        stops = np.array(sorted([v.index for k in chosen for v in rest[k].visits
+                                 if v.kind == "stop"] + pend), dtype=np.int64)
+        local = {int(g): i for i, g in enumerate(stops.tolist())}
+        old = [rest[k] for k in chosen]
+        sub, _ = restrict(data, stops, counts=used_counts(data, old), name=f"{data.name}#pool")
+        start = tuple((r.vehicle_type, tuple(
+            (v.kind, local[v.index] if v.kind == "stop" else v.index)
+            for v in r.visits[1:-1])) for r in old)
+        new, dropped = resolve_partial(sub, params, min(slice_s, left), start, copies,
+                                       solution_limit=None, metaheuristic=metaheuristic)
+        out = {int(stops[d]) for d in dropped}
+        fewer = len(out) < len(pend)
+        if new is None or not (fewer or (len(out) == len(pend) and _score(
+                params, new) < _score(params, old) - 1e-6)):
+            stall += 1
+            continue
+        stall = 0 if fewer else stall + 1
+        gone = set(chosen)
+        rest = [r for k, r in enumerate(rest) if k not in gone] + [
+            _to_global(r, stops, data) for r in new]
+        pool = (pool - set(pend)) | out
+        index()
+        log.debug("pool: %d stops left (%d in, %d out)", len(pool), len(pend), len(out))
+    return rest
+
+
+def _fill(data: RoutingData, r: Route) -> float:
+    """How full route ``r`` is: the largest share of its vehicle's daily limits it uses
+    (duration within the working day, daily load, stops)."""
+    vt = data.vehicle_types[r.vehicle_type]
+    day = min(vt.max_shift_s, vt.shift_end_s - vt.shift_start_s,
+              float(data.depot_close_s[vt.depot] - data.depot_open_s[vt.depot]))
+    out = r.duration_s / day if day > 0 else 0.0
+    if vt.route_capacity is not None:
+        for q, c in zip(r.load_total, vt.route_capacity, strict=True):
+            if c > 0:
+                out = max(out, q / c)
+    if vt.max_stops:
+        out = max(out, sum(v.kind == "stop" for v in r.visits) / vt.max_stops)
     return out

@@ -35,7 +35,9 @@ Pipeline:
    naming each stop that cannot be served by any allowed vehicle at all (no vehicle,
    demand above capacity or route cap, window unreachable within the shift, facility
    overloaded by its assigned stops, facilities without room for the unassigned loads);
-2. instances above ``RouteParams.decompose_above`` stops are cut into parts, by assigned
+2. instances above ``RouteParams.decompose_above`` stops are cut into parts of
+   :func:`part_size` stops (``RouteParams.part_size`` when set, else 250 stops, raised
+   when the vehicles' days are long so that such days are solved whole), by assigned
    facility catchment and then by angular sectors around the depot, solved one after the
    other with the vehicles and the facility capacities still free, and merged; stops a
    part leaves out go on to the next part, and those left out at the end are inserted
@@ -49,7 +51,10 @@ Pipeline:
    (:func:`_reduce_fleet`): the smallest route is taken out, the fleet capped at one
    vehicle fewer, and the search restarted from the remaining routes; a plan is only
    accepted when every stop is served again. What is left of that share polishes the
-   incumbent.
+   incumbent. Above :data:`POOL_ABOVE` stops, where those whole-instance searches left
+   30 to 190 stops out at every attempt, routes are eliminated through an ejection pool
+   on neighbourhoods of the plan instead (:func:`wastenet.routing.improve.eliminate`,
+   see :func:`_eliminate`), and the time left goes to step 5.
    OR-Tools' guided local search alone rarely removes a vehicle once the routes are
    full, which is what "fewest vehicles first" asks for;
 5. ``lns_share`` of the time then left goes to the ruin-and-recreate neighbourhood search
@@ -134,7 +139,9 @@ class RouteParams:
     cost_weight: float = 0.0  #: per yuan of route cost (km, hours, fixed)
     balance_weight: float = 0.0  #: per second of (latest return − earliest departure)
     decompose_above: int = 300  #: split instances with more stops than this
-    part_size: int = 250  #: target stops per part when decomposing
+    #: target stops per part when decomposing; None: :func:`part_size` (250 stops, more
+    #: when the vehicles' days are long), a number: exactly that
+    part_size: int | None = None
     first_solution: str = "CONSTRUCT"  #: greedy of the adapter, or an OR-Tools strategy
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     gls_lambda: float = 0.1
@@ -143,7 +150,7 @@ class RouteParams:
     scheduling: str = "glop"  #: OR-Tools cumul scheduling: "default" (CP-SAT), "glop", "off"
     break_model: str = "insert"  #: "insert": shortened day, break placed after; "exact"
     #: share of the time limit kept for route elimination (fewest vehicles), used when
-    #: ``vehicle_weight > 0``, the instance is solved whole and no solution limit is set
+    #: ``vehicle_weight > 0`` and no solution limit is set (see :func:`_eliminate`)
     reduce_share: float = 0.4
     #: share of the time left after route elimination kept for the neighbourhood search
     #: of :mod:`wastenet.routing.improve` (ruin and recreate), without a solution limit
@@ -160,7 +167,7 @@ class RouteParams:
                     or not 0 <= w <= MAX_WEIGHT):  # NaN fails too
                 raise ValidationError(nm, w, f"must be a number in [0, {MAX_WEIGHT:g}] (the "
                                              "solver's integer objective scaling)")
-        if self.part_size < 1 or self.decompose_above < 1:
+        if (self.part_size is not None and self.part_size < 1) or self.decompose_above < 1:
             raise ValidationError("part_size", self.part_size, "must be >= 1")
         if not 0.0 <= self.reduce_share < 1.0:
             raise ValidationError("reduce_share", self.reduce_share, "must be in [0, 1)")
@@ -432,8 +439,58 @@ def _coords(data: RoutingData) -> tuple[np.ndarray, np.ndarray] | None:
     return None
 
 
+#: :func:`part_size` raises a part to this many stops when vehicles' days are long (one
+#: OR-Tools model of 2,100 stops and their unload copies peaks at about 1 GB)
+MAX_PART_STOPS = 2500
+#: the main search's seconds per stop that :func:`part_size` asks before it raises a
+#: part: a first plan of the whole 2,100-stop Kim instance took 3.1 s on two shared cores
+#: (model, greedy start, first solution), so a 30 s limit raises parts to 2,500 stops
+#: (9 s of main search) and a 2 s limit leaves them at :data:`DEFAULT_PART_SIZE`
+PART_S_PER_STOP = 0.003
+#: above this many stops, route elimination works on neighbourhoods of the plan with an
+#: ejection pool (:func:`wastenet.routing.improve.eliminate`) instead of searching the
+#: whole instance from the remaining routes (:func:`_reduce_fleet`), which on 800 to
+#: 2,100 stops left 30 to 190 stops out in every attempt
+POOL_ABOVE = 500
+
+
+#: the stops per part when ``RouteParams.part_size`` is None, unless :func:`part_size`
+#: raises it
+DEFAULT_PART_SIZE = 250
+
+
+def part_size(data: RoutingData, params: RouteParams) -> int:
+    """Target stops per part when decomposing: ``params.part_size`` when set; by default
+    :data:`DEFAULT_PART_SIZE`, or up to :data:`MAX_PART_STOPS` when one vehicle's day may
+    hold more than half a part.
+
+    Each part ends with a partly filled route (handed on to the next part, see
+    :func:`_solve_parts`) and no route crosses a border between parts, so parts that
+    hold only one or two routes each cost vehicles: on the instances of Kim et al.
+    (2006), with 100 to 260 stops a route, parts of 250 stops left the joined plans one
+    or two vehicles above a solve of the whole day, with more travel. The stops one
+    vehicle may serve are estimated as ``n / lb`` with ``lb`` the
+    :func:`fleet_lower_bound` (an upper estimate, the fleet being at least ``lb``);
+    the rule applies when vehicles are charged (``vehicle_weight > 0``) and ``lb`` is at
+    least 2 (at 1 the bound says nothing). A larger part needs more time for its first
+    plan: the raised size is also held to the main search's share of the time limit
+    (:func:`budget_shares`) over :data:`PART_S_PER_STOP`, so that short limits keep the
+    parts they had (a whole 2,100-stop day found no plan in 2 s).
+    """
+    if params.part_size is not None:
+        return params.part_size
+    size = DEFAULT_PART_SIZE
+    if params.vehicle_weight <= 0 or data.n_stops == 0:
+        return size
+    lb = fleet_lower_bound(data)
+    if lb >= 2 and data.n_stops / lb > size / 2:
+        main_s = budget_shares(params)[0] * params.time_limit_s
+        return max(size, min(MAX_PART_STOPS, int(main_s / PART_S_PER_STOP)))
+    return size
+
+
 def partition(data: RoutingData, params: RouteParams) -> list[np.ndarray]:
-    """Stop index groups of about ``part_size`` stops, by angle around the first depot.
+    """Stop index groups of about :func:`part_size` stops, by angle around the first depot.
 
     Stops are ordered by angle (the cut starts at the widest empty angular gap, so it is
     deterministic). When stops are assigned to facilities, whole catchments are kept
@@ -442,7 +499,8 @@ def partition(data: RoutingData, params: RouteParams) -> list[np.ndarray]:
     its own. Without coordinates, stops are ordered by travel time from the depot.
     """
     n = data.n_stops
-    k = max(1, math.ceil(n / params.part_size))
+    size = part_size(data, params)
+    k = max(1, math.ceil(n / size))
     if k <= 1:
         return [np.arange(n)]
     xy = _coords(data)
@@ -467,22 +525,22 @@ def partition(data: RoutingData, params: RouteParams) -> list[np.ndarray]:
     fac_order = fac[angle_order(data.facilities[fac])]
     groups: list[np.ndarray] = []
     current: list[np.ndarray] = []
-    size = 0
+    held = 0
     for f in fac_order:
         c = np.flatnonzero(sf == f)
-        if len(c) > params.part_size:
+        if len(c) > size:
             if current:
                 groups.append(np.sort(np.concatenate(current)))
-                current, size = [], 0
-            kk = math.ceil(len(c) / params.part_size)
+                current, held = [], 0
+            kk = math.ceil(len(c) / size)
             sub = angle_order(data.stops[c])
             groups.extend(np.sort(c[p]) for p in np.array_split(sub, kk))
             continue
-        if size + len(c) > params.part_size and current:
+        if held + len(c) > size and current:
             groups.append(np.sort(np.concatenate(current)))
-            current, size = [], 0
+            current, held = [], 0
         current.append(c)
-        size += len(c)
+        held += len(c)
     if current:
         groups.append(np.sort(np.concatenate(current)))
     return groups
@@ -518,7 +576,8 @@ def solve(data: RoutingData, params: RouteParams | None = None,
                               "infeasible", reasons)
     if data.n_stops == 0:
         return _plan(data, (), (), params, t0, "EMPTY")
-    if data.n_stops <= params.decompose_above:
+    if data.n_stops <= params.decompose_above or (
+            params.part_size is None and data.n_stops <= part_size(data, params)):
         main, red, _ = budget_shares(params)
         raw, routes = _solve_capped(data, params, main * params.time_limit_s, t0,
                                     t0 + params.time_limit_s)
@@ -530,8 +589,7 @@ def solve(data: RoutingData, params: RouteParams | None = None,
             routes, dropped, stopped = _reinsert(data, params, routes, dropped, t0)
             seen.append(stopped)
         if red > 0 and not dropped and routes:
-            routes = _reduce_fleet(data, params, routes,
-                                   t0 + (main + red) * params.time_limit_s)
+            routes = _eliminate(data, params, routes, t0)
         if not dropped and routes:
             routes = _improve(data, params, routes, t0)
         if progress:
@@ -681,13 +739,28 @@ def resolve_from(sub: RoutingData, params: RouteParams, time_s: float,
     Returns the decoded routes when every stop is served and every route decodes (else
     ``None``), and the number of stops left out.
     """
+    routes, dropped = resolve_partial(sub, params, time_s, start, copies, **overrides)
+    if routes is None or dropped:
+        return None, len(dropped)
+    return routes, 0
+
+
+def resolve_partial(sub: RoutingData, params: RouteParams, time_s: float,
+                    start: tuple[tuple[int, tuple[tuple[str, int], ...]], ...],
+                    copies: int | None,
+                    **overrides: object) -> tuple[list[Route] | None, tuple[int, ...]]:
+    """:func:`resolve_from` that also hands back a solution leaving stops out.
+
+    Returns the decoded routes (``None`` when some route does not decode) and the stops
+    of ``sub`` left out (all of them when the search found no solution).
+    """
     cfg = replace(_cfg(params, time_s), unload_copies=copies, start_routes=start,
                   **overrides)  # type: ignore[arg-type]
     raw = solve_raw(sub, cfg)
     decoded = [_decode(sub, r) for r in raw.routes]
-    if raw.dropped or any(d is None for d in decoded):
-        return None, len(raw.dropped)
-    return [d for d in decoded if d is not None], 0
+    if any(d is None for d in decoded):
+        return None, raw.dropped
+    return [d for d in decoded if d is not None], raw.dropped
 
 
 def _reduce_fleet(data: RoutingData, params: RouteParams, routes: list[Route],
@@ -736,6 +809,28 @@ def _reduce_fleet(data: RoutingData, params: RouteParams, routes: list[Route],
         if polished is not None and _score(params, polished) < _score(params, routes):
             routes = polished
     return routes
+
+
+def _eliminate(data: RoutingData, params: RouteParams, routes: list[Route],
+               t0: float) -> list[Route]:
+    """Route elimination (step 4 of the module docstring) from ``routes``; returns the
+    new routes, never more of them.
+
+    Up to :data:`POOL_ABOVE` stops, or when a neighbourhood cannot be re-solved on its
+    own (:func:`wastenet.routing.improve.applicable`): :func:`_reduce_fleet` until the
+    end of the route elimination share. Above: the ejection pool of
+    :func:`wastenet.routing.improve.eliminate`, which starts no attempt after the end of
+    that share but may finish one under way until half the neighbourhood search's share
+    is left (vehicles come first); what it leaves goes to the neighbourhood search.
+    """
+    from wastenet.routing.improve import applicable, eliminate
+
+    main, red, lns = budget_shares(params)
+    T = params.time_limit_s
+    if not applicable(data) or data.n_stops <= POOL_ABOVE:
+        return _reduce_fleet(data, params, routes, t0 + (main + red) * T)
+    return eliminate(data, params, routes, t0 + (main + red) * T,
+                     finish_by=t0 + (1.0 - 0.5 * lns) * T)
 
 
 def budget_shares(params: RouteParams) -> tuple[float, float, float]:
@@ -996,7 +1091,7 @@ def _solve_parts(data: RoutingData, params: RouteParams, t0: float,
         stopped = "time_limit"
         seen.append(stopped)
     if red > 0 and not dropped and routes:
-        routes = _reduce_fleet(data, params, routes, t0 + (main + red) * params.time_limit_s)
+        routes = _eliminate(data, params, routes, t0)
     if not dropped and routes:
         routes = _improve(data, params, routes, t0)
     plan = _plan(data, tuple(routes), tuple(sorted(dropped)), params, t0, status,
