@@ -83,6 +83,38 @@ def test_route_elimination_keeps_incumbent_at_the_bound() -> None:
     assert plan.vehicles == 2 and not plan.unserved
 
 
+def test_route_elimination_at_the_bound_leaves_its_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At the fleet bound there is nothing to eliminate: ``_reduce_fleet`` returns the
+    routes at once, without a polishing search, so its time goes to the neighbourhood
+    search; above the bound with nothing left to try it still polishes."""
+    import wastenet.routing.solve as solve_mod
+
+    stops = [{"xy": xy, "q": 1.0} for xy in ((1000, 0), (0, 1000), (-1000, 0), (0, -1000))]
+    d = make_data((0, 0), stops, [{"xy": (0, 0)}], [truck(count=4, max_stops=2)])
+    plan = solve(d, RouteParams(time_limit_s=2.0, solution_limit=1))
+    assert plan.vehicles == fleet_lower_bound(d) == 2
+    calls: list[float] = []
+    real = solve_mod.resolve_from
+
+    def counting(*args: object, **kw: object) -> object:
+        calls.append(time.perf_counter())
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(solve_mod, "resolve_from", counting)
+    t0 = time.perf_counter()
+    routes = _reduce_fleet(d, RouteParams(time_limit_s=5.0), list(plan.routes), t0 + 5.0)
+    assert routes == list(plan.routes) and calls == []
+    assert time.perf_counter() - t0 < 1.0
+    # something to eliminate (four one-stop routes, bound 1): the searches are counted
+    loose = make_data((0, 0), stops, [{"xy": (0, 0)}], [truck(count=4, max_stops=4)])
+    start = tuple((0, (("stop", s), ("unload", 0))) for s in range(4))
+    raw = solve_raw(loose, AdapterConfig(time_limit_s=5.0, solution_limit=1,
+                                         start_routes=start))
+    four = [r for r in (_decode(loose, x) for x in raw.routes) if r is not None]
+    _reduce_fleet(loose, RouteParams(time_limit_s=3.0), four, time.perf_counter() + 3.0)
+    assert calls
+
+
 @pytest.mark.parametrize("share", [-0.1, 1.0, 1.5])
 def test_reduce_share_out_of_range_rejected(share: float) -> None:
     """``reduce_share`` outside [0, 1) is a ValidationError naming the field."""

@@ -7,12 +7,16 @@ independent checker.
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
+from typing import cast
 
 import numpy as np
+import pytest
 from routing_helpers import make_data, truck
 
 from wastenet.routing.checker import check
-from wastenet.routing.improve import applicable, improve
+from wastenet.routing.data import Route
+from wastenet.routing.improve import applicable, improve, neighbourhood
 from wastenet.routing.solve import RouteParams, _plan, _score, budget_shares, solve
 
 
@@ -85,3 +89,40 @@ def test_budget_shares() -> None:
     main, red, lns = budget_shares(RouteParams())
     assert red == 0.4 and abs(lns - 0.3) < 1e-12 and abs(main - 0.3) < 1e-12
     assert budget_shares(RouteParams(solution_limit=5)) == (1.0, 0.0, 0.0)
+
+
+def _routes_of(sizes: list[int]) -> tuple[list[Route], np.ndarray]:
+    """Stand-in routes of ``sizes`` stops (only their visits' kinds are read), stops
+    numbered route after route, and the stop -> route index."""
+    routes, route_of, t = [], [], 0
+    for k, m in enumerate(sizes):
+        visits = tuple(SimpleNamespace(kind="stop", index=t + i) for i in range(m))
+        routes.append(cast(Route, SimpleNamespace(visits=visits)))
+        route_of += [k] * m
+        t += m
+    return routes, np.array(route_of, dtype=np.int64)
+
+
+@pytest.mark.parametrize(("sizes", "least", "want"), [
+    ([44, 44, 44], 2, [0, 1]),  # long routes: a second route although 88 > 60 stops
+    ([44, 44, 44], 1, [0]),  # one route only (the rule before: no stop changes vehicle)
+    ([20, 20, 20, 20], 2, [0, 1, 2]),  # short routes: up to 60 stops
+    ([70, 5], 1, [0]),  # the first route is taken whatever its size
+])
+def test_neighbourhood_takes_at_least_two_routes(sizes: list[int], least: int,
+                                                 want: list[int]) -> None:
+    """Routes are taken nearest first up to 60 stops and 8 routes, but the first
+    ``least`` whatever their size: with 44-stop routes ``improve`` (``least=2``) still
+    gets two routes, so its ruined stops can move to another vehicle."""
+    routes, route_of = _routes_of(sizes)
+    order = list(range(len(route_of)))
+    assert neighbourhood(routes, route_of, order, 60, 8, least=least) == want
+
+
+def test_neighbourhood_respects_max_routes_and_unserved() -> None:
+    """Unserved stops (route -1) are skipped, and ``max_routes`` = 1 caps ``least``."""
+    routes, route_of = _routes_of([10, 10])
+    route_of = np.concatenate([[-1], route_of])
+    order = list(range(len(route_of)))
+    assert neighbourhood(routes, route_of, order, 60, 1, least=2) == [0]
+    assert neighbourhood(routes, route_of, order[::-1], 60, 8, least=2) == [1, 0]

@@ -7,7 +7,8 @@ of ruin-and-recreate / POPMUSIC decompositions. One iteration:
 
 1. draw a seed stop ``s`` (seeded RNG);
 2. the neighbourhood ``R``: the routes serving ``s`` and its nearest stops (by travel
-   time), taken in order of distance until ``max_stops`` stops or ``max_routes`` routes;
+   time), taken in order of distance until ``max_stops`` stops or ``max_routes`` routes,
+   but at least two routes (:func:`neighbourhood`), so that stops can change vehicle;
 3. ruin: the ``ruin`` stops of ``R`` nearest to ``s`` are taken out of their routes;
 4. recreate: the sub-problem on the stops of ``R`` (all depots and facilities, each
    vehicle type capped at the vehicles ``R`` uses) is solved by the OR-Tools adapter from
@@ -99,17 +100,8 @@ def improve(data: RoutingData, params: RouteParams, routes: list[Route], deadlin
         tries += 1
         s = int(served[rng.integers(served.size)])
         order = np.argsort(dur[s] + dur[:, s], kind="stable")
-        chosen: list[int] = []
-        size = 0
-        for t in order.tolist():
-            k = int(route_of[t])
-            if k < 0 or k in chosen:
-                continue
-            m = sum(v.kind == "stop" for v in routes[k].visits)
-            if chosen and (size + m > max_stops or len(chosen) >= max_routes):
-                break
-            chosen.append(k)
-            size += m
+        chosen = neighbourhood(routes, route_of, order.tolist(), max_stops, max_routes,
+                               least=2)
         stops = np.array(sorted(v.index for k in chosen for v in routes[k].visits
                                 if v.kind == "stop"), dtype=np.int64)
         if stops.size < 2:
@@ -139,6 +131,33 @@ def improve(data: RoutingData, params: RouteParams, routes: list[Route], deadlin
         index()
     log.info("neighbourhood search: %d of %d moves accepted", accepted, tries)
     return _renumber(routes, len(data.vehicle_types))
+
+
+def neighbourhood(routes: list[Route], route_of: np.ndarray, order: list[int],
+                  max_stops: int, max_routes: int, *, least: int = 1) -> list[int]:
+    """The routes serving the stops of ``order`` (nearest first; ``route_of[t]`` is the
+    route of stop ``t``, -1 when none), taken in turn until one more would exceed
+    ``max_stops`` stops or ``max_routes`` routes; the first ``least`` routes (at most
+    ``max_routes``) are taken whatever their size.
+
+    :func:`improve` takes at least two: with long routes (the 44 stops a route of the
+    Kim et al. 444-stop instance serves) a single route already fills ``max_stops``, and a
+    neighbourhood of one route can reorder its stops but never move one to another
+    vehicle.
+    """
+    chosen: list[int] = []
+    size = 0
+    for t in order:
+        k = int(route_of[t])
+        if k < 0 or k in chosen:
+            continue
+        m = sum(v.kind == "stop" for v in routes[k].visits)
+        if len(chosen) >= min(least, max_routes) and (
+                size + m > max_stops or len(chosen) >= max_routes):
+            break
+        chosen.append(k)
+        size += m
+    return chosen
 
 
 def _to_global(r: Route, stops: np.ndarray, data: RoutingData) -> Route:
@@ -266,17 +285,7 @@ def _empty_route(data: RoutingData, params: RouteParams, routes: list[Route], ca
         it += 1
         p = sorted(pool)[int(rng.integers(len(pool)))]
         order = np.argsort(near[p], kind="stable").tolist()
-        chosen: list[int] = []
-        size = 0
-        for t in order:
-            k = int(route_of[t])
-            if k < 0 or k in chosen:
-                continue
-            m = sum(v.kind == "stop" for v in rest[k].visits)
-            if chosen and (size + m > max_stops or len(chosen) >= max_routes):
-                break
-            chosen.append(k)
-            size += m
+        chosen = neighbourhood(rest, route_of, order, max_stops, max_routes)
         if len(rest) > len(chosen):  # room to spare, wherever it is
             free = min((k for k in range(len(rest)) if k not in chosen),
                        key=lambda k: (_fill(data, rest[k]), k))
