@@ -22,10 +22,10 @@ Moves are priced on the arc costs of each vehicle type, ``w_timeÂ·t/sp + w_costÂ
 move is tried: the vehicle capacity of each trip (every load dimension), the daily route
 capacity and the stop cap of each route, the types a stop allows, and the facility a
 stop's load must go to (the unload that ends the trip). An improving move is then
-applied only if both routes decode again (:func:`wastenet.routing.solve._decode`: every
-window, the shift, the depot hours and the break, with the break placed anew) and the
-acceptance score :func:`wastenet.routing.solve._score` of the two routes decreases. So
-no rule of :mod:`wastenet.routing.data` is broken by construction, and the plan is never
+applied only if both routes decode again (the schedules of
+:func:`wastenet.routing.solve._decode`: every window, the shift, the depot hours and the
+break, with the break placed anew) and the acceptance score
+:func:`wastenet.routing.solve._score` of the two routes decreases. So no rule of :mod:`wastenet.routing.data` is broken by construction, and the plan is never
 worse. Finite facility capacities shared by stops without an assigned facility are the
 one case the search does not take on (:func:`wastenet.routing.improve.applicable`): it
 returns the plan as is, as the neighbourhood search does. A route left without stops
@@ -465,11 +465,14 @@ def _redecode(data: RoutingData, route: Route, seq: list[tuple[str, int]]) -> Ro
     """The route of vehicle ``route`` driving ``seq`` (depot to depot), decoded with
     the break placed anew, or None when no schedule keeps every rule."""
     from wastenet.routing.ortools_adapter import RawRoute, RawVisit, shift_window
-    from wastenet.routing.solve import _decode
+    from wastenet.routing.solve import _best_schedule, _timeline
 
     vt = data.vehicle_types[route.vehicle_type]
     leave = int(np.ceil(shift_window(data, vt)[0]))
     visits = tuple(RawVisit(k, ix, leave if n == 0 else 0) for n, (k, ix) in enumerate(seq))
     raw = RawRoute(0, route.vehicle_type, route.vehicle, visits, None, None,
                    break_flexible=False, break_free=vt.break_duration_s > 0)
-    return _decode(data, raw)
+    # as solve._decode, without its log lines: a move that breaks a rule is no news
+    best = (_best_schedule(data, vt, raw, drop_empty=True)
+            or _best_schedule(data, vt, raw, drop_empty=False))
+    return None if best is None else _timeline(data, route.vehicle_type, route.vehicle, best)
