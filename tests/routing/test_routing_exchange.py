@@ -153,10 +153,10 @@ def test_two_opt_star_swaps_the_tails_of_two_trips() -> None:
     assert out[0].travel_s == pytest.approx(r.travel_s - 1960.0)
 
 
-def test_improve_rounds_untangle_and_keep_to_the_limit() -> None:
-    """``solve._improve`` on the crossed multi-trip route: the rounds of neighbourhood
-    search and trip exchange reach the 2,080 s optimum, pass the checker and end within
-    the time limit (2 s from ``t0``)."""
+def test_improve_untangles_and_keeps_to_the_limit() -> None:
+    """``solve._improve`` on the crossed multi-trip route: the neighbourhood search and
+    the trip exchange at its end reach the 2,080 s optimum, pass the checker and end
+    within the time limit (2 s from ``t0``)."""
     from wastenet.routing.solve import _improve
 
     data = _east_west()
@@ -172,7 +172,7 @@ def test_improve_rounds_untangle_and_keep_to_the_limit() -> None:
 def test_improve_returns_at_once_when_not_applicable() -> None:
     """With a finite facility capacity and stops free to choose their facility, neither
     search can work on parts of the plan: ``_improve`` returns the routes unchanged at
-    once instead of looping until the limit."""
+    once."""
     from wastenet.routing.solve import _improve
 
     stops = [dict(s, q=1.0) for s in EW]

@@ -59,13 +59,10 @@ def applicable(data: RoutingData) -> bool:
 
 def improve(data: RoutingData, params: RouteParams, routes: list[Route], deadline: float,
             *, max_stops: int = 60, max_routes: int = 8, ruin: int = 10,
-            slice_s: float = 0.5, metaheuristic: str = "GREEDY_DESCENT",
-            round_no: int = 0) -> list[Route]:
+            slice_s: float = 0.5, metaheuristic: str = "GREEDY_DESCENT") -> list[Route]:
     """Ruin-and-recreate iterations until ``deadline``; returns the improved routes.
 
     Vehicle numbers are renumbered per type at the end (0, 1, ... in route order).
-    ``round_no``: a search run in rounds draws its seed stops from the stream
-    ``(seed, round_no)`` in each round after the first, so rounds do not repeat them.
     """
     from wastenet.routing.solve import (
         _score,
@@ -77,7 +74,7 @@ def improve(data: RoutingData, params: RouteParams, routes: list[Route], deadlin
 
     if not routes or not applicable(data):
         return routes
-    rng = np.random.default_rng(params.seed if round_no == 0 else [params.seed, round_no])
+    rng = np.random.default_rng(params.seed)
     n = data.n_stops
     route_of = np.full(n, -1, dtype=np.int64)
     dur = data.duration_s[np.ix_(data.stops, data.stops)]

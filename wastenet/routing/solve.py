@@ -60,9 +60,9 @@ Pipeline:
    full, which is what "fewest vehicles first" asks for;
 5. ``lns_share`` of the time then left goes to the ruin-and-recreate neighbourhood search
    of :mod:`wastenet.routing.improve`, which also mends the borders between decomposed
-   parts (the time split is :func:`budget_shares`); on multi-trip plans it runs in rounds,
-   each followed by the trip exchange (relocate, SWAP* and 2-opt* between trips) of
-   :mod:`wastenet.routing.exchange` (:func:`_improve`);
+   parts (the time split is :func:`budget_shares`); on multi-trip plans it stops short
+   of the end, and the trip exchange (relocate, SWAP* and 2-opt* between trips) of
+   :mod:`wastenet.routing.exchange` takes the plan to a local optimum (:func:`_improve`);
 6. the integer solution is decoded into a :class:`~wastenet.routing.data.RoutePlan` with
    real-valued arrival, start and departure times, loads after each visit, the break,
    and totals recomputed from the float matrices (:func:`_decode`; a route that no
@@ -855,42 +855,39 @@ def budget_shares(params: RouteParams) -> tuple[float, float, float]:
     return 1.0 - red - lns, red, lns
 
 
-#: rounds of the neighbourhood search between trip exchanges (multi-trip plans)
-EXCHANGE_ROUNDS = 6
+#: the share of the neighbourhood search's time kept for the trip exchange at its end
+EXCHANGE_SHARE = 0.05
 
 
 def _improve(data: RoutingData, params: RouteParams, routes: list[Route],
              t0: float) -> list[Route]:
     """Step 5: the neighbourhood search of :mod:`wastenet.routing.improve` until the end
-    of the time limit.
+    of the time limit; on plans where some vehicle makes two trips or more, until the
+    last :data:`EXCHANGE_SHARE` of its time (at least half a second), which goes to the
+    trip exchange of :mod:`wastenet.routing.exchange` (relocate, SWAP* and 2-opt*
+    between trips, to a local optimum or the end of the limit).
 
-    On plans where some vehicle makes two trips or more, the time is cut into
-    :data:`EXCHANGE_ROUNDS` rounds (at least a second each), and each round of
-    neighbourhood search is followed by the trip exchange of
-    :mod:`wastenet.routing.exchange` (relocate, SWAP* and 2-opt* between trips, to a
-    local optimum or the end of the limit). On Kim et al.'s 444-stop instance at 120 s
-    (seeds 0-2, single runs on two shared cores) this ended at 7,230.0 / 7,238.7 /
-    7,225.8 s of travel; the neighbourhood search alone at 7,319.5 / 7,402.4 / 7,353.1
-    s, and with one exchange after it at 7,202.3 / 7,302.0 / 7,294.0 s. Plans of one trip
-    per vehicle (the CVRP benchmarks) get the neighbourhood search alone.
+    Measured at 120 s on Kim et al.'s 444-stop instance (seeds 0-2, single runs on two
+    shared cores): 7,202.3 / 7,302.0 / 7,294.0 s of travel, against 7,319.5 / 7,402.4 /
+    7,353.1 s without the exchange. Rounds of neighbourhood search each followed by an
+    exchange did better there (7,230.0 / 7,238.7 / 7,225.8 s) but worse on the Xinmin
+    county day at 60 s (seeds 1-3: 23,508 / 23,808 / 23,707 yuan against 23,207 / 23,365
+    / 23,249 without the exchange, and 23,206 / 23,365 / 23,196 with one exchange at the
+    end): an exchange early sends the neighbourhood search to other local optima.
+    Plans of one trip per vehicle (the CVRP benchmarks) get the neighbourhood search
+    alone.
     """
     from wastenet.routing.exchange import exchange, multi_trip
-    from wastenet.routing.improve import applicable, improve
+    from wastenet.routing.improve import improve
 
-    if budget_shares(params)[2] <= 0 or not applicable(data):
+    if budget_shares(params)[2] <= 0:
         return routes
     end = t0 + params.time_limit_s
     if not multi_trip(routes):
         return improve(data, params, routes, end)
-    chunk = max(1.0, (end - time.perf_counter()) / EXCHANGE_ROUNDS)
-    k = 0
-    while True:
-        routes = improve(data, params, routes, min(end, time.perf_counter() + chunk),
-                         round_no=k)
-        routes = exchange(data, params, routes, end)
-        k += 1
-        if end - time.perf_counter() < 1.0:
-            return routes
+    tail = max(0.5, EXCHANGE_SHARE * (end - time.perf_counter()))
+    routes = improve(data, params, routes, end - tail)
+    return exchange(data, params, routes, end)
 
 
 def _solve_capped(data: RoutingData, params: RouteParams, time_limit_s: float,
