@@ -25,8 +25,9 @@ stop's load must go to (the unload that ends the trip). An improving move is the
 applied only if both routes decode again (the schedules of
 :func:`wastenet.routing.solve._decode`: every window, the shift, the depot hours and the
 break, with the break placed anew) and the acceptance score
-:func:`wastenet.routing.solve._score` of the two routes decreases. So no rule of :mod:`wastenet.routing.data` is broken by construction, and the plan is never
-worse. Finite facility capacities shared by stops without an assigned facility are the
+:func:`wastenet.routing.solve._score` of the two routes decreases. So no rule of
+:mod:`wastenet.routing.data` is broken by construction, and the plan is never worse.
+Finite facility capacities shared by stops without an assigned facility are the
 one case the search does not take on (:func:`wastenet.routing.improve.applicable`): it
 returns the plan as is, as the neighbourhood search does. A route left without stops
 is removed (one vehicle fewer).
@@ -148,8 +149,9 @@ class _Search:
             tt = np.asarray(self.data.duration_s, dtype=float) / vt.speed_factor
             c = p.time_weight * tt
             if p.cost_weight > 0:
-                c = c + p.cost_weight * (vt.cost_yuan_per_km * np.asarray(
-                    self.data.distance_m, dtype=float) / 1000.0 + vt.cost_yuan_per_h * tt / 3600.0)
+                km = np.asarray(self.data.distance_m, dtype=float) / 1000.0
+                c = c + p.cost_weight * (vt.cost_yuan_per_km * km
+                                         + vt.cost_yuan_per_h * tt / 3600.0)
             self.arc[t] = c
         return c
 

@@ -52,10 +52,11 @@ Pipeline:
    vehicle fewer, and the search restarted from the remaining routes; a plan is only
    accepted when every stop is served again. What is left of that share polishes the
    incumbent, unless the fleet is at :func:`fleet_lower_bound` (nothing left to
-   eliminate): then it goes to step 5. Above :data:`POOL_ABOVE` stops, where those whole-instance searches left
-   30 to 190 stops out at every attempt, routes are eliminated through an ejection pool
-   on neighbourhoods of the plan instead (:func:`wastenet.routing.improve.eliminate`,
-   see :func:`_eliminate`), and the time left goes to step 5.
+   eliminate): then it goes to step 5. Above :data:`POOL_ABOVE` stops, where those
+   whole-instance searches left 30 to 190 stops out at every attempt, routes are
+   eliminated through an ejection pool on neighbourhoods of the plan instead
+   (:func:`wastenet.routing.improve.eliminate`, see :func:`_eliminate`), and the time
+   left goes to step 5.
    OR-Tools' guided local search alone rarely removes a vehicle once the routes are
    full, which is what "fewest vehicles first" asks for;
 5. ``lns_share`` of the time then left goes to the ruin-and-recreate neighbourhood search
