@@ -212,13 +212,9 @@ def eliminate(data: RoutingData, params: RouteParams, routes: list[Route], deadl
     routes = list(routes)
     tried: set[tuple[tuple[str, int], ...]] = set()
     while len(routes) > lb and deadline - time.perf_counter() >= 1.0:
-        keys = [tuple((v.kind, v.index) for v in r.visits) for r in routes]
-        order = sorted(range(len(routes)), key=lambda k: (
-            sum(v.kind == "stop" for v in routes[k].visits), k))
-        cand = next((k for k in order if keys[k] not in tried), None)
+        cand = smallest_untried(routes, tried)
         if cand is None:
             break
-        tried.add(keys[cand])
         new = _empty_route(data, params, routes, cand, end, near, rng, max_stops=max_stops,
                            max_routes=max_routes, pool_take=pool_take, slice_s=slice_s,
                            patience=patience, metaheuristic=metaheuristic)
@@ -230,6 +226,21 @@ def eliminate(data: RoutingData, params: RouteParams, routes: list[Route], deadl
         routes = new
         tried.clear()
     return _renumber(routes, len(data.vehicle_types))
+
+
+def smallest_untried(routes: list[Route],
+                     tried: set[tuple[tuple[str, int], ...]]) -> int | None:
+    """The index of the route with the fewest stops (then the first) whose visits are not
+    in ``tried``, added to ``tried``; None when every route has been tried. The route
+    elimination of :func:`eliminate` and :func:`wastenet.routing.solve._reduce_fleet`
+    try routes in this order."""
+    keys = [tuple((v.kind, v.index) for v in r.visits) for r in routes]
+    order = sorted(range(len(routes)), key=lambda k: (
+        sum(v.kind == "stop" for v in routes[k].visits), k))
+    cand = next((k for k in order if keys[k] not in tried), None)
+    if cand is not None:
+        tried.add(keys[cand])
+    return cand
 
 
 def _empty_route(data: RoutingData, params: RouteParams, routes: list[Route], cand: int,

@@ -786,6 +786,8 @@ def _reduce_fleet(data: RoutingData, params: RouteParams, routes: list[Route],
     The result is never worse than the input: an attempt is only accepted with fewer
     vehicles and no stop left out, the polished plan only with a lower :func:`_score`.
     """
+    from wastenet.routing.improve import smallest_untried
+
     lb = fleet_lower_bound(data)
     tried: set[tuple[tuple[str, int], ...]] = set()
     copies = unload_copies(data, params)
@@ -793,13 +795,9 @@ def _reduce_fleet(data: RoutingData, params: RouteParams, routes: list[Route],
         left = deadline - time.perf_counter()
         if left < 1.0:
             break
-        keys = [visits for _, visits in _start(routes)]
-        order = sorted(range(len(routes)), key=lambda k: (
-            sum(v.kind == "stop" for v in routes[k].visits), k))
-        cand = next((k for k in order if keys[k] not in tried), None)
+        cand = smallest_untried(routes, tried)
         if cand is None:
             break
-        tried.add(keys[cand])
         sub = _capped_to_used(data, routes, routes[cand].vehicle_type)
         keep = [r for k, r in enumerate(routes) if k != cand]
         new, left_out = resolve_from(sub, params, min(left, max(2.0, 0.5 * left)),
