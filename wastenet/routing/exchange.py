@@ -112,7 +112,7 @@ def exchange(data: RoutingData, params: RouteParams, routes: list[Route], deadli
     docstring)."""
     from wastenet.routing.improve import _renumber, applicable
 
-    if len(routes) < 1 or not applicable(data):
+    if not routes or not applicable(data):
         return routes
     search = _Search(data, params, list(routes))
     if search.trips is None:
@@ -260,8 +260,8 @@ class _Search:
                     continue
                 if X.route != Y.route and not self.route_fits(Y.route, None, s):
                     continue
-                best = (float(gain[a]), "relocate", a, -1, -1, int(pos[a])) if not flip else \
-                    (float(gain[a]), "relocate_back", a, -1, -1, int(pos[a]))
+                kind = "relocate_back" if flip else "relocate"
+                best = (float(gain[a]), kind, a, -1, -1, int(pos[a]))
                 break
         if A.stops and B.stops:
             sw = self.best_swap(A, B, ca, cb)
@@ -409,15 +409,12 @@ class _Search:
             # b into A: position pa of A's path (with a still in), or a's place (-1)
             newA = _put(A.stops, a, sb, pa)
             newB = _put(B.stops, b, sa, pb)
-        seqs = {A.route: _sequence(self.routes[A.route], {A.first: (len(A.stops), newA)})}
-        if B.route == A.route:
-            seqs[A.route] = _sequence(self.routes[A.route], {A.first: (len(A.stops), newA),
-                                                             B.first: (len(B.stops), newB)})
-        else:
-            seqs[B.route] = _sequence(self.routes[B.route], {B.first: (len(B.stops), newB)})
+        changes: dict[int, dict[int, tuple[int, list[int]]]] = {}
+        changes.setdefault(A.route, {})[A.first] = (len(A.stops), newA)
+        changes.setdefault(B.route, {})[B.first] = (len(B.stops), newB)
         new_routes = {}
-        for k, seq in seqs.items():
-            r = _redecode(self.data, self.routes[k], seq)
+        for k, change in changes.items():
+            r = _redecode(self.data, self.routes[k], _sequence(self.routes[k], change))
             if r is None:
                 return False
             new_routes[k] = r
@@ -465,16 +462,14 @@ def _sequence(route: Route, change: dict[int, tuple[int, list[int]]]) -> list[tu
 
 def _redecode(data: RoutingData, route: Route, seq: list[tuple[str, int]]) -> Route | None:
     """The route of vehicle ``route`` driving ``seq`` (depot to depot), decoded with
-    the break placed anew, or None when no schedule keeps every rule."""
+    the break placed anew (:func:`wastenet.routing.solve._decode`, without its log
+    lines), or None when no schedule keeps every rule."""
     from wastenet.routing.ortools_adapter import RawRoute, RawVisit, shift_window
-    from wastenet.routing.solve import _best_schedule, _timeline
+    from wastenet.routing.solve import _decode
 
     vt = data.vehicle_types[route.vehicle_type]
     leave = int(np.ceil(shift_window(data, vt)[0]))
     visits = tuple(RawVisit(k, ix, leave if n == 0 else 0) for n, (k, ix) in enumerate(seq))
     raw = RawRoute(0, route.vehicle_type, route.vehicle, visits, None, None,
                    break_flexible=False, break_free=vt.break_duration_s > 0)
-    # as solve._decode, without its log lines: a move that breaks a rule is no news
-    best = (_best_schedule(data, vt, raw, drop_empty=True)
-            or _best_schedule(data, vt, raw, drop_empty=False))
-    return None if best is None else _timeline(data, route.vehicle_type, route.vehicle, best)
+    return _decode(data, raw, quiet=True)

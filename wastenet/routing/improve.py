@@ -75,20 +75,10 @@ def improve(data: RoutingData, params: RouteParams, routes: list[Route], deadlin
     if not routes or not applicable(data):
         return routes
     rng = np.random.default_rng(params.seed)
-    n = data.n_stops
-    route_of = np.full(n, -1, dtype=np.int64)
     dur = data.duration_s[np.ix_(data.stops, data.stops)]
     copies = unload_copies(data, params)
     routes = list(routes)
-
-    def index() -> None:
-        route_of[:] = -1
-        for k, r in enumerate(routes):
-            for v in r.visits:
-                if v.kind == "stop":
-                    route_of[v.index] = k
-
-    index()
+    route_of = _route_of(routes, data.n_stops)
     served = np.flatnonzero(route_of >= 0)
     if served.size == 0:
         return routes
@@ -128,9 +118,19 @@ def improve(data: RoutingData, params: RouteParams, routes: list[Route], deadlin
         remapped = [_to_global(r, stops, data) for r in new]
         gone = set(chosen)
         routes = [r for k, r in enumerate(routes) if k not in gone] + remapped
-        index()
+        route_of = _route_of(routes, data.n_stops)
     log.info("neighbourhood search: %d of %d moves accepted", accepted, tries)
     return _renumber(routes, len(data.vehicle_types))
+
+
+def _route_of(routes: list[Route], n: int) -> np.ndarray:
+    """For each of the ``n`` stops, the index of the route serving it (-1: none)."""
+    out = np.full(n, -1, dtype=np.int64)
+    for k, r in enumerate(routes):
+        for v in r.visits:
+            if v.kind == "stop":
+                out[v.index] = k
+    return out
 
 
 def neighbourhood(routes: list[Route], route_of: np.ndarray, order: list[int],
@@ -275,17 +275,7 @@ def _empty_route(data: RoutingData, params: RouteParams, routes: list[Route], ca
     copies = unload_copies(data, params)
     rest = [r for k, r in enumerate(routes) if k != cand]
     pool = {v.index for v in routes[cand].visits if v.kind == "stop"}
-    n = data.n_stops
-    route_of = np.full(n, -1, dtype=np.int64)
-
-    def index() -> None:
-        route_of[:] = -1
-        for k, r in enumerate(rest):
-            for v in r.visits:
-                if v.kind == "stop":
-                    route_of[v.index] = k
-
-    index()
+    route_of = _route_of(rest, data.n_stops)
     stall = it = 0
     size0 = len(pool)
     while pool:
@@ -326,7 +316,7 @@ def _empty_route(data: RoutingData, params: RouteParams, routes: list[Route], ca
         rest = [r for k, r in enumerate(rest) if k not in gone] + [
             _to_global(r, stops, data) for r in new]
         pool = (pool - set(pend)) | out
-        index()
+        route_of = _route_of(rest, data.n_stops)
         log.debug("pool: %d stops left (%d in, %d out)", len(pool), len(pend), len(out))
     return rest
 

@@ -1207,7 +1207,7 @@ def _remap(rt: Route, g: np.ndarray, locs: np.ndarray, number: int) -> Route:
     return replace(rt, visits=tuple(visits), vehicle=number)
 
 
-def _decode(data: RoutingData, raw: RawRoute) -> Route | None:
+def _decode(data: RoutingData, raw: RawRoute, *, quiet: bool = False) -> Route | None:
     """Real-valued timeline of one raw route.
 
     The sequence and the gap of the break come from the solver; times are recomputed as
@@ -1221,6 +1221,8 @@ def _decode(data: RoutingData, raw: RawRoute) -> Route | None:
     solver may use an empty unload as that shortcut; the route then keeps its empty
     unloads. Returns None when no schedule keeps every rule (with the ``"insert"``
     break model: the break cannot be placed), never a schedule that breaks one.
+    ``quiet``: without the log lines (for callers that try sequences of their own, such
+    as :mod:`wastenet.routing.exchange`, to whom a rejected sequence is no news).
     """
     t = raw.vehicle_type
     vt = data.vehicle_types[t]
@@ -1228,13 +1230,13 @@ def _decode(data: RoutingData, raw: RawRoute) -> Route | None:
     best = _best_schedule(data, vt, raw, drop_empty=True)
     if best is None:
         best = _best_schedule(data, vt, raw, drop_empty=False)
-        if best is not None:
+        if best is not None and not quiet:
             log.debug("route %s#%d keeps its empty unloads (a shortcut of the solver)",
                       vt.name, number)
     if best is None:
-        if raw.break_free:  # the caller solves again with the exact break model
+        if not quiet and raw.break_free:  # the caller solves again with exact breaks
             log.debug("route %s#%d: no gap takes the break", vt.name, number)
-        else:  # not expected (the integer model is conservative): the route is dropped
+        elif not quiet:  # not expected (the integer model is conservative): dropped
             log.warning("route %s#%d: no schedule keeps every rule", vt.name, number)
         return None
     return _timeline(data, t, number, best)
