@@ -246,3 +246,28 @@ def test_decomposition_raises_the_county_bound_with_station_items() -> None:
     assert float(items.split()[2]) == pytest.approx(138.2), items
     assert res.lower_bound == pytest.approx(138.2)
     assert res.total_cost == pytest.approx(138.2)
+
+
+@pytest.mark.parametrize(("backend", "expected"), [("auto", "SCIPY"), ("SCIP", "SCIP"),
+                                                   ("HIGHS", "HIGHS")])
+def test_county_reoptimisation_uses_scipy_highs_unless_a_backend_is_given(
+        monkeypatch: pytest.MonkeyPatch, backend: str, expected: str) -> None:
+    """On closed counties under a time limit, the decomposition re-solves each county's
+    both echelons with scipy's HiGHS when the backend is ``auto`` (measured better than
+    SCIP there: ``relax.COUNTY_BACKEND``), and with the backend the caller names
+    otherwise; the result is the same optimum either way."""
+    import wastenet.siting.relax as relax
+
+    seen: list[str] = []
+    real = relax.reoptimise_counties
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(str(kwargs["backend"]))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(relax, "reoptimise_counties", spy)
+    data = H.build(_closed_spec(41, "eq"))
+    res = solve(data, replace(EXACT, method="decomposition", time_limit_s=10,
+                              backend=backend))  # type: ignore[arg-type]
+    assert seen and set(seen) == {expected}
+    assert res.total_cost == pytest.approx(H.brute_force(data))
