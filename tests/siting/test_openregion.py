@@ -250,3 +250,27 @@ def test_a_node_limit_is_not_cut_short_by_the_clock(
                             node_limit=node_limit, backend="HIGHS")
     assert seen == [expected]
     assert out.delta == pytest.approx(-30.0)
+
+
+@pytest.mark.parametrize(("backend", "expected"), [("auto", "SCIPY"), ("SCIP", "SCIP")])
+def test_open_region_passes_use_scipy_highs_unless_a_backend_is_given(
+        monkeypatch: pytest.MonkeyPatch, backend: str, expected: str) -> None:
+    """Under a time limit with sharing, the open-region passes solve with scipy's HiGHS
+    when the backend is ``auto`` (measured better than SCIP there:
+    ``relax.REGION_BACKEND``), with the backend the caller names otherwise; the result
+    passes the checker."""
+    import wastenet.siting.relax as relax
+
+    seen: list[str] = []
+    real = relax.reoptimise_open
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(str(kwargs["backend"]))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(relax, "reoptimise_open", spy)
+    data = _province("free", 1)
+    res = solve(data, SiteParams(time_limit_s=8, method="decomposition",
+                                 backend=backend))  # type: ignore[arg-type]
+    assert seen and set(seen) == {expected}
+    assert check(data, res).ok

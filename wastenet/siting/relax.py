@@ -58,12 +58,12 @@ Algorithm
    gives a county more or fewer plants, its table shows a county furthest above its
    bound, or a county has many sites (:func:`wastenet.siting.region.move_sites`), and
    each county's stations and plants are re-solved together at their numbers of new
-   sites, by scipy's HiGHS unless a backend is given (``COUNTY_BACKEND``)
+   sites, by scipy's HiGHS unless a backend is given (``REGION_BACKEND``)
    (:func:`wastenet.siting.region.reoptimise_counties`); then groups of nearby counties
    are re-optimised together (:func:`group_search`), so that one plant can replace
    several across county borders. With sharing, where flows cross the county borders,
    passes that re-solve each county's stations and plants with its border flows frozen
-   (:func:`wastenet.siting.openregion.reoptimise_open`) alternate with segments of the
+   (:func:`wastenet.siting.openregion.reoptimise_open`, the same HiGHS) alternate with segments of the
    group search while a pair gains. Each solves ``threads`` sub-MIPs at a time.
 
 The reported bound is the best valid bound of steps 1, 3, 4, 4b, 4c, 4d (or the full MIP's
@@ -153,17 +153,25 @@ LAGRANGE_SHARE_SHORT = 0.03
 #: closed counties); measured on liaoning-2025-no-sharing at 10 s: 37 of 71 counties
 #: proven optimal at their numbers of sites, the median county in 4.6 s
 COUNTY_SUB_S = 10.0
-#: MIP backend of that re-optimisation when ``backend`` is ``"auto"``: scipy's HiGHS, also
-#: under a time limit (elsewhere ``auto`` means SCIP there, which takes the incumbent as a
-#: start). Measured on liaoning-2025-no-sharing from one 600 s result (883.06 M, whose
-#: re-optimisation had gained nothing), 2 threads, 10 s per county, counties in id order:
-#: in 55 s SCIP gained 0.94 M (14 counties improved), HiGHS 1.57 M (14); in 110 s SCIP
-#: 1.38 M (28), HiGHS 2.68 M (33). On county 84 (561 villages) in 30 s SCIP kept the
-#: start (gap 1.7 %) where HiGHS found 0.66 M less (gap 0.08 %). Not used for the moves
-#: between counties: a whole run with ``backend="SCIPY"`` ended at 892.5 M against
-#: 883.1 and 884.0 M with SCIP, its plant and station moves gaining 11.7 M where SCIP's
-#: gained 47.1 and 26.4 M (their shifted sub-problems start from the incumbent's values).
-COUNTY_BACKEND = "SCIPY"
+#: MIP backend of the re-optimisations of both echelons at fixed numbers of sites (step
+#: 7: each closed county, or each county with its border flows frozen under sharing) when
+#: ``backend`` is ``"auto"``: scipy's HiGHS, also under a time limit (elsewhere ``auto``
+#: means SCIP there, which takes the incumbent as a start). Measured at 9c50796, 2
+#: threads, from one 600 s result each:
+#:
+#: - liaoning-2025-no-sharing (883.06 M yuan/yr, its re-optimisation had gained nothing),
+#:   10 s per county, id order: in 55 s SCIP gained 0.94 M (14 counties improved), HiGHS
+#:   1.57 M (14); in 110 s SCIP 1.38 M (28), HiGHS 2.68 M (33). On county 84 (561
+#:   villages) in 30 s SCIP kept the start (gap 1.7 %), HiGHS found 0.66 M less (0.08 %);
+#: - liaoning-2025 (837.35 M, after three SCIP passes), one pass at 2 s per county: SCIP
+#:   gained 0.002 M (1 county), HiGHS 1.58 M (10 counties), both in 44-45 s.
+#:
+#: Not used for the moves between counties: a whole no-sharing run with
+#: ``backend="SCIPY"`` ended at 892.5 M against 883.1 and 884.0 M with SCIP, its plant
+#: and station moves gaining 11.7 M where SCIP's gained 47.1 and 26.4 M (their shifted
+#: sub-problems start from the incumbent's values); nor for the group search, where 60 s
+#: from the 837.35 M result gained 0.023 M with either.
+REGION_BACKEND = "SCIPY"
 #: closed counties (step 7): the count reallocation runs ``REALLOC_ROUNDS_CLOSED`` rounds
 #: under a time limit and ends at this share of it at the latest; then rounds of plant
 #: moves and station moves alternate, while a pair of them gains, up to the next share,
@@ -529,6 +537,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
         realloc_end = end if limit is None or table is None else min(
             end, t0 + REALLOC_SHARE_CLOSED * limit)
         nodes = None if params.max_iterations is None else 2000
+        region_backend = REGION_BACKEND if params.backend == "auto" else params.backend
         rounds = params.max_iterations
         if rounds is None and table is not None and limit is not None:
             rounds = REALLOC_ROUNDS_CLOSED
@@ -561,8 +570,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
         if closed:
             res = reoptimise_counties(
                 data, model, res, deadline=end, seed=params.seed, sub_time_s=COUNTY_SUB_S,
-                backend=COUNTY_BACKEND if params.backend == "auto" else params.backend,
-                workers=params.threads, node_limit=nodes,
+                backend=region_backend, workers=params.threads, node_limit=nodes,
                 tick=step_progress("re-optimising both echelons county by county"))
             res = replace(res, log=(*res.log, f"county re-optimisation (both echelons): "
                                               f"{res.total_cost:.10g}"))
@@ -577,7 +585,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
                 res = reoptimise_open(
                     data, model, res, deadline=end, seed=params.seed,
                     sub_time_s=COUNTY_SUB_S if limit is None else OPEN_SUB_S,
-                    backend=params.mip_backend, workers=params.threads, node_limit=nodes,
+                    backend=region_backend, workers=params.threads, node_limit=nodes,
                     tick=step_progress("re-optimising both echelons county by county"))
                 res = replace(res, log=(*res.log, f"open-region re-optimisation (both "
                                                   f"echelons): {res.total_cost:.10g}"))
