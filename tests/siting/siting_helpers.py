@@ -292,6 +292,20 @@ def spy_time_limits(monkeypatch: Any, module: Any) -> list[float | None]:
     return seen
 
 
+
+def spy_backends(monkeypatch: Any, module: Any, name: str) -> list[str]:
+    """Record the ``backend`` keyword of every call of ``module.name`` (the calls still
+    run); returns the list it appends to."""
+    seen: list[str] = []
+    real = getattr(module, name)
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(str(kwargs["backend"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, spy)
+    return seen
+
 def checker_instance(*, penalty: float | None = None, must: bool = False,
                      small_i0: bool = False) -> SitingData:
     """The checker tests' instance: v0 (4 t/d, county 0), v1 (5 t/d, county 1); T0 free

@@ -258,14 +258,7 @@ def test_county_reoptimisation_uses_scipy_highs_unless_a_backend_is_given(
     otherwise; the result is the same optimum either way."""
     import wastenet.siting.relax as relax
 
-    seen: list[str] = []
-    real = relax.reoptimise_counties
-
-    def spy(*args: object, **kwargs: object) -> object:
-        seen.append(str(kwargs["backend"]))
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(relax, "reoptimise_counties", spy)
+    seen = H.spy_backends(monkeypatch, relax, "reoptimise_counties")
     data = H.build(_closed_spec(41, "eq"))
     res = solve(data, replace(EXACT, method="decomposition", time_limit_s=10,
                               backend=backend))  # type: ignore[arg-type]

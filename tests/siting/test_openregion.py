@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from siting_helpers import Site, Spec, brute_force, build, spy_time_limits
+from siting_helpers import Site, Spec, brute_force, build, spy_backends, spy_time_limits
 
 from wastenet.siting.checker import check
 from wastenet.siting.data import CountTarget, SiteStatus, SitingData
@@ -261,14 +261,7 @@ def test_open_region_passes_use_scipy_highs_unless_a_backend_is_given(
     passes the checker."""
     import wastenet.siting.relax as relax
 
-    seen: list[str] = []
-    real = relax.reoptimise_open
-
-    def spy(*args: object, **kwargs: object) -> object:
-        seen.append(str(kwargs["backend"]))
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(relax, "reoptimise_open", spy)
+    seen = spy_backends(monkeypatch, relax, "reoptimise_open")
     data = _province("free", 1)
     res = solve(data, SiteParams(time_limit_s=8, method="decomposition",
                                  backend=backend))  # type: ignore[arg-type]
