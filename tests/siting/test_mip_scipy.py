@@ -58,3 +58,23 @@ def test_a_node_limit_keeps_the_solution_and_the_bound() -> None:
     assert res.total_cost == pytest.approx(sol.objective, rel=1e-6)
     again = solve_mip(model, opts)
     assert again.objective == sol.objective and np.array_equal(again.y, sol.y)
+
+
+@pytest.mark.parametrize(("lo", "hi", "status"), [([0.0, -1.0], [0.0, 2.0], "optimal"),
+                                                  ([1.0], [2.0], "infeasible"),
+                                                  ([], [], "optimal")])
+def test_a_program_without_variables_is_solved_not_refused(
+        lo: list[float], hi: list[float], status: str) -> None:
+    """A region with nothing to decide (no columns) is optimal at cost 0 when every row's
+    range holds 0 and infeasible otherwise; scipy's milp itself refuses an empty
+    objective (found when the open-region passes first ran on scipy's HiGHS)."""
+    from scipy.sparse import csr_matrix
+
+    from wastenet.siting.mip import solve_matrix
+
+    empty = np.zeros(0)
+    sol = solve_matrix(empty, csr_matrix((len(lo), 0)), np.array(lo), np.array(hi), empty,
+                       empty, np.zeros(0, dtype=bool),
+                       MipOptions(backend="SCIPY", time_limit_s=5))
+    assert sol.status == status
+    assert sol.objective == (0.0 if status == "optimal" else float("inf"))

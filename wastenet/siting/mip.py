@@ -480,6 +480,13 @@ def _solve_scipy(cost: FloatArray, a_csr: object, row_lo: FloatArray, row_hi: Fl
     dual bound of a MIP stopped by its time limit (pywraplp's HiGHS reports none). Used for
     many small bound MIPs (:mod:`wastenet.siting.countybound`), where HiGHS is faster than
     SCIP."""
+    if cost.shape[0] == 0:
+        # no variables (an empty region): scipy's milp refuses an empty objective; every
+        # row is 0, so the problem is feasible exactly when each row's range holds 0
+        ok = bool(np.all(row_lo <= 1e-9) and np.all(row_hi >= -1e-9))
+        return MatrixSolution("optimal" if ok else "infeasible", 0.0 if ok else float("inf"),
+                              0.0 if ok else float("inf"), np.zeros(0),
+                              time.perf_counter() - t0)
     options: dict[str, object] = {"mip_rel_gap": opts.mip_gap, "presolve": True}
     if opts.time_limit_s is not None:  # counted from the call, the conversion included
         options["time_limit"] = max(0.05, float(opts.time_limit_s) - (time.perf_counter() - t0))
