@@ -292,7 +292,6 @@ def spy_time_limits(monkeypatch: Any, module: Any) -> list[float | None]:
     return seen
 
 
-
 def spy_backends(monkeypatch: Any, module: Any, name: str) -> list[str]:
     """Record the ``backend`` keyword of every call of ``module.name`` (the calls still
     run); returns the list it appends to."""
@@ -305,6 +304,7 @@ def spy_backends(monkeypatch: Any, module: Any, name: str) -> list[str]:
 
     monkeypatch.setattr(module, name, spy)
     return seen
+
 
 def checker_instance(*, penalty: float | None = None, must: bool = False,
                      small_i0: bool = False) -> SitingData:

@@ -254,7 +254,7 @@ def test_county_reoptimisation_uses_scipy_highs_unless_a_backend_is_given(
         monkeypatch: pytest.MonkeyPatch, backend: str, expected: str) -> None:
     """On closed counties under a time limit, the decomposition re-solves each county's
     both echelons with scipy's HiGHS when the backend is ``auto`` (measured better than
-    SCIP there: ``relax.COUNTY_BACKEND``), and with the backend the caller names
+    SCIP there: ``relax.REGION_BACKEND``), and with the backend the caller names
     otherwise; the result is the same optimum either way."""
     import wastenet.siting.relax as relax
 

@@ -64,7 +64,8 @@ Algorithm
    several across county borders. With sharing, where flows cross the county borders,
    passes that re-solve each county's stations and plants with its border flows frozen
    (:func:`wastenet.siting.openregion.reoptimise_open`, the same HiGHS) alternate with
-   segments of the group search while a pair gains. Each solves ``threads`` sub-MIPs at a time.
+   segments of the group search while a pair gains. Each solves ``threads`` sub-MIPs at a
+   time.
 
 The reported bound is the best valid bound of steps 1, 3, 4, 4b, 4c, 4d (or the full MIP's
 best bound in step 5); ``gap = (UB - LB) / UB``. A solution is always returned unless no
