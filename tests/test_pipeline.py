@@ -74,6 +74,7 @@ def test_siting_deterministic_under_iteration_limit() -> None:
     assert a["facilities"] == b["facilities"]
 
 
+@pytest.mark.slow
 def test_siting_with_two_threads_on_the_scalable_path() -> None:
     """On the scalable path with a plant count (so step 7 runs its sub-MIPs in threads),
     two threads give a valid siting (both plants, a bound below the cost) and, under a work

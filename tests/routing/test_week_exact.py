@@ -68,6 +68,7 @@ def _lumpy_case() -> tuple[np.ndarray, np.ndarray]:
     return freq, rng.lognormal(0.0, 1.0, size=16)
 
 
+@pytest.mark.slow
 def test_exact_repair_is_deterministic() -> None:
     """The same data and seed give the same week twice, also when CP-SAT stops at its
     (deterministic-time) limit without proving the optimum."""

@@ -39,6 +39,7 @@ def test_scipy_backend_finds_the_brute_force_optimum(seed: int) -> None:
     assert lp.objective == pytest.approx(glop.objective, rel=1e-7)
 
 
+@pytest.mark.slow
 def test_a_node_limit_keeps_the_solution_and_the_bound() -> None:
     """A seeded synthetic province (150 villages) whose MIP a 5-node limit stops: the
     SCIPY backend returns a feasible solution the checker accepts, with a finite bound

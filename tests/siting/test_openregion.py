@@ -196,6 +196,7 @@ def test_overlapping_regions_are_not_compatible() -> None:
     assert none is not None and compatible(a, none)
 
 
+@pytest.mark.slow
 def test_decomposition_reoptimises_open_regions_with_sharing() -> None:
     """With sharing (any county) the scalable path runs the open-region passes after the count
     reallocation (work-limited, so repeatable); the first pass gains on this instance,
@@ -252,6 +253,7 @@ def test_a_node_limit_is_not_cut_short_by_the_clock(
     assert out.delta == pytest.approx(-30.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("backend", "expected"), [("auto", "SCIPY"), ("SCIP", "SCIP")])
 def test_open_region_passes_use_scipy_highs_unless_a_backend_is_given(
         monkeypatch: pytest.MonkeyPatch, backend: str, expected: str) -> None:

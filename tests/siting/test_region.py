@@ -234,6 +234,7 @@ def test_spare_site_opens_the_cheapest_closed_site() -> None:
                                                                  & in_2) + 1
 
 
+@pytest.mark.slow
 def test_decomposition_moves_stations_and_reoptimises_counties() -> None:
     """Without sharing the scalable path runs the plant and station moves and the county
     re-optimisation after the count reallocation (work-limited, so repeatable), and the
