@@ -11,7 +11,7 @@ import siting_helpers as H
 from wastenet.siting.checker import check
 from wastenet.siting.data import CountTarget, SiteStatus
 from wastenet.siting.heuristics import construct
-from wastenet.siting.lagrange import lagrangian_bound
+from wastenet.siting.lagrange import _by_site_then_ratio, lagrangian_bound
 from wastenet.siting.model import compile_model
 from wastenet.siting.relax import path_bound
 
@@ -147,3 +147,20 @@ def test_on_iteration_sees_every_step_and_a_rising_bound() -> None:
     assert bounds == sorted(bounds)
     assert bounds[-1] == pytest.approx(lag.bound, rel=1e-9)
     assert bounds[-1] <= opt * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("n_sites", [7, 70_000])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_items_are_ordered_by_site_then_ratio_as_lexsort_orders_them(n_sites: int,
+                                                                     seed: int) -> None:
+    """The knapsack's ordering (radix sort on 16-bit sites, or ``lexsort`` above 65,535
+    sites) puts the items in exactly ``lexsort``'s (site, ratio) key order, ties included
+    (drawn on a coarse grid so that many ratios repeat), and returns a permutation."""
+    rng = np.random.default_rng(seed)
+    site = rng.integers(0, n_sites, size=5_000)
+    ratio = np.round(rng.normal(size=5_000), 1)
+    got = _by_site_then_ratio(site, ratio, n_sites)
+    want = np.lexsort((ratio, site))
+    assert np.array_equal(np.sort(got), np.arange(5_000))
+    assert np.array_equal(site[got], site[want])
+    assert np.array_equal(ratio[got], ratio[want])

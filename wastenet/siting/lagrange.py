@@ -63,6 +63,21 @@ class LagrangeResult:
     wall_s: float
 
 
+def _by_site_then_ratio(site: IntArray, ratio: FloatArray, n_sites: int) -> IntArray:
+    """Indices ordering the items by site, then by ratio within a site.
+
+    With fewer than 65,536 sites the ratios are sorted once (introsort) and the sites then
+    by numpy's stable radix sort on 16-bit keys: three times faster than ``np.lexsort`` on
+    the province's 543,679 paths (29 against 93 ms a step), the step that dominated every
+    subgradient iteration. Items of one site with equal ratios may come in another order
+    than ``lexsort``'s; the knapsack value does not depend on it (equal ratios give equal
+    value per tonne), and the order is the same for the same input."""
+    if n_sites > np.iinfo(np.uint16).max:
+        return np.lexsort((ratio, site))
+    by_ratio = np.argsort(ratio)
+    return by_ratio[np.argsort(site[by_ratio].astype(np.uint16), kind="stable")]
+
+
 def _knapsack(site: IntArray, ratio: FloatArray, tmax: FloatArray, n_sites: int,
               opt_site: IntArray, opt_cap: FloatArray, ex_cap: FloatArray,
               existing: NDArray[np.bool_]) -> tuple[FloatArray, FloatArray, FloatArray,
@@ -74,7 +89,7 @@ def _knapsack(site: IntArray, ratio: FloatArray, tmax: FloatArray, n_sites: int,
     ratio, sorted item index, cumulative tonnes, segment base per site).
     """
     neg = np.flatnonzero(ratio < 0)
-    order = neg[np.lexsort((ratio[neg], site[neg]))]
+    order = neg[_by_site_then_ratio(site[neg], ratio[neg], n_sites)]
     s_sorted = site[order]
     r = ratio[order]
     t = tmax[order]
