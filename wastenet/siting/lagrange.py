@@ -71,7 +71,8 @@ def _by_site_then_ratio(site: IntArray, ratio: FloatArray, n_sites: int) -> IntA
     the province's 543,679 paths (29 against 93 ms a step), the step that dominated every
     subgradient iteration. Items of one site with equal ratios may come in another order
     than ``lexsort``'s; the knapsack value does not depend on it (equal ratios give equal
-    value per tonne), and the order is the same for the same input."""
+    value per tonne), and the order is the same for the same input on one machine (numpy
+    may pick another SIMD sort on another CPU, which can order such ties differently)."""
     if n_sites > np.iinfo(np.uint16).max:
         return np.lexsort((ratio, site))
     by_ratio = np.argsort(ratio)
