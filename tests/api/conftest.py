@@ -1,5 +1,9 @@
 """Fixtures of the service tests: settings on a temporary SQLite file, a live app, and a
-PostgreSQL URL from ``WASTENET_TEST_POSTGRES_URL`` (a failure, not a skip, under CI)."""
+PostgreSQL URL from ``WASTENET_TEST_POSTGRES_URL`` (a failure, not a skip, under CI).
+
+The default run is spread over worker processes (pytest-xdist); the tests wipe the
+database they use, so each worker gets a database of its own on that server
+(:func:`worker_database`)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, make_url, text
 
 from api.app import create_app
 from api.db.models import Base
@@ -48,14 +52,36 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
         yield c
 
 
+def worker_database(url: str) -> str:
+    """``url`` itself, or under a pytest-xdist worker (``PYTEST_XDIST_WORKER``, e.g.
+    ``gw1``) the URL of the database ``<name>_gw1`` on the same server, created when
+    missing: tests that wipe their database must not wipe another worker's."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    eng = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with eng.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                            {"name": name}).scalar() is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        eng.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 def postgres_url() -> str | None:
-    """The test PostgreSQL URL when a server answers there; under CI its absence fails."""
+    """The test PostgreSQL URL (this worker's database, :func:`worker_database`) when a
+    server answers there; under CI its absence fails."""
     url = os.environ.get(PG_ENV)
     problem = None
     if not url:
         problem = f"{PG_ENV} is not set"
     else:
         try:
+            url = worker_database(url)
             eng = create_engine(url)
             with eng.connect() as conn:
                 conn.execute(text("SELECT 1"))

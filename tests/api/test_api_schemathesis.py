@@ -28,7 +28,13 @@ from schemathesis.checks import (
 )
 
 from api.app import create_app
-from tests.api.conftest import PG_ENV, _reset_postgres, make_settings, postgres_url
+from tests.api.conftest import (
+    PG_ENV,
+    _reset_postgres,
+    make_settings,
+    postgres_url,
+    worker_database,
+)
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
@@ -51,8 +57,14 @@ quick_schema.config.seed = SEED
 quick_schema.config.phases.coverage.enabled = False
 
 # The PostgreSQL twin, when a server is configured: the same schema on an app whose
-# storage is that server (wiped before the app starts, in the module fixture).
+# storage is that server (wiped before the app starts, in the module fixture); under
+# pytest-xdist this worker's own database on it.
 _PG_URL = os.environ.get(PG_ENV)
+if _PG_URL:
+    try:
+        _PG_URL = worker_database(_PG_URL)
+    except Exception:  # no server: postgres_url() reports it in the test
+        _PG_URL = None
 APP_PG = (create_app(make_settings(_TMP / "pg", database_url=_PG_URL)) if _PG_URL
           else None)
 pg_schema = pg_quick_schema = None
