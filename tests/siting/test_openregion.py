@@ -8,6 +8,7 @@ from siting_helpers import Site, Spec, brute_force, build, spy_backends, spy_tim
 
 from wastenet.siting.checker import check
 from wastenet.siting.data import CountTarget, SiteStatus, SitingData
+from wastenet.siting.echelon import county_groups
 from wastenet.siting.heuristics import construct
 from wastenet.siting.model import compile_model
 from wastenet.siting.openregion import (
@@ -142,17 +143,22 @@ def test_each_region_change_is_exactly_its_predicted_delta(seed: int) -> None:
     assert crossing > 0 and gains > 0  # the instance exercises regions that are not closed
 
 
+@pytest.mark.parametrize("size", [1, 3])
 @pytest.mark.parametrize("seed", [1, 2])
-def test_reoptimise_open_keeps_counts_and_never_worsens(seed: int) -> None:
-    """Over every county with sharing (any county; two at a time): feasible, no worse than
+def test_reoptimise_open_keeps_counts_and_never_worsens(seed: int, size: int) -> None:
+    """Over every county alone, or every county with its two nearest (overlapping
+    regions), with sharing (any county; two regions at a time): feasible, no worse than
     the start, the province's numbers of new sites kept, and the same result twice
     (node-limited MIPs)."""
     data = _province("free", seed)
     model = compile_model(data)
     start = construct(data, model)
     assert start is not None
+    regions = None if size == 1 else county_groups(data, size, seed)
+    assert regions is None or all(g.size == size for g in regions)
     runs = [reoptimise_open(data, model, start, deadline=float("inf"), workers=2,
-                            node_limit=2000, backend="HIGHS") for _ in range(2)]
+                            regions=regions, node_limit=2000, backend="HIGHS")
+            for _ in range(2)]
     out = runs[0]
     assert check(data, out).ok
     assert out.total_cost <= start.total_cost
@@ -200,7 +206,8 @@ def test_overlapping_regions_are_not_compatible() -> None:
 def test_decomposition_reoptimises_open_regions_with_sharing() -> None:
     """With sharing (any county) the scalable path runs the open-region passes after the count
     reallocation (work-limited, so repeatable); the first pass gains on this instance,
-    and the checker accepts what the path returns. (OR-Tools' HiGHS, whose restricted MIP
+    the later ones take wider regions and never lose, and the checker accepts what the
+    path returns. (OR-Tools' HiGHS, whose restricted MIP
     ends without a solution here, leaves the passes something to gain; with scipy's, the
     default under a work limit, the restricted MIP is already better than both passes.)"""
     data = _province("free", 1)
@@ -211,6 +218,11 @@ def test_decomposition_reoptimises_open_regions_with_sharing() -> None:
     assert lines
     before = next(line for line in res.log if line.startswith("count reallocation: "))
     assert float(lines[0].rsplit(" ", 1)[1]) < float(before.rsplit(" ", 1)[1])
+    # the passes after the first take groups of nearby counties; none makes it worse
+    wide = [line for line in lines if "wider regions" in line]
+    assert wide and "wider regions" not in lines[0]
+    costs = [float(line.rsplit(" ", 1)[1]) for line in lines]
+    assert costs == sorted(costs, reverse=True)
     assert check(data, res).ok
     again = solve(data, params)
     assert again.total_cost == res.total_cost

@@ -62,10 +62,12 @@ Algorithm
    (:func:`wastenet.siting.region.reoptimise_counties`); then groups of nearby counties
    are re-optimised together (:func:`group_search`), so that one plant can replace
    several across county borders. With sharing, where flows cross the county borders,
-   passes that re-solve each county's stations and plants with its border flows frozen
+   passes that re-solve the stations and plants of a region with its border flows frozen
    (:func:`wastenet.siting.openregion.reoptimise_open`, the same HiGHS) alternate with
-   segments of the group search while a pair gains. Each solves ``threads`` sub-MIPs at a
-   time.
+   segments of the group search while a pair gains: the first pass takes each county
+   alone, the later ones each county with its two nearest (a longer limit per region,
+   ``OPEN_WIDE_SUB_S``), and one such wider pass always follows the first pair. Each
+   solves ``threads`` sub-MIPs at a time.
 
 The reported bound is the best valid bound of steps 1, 3, 4, 4b, 4c, 4d (or the full MIP's
 best bound in step 5); ``gap = (UB - LB) / UB``. A solution is always returned unless no
@@ -95,7 +97,7 @@ from wastenet.siting.checker import check
 from wastenet.siting.countybound import applies as county_applies
 from wastenet.siting.countybound import county_bound, station_items
 from wastenet.siting.data import SitingData
-from wastenet.siting.echelon import _closed, group_search, reallocate_counts
+from wastenet.siting.echelon import _closed, county_groups, group_search, reallocate_counts
 from wastenet.siting.heuristics import construct, downsize, improve, interchange
 from wastenet.siting.lagrange import lagrangian_bound
 from wastenet.siting.mip import MipOptions, MipSolution, solve_mip
@@ -190,16 +192,25 @@ STATIONS_SHARE = 0.88
 PLANT_MOVES = 6
 STATION_UP = 6
 STATION_DOWN = 12
-#: with sharing (counties not closed, step 7): after the count reallocation, a pass of the
-#: open-region re-optimisation (each county alone, its border flows frozen, at most
-#: ``OPEN_SUB_S`` per county under a time limit) and a segment of the group search (this share of the
-#: limit) alternate while a pair gains. Measured on liaoning-2025 from the 600 s result
-#: at 0b68bcd (835.0 M, 2 threads): a pass at 10 s per county gained 6.9 M in 130 s (the
-#: 14 counties stopped by the limit took 142 of the 169 s of MIPs and gave 3.1 M of the
-#: 7.8 M), a pass at 2 s 4.4 M in 51 s, and a second pass at 2 s 0.6 M; in the run
-#: with one 10 s pass before the group search, the group search then gained 7.0 M in 92 s
+#: with sharing (counties not closed, step 7): after the count reallocation, passes of the
+#: open-region re-optimisation (border flows frozen) while they gain: the first over each
+#: county alone, at most ``OPEN_SUB_S`` per county under a time limit (measured on
+#: liaoning-2025 from the 600 s result at 0b68bcd, 835.0 M, 2 threads: a pass at 10 s per
+#: county gained 6.9 M in 130 s, at 2 s 4.4 M in 51 s); the later ones over each county
+#: with its ``OPEN_WIDE_SIZE - 1`` nearest (:func:`wastenet.siting.echelon.county_groups`,
+#: a new seeded order each pass), at most ``OPEN_WIDE_SUB_S`` per region. Measured from
+#: the eighteenth session's 600 s result (835.54 M, where the passes of single counties at
+#: 2 s and the group search had stopped gaining; HiGHS, 2 threads, one pass each): single
+#: counties at 2 s gained 0.32 M in 37 s, at 10 s 2.99 M in 104 s; pairs at 10 s 3.27 M in
+#: 101 s, at 20 s 4.12 M in 167 s; triples at 10 s 3.95 M in 106 s. Whole 600 s runs on
+#: one machine (seed 0): 834.80 M with the former schedule (single-county passes at 2 s
+#: alternating with 60 s segments of the group search, which gained 0.004-0.20 M each),
+#: 833.44 M with this one (the wider pass gained 2.89 M in the 227 s it had), 834.21 M
+#: with 5 s per wider region (its run shared the machine with a test run at low priority).
+#: The group search gets whatever time is left.
 OPEN_SUB_S = 2.0
-GROUP_SEGMENT_SHARE = 0.1
+OPEN_WIDE_SIZE = 3
+OPEN_WIDE_SUB_S = 10.0
 #: long steps report their progress at most this often (seconds)
 PROGRESS_EVERY_S = 1.0
 #: share of the time left that the restricted MIP may use
@@ -575,35 +586,41 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
                 tick=step_progress("re-optimising both echelons county by county"))
             res = replace(res, log=(*res.log, f"county re-optimisation (both echelons): "
                                               f"{res.total_cost:.10g}"))
-        # with sharing the counties are not closed: a pass of the open-region
-        # re-optimisation (border flows frozen) and a segment of the group search alternate
-        # while a pair gains
+        # with sharing the counties are not closed: passes of the open-region
+        # re-optimisation (border flows frozen), each county alone and then wider regions,
+        # while they gain; the group search gets the time that is left
         sharing = not closed and model.single_source
         segment = 0
-        while True:
+        while sharing:
             before = res.total_cost
-            if sharing:
-                res = reoptimise_open(
-                    data, model, res, deadline=end, seed=params.seed,
-                    sub_time_s=COUNTY_SUB_S if limit is None else OPEN_SUB_S,
-                    backend=region_backend, workers=params.threads, node_limit=nodes,
-                    tick=step_progress("re-optimising both echelons county by county"))
-                res = replace(res, log=(*res.log, f"open-region re-optimisation (both "
-                                                  f"echelons): {res.total_cost:.10g}"))
-            seg_end = end if limit is None or not sharing else min(
-                end, time.perf_counter() + GROUP_SEGMENT_SHARE * limit)
-            # each segment takes the groups in another seeded order (the first groups of
-            # the last order were just re-solved)
-            res = group_search(data, model, res, seed=params.seed + segment, deadline=seg_end,
+            # the first pass takes each county alone, the later ones wider regions (each
+            # in another seeded order)
+            wide = segment > 0
+            res = reoptimise_open(
+                data, model, res, deadline=end, seed=params.seed,
+                regions=county_groups(data, OPEN_WIDE_SIZE, params.seed + segment)
+                if wide else None,
+                sub_time_s=COUNTY_SUB_S if limit is None
+                else OPEN_WIDE_SUB_S if wide else OPEN_SUB_S,
+                backend=region_backend, workers=params.threads, node_limit=nodes,
+                tick=step_progress("re-optimising both echelons, groups of nearby counties"
+                                   if wide else
+                                   "re-optimising both echelons county by county"))
+            res = replace(res, log=(*res.log, f"open-region re-optimisation (both "
+                                              f"echelons{', wider regions' if wide else ''}"
+                                              f"): {res.total_cost:.10g}"))
+            # a pass over wider regions follows the first even when that gained nothing
+            if time.perf_counter() >= end or (res.total_cost >= before and segment > 0):
+                break
+            segment += 1
+        if time.perf_counter() < end:
+            res = group_search(data, model, res, seed=params.seed, deadline=end,
                                max_rounds=params.max_iterations, workers=params.threads,
                                backend=params.mip_backend,
                                tick=step_progress("re-optimising the incinerators: "
                                                   "group search"))
             res = replace(res, log=(*res.log, f"incinerator re-optimisation (group search):"
                                               f" {res.total_cost:.10g}"))
-            if not sharing or res.total_cost >= before or time.perf_counter() >= end:
-                break
-            segment += 1
     if res is not checked:
         # the local search and step 7 keep counts and coverage by design; one check of
         # their final result (not of each move) makes sure before it is returned
