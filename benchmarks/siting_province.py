@@ -9,7 +9,11 @@ and the saving from sharing.
 Targets (issue 3): each run <= 10 min on 2 cores, gap <= 1 %, peak RSS <= 4 GiB.
 
     .venv/bin/python benchmarks/siting_province.py [--time-limit 600] [--seed 0] [--threads 2]
-        [--repeat 3]
+        [--repeat 3] [--only SCENARIO]
+
+``--only SCENARIO`` re-measures one scenario after an engine change that touches only it;
+the other scenario's runs, peer and engine commit are read back from the per-scenario JSON
+files of an earlier invocation with the same settings, and the report names both engines.
 
 ``--repeat N`` runs each scenario N times with the same seed. Under a wall-clock limit the
 search does not repeat exactly (how many sub-MIPs finish in time varies), and one run's gap
@@ -211,6 +215,23 @@ def recorded_settings(args: argparse.Namespace) -> None:
             setattr(args, attr, found[key])
 
 
+def settings_mismatch(name: str, result: dict, args: argparse.Namespace) -> str | None:
+    """For ``--only``: why the recorded runs of ``name`` cannot share a report with this
+    invocation's (another time limit, seed or number of threads), or ``None``."""
+    had = {k: result.get("settings", {}).get(k) for k in SETTINGS}
+    now = dict(zip(SETTINGS, (args.time_limit, args.seed, args.threads), strict=True))
+    if had == now:
+        return None
+    return f"the earlier runs of {name} used {had}, not {now}"
+
+
+def engines_phrase(engines: dict[str, str]) -> str:
+    """The report header's engine: one commit, or each scenario's when they differ."""
+    if len(set(engines.values())) == 1:
+        return f"engine {next(iter(engines.values()))}"
+    return "engines " + ", ".join(f"{engines[n]} (`{n}`)" for n in SCENARIOS)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--time-limit", type=float, default=600.0)
@@ -222,6 +243,10 @@ def main() -> int:
     ap.add_argument("--no-peer", action="store_true", help="skip the plain-MIP peer")
     ap.add_argument("--report-only", action="store_true",
                     help="rewrite the report from the per-scenario JSON files of an earlier run")
+    ap.add_argument("--only", choices=SCENARIOS,
+                    help="run this scenario only; the other comes from the per-scenario JSON "
+                         "files of an earlier run (with the same settings), and the report "
+                         "names each scenario's engine")
     args = ap.parse_args()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=ROOT).stdout.strip() or "unknown"
@@ -230,20 +255,29 @@ def main() -> int:
     results: dict[str, dict] = {}
     runs: dict[str, list[dict]] = {}
     peers: dict[str, dict] = {}
+    if args.report_only and args.only:
+        ap.error("--only runs a scenario; --report-only runs none")
     if args.report_only:
         recorded_settings(args)
+    engines: dict[str, str] = {}
     for name in SCENARIOS:
         tmp = Path(args.out + f".{name}.json")
         every = Path(args.out + f".{name}.runs.json")
         peer_file = Path(args.out + f".{name}.peer.json")
-        if args.report_only:
+        if args.report_only or (args.only and name != args.only):
+            if not tmp.is_file():
+                ap.error(f"no earlier run of {name}: {tmp} is missing")
             results[name] = json.loads(tmp.read_text(encoding="utf-8"))
+            wrong = None if args.report_only else settings_mismatch(name, results[name], args)
+            if wrong:
+                ap.error(wrong)
             runs[name] = (json.loads(every.read_text(encoding="utf-8")) if every.is_file()
                           else [headline(results[name])])
             if peer_file.is_file():
                 peers[name] = json.loads(peer_file.read_text(encoding="utf-8"))
-            commit = results[name].get("engine_commit", commit)
+            engines[name] = results[name].get("engine_commit", commit)
             continue
+        engines[name] = commit
         if not args.no_peer:
             t0 = time.time()
             peers[name] = run_peer(name, args.time_limit, peer_file)
@@ -274,6 +308,7 @@ def main() -> int:
         every.write_text(json.dumps(runs[name], ensure_ascii=False, indent=2),
                          encoding="utf-8")
     share, alone = results[SCENARIOS[0]], results[SCENARIOS[1]]
+    engine_text = engines_phrase(engines)
     saving = alone["total_cost_yuan_per_year"] - share["total_cost_yuan_per_year"]
     # A saving certified by the bounds: no-sharing LB minus sharing UB (may be negative).
     certified = alone["lower_bound_yuan_per_year"] - share["total_cost_yuan_per_year"]
@@ -281,7 +316,7 @@ def main() -> int:
         "# Province siting: Liaoning 2025, with and without sharing",
         "",
         f"Time limit {args.time_limit:.0f} s per run, seed {args.seed}, {args.threads} "
-        f"threads (sub-MIPs at a time; BLAS 1 thread), engine {commit}, each "
+        f"threads (sub-MIPs at a time; BLAS 1 thread), {engine_text}, each "
         "run in a fresh process on the shared 2-core machine (times are noisy). Villages are "
         "synthetic (seeded); the scenarios are greenfield."
         + (f" Each scenario ran {len(runs[SCENARIOS[0]])} times with the same seed; the "

@@ -86,3 +86,22 @@ def test_report_only_takes_the_recorded_settings(sp: ModuleType, tmp_path: Path,
     sp.recorded_settings(args)
     assert (args.time_limit, args.seed, args.threads) == (600.0, 0, 2)
     assert "the recorded runs used seed=0, not 7" in capsys.readouterr().err
+
+
+def test_only_needs_the_same_settings_and_names_both_engines(sp: ModuleType) -> None:
+    """--only re-runs one scenario and reads the other back: that is refused when the
+    recorded runs used another time limit, seed or thread count, and the header names
+    each scenario's engine when they differ (one engine when they agree)."""
+    import argparse
+
+    rec = {"settings": {"time_limit_s": 600.0, "seed": 0, "threads": 2}}
+    same = argparse.Namespace(time_limit=600.0, seed=0, threads=2)
+    assert sp.settings_mismatch("x", rec, same) is None
+    other = argparse.Namespace(time_limit=600.0, seed=1, threads=2)
+    msg = sp.settings_mismatch("liaoning-2025-no-sharing", rec, other)
+    assert msg is not None and "liaoning-2025-no-sharing" in msg and "'seed': 0" in msg
+    assert sp.settings_mismatch("x", {}, same) is not None
+    a, b = sp.SCENARIOS
+    assert sp.engines_phrase({a: "abc1234", b: "abc1234"}) == "engine abc1234"
+    assert sp.engines_phrase({a: "new5678", b: "abc1234"}) == (
+        f"engines new5678 (`{a}`), abc1234 (`{b}`)")
