@@ -63,10 +63,10 @@ Algorithm
    are re-optimised together (:func:`group_search`), so that one plant can replace
    several across county borders. With sharing, where flows cross the county borders,
    passes that re-solve the stations and plants of a region with its border flows frozen
-   (:func:`wastenet.siting.openregion.reoptimise_open`, the same HiGHS) alternate with
-   segments of the group search while a pair gains: the first pass takes each county
-   alone, the later ones each county with its two nearest (a longer limit per region,
-   ``OPEN_WIDE_SUB_S``), and one such wider pass always follows the first pair. Each
+   (:func:`wastenet.siting.openregion.reoptimise_open`, the same HiGHS) run while they
+   gain: the first pass takes each county alone, the later ones each county with its two
+   nearest (a longer limit per region, ``OPEN_WIDE_SUB_S``), and one such wider pass
+   always follows the first; the group search then gets the time that is left. Each
    solves ``threads`` sub-MIPs at a time.
 
 The reported bound is the best valid bound of steps 1, 3, 4, 4b, 4c, 4d (or the full MIP's
@@ -610,7 +610,7 @@ def solve_decomposition(data: SitingData, model: CompiledModel, params: object,
                                               f"echelons{', wider regions' if wide else ''}"
                                               f"): {res.total_cost:.10g}"))
             # a pass over wider regions follows the first even when that gained nothing
-            if time.perf_counter() >= end or (res.total_cost >= before and segment > 0):
+            if time.perf_counter() >= end or (res.total_cost >= before and wide):
                 break
             segment += 1
         if time.perf_counter() < end:
